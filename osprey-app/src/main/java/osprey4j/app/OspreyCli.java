@@ -1,0 +1,50 @@
+package osprey4j.app;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code osprey} command line. Each command lives in its own class and is registered here.
+ * Errors from bad input end as one line on stderr and a non-zero exit (2 for usage, 1 for failures).
+ */
+@Command(name = "osprey", mixinStandardHelpOptions = true, versionProvider = OspreyCli.Version.class,
+        description = "Osprey region understanding on the JVM: ask questions about image regions given as masks.",
+        subcommands = {
+                CheckpointCommand.class,
+                BenchCommand.class,
+                CommandLine.HelpCommand.class
+        })
+public final class OspreyCli implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command; see 'osprey --help'");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit code (used by tests, which must not call System.exit). */
+    public static int execute(String... args) {
+        return newCommandLine().execute(args);
+    }
+
+    static CommandLine newCommandLine() {
+        CommandLine cl = new CommandLine(new OspreyCli());
+        cl.setExecutionExceptionHandler(new OneLineErrors());
+        cl.setParameterExceptionHandler(OneLineErrors::handleParameterException);
+        return cl;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = OspreyCli.class.getPackage().getImplementationVersion();
+            return new String[] {"osprey4j " + (v == null ? "0.1.0-SNAPSHOT" : v)
+                    + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}
