@@ -307,8 +307,10 @@ public final class Mask {
     /**
      * Nearest-neighbour resize to {@code newWidth x newHeight}, sampling at pixel centres: output pixel
      * (x, y) takes input pixel (floor((x + 0.5) * width / newWidth), floor((y + 0.5) * height / newHeight)),
-     * computed exactly in integers. This is PIL's NEAREST and torch's 'nearest-exact'. (The model resizes
-     * masks itself, bilinearly on floats; this is for previews and data preparation.)
+     * computed exactly in integers. This is the rule of Pillow's NEAREST and torch's 'nearest-exact'; they
+     * compute it in floating point and so may pick the other neighbour where a sample point lies exactly on
+     * a pixel border. (The model resizes masks itself, bilinearly on floats; this is for previews and data
+     * preparation.)
      */
     public Mask resize(int newWidth, int newHeight) {
         Builder b = builder(newWidth, newHeight);
