@@ -125,9 +125,11 @@ class PycocotoolsFixtureTest {
             assertArrayEquals(runs, Rle.fromString(h, w, counts).counts());
             assertEquals(c.get("area").longValue(), CocoMasks.area(u, h, w));
             assertArrayEquals(doubles(c.get("bbox")), CocoMasks.toBbox(u, 0, 0));
-            Mask m = CocoMasks.decode(u);
-            assertEquals(c.get("area").longValue(), m.area());
-            assertArrayEquals(doubles(c.get("bbox")), m.bbox().toXywh());
+            if ((long) h * w <= 10_000_000) { // the 65535x65535 case stays an RLE
+                Mask m = CocoMasks.decode(u);
+                assertEquals(c.get("area").longValue(), m.area());
+                assertArrayEquals(doubles(c.get("bbox")), m.bbox().toXywh());
+            }
         }
     }
 
