@@ -14,6 +14,7 @@ import osprey4j.data.mask.Mask;
  *   <li>{@link Segmentation.Polygons}: each polygon is rasterised ({@code frPyObjects}) and the parts are
  *       merged (union) into one RLE. The caller gives the image size. pycocotools' dispatch is kept: when
  *       the <em>first</em> polygon has exactly 4 numbers, the whole list is read as boxes {x, y, w, h}.
+ *       (A first polygon of a single point, which pycocotools refuses, is rasterised like any other.)
  *   <li>{@link Segmentation.UncompressedRle}: its runs as they are ({@code frUncompressedRLE}).
  *   <li>{@link Segmentation.CompressedRle}: its counts string parsed ({@code rleFrString}).
  * </ul>
