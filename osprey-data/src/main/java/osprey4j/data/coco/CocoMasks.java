@@ -12,9 +12,10 @@ import osprey4j.data.mask.Mask;
  * <p>How a {@link Segmentation} becomes an RLE follows {@code COCO.annToRLE}:
  * <ul>
  *   <li>{@link Segmentation.Polygons}: each polygon is rasterised ({@code frPyObjects}) and the parts are
- *       merged (union) into one RLE. The caller gives the image size. pycocotools' dispatch is kept: when
- *       the <em>first</em> polygon has exactly 4 numbers, the whole list is read as boxes {x, y, w, h}.
- *       (A first polygon of a single point, which pycocotools refuses, is rasterised like any other.)
+ *       merged (union) into one RLE. The caller gives the image size. Every polygon goes through
+ *       {@code rleFrPoly}, whatever its length. (pycocotools' {@code frPyObjects} refuses a list whose
+ *       first polygon has fewer than 6 numbers: with 4 it takes the list for boxes and fails with a
+ *       TypeError, with 2 it fails outright. Such a polygon is rasterised here as {@code frPoly} would.)
  *   <li>{@link Segmentation.UncompressedRle}: its runs as they are ({@code frUncompressedRLE}).
  *   <li>{@link Segmentation.CompressedRle}: its counts string parsed ({@code rleFrString}).
  * </ul>
@@ -90,29 +91,19 @@ public final class CocoMasks {
     }
 
     /**
-     * {@code pycocotools.mask.frPyObjects} on a polygon list: one RLE per polygon, not merged. If the first
-     * polygon has exactly 4 numbers, pycocotools reads every entry as a box {x, y, w, h} (and fails unless
-     * all have 4); this does the same.
+     * {@code pycocotools.mask.frPyObjects} on a polygon list: one RLE per polygon ({@code rleFrPoly}), not
+     * merged. Unlike pycocotools, a first polygon with 2 or 4 numbers is rasterised as a polygon too (see the
+     * class comment).
      */
     public static List<Rle> frPyObjects(Segmentation.Polygons polygons, int height, int width) {
         List<double[]> polys = polygons.polygons();
         if (polys.isEmpty()) {
             throw new InvalidSegmentationException("polygon segmentation has no polygons");
         }
-        boolean boxes = polys.getFirst().length == 4;
         List<Rle> out = new ArrayList<>(polys.size());
         for (int i = 0; i < polys.size(); i++) {
-            double[] p = polys.get(i);
             try {
-                if (boxes) {
-                    if (p.length != 4) {
-                        throw new InvalidSegmentationException("the first polygon has 4 numbers, so pycocotools"
-                                + " reads the list as boxes, but this one has " + p.length);
-                    }
-                    out.add(Rle.fromBox(p, height, width));
-                } else {
-                    out.add(Rle.fromPolygon(p, height, width));
-                }
+                out.add(Rle.fromPolygon(polys.get(i), height, width));
             } catch (InvalidSegmentationException e) {
                 throw polys.size() == 1 ? e
                         : new InvalidSegmentationException("polygon " + i + ": " + e.getMessage(), e);

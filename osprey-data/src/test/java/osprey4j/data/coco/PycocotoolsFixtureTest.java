@@ -139,11 +139,6 @@ class PycocotoolsFixtureTest {
             assertEquals(c.get("counts").textValue(), Rle.fromBox(doubles(c.get("box")), c.get("height").intValue(),
                     c.get("width").intValue()).toCompressedString());
         }
-        // frPyObjects reads a list whose first entry has 4 numbers as boxes.
-        JsonNode c = fixtures.get("boxes").get(0);
-        Segmentation asBoxes = new Segmentation.Polygons(List.of(doubles(c.get("box"))));
-        assertEquals(c.get("counts").textValue(),
-                CocoMasks.toRle(asBoxes, c.get("height").intValue(), c.get("width").intValue()).toCompressedString());
     }
 
     @Test
