@@ -373,11 +373,14 @@ public final class Mask {
                 throw new IllegalArgumentException("run " + r + " of length " + len + " goes past the "
                         + total + " pixels of a " + width + "x" + height + " mask");
             }
-            if ((r & 1) == 1) {
-                for (long p = pos; p < pos + len; p++) {
-                    long x = p / height;
-                    long y = p - x * height;
+            if ((r & 1) == 1) { // a foreground run: walk down the columns from its first pixel
+                long x = pos / height, y = pos - x * height;
+                for (long p = 0; p < len; p++) {
                     b.setIndex(y * width + x);
+                    if (++y == height) {
+                        y = 0;
+                        x++;
+                    }
                 }
             }
             pos += len;
