@@ -1,5 +1,6 @@
 package osprey4j.app;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CheckpointCommand.class,
                 BenchCommand.class,
+                MaskCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {
@@ -30,6 +32,19 @@ public final class OspreyCli implements Runnable {
     /** Runs the CLI and returns its exit code (used by tests, which must not call System.exit). */
     public static int execute(String... args) {
         return newCommandLine().execute(args);
+    }
+
+    /** Runs the CLI with its output and error streams redirected (for tests); returns the exit code. */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cl = newCommandLine();
+        cl.setOut(out);
+        cl.setErr(err);
+        try {
+            return cl.execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
     }
 
     static CommandLine newCommandLine() {
