@@ -28,7 +28,7 @@ public final class CategoryEval {
                 List<String> categories;
                 List<Segmentation> regions;
             };
-            CocoStyleFile.fields(p, name -> {
+            Json.fields(p, name -> {
                 switch (name) {
                     case "file_name" -> b.fileName = Json.string(p, "file_name");
                     case "width" -> b.width = Json.positiveInt(p, "width");
@@ -38,15 +38,15 @@ public final class CategoryEval {
                     default -> Json.finishValue(p);
                 }
             });
-            Osprey724k.requirePresent(b.fileName, "file_name");
+            Json.requirePresent(b.fileName, "file_name");
             if (b.width == 0) {
                 throw new EntryProblem("width", "missing");
             }
             if (b.height == 0) {
                 throw new EntryProblem("height", "missing");
             }
-            Osprey724k.requirePresent(b.categories, "categories");
-            Osprey724k.requirePresent(b.regions, "annotations");
+            Json.requirePresent(b.categories, "categories");
+            Json.requirePresent(b.regions, "annotations");
             if (b.categories.size() != b.regions.size()) {
                 throw new EntryProblem("categories", b.categories.size() + " names for " + b.regions.size()
                         + " regions");

@@ -119,7 +119,7 @@ public final class CocoStyleFile {
         AnnotationIndex anns = new AnnotationIndex();
         try (InputStream in = Files.newInputStream(file); JsonParser p = Json.FACTORY.createParser(in)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw topLevel(file, p, "$", "expected a JSON object with 'images' and 'annotations' (COCO layout), found "
+                throw Json.topLevel(file, p, "$", "expected a JSON object with 'images' and 'annotations' (COCO layout), found "
                         + Json.describe(p.currentToken()));
             }
             while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -181,13 +181,8 @@ public final class CocoStyleFile {
 
     private static void expectArray(Path file, JsonParser p, String section) {
         if (p.currentToken() != JsonToken.START_ARRAY) {
-            throw topLevel(file, p, section, "expected an array, found " + Json.describe(p.currentToken()));
+            throw Json.topLevel(file, p, section, "expected an array, found " + Json.describe(p.currentToken()));
         }
-    }
-
-    static DatasetFormatException topLevel(Path file, JsonParser p, String field, String problem) {
-        JsonLocation loc = p.currentTokenLocation();
-        return new DatasetFormatException(file, loc.getLineNr(), loc.getColumnNr(), field, problem);
     }
 
     /** Calls {@code entry} for each object in the array at the parser; non-objects are skipped and counted. */
@@ -226,36 +221,6 @@ public final class CocoStyleFile {
         void read(JsonParser p, JsonLocation at, long index) throws IOException, EntryProblem;
     }
 
-    /**
-     * Runs an object entry's fields through {@code field}; after the first problem the remaining fields are only
-     * skipped, so the parser always ends at the entry's END_OBJECT. Null values count as absent.
-     */
-    static void fields(JsonParser p, FieldReader field) throws IOException, EntryProblem {
-        EntryProblem problem = null;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            JsonToken v = p.nextToken();
-            if (problem != null || v == JsonToken.VALUE_NULL) {
-                Json.finishValue(p);
-                continue;
-            }
-            try {
-                field.read(name);
-            } catch (EntryProblem e) {
-                problem = e;
-            }
-        }
-        if (problem != null) {
-            throw problem;
-        }
-    }
-
-    @FunctionalInterface
-    interface FieldReader {
-        /** Reads the value of field {@code name} (the parser is at its first token), or skips it. */
-        void read(String name) throws IOException, EntryProblem;
-    }
-
     private static List<CocoImage> readImages(Path file, JsonParser p, ReadReport report) throws IOException {
         List<CocoImage> images = new ArrayList<>();
         Map<Long, Long> seen = new HashMap<>();
@@ -270,7 +235,7 @@ public final class CocoStyleFile {
                 long[] neg = new long[0];
                 long[] notExhaustive = new long[0];
             };
-            fields(q, name -> {
+            Json.fields(q, name -> {
                 switch (name) {
                     case "id" -> b.id = Json.integer(q, "id");
                     case "file_name" -> b.fileName = Json.string(q, "file_name");
@@ -315,7 +280,7 @@ public final class CocoStyleFile {
             var b = new Object() {
                 Long imageId;
             };
-            fields(q, name -> {
+            Json.fields(q, name -> {
                 if (name.equals("image_id")) {
                     b.imageId = Json.integer(q, "image_id");
                 } else {
@@ -344,7 +309,7 @@ public final class CocoStyleFile {
                 List<String> synonyms = List.of();
                 String frequency;
             };
-            fields(q, name -> {
+            Json.fields(q, name -> {
                 switch (name) {
                     case "id" -> b.id = Json.integer(q, "id");
                     case "name" -> b.name = Json.string(q, "name");
@@ -374,7 +339,7 @@ public final class CocoStyleFile {
                 String name;
                 String type;
             };
-            fields(q, name -> {
+            Json.fields(q, name -> {
                 switch (name) {
                     case "id" -> b.id = Json.integer(q, "id");
                     case "name" -> b.name = Json.string(q, "name");
@@ -410,7 +375,7 @@ public final class CocoStyleFile {
             long[] attributeIds = new long[0];
             Long objectAnnotationId;
         };
-        fields(q, name -> {
+        Json.fields(q, name -> {
             switch (name) {
                 case "id" -> b.id = Json.integer(q, "id");
                 case "image_id" -> b.imageId = Json.integer(q, "image_id");

@@ -23,7 +23,6 @@ final class Json {
     /** One factory for all readers; the fast double parser matters for polygon-heavy files. */
     static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
-            .enable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
             .build();
 
     private Json() {
@@ -267,6 +266,47 @@ final class Json {
             }
         }
         return new Segmentation.UncompressedRle(h, w, counts);
+    }
+
+    /**
+     * Runs an object entry's fields through {@code field}; after the first problem the remaining fields are only
+     * skipped, so the parser always ends at the entry's END_OBJECT. Null values count as absent.
+     */
+    static void fields(JsonParser p, FieldReader field) throws IOException, EntryProblem {
+        EntryProblem problem = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            if (problem != null || v == JsonToken.VALUE_NULL) {
+                Json.finishValue(p);
+                continue;
+            }
+            try {
+                field.read(name);
+            } catch (EntryProblem e) {
+                problem = e;
+            }
+        }
+        if (problem != null) {
+            throw problem;
+        }
+    }
+
+    @FunctionalInterface
+    interface FieldReader {
+        /** Reads the value of field {@code name} (the parser is at its first token), or skips it. */
+        void read(String name) throws IOException, EntryProblem;
+    }
+
+    static DatasetFormatException topLevel(Path file, JsonParser p, String field, String problem) {
+        JsonLocation loc = p.currentTokenLocation();
+        return new DatasetFormatException(file, loc.getLineNr(), loc.getColumnNr(), field, problem);
+    }
+
+    static void requirePresent(Object value, String field) throws EntryProblem {
+        if (value == null) {
+            throw new EntryProblem(field, "missing");
+        }
     }
 
     /** Wraps a parse failure (bad JSON syntax, I/O) with the file and position. */

@@ -39,7 +39,7 @@ public final class Osprey724k {
             List<Turn> conversations = List.of();
             List<String> descriptions = List.of();
         };
-        CocoStyleFile.fields(p, name -> {
+        Json.fields(p, name -> {
             switch (name) {
                 case "file_name" -> b.fileName = Json.string(p, "file_name");
                 case "width" -> b.width = Json.positiveInt(p, "width");
@@ -50,22 +50,16 @@ public final class Osprey724k {
                 default -> Json.finishValue(p);
             }
         });
-        requirePresent(b.fileName, "file_name");
+        Json.requirePresent(b.fileName, "file_name");
         if (b.width == 0) {
             throw new EntryProblem("width", "missing");
         }
         if (b.height == 0) {
             throw new EntryProblem("height", "missing");
         }
-        requirePresent(b.regions, "annotation");
+        Json.requirePresent(b.regions, "annotation");
         return new Osprey724kEntry(b.fileName, b.width, b.height, b.regions, b.conversations, b.descriptions,
                 index, line);
-    }
-
-    static void requirePresent(Object value, String field) throws EntryProblem {
-        if (value == null) {
-            throw new EntryProblem(field, "missing");
-        }
     }
 
     /** A list of objects each holding a required {@code segmentation}. */
@@ -89,14 +83,14 @@ public final class Osprey724k {
                 Segmentation segmentation;
             };
             try {
-                CocoStyleFile.fields(p, name -> {
+                Json.fields(p, name -> {
                     if (name.equals("segmentation")) {
                         b.segmentation = Json.segmentation(p, at + ".segmentation", scratch);
                     } else {
                         Json.finishValue(p);
                     }
                 });
-                requirePresent(b.segmentation, at + ".segmentation");
+                Json.requirePresent(b.segmentation, at + ".segmentation");
             } catch (EntryProblem e) {
                 Json.skipRemainingElements(p);
                 throw e;
@@ -128,15 +122,15 @@ public final class Osprey724k {
                 String value;
             };
             try {
-                CocoStyleFile.fields(p, name -> {
+                Json.fields(p, name -> {
                     switch (name) {
                         case "from" -> b.from = Json.string(p, at + ".from");
                         case "value" -> b.value = Json.string(p, at + ".value");
                         default -> Json.finishValue(p);
                     }
                 });
-                requirePresent(b.from, at + ".from");
-                requirePresent(b.value, at + ".value");
+                Json.requirePresent(b.from, at + ".from");
+                Json.requirePresent(b.value, at + ".value");
             } catch (EntryProblem e) {
                 Json.skipRemainingElements(p);
                 throw e;

@@ -62,7 +62,7 @@ public final class Pope {
                 String text;
                 String label;
             };
-            CocoStyleFile.fields(p, name -> {
+            Json.fields(p, name -> {
                 switch (name) {
                     case "question_id" -> b.id = Json.integer(p, "question_id");
                     case "image" -> b.image = Json.string(p, "image");
@@ -74,8 +74,8 @@ public final class Pope {
             if (p.nextToken() != null) {
                 throw new EntryProblem("$", "more than one JSON value on the line");
             }
-            Osprey724k.requirePresent(b.image, "image");
-            Osprey724k.requirePresent(b.text, "text");
+            Json.requirePresent(b.image, "image");
+            Json.requirePresent(b.text, "text");
             if (b.label != null) {
                 String l = b.label.strip().toLowerCase(Locale.ROOT);
                 if (!l.equals("yes") && !l.equals("no")) {

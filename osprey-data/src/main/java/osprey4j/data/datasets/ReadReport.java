@@ -20,14 +20,15 @@ import java.util.List;
 public final class ReadReport {
     /**
      * One skipped entry: where it starts (1-based line and column; COCO dumps are one long line, so the column
-     * matters), its index in the array it sits in ({@code section}: {@code annotations}, {@code $} for a root
+     * matters; 0 when unknown), its index in the array it sits in ({@code section}: {@code annotations}, {@code $} for a root
      * array), the field at fault and why.
      */
     public record Skip(Path file, long line, long column, long entryIndex, String section, String field,
                        String reason) {
         @Override
         public String toString() {
-            return file + ":" + line + ":" + column + ": " + section + "[" + entryIndex + "]." + field + ": " + reason;
+            return file + ":" + line + (column > 0 ? ":" + column : "") + ": " + section + "[" + entryIndex + "]." + field
+                    + ": " + reason;
         }
     }
 

@@ -38,7 +38,7 @@ final class RootArrayReader {
         try {
             p = Json.FACTORY.createParser(in);
             if (p.nextToken() != JsonToken.START_ARRAY) {
-                DatasetFormatException e = CocoStyleFile.topLevel(file, p, "$",
+                DatasetFormatException e = Json.topLevel(file, p, "$",
                         "expected a JSON array of " + schema + " entries, found " + Json.describe(p.currentToken()));
                 p.close();
                 throw e;

@@ -6,6 +6,7 @@ import osprey4j.data.coco.Segmentation;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -197,5 +198,21 @@ class CocoStyleFileTest {
                 () -> CocoStyleFile.index(broken, ReadReport.lenient()));
         assertEquals(2, e3.line());
         assertTrue(e3.getMessage().startsWith(broken.toString()), e3.getMessage());
+    }
+
+    @Test
+    void annotationsAreFoundByByteOffsetEvenAfterMultiByteText(@TempDir Path dir) throws IOException {
+        // Non-ASCII captions before and between annotations: offsets must count bytes, not characters.
+        Path f = dir.resolve("utf8.json");
+        Files.writeString(f, "{\"info\": {\"description\": \"caf\u00e9 \u2615 \ud83d\udc15\"}, \"annotations\": ["
+                + "{\"id\": 1, \"image_id\": 2, \"caption\": \"\u00fcber den Fu\u00dfweg \ud83d\udc15\"},"
+                + "{\"id\": 2, \"image_id\": 1, \"caption\": \"\u4e00\u53ea\u72d7\"},"
+                + "{\"id\": 3, \"image_id\": 2, \"caption\": \"plain\"}],"
+                + "\"images\": [{\"id\": 1, \"file_name\": \"a.jpg\", \"height\": 1, \"width\": 1},"
+                + "{\"id\": 2, \"file_name\": \"b.jpg\", \"height\": 1, \"width\": 1}]}", StandardCharsets.UTF_8);
+        List<ImageAnnotations> images = all(CocoStyleFile.index(f, ReadReport.strict()));
+        assertEquals(List.of("\u4e00\u53ea\u72d7"), images.get(0).annotations().stream().map(CocoAnnotation::caption).toList());
+        assertEquals(List.of("\u00fcber den Fu\u00dfweg \ud83d\udc15", "plain"),
+                images.get(1).annotations().stream().map(CocoAnnotation::caption).toList());
     }
 }

@@ -120,11 +120,28 @@ class TrainingSamplesTest {
         List<TrainingSample> five = TrainingSamples.fromCocoStyle(file, Recipe.COCO_CATEGORIES,
                 new SampleOptions(ROOT, 1, 5)).toList();
         assertEquals(5, five.getFirst().regions().size());
-        // the second image's sample does not depend on whether the first was built
-        TrainingSample alone = TrainingSamples.fromCocoStyle(file, Recipe.COCO_CATEGORIES, SampleOptions.of(ROOT, 1))
-                .skip(1).findFirst().orElseThrow();
-        assertEquals(a.get(1).id(), alone.id());
-        assertEquals(values(a.get(1)), values(alone));
+        // the second image's sample does not depend on the rest of the file
+        Path alone = dir.resolve("alone.json");
+        Files.writeString(alone, "{\"categories\": [{\"id\": 0, \"name\": \"c0\"}], \"annotations\": [{\"id\": 99, "
+                + "\"image_id\": 2, \"category_id\": 0, \"segmentation\": [[0,0,1,0,1,1]]}], \"images\": [{\"id\": 2, "
+                + "\"file_name\": \"b.jpg\", \"height\": 9, \"width\": 9}]}");
+        TrainingSample single = TrainingSamples.fromCocoStyle(CocoStyleFile.index(alone, ReadReport.strict()),
+                Recipe.COCO_CATEGORIES, SampleOptions.of(ROOT, 1)).findFirst().orElseThrow();
+        assertEquals(a.get(1).id(), single.id());
+        assertEquals(values(a.get(1)), values(single));
+    }
+
+    @Test
+    void wordingDependsOnTheSeedAndTheEntryNotOnOrder() throws IOException {
+        List<String> questions = new ArrayList<>();
+        for (long seed = 0; seed < 12; seed++) {
+            TrainingSample s = build(Recipe.OSPREY_DETAILED_DESCRIPTION, "osprey_detail_description.json", seed,
+                    ReadReport.lenient()).getFirst();
+            assertEquals(values(s), values(build(Recipe.OSPREY_DETAILED_DESCRIPTION, "osprey_detail_description.json",
+                    seed, ReadReport.lenient()).getFirst()));
+            questions.add(s.turns().get(2).value());
+        }
+        assertTrue(new HashSet<>(questions).size() > 3, questions.toString());   // the pool is really sampled
     }
 
     @Test
