@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 CheckpointCommand.class,
                 BenchCommand.class,
                 MaskCommand.class,
+                DataCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

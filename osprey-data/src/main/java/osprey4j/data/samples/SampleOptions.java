@@ -1,0 +1,27 @@
+package osprey4j.data.samples;
+
+import java.nio.file.Path;
+
+/**
+ * How to build samples.
+ *
+ * @param imageRoot  directory the image names are resolved against (the reference's {@code img_prefix})
+ * @param seed       all random choices (region order, question wording, which caption) derive from it and from
+ *                   the sample's own key, so a sample is the same whatever order or subset is processed; pass
+ *                   {@code seed + epoch} for fresh choices each epoch, as the reference's per-access randomness gives
+ * @param maxRegions upper bound on regions per image for data whose regions are independent questions (the
+ *                   reference's caps: 20 for COCO, 15 RefCOCO and parts, 3 Visual Genome; the lower one wins)
+ */
+public record SampleOptions(Path imageRoot, long seed, int maxRegions) {
+    public static final int DEFAULT_MAX_REGIONS = 20;
+
+    public SampleOptions {
+        if (maxRegions < 1) {
+            throw new IllegalArgumentException("maxRegions must be at least 1, got " + maxRegions);
+        }
+    }
+
+    public static SampleOptions of(Path imageRoot, long seed) {
+        return new SampleOptions(imageRoot, seed, DEFAULT_MAX_REGIONS);
+    }
+}
