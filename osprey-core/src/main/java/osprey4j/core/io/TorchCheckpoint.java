@@ -45,7 +45,7 @@ final class TorchCheckpoint extends AbstractCheckpoint {
     /** The pickle is held on the heap; a state dict's pickle is a few MB even for 7B models. */
     private static final long MAX_PICKLE_BYTES = 1L << 30;
     /** A view with more elements than its storage (stride 0) is materialised only up to this size. */
-    private static final long MAX_EXPANDED_BYTES = 1L << 30;
+    private static final long MAX_EXPANDED_BYTES = 1L << 28;
     private static final int MAX_DEPTH = 64;
     private static final int MAX_NODES = 10_000_000;
 
