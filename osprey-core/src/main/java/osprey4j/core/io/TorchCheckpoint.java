@@ -47,7 +47,7 @@ final class TorchCheckpoint extends AbstractCheckpoint {
     /** A view with more elements than its storage (stride 0) is materialised only up to this size. */
     private static final long MAX_EXPANDED_BYTES = 1L << 28;
     private static final int MAX_DEPTH = 64;
-    private static final int MAX_NODES = 10_000_000;
+    private static final int MAX_NODES = 1_000_000;
 
     /** How to produce one tensor: its storage bytes and the view on them, in elements. */
     private record View(MemorySegment storage, long offset, long[] shape, long[] stride, boolean contiguous) {
@@ -138,8 +138,10 @@ final class TorchCheckpoint extends AbstractCheckpoint {
                     + entry.method());
         }
         // torch never compresses, but a re-zipped archive may deflate its small entries.
-        if (entry.compressedSize() > MAX_PICKLE_BYTES) {
-            throw new CheckpointException(path + ": zip entry " + entry.name() + " is too large");
+        // DEFLATE expands at most about 1032:1; a larger declared size is a lie, refused before allocating it.
+        if (entry.compressedSize() > MAX_PICKLE_BYTES || entry.size() > entry.compressedSize() * 1032 + 1024) {
+            throw new CheckpointException(path + ": zip entry " + entry.name() + " declares an impossible size ("
+                    + entry.compressedSize() + " bytes inflating to " + entry.size() + ")");
         }
         byte[] compressed = zip.rawData(entry).toArray(ValueLayout.JAVA_BYTE);
         byte[] out = new byte[(int) entry.size()];

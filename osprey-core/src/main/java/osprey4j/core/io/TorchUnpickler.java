@@ -39,37 +39,32 @@ import osprey4j.core.tensor.DType;
  */
 final class TorchUnpickler {
 
-    /** An immutable Python tuple. */
-    record PyTuple(List<Object> items) {
-        PyTuple {
-            items = List.copyOf(nullSafe(items));
-        }
+    /** An immutable Python tuple (None items are Java nulls). */
+    static final class PyTuple {
+        private final Object[] items;
 
-        private static List<Object> nullSafe(List<Object> items) {
-            // List.copyOf rejects nulls; a tuple may hold None, so store a marker and expose nulls again.
-            List<Object> out = new ArrayList<>(items.size());
-            for (Object o : items) {
-                out.add(o == null ? NONE_MARKER : o);
-            }
-            return out;
+        PyTuple(List<Object> items) {
+            this.items = items.toArray();
         }
 
         Object get(int i) {
-            Object o = items.get(i);
-            return o == NONE_MARKER ? null : o;
+            return items[i];
         }
 
         int size() {
-            return items.size();
+            return items.length;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof PyTuple t && Arrays.equals(items, t.items);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(items);
         }
     }
-
-    private static final Object NONE_MARKER = new Object() {
-        @Override
-        public String toString() {
-            return "None";
-        }
-    };
 
     /** A reference to the storage {@code <archive>/data/<key>}: {@code numel} elements of {@code dtype}. */
     record StorageRef(String key, DType dtype, long numel) {
@@ -296,6 +291,10 @@ final class TorchUnpickler {
     private Global resolve(String module, String name, int at) {
         String qualified = module + "." + name;
         Global g = ALLOWED.get(qualified);
+        if (g == null && module.equals("torch") && name.endsWith("Storage")) {
+            throw new CheckpointException(source + ": unsupported storage type torch." + printable(name)
+                    + " (supported: float, half, bfloat16, double, long, int, short, char, byte and bool storages)");
+        }
         if (g == null) {
             // Protocol 2 pickles name builtins by their Python 2 module; say which Python 3 name it means.
             String python3 = switch (module) {
@@ -494,31 +493,28 @@ final class TorchUnpickler {
     }
 
     /**
-     * Dict keys and set members must be hashable as in Python: scalars, or tuples of hashable values (nested at
-     * most 32 deep). Refusing mutable containers also rules out self-referencing keys, whose hash would
-     * never finish.
+     * Dict keys and set members: scalars, or tuples of scalars. Python allows any hashable value, but state
+     * dicts only use strings and ints; refusing nested tuples keeps hashing and comparing keys linear (a
+     * pickle can share sub-tuples to describe exponentially large ones) and rules out self-referencing keys.
      */
     private Object hashable(Object key, int at) {
-        if (!isHashable(key, 0)) {
-            throw error(at, "unhashable dict key of type " + typeName(key));
+        if (isScalar(key)) {
+            return key;
         }
-        return key;
-    }
-
-    private static boolean isHashable(Object o, int depth) {
-        if (o == null || o instanceof String || o instanceof Long || o instanceof BigInteger || o instanceof Double
-                || o instanceof Boolean || o instanceof Global) {
-            return true;
-        }
-        if (o instanceof PyTuple t && depth < 32) {
+        if (key instanceof PyTuple t) {
             for (int i = 0; i < t.size(); i++) {
-                if (!isHashable(t.get(i), depth + 1)) {
-                    return false;
+                if (!isScalar(t.get(i))) {
+                    throw error(at, "unsupported dict key: a tuple holding a " + typeName(t.get(i)));
                 }
             }
-            return true;
+            return key;
         }
-        return false;
+        throw error(at, "unhashable or unsupported dict key of type " + typeName(key));
+    }
+
+    private static boolean isScalar(Object o) {
+        return o == null || o instanceof String || o instanceof Long || o instanceof BigInteger || o instanceof Double
+                || o instanceof Boolean || o instanceof Global;
     }
 
     // ---- reading the byte stream ----

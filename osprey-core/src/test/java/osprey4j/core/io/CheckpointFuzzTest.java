@@ -23,7 +23,8 @@ import osprey4j.core.tensor.Tensor;
  * flips over a mostly-data file would rarely land.
  */
 class CheckpointFuzzTest {
-    private static final int ITERATIONS = 300;
+    /** 300 per file by default; -Dosprey.fuzz.iterations=N for a longer hunt. */
+    private static final int ITERATIONS = Integer.getInteger("osprey.fuzz.iterations", 300);
 
     @TempDir
     Path tmp;
