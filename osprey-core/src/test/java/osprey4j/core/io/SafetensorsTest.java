@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,7 +59,7 @@ class SafetensorsTest {
         assertEquals('{', bytes[8]);
         try (Checkpoint ckpt = Checkpoints.open(file)) {
             assertEquals(Map.of("format", "pt"), ckpt.metadata());
-            assertEquals(tensors.keySet(), Set(ckpt.tensors().stream().map(TensorInfo::name)));
+            assertEquals(tensors.keySet(), ckpt.tensors().stream().map(TensorInfo::name).collect(Collectors.toSet()));
             for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
                 Tensor back = ckpt.tensor(e.getKey());
                 assertEquals(e.getValue().dtype(), back.dtype(), e.getKey());
@@ -69,10 +70,6 @@ class SafetensorsTest {
                 assertEquals(0, Math.floorMod(offset, back.dtype().byteSize()), "aligned " + e.getKey());
             }
         }
-    }
-
-    private static java.util.Set<String> Set(Stream<String> names) {
-        return new java.util.LinkedHashSet<>(names.toList());
     }
 
     @Test
@@ -99,7 +96,6 @@ class SafetensorsTest {
         b.putLong(1L << 40).put("{\"a\":{}}".getBytes(StandardCharsets.US_ASCII));
         Path file = tmp.resolve("huge.safetensors");
         Files.write(file, b.array());
-        // The first bytes do not look like safetensors ('{' at byte 8 is there), so open it directly too.
         CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.open(file));
         assertTrue(e.getMessage().contains("header length 1099511627776 is impossible"), e.getMessage());
     }
