@@ -22,7 +22,8 @@ import osprey4j.core.tensor.DType;
  *
  * <p>Python's unpickler imports any module and calls any callable the file names; this one builds plain
  * Java values instead and resolves a global only if it is on a short allow-list: the functions torch uses to
- * rebuild tensors and parameters, the storage classes, {@code torch.Size} and {@code collections.OrderedDict}.
+ * rebuild tensors and parameters, the storage classes, {@code torch.Size}, {@code collections.OrderedDict}, and
+ * {@code builtins.set} and {@code _codecs.encode} (how protocol 2 pickles sets and bytes, rebuilt as data).
  * Every other global (such as {@code os.system} or {@code builtins.eval}) is refused with a
  * {@link CheckpointException} naming it, before anything else happens. So is
  * {@code torch.storage._load_from_bytes}, which would run {@code torch.load} on embedded bytes.
@@ -77,7 +78,7 @@ final class TorchUnpickler {
     /** What an allowed global stands for. */
     enum Kind {
         ORDERED_DICT, REBUILD_TENSOR_V2, REBUILD_PARAMETER, REBUILD_PARAMETER_WITH_STATE, REBUILD_FROM_TYPE_V2,
-        TORCH_SIZE, STORAGE_TYPE, TENSOR_TYPE
+        TORCH_SIZE, STORAGE_TYPE, TENSOR_TYPE, SET, CODECS_ENCODE
     }
 
     /** A resolved, allowed global; {@code dtype} is set for storage classes. */
@@ -93,6 +94,10 @@ final class TorchUnpickler {
         allow("torch._utils._rebuild_parameter_with_state", Kind.REBUILD_PARAMETER_WITH_STATE, null);
         allow("torch._tensor._rebuild_from_type_v2", Kind.REBUILD_FROM_TYPE_V2, null);
         allow("torch.Size", Kind.TORCH_SIZE, null);
+        // how protocol 2 pickles a set and a bytes value
+        allow("builtins.set", Kind.SET, null);
+        allow("builtins.frozenset", Kind.SET, null);
+        allow("_codecs.encode", Kind.CODECS_ENCODE, null);
         allow("torch.Tensor", Kind.TENSOR_TYPE, null);
         allow("torch.nn.parameter.Parameter", Kind.TENSOR_TYPE, null);
         allow("torch.FloatStorage", Kind.STORAGE_TYPE, DType.F32);
@@ -290,19 +295,20 @@ final class TorchUnpickler {
 
     private Global resolve(String module, String name, int at) {
         String qualified = module + "." + name;
-        Global g = ALLOWED.get(qualified);
+        // Protocol 2 pickles name builtins by their Python 2 modules, which Python 3 maps to the new names.
+        String python3 = switch (module) {
+            case "__builtin__" -> "builtins." + name;
+            case "copy_reg" -> "copyreg." + name;
+            default -> qualified;
+        };
+        Global g = ALLOWED.get(python3);
         if (g == null && module.equals("torch") && name.endsWith("Storage")) {
             throw new CheckpointException(source + ": unsupported storage type torch." + printable(name)
                     + " (supported: float, half, bfloat16, double, long, int, short, char, byte and bool storages)");
         }
         if (g == null) {
-            // Protocol 2 pickles name builtins by their Python 2 module; say which Python 3 name it means.
-            String python3 = switch (module) {
-                case "__builtin__" -> " (builtins." + name + ")";
-                case "copy_reg" -> " (copyreg." + name + ")";
-                default -> "";
-            };
-            throw new CheckpointException(source + ": refusing to load global " + printable(qualified + python3)
+            String shown = qualified.equals(python3) ? qualified : qualified + " (" + python3 + ")";
+            throw new CheckpointException(source + ": refusing to load global " + printable(shown)
                     + " (at byte " + at + "): only torch's tensor-rebuilding functions, storage classes and "
                     + "collections.OrderedDict are allowed; nothing in the file is executed");
         }
@@ -344,6 +350,28 @@ final class TorchUnpickler {
                     throw error(at, g.qualifiedName() + " did not rebuild a tensor");
                 }
                 yield result;
+            }
+            case SET -> {
+                Set<Object> set = new LinkedHashSet<>();
+                if (a.size() == 1 && a.get(0) instanceof List<?> items) {
+                    for (Object o : items) {
+                        set.add(hashable(o, at));
+                    }
+                } else if (a.size() != 0) {
+                    throw error(at, g.qualifiedName() + " expects a list");
+                }
+                yield set;
+            }
+            case CODECS_ENCODE -> {
+                // bytes in protocol 2: _codecs.encode(<the bytes as a latin-1 str>, 'latin1')
+                if (a.size() != 2 || !(a.get(0) instanceof String text) || !(a.get(1) instanceof String encoding)) {
+                    throw error(at, "_codecs.encode expects (str, encoding)");
+                }
+                yield switch (encoding.toLowerCase(java.util.Locale.ROOT)) {
+                    case "latin1", "latin-1", "iso-8859-1" -> text.getBytes(StandardCharsets.ISO_8859_1);
+                    case "utf-8", "utf8" -> text.getBytes(StandardCharsets.UTF_8);
+                    default -> throw error(at, "_codecs.encode with unsupported encoding " + printable(encoding));
+                };
             }
             case STORAGE_TYPE, TENSOR_TYPE -> throw error(at, "calling " + g.qualifiedName() + " is not supported");
         };
