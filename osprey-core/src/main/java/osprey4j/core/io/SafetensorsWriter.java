@@ -1,0 +1,143 @@
+package osprey4j.core.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * Writes safetensors files the way the reference library lays them out: the JSON header padded with spaces
+ * so the data section starts 8-byte aligned, tensors ordered by element size (largest first) then by name,
+ * so every tensor's data is aligned to its element size.
+ *
+ * <p>The file appears atomically: data goes to a temporary file in the same directory, which is flushed and
+ * then renamed over the target. A failure leaves the target untouched and no temporary file behind.
+ */
+public final class SafetensorsWriter {
+    private static final long CHUNK = 1L << 24;
+
+    private SafetensorsWriter() {
+    }
+
+    public static void write(Path path, Map<String, Tensor> tensors) {
+        write(path, tensors, Map.of());
+    }
+
+    public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Objects.requireNonNull(path, "path");
+        List<Map.Entry<String, Tensor>> ordered = new ArrayList<>(tensors.entrySet());
+        for (Map.Entry<String, Tensor> e : ordered) {
+            if (e.getKey() == null || e.getKey().isEmpty() || e.getKey().equals(SafetensorsCheckpoint.METADATA_KEY)) {
+                throw new IllegalArgumentException("invalid tensor name '" + e.getKey() + "'");
+            }
+            Objects.requireNonNull(e.getValue(), e.getKey());
+        }
+        ordered.sort(Comparator.<Map.Entry<String, Tensor>>comparingInt(e -> -e.getValue().dtype().byteSize())
+                .thenComparing(Map.Entry::getKey));
+        byte[] header = header(ordered, metadata == null ? Map.of() : metadata);
+
+        Path absolute = path.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                writeFully(ch, length);
+                writeFully(ch, ByteBuffer.wrap(header));
+                for (Map.Entry<String, Tensor> e : ordered) {
+                    writeSegment(ch, e.getValue().segment());
+                }
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+        } catch (IOException e) {
+            throw new CheckpointException(path + ": cannot write the safetensors file (" + e + ")", e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the original failure is the one worth reporting
+                }
+            }
+        }
+    }
+
+    private static byte[] header(List<Map.Entry<String, Tensor>> ordered, Map<String, String> metadata) {
+        ObjectNode root = SafetensorsCheckpoint.JSON.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode meta = root.putObject(SafetensorsCheckpoint.METADATA_KEY);
+            metadata.forEach(meta::put);
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : ordered) {
+            Tensor t = e.getValue();
+            ObjectNode entry = root.putObject(e.getKey());
+            entry.put("dtype", t.dtype().safetensorsName());
+            ArrayNode shape = entry.putArray("shape");
+            for (long d : t.shape()) {
+                shape.add(d);
+            }
+            ArrayNode offsets = entry.putArray("data_offsets");
+            offsets.add(offset);
+            offset += t.byteSize();
+            offsets.add(offset);
+        }
+        byte[] json;
+        try {
+            json = SafetensorsCheckpoint.JSON.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+        int padded = (json.length + 7) & ~7;
+        byte[] out = new byte[padded];
+        System.arraycopy(json, 0, out, 0, json.length);
+        for (int i = json.length; i < padded; i++) {
+            out[i] = ' ';
+        }
+        return out;
+    }
+
+    /** Native segments are written in place; array-backed ones (Tensor.wrap) through a staging buffer. */
+    private static void writeSegment(FileChannel ch, MemorySegment data) throws IOException {
+        ByteBuffer staging = data.isNative() ? null : ByteBuffer.allocateDirect((int) Math.min(CHUNK, data.byteSize()));
+        for (long off = 0; off < data.byteSize(); off += CHUNK) {
+            MemorySegment part = data.asSlice(off, Math.min(CHUNK, data.byteSize() - off));
+            if (staging == null) {
+                writeFully(ch, part.asByteBuffer());
+            } else {
+                staging.clear().limit((int) part.byteSize());
+                MemorySegment.ofBuffer(staging).copyFrom(part);
+                writeFully(ch, staging);
+            }
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            ch.write(buffer);
+        }
+    }
+}
