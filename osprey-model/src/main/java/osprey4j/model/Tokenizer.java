@@ -340,11 +340,11 @@ public final class Tokenizer {
             }
             if (i + 1 < parts.size() && parts.get(i + 1).token() == null) {
                 Segment r = parts.get(i + 1);
-                parts.set(i + 1, new Segment(r.text().stripLeading(), null, r.atStart()));
+                parts.set(i + 1, new Segment(pythonStrip(r.text(), true), null, r.atStart()));
             }
             if (i > 0 && parts.get(i - 1).token() == null) {
                 Segment l = parts.get(i - 1);
-                parts.set(i - 1, new Segment(pythonRstrip(l.text()), null, l.atStart()));
+                parts.set(i - 1, new Segment(pythonStrip(l.text(), false), null, l.atStart()));
             }
         }
         IntList pieces = new IntList();
@@ -399,8 +399,24 @@ public final class Tokenizer {
         slowModel().encode(s.replace(" ", SPACE_MARK), out);
     }
 
-    /** Python's {@code str.rstrip()} strips Unicode whitespace; close enough to Java's definition for text. */
-    private static String pythonRstrip(String s) {
-        return s.stripTrailing();
+    /** Python's {@code str.lstrip()} / {@code str.rstrip()}, whose whitespace includes no-break spaces. */
+    static String pythonStrip(String s, boolean leading) {
+        if (leading) {
+            int i = 0;
+            while (i < s.length() && isPythonSpace(s.codePointAt(i))) {
+                i += Character.charCount(s.codePointAt(i));
+            }
+            return s.substring(i);
+        }
+        int j = s.length();
+        while (j > 0 && isPythonSpace(s.codePointBefore(j))) {
+            j -= Character.charCount(s.codePointBefore(j));
+        }
+        return s.substring(0, j);
+    }
+
+    /** Python's {@code str.isspace()} for one character. */
+    static boolean isPythonSpace(int cp) {
+        return Character.isWhitespace(cp) || Character.isSpaceChar(cp) || cp == 0x85;
     }
 }
