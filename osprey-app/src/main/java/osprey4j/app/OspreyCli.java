@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CheckpointCommand.class,
                 BenchCommand.class,
+                TokenizeCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

@@ -121,6 +121,14 @@ public final class Tokenizer {
         return new Tokenizer(TokenizerFiles.read(dir), mode);
     }
 
+    /**
+     * The slow mode a checkpoint asks for: its {@code tokenizer_config.json} {@code legacy} flag, which
+     * transformers 4.31 takes as true when absent.
+     */
+    public static Mode slowModeOf(Path dir) {
+        return TokenizerFiles.legacyFlag(dir) ? Mode.SLOW_LEGACY : Mode.SLOW;
+    }
+
     /** {@link #load(Path, Mode)} plus {@code <mask>} and {@code <pos>} as Osprey adds them after loading. */
     public static Tokenizer loadForOsprey(Path dir, Mode mode) {
         return load(dir, mode).withSpecialTokens(OSPREY_REGION_TOKENS);

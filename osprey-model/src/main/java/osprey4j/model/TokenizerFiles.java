@@ -100,6 +100,12 @@ final class TokenizerFiles {
                 dummyPrefix, removeExtra, bosId, eosId);
     }
 
+    /** {@code legacy} of tokenizer_config.json; true when absent, as in transformers 4.31. */
+    static boolean legacyFlag(Path dir) {
+        JsonNode config = readJsonIfExists(dir.resolve("tokenizer_config.json"));
+        return config == null || config.path("legacy").asBoolean(true);
+    }
+
     private static final String[] LLAMA_SPECIALS = {"<unk>", "<s>", "</s>"};
 
     /**
