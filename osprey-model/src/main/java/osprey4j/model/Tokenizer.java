@@ -83,9 +83,6 @@ public final class Tokenizer {
     Tokenizer(Spec spec, Mode mode) {
         this.spec = spec;
         this.mode = Objects.requireNonNull(mode);
-        if (mode != Mode.FAST && spec.sentencePiece() == null && spec.fastModel() == null) {
-            throw new IllegalArgumentException("no BPE model");
-        }
         // Later declarations win, as when tokens are added again to a loaded tokenizer.
         for (AddedToken t : spec.addedTokens()) {
             addedById.put(t.id(), t);

@@ -36,7 +36,7 @@ class MetaspaceVariantTest {
         for (int i = 0; i < 1000; i++) {
             texts.add(TokenizerFixtures.randomText(rng));
         }
-        try (HuggingFaceTokenizer oracle = HuggingFaceTokenizer.newInstance(json)) {
+        try (HuggingFaceTokenizer oracle = TokenizerFixtures.oracle(json)) {
             for (String text : texts) {
                 int[] expected = TokenizerFixtures.oracleIds(oracle, text, true);
                 assertArrayEquals(expected, ours.encode(text), () -> "\"" + text + "\"\n expected "

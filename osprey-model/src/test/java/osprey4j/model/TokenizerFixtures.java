@@ -38,8 +38,14 @@ final class TokenizerFixtures {
 
     /** Hugging Face's Rust tokenizers (via DJL's binding) on the fixture tokenizer.json. */
     static HuggingFaceTokenizer oracle() {
+        return oracle(dir().resolve("tokenizer.json"));
+    }
+
+    /** The Rust tokenizer of a tokenizer.json, without DJL's default truncation to 512 tokens. */
+    static HuggingFaceTokenizer oracle(Path tokenizerJson) {
         try {
-            return HuggingFaceTokenizer.newInstance(dir().resolve("tokenizer.json"));
+            return HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson).optTruncation(false)
+                    .optPadding(false).build();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
