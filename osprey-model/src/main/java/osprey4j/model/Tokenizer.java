@@ -65,8 +65,11 @@ public final class Tokenizer {
         }
     }
 
-    /** Everything that describes a tokenizer, as read from a checkpoint directory. */
-    record Spec(BpeModel fastModel, BpeModel sentencePiece, TextNormalizer normalizer, List<AddedToken> addedTokens,
+    /**
+     * Everything that describes a tokenizer, as read from a checkpoint directory. {@code sentencePiece} is the
+     * SentencePiece model when the checkpoint has {@code tokenizer.model}; the slow modes encode with it.
+     */
+    record Spec(BpeModel fastModel, SentencePieceModel sentencePiece, TextNormalizer normalizer, List<AddedToken> addedTokens,
                 TokenDecoder decoder, int[] prefixIds, int[] suffixIds, boolean cleanUpSpaces, String unkToken,
                 boolean spAddDummyPrefix, boolean spRemoveExtraWhitespaces, Integer bosId, Integer eosId) {
     }
@@ -79,10 +82,15 @@ public final class Tokenizer {
     private final List<AddedTokenSplitter.Needle> normalizedMatched;
     private final List<AddedTokenSplitter.Needle> slowMatched;
     private final int size;
+    /** The BPE the slow modes use: SentencePiece's score-ranked merges, built only for those modes. */
+    private final BpeModel slowModel;
 
     Tokenizer(Spec spec, Mode mode) {
         this.spec = spec;
         this.mode = Objects.requireNonNull(mode);
+        this.slowModel = mode == Mode.FAST ? null
+                : spec.sentencePiece() != null ? TokenizerFiles.sentencePieceBpe(spec.sentencePiece())
+                : spec.fastModel();
         // Later declarations win, as when tokens are added again to a loaded tokenizer.
         for (AddedToken t : spec.addedTokens()) {
             addedById.put(t.id(), t);
@@ -386,7 +394,10 @@ public final class Tokenizer {
     }
 
     private BpeModel slowModel() {
-        return spec.sentencePiece() != null ? spec.sentencePiece() : spec.fastModel();
+        if (slowModel == null) {
+            throw new IllegalStateException("SentencePiece encoding is only available in the slow modes");
+        }
+        return slowModel;
     }
 
     /** SentencePiece's own encoding of one chunk: identity normalisation, dummy prefix, spaces to '▁'. */

@@ -42,7 +42,6 @@ final class TokenizerFiles {
         JsonNode addedFile = readJsonIfExists(dir.resolve("added_tokens.json"));
 
         SentencePieceModel sp = Files.exists(model) ? SentencePieceModel.read(model) : null;
-        BpeModel spBpe = sp == null ? null : sentencePieceBpe(sp);
 
         BpeModel fast;
         TextNormalizer normalizer;
@@ -96,7 +95,7 @@ final class TokenizerFiles {
         boolean cleanUp = config != null && config.path("clean_up_tokenization_spaces").asBoolean(false);
         boolean dummyPrefix = sp == null || sp.addDummyPrefix();
         boolean removeExtra = sp != null && sp.removeExtraWhitespaces();
-        return new Tokenizer.Spec(fast, spBpe, normalizer, added, decoder, prefix, suffix, cleanUp, unk,
+        return new Tokenizer.Spec(fast, sp, normalizer, added, decoder, prefix, suffix, cleanUp, unk,
                 dummyPrefix, removeExtra, bosId, eosId);
     }
 

@@ -116,6 +116,25 @@ class TokenizerOracleTest {
     }
 
     @Test
+    void streamingHoldsBackIncompleteUtf8() {
+        // '文' is not in the fixture vocabulary: it is encoded as its three UTF-8 bytes.
+        int[] ids = fromJson.encode("文", false);
+        assertEquals("[▁, <0xE6>, <0x96>, <0x87>]", fromJson.pieces(ids).toString());
+        StreamDecoder stream = fromJson.streamDecoder(true);
+        assertEquals("", stream.next(ids[0]));   // the leading space is stripped, as in the whole decode
+        assertEquals("", stream.next(ids[1]));
+        assertEquals("", stream.next(ids[2]));
+        assertEquals("文", stream.next(ids[3]));
+        assertEquals("", stream.flush());
+        // An unfinished sequence comes out as replacement characters at the end.
+        StreamDecoder cut = fromJson.streamDecoder(true);
+        cut.next(ids[1]);
+        cut.next(ids[2]);
+        assertEquals("\uFFFD\uFFFD", cut.flush());
+        assertEquals(oracle.decode(new long[] {ids[1], ids[2]}, true), "\uFFFD\uFFFD");
+    }
+
+    @Test
     void multimodalPromptIsSplitAtTheImageLikeTokenizerImageToken() {
         List<String> prompts = new ArrayList<>(List.of(
                 ChatTemplate.OSPREY_V1.prompt("<image>\nThis provides an overview of the picture.\n"
