@@ -136,7 +136,8 @@ public final class Tokenizer {
 
     /** {@link #load(Path, Mode)} plus {@code <mask>} and {@code <pos>} as Osprey adds them after loading. */
     public static Tokenizer loadForOsprey(Path dir, Mode mode) {
-        return load(dir, mode).withSpecialTokens(OSPREY_REGION_TOKENS);
+        // Built in fast mode first so the slow modes' SentencePiece merges are computed once, at the end.
+        return load(dir, Mode.FAST).withSpecialTokens(OSPREY_REGION_TOKENS).withMode(mode);
     }
 
     /**
