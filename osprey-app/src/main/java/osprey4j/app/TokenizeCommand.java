@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import osprey4j.model.ChatTemplate;
+import osprey4j.model.RegionPrompt;
 import osprey4j.model.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,6 +41,11 @@ final class TokenizeCommand implements Callable<Integer> {
             + "on its own, BOS only on the first, the image shown as id " + Tokenizer.IMAGE_TOKEN_ID + ".")
     boolean prompt;
 
+    @Option(names = "--chat", description = "Treat TEXT as a question the way 'osprey ask' does: <region1>, "
+            + "<region2>... become <mask><pos>, the image preamble goes first (unless TEXT has <image>), the "
+            + "osprey_v1 template wraps it, and the result is encoded as with --prompt.")
+    boolean chat;
+
     @Option(names = "--no-special", description = "Do not add BOS.")
     boolean noSpecial;
 
@@ -53,8 +60,17 @@ final class TokenizeCommand implements Callable<Integer> {
         if (!Files.exists(model.resolve("tokenizer.json")) && !Files.exists(model.resolve("tokenizer.model"))) {
             throw new UsageException(model + " has neither tokenizer.json nor tokenizer.model");
         }
-        if (prompt && noSpecial) {
-            throw new UsageException("--prompt and --no-special cannot be combined (a prompt always starts with BOS)");
+        if ((prompt || chat) && noSpecial) {
+            throw new UsageException("--prompt/--chat and --no-special cannot be combined (a prompt starts with BOS)");
+        }
+        String input = text;
+        if (chat) {
+            try {
+                RegionPrompt.Question q = RegionPrompt.resolve(text, referencedRegions(text));
+                input = ChatTemplate.OSPREY_V1.prompt(RegionPrompt.firstUserMessage(q.text()));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
         }
         Tokenizer.Mode mode = slow ? Tokenizer.slowModeOf(model) : Tokenizer.Mode.FAST;
         Tokenizer tokenizer;
@@ -63,7 +79,7 @@ final class TokenizeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        int[] ids = prompt ? tokenizer.encodePrompt(text) : tokenizer.encode(text, !noSpecial);
+        int[] ids = prompt || chat ? tokenizer.encodePrompt(input) : tokenizer.encode(input, !noSpecial);
         List<String> pieces = tokenizer.pieces(ids);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -85,6 +101,19 @@ final class TokenizeCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** How many masks a question implies: its highest <regionN>, or its number of raw <mask><pos>. */
+    static int referencedRegions(String question) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<region(\\d{1,6})>").matcher(question);
+        int max = 0;
+        while (m.find()) {
+            max = Math.max(max, Integer.parseInt(m.group(1)));
+        }
+        if (max > 0) {
+            return max;
+        }
+        return question.split(java.util.regex.Pattern.quote(RegionPrompt.REGION_TOKENS), -1).length - 1;
     }
 
     /** Control characters in a piece shown as escapes, so each token stays on one line. */

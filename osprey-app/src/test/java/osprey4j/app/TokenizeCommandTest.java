@@ -62,6 +62,13 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void chatModeCountsRegionsFromTheQuestion() {
+        assertEquals(2, TokenizeCommand.referencedRegions("Is <region2> near <region1>?"));
+        assertEquals(1, TokenizeCommand.referencedRegions("What is <mask><pos>?"));
+        assertEquals(0, TokenizeCommand.referencedRegions("What is this?"));
+    }
+
+    @Test
     void helpIsPrinted() {
         Result r = run("tokenize", "--help");
         assertEquals(0, r.exit());
