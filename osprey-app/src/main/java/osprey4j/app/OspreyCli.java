@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CheckpointCommand.class,
                 BenchCommand.class,
+                TokenizeCommand.class,
                 MaskCommand.class,
                 DataCommand.class,
                 CommandLine.HelpCommand.class
