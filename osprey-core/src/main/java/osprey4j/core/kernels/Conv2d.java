@@ -1,0 +1,222 @@
+package osprey4j.core.kernels;
+
+import static osprey4j.core.kernels.VectorMath.F;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * The two convolutions of a ConvNeXt on a single image (batch 1, channels-first [C, H, W] F32 activations;
+ * filters and biases F32, BF16 or F16).
+ */
+public final class Conv2d {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Output channels and patch vectors per register tile of the patchify GEMM. */
+    private static final int TILE_O = 4;
+    private static final int TILE_P_VECTORS = 3;
+
+    private Conv2d() {
+    }
+
+    /**
+     * Patchify convolution: {@code torch.nn.functional.conv2d(x, weight, bias, stride=k)} with a k x k kernel,
+     * stride k and no padding (ConvNeXt's 4x4/4 stem and 2x2/2 downsampling).
+     *
+     * @param x      [C, H, W]
+     * @param weight [O, C, k, k]
+     * @param bias   [O], or null for none
+     * @return [O, H / k, W / k] (floor division: trailing rows and columns that do not fill a patch are
+     *         ignored, as torch does)
+     */
+    public static Tensor patchify(Tensor x, Tensor weight, Tensor bias) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireRank(x, 3, "x");
+        KernelChecks.requireRank(weight, 4, "weight");
+        int c = x.size(0), h = x.size(1), w = x.size(2);
+        int outC = weight.size(0), k = weight.size(2);
+        if (weight.size(1) != c || weight.size(3) != k || k <= 0) {
+            throw new IllegalArgumentException("weight " + weight + " is not [O, " + c + ", k, k] for input " + x);
+        }
+        float[] b = bias == null ? new float[outC] : biasFloats(bias, outC);
+        int oh = h / k, ow = w / k;
+        int patches = oh * ow;
+        int depth = c * k * k;
+        Tensor out = Tensor.zeros(DType.F32, outC, oh, ow);
+        if (outC == 0 || patches == 0) {
+            return out;
+        }
+        float[] wt = KernelChecks.weightFloats(weight, "weight"); // [O][depth], depth ordered (c, ky, kx)
+        // Pack the patches into panels of TILE_P patches: panel t holds, for every depth index d, the values
+        // of patches t*TILE_P .. t*TILE_P+TILE_P-1 contiguously, so the micro-kernel reads one row of vectors
+        // per d. Patches past the end are zero and their outputs are never stored.
+        int tileP = TILE_P_VECTORS * F.length();
+        int panels = (patches + tileP - 1) / tileP;
+        float[] packed = new float[panels * depth * tileP];
+        MemorySegment in = x.segment();
+        ComputePool.parallelFor(c * k, 1, (from, to) -> {
+            for (int cy = from; cy < to; cy++) {
+                int ch = cy / k, ky = cy % k;
+                for (int py = 0; py < oh; py++) {
+                    long rowOff = ((long) ch * h + (long) py * k + ky) * w;
+                    for (int px = 0; px < ow; px++) {
+                        int p = py * ow + px;
+                        int dst = ((p / tileP) * depth + cy * k) * tileP + p % tileP;
+                        for (int kx = 0; kx < k; kx++) {
+                            packed[dst + kx * tileP] = in.getAtIndex(FLOAT, rowOff + (long) px * k + kx);
+                        }
+                    }
+                }
+            }
+        });
+        MemorySegment o = out.segment();
+        int oTiles = (outC + TILE_O - 1) / TILE_O;
+        // Parallel over (panel, output-channel tile); each task keeps its panel hot across the O tiles.
+        ComputePool.parallelFor(panels * oTiles, 1, (from, to) -> {
+            for (int job = from; job < to; job++) {
+                int panel = job / oTiles;
+                int o0 = (job % oTiles) * TILE_O;
+                int p0 = panel * tileP;
+                if (o0 + TILE_O <= outC) {
+                    tile4(packed, panel * depth * tileP, depth, wt, b, o0, o, p0, patches);
+                } else {
+                    for (int oc = o0; oc < outC; oc++) {
+                        tile1(packed, panel * depth * tileP, depth, wt, b, oc, o, p0, patches);
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /** 4 output channels x 48 patches: 12 accumulators, 3 vector loads and 4 broadcasts per depth step. */
+    private static void tile4(float[] packed, int panelBase, int depth, float[] wt, float[] b, int o0,
+                              MemorySegment out, int p0, int patches) {
+        int n = F.length();
+        int stride = TILE_P_VECTORS * n;
+        FloatVector a00 = FloatVector.broadcast(F, b[o0]), a01 = a00, a02 = a00;
+        FloatVector a10 = FloatVector.broadcast(F, b[o0 + 1]), a11 = a10, a12 = a10;
+        FloatVector a20 = FloatVector.broadcast(F, b[o0 + 2]), a21 = a20, a22 = a20;
+        FloatVector a30 = FloatVector.broadcast(F, b[o0 + 3]), a31 = a30, a32 = a30;
+        int w0 = o0 * depth, w1 = w0 + depth, w2 = w1 + depth, w3 = w2 + depth;
+        for (int d = 0, pi = panelBase; d < depth; d++, pi += stride) {
+            FloatVector p0v = FloatVector.fromArray(F, packed, pi);
+            FloatVector p1v = FloatVector.fromArray(F, packed, pi + n);
+            FloatVector p2v = FloatVector.fromArray(F, packed, pi + 2 * n);
+            FloatVector c0 = FloatVector.broadcast(F, wt[w0 + d]), c1 = FloatVector.broadcast(F, wt[w1 + d]);
+            FloatVector c2 = FloatVector.broadcast(F, wt[w2 + d]), c3 = FloatVector.broadcast(F, wt[w3 + d]);
+            a00 = p0v.fma(c0, a00); a01 = p1v.fma(c0, a01); a02 = p2v.fma(c0, a02);
+            a10 = p0v.fma(c1, a10); a11 = p1v.fma(c1, a11); a12 = p2v.fma(c1, a12);
+            a20 = p0v.fma(c2, a20); a21 = p1v.fma(c2, a21); a22 = p2v.fma(c2, a22);
+            a30 = p0v.fma(c3, a30); a31 = p1v.fma(c3, a31); a32 = p2v.fma(c3, a32);
+        }
+        store(out, o0, patches, p0, a00, a01, a02);
+        store(out, o0 + 1, patches, p0, a10, a11, a12);
+        store(out, o0 + 2, patches, p0, a20, a21, a22);
+        store(out, o0 + 3, patches, p0, a30, a31, a32);
+    }
+
+    private static void tile1(float[] packed, int panelBase, int depth, float[] wt, float[] b, int oc,
+                              MemorySegment out, int p0, int patches) {
+        int n = F.length();
+        int stride = TILE_P_VECTORS * n;
+        FloatVector a0 = FloatVector.broadcast(F, b[oc]), a1 = a0, a2 = a0;
+        int w0 = oc * depth;
+        for (int d = 0, pi = panelBase; d < depth; d++, pi += stride) {
+            FloatVector c0 = FloatVector.broadcast(F, wt[w0 + d]);
+            a0 = FloatVector.fromArray(F, packed, pi).fma(c0, a0);
+            a1 = FloatVector.fromArray(F, packed, pi + n).fma(c0, a1);
+            a2 = FloatVector.fromArray(F, packed, pi + 2 * n).fma(c0, a2);
+        }
+        store(out, oc, patches, p0, a0, a1, a2);
+    }
+
+    private static void store(MemorySegment out, int oc, int patches, int p0, FloatVector v0, FloatVector v1,
+                              FloatVector v2) {
+        long rowBase = (long) oc * patches;
+        FloatVector[] vs = {v0, v1, v2};
+        for (int j = 0; j < TILE_P_VECTORS; j++) {
+            int p = p0 + j * F.length();
+            if (p >= patches) {
+                break;
+            }
+            VectorMask<Float> m = F.indexInRange(p, patches);
+            vs[j].intoMemorySegment(out, (rowBase + p) * Float.BYTES, LE, m);
+        }
+    }
+
+    /**
+     * Depthwise convolution with a k x k kernel (k odd), stride 1 and zero padding k/2, so the output has the
+     * input's size: {@code torch.nn.functional.conv2d(x, weight, bias, padding=k//2, groups=C)} (ConvNeXt's
+     * 7x7 {@code conv_dw}).
+     *
+     * @param x      [C, H, W]
+     * @param weight [C, 1, k, k]
+     * @param bias   [C], or null for none
+     * @return [C, H, W]
+     */
+    public static Tensor depthwise(Tensor x, Tensor weight, Tensor bias) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireRank(x, 3, "x");
+        KernelChecks.requireRank(weight, 4, "weight");
+        int c = x.size(0), h = x.size(1), w = x.size(2);
+        int k = weight.size(2);
+        if (weight.size(0) != c || weight.size(1) != 1 || weight.size(3) != k || k % 2 == 0) {
+            throw new IllegalArgumentException("depthwise weight " + weight + " is not [" + c + ", 1, k, k] with k odd");
+        }
+        float[] b = bias == null ? new float[c] : biasFloats(bias, c);
+        float[] filters = KernelChecks.weightFloats(weight, "weight");
+        Tensor out = Tensor.zeros(DType.F32, c, h, w);
+        if (c == 0 || h == 0 || w == 0) {
+            return out;
+        }
+        int pad = k / 2;
+        int pw = w + 2 * pad; // padded row width
+        int ph = h + 2 * pad;
+        MemorySegment in = x.segment();
+        MemorySegment o = out.segment();
+        ComputePool.parallelFor(c, 1, (from, to) -> {
+            // One zero-padded plane per task, so the inner loop needs no bounds tests.
+            float[] padded = new float[ph * pw + F.length()];
+            float[] kernel = new float[k * k];
+            int n = F.length();
+            for (int ch = from; ch < to; ch++) {
+                long planeOff = (long) ch * h * w;
+                for (int y = 0; y < h; y++) {
+                    MemorySegment.copy(in, FLOAT, (planeOff + (long) y * w) * Float.BYTES, padded, (y + pad) * pw + pad, w);
+                }
+                System.arraycopy(filters, ch * k * k, kernel, 0, k * k);
+                FloatVector bias0 = FloatVector.broadcast(F, b[ch]);
+                for (int y = 0; y < h; y++) {
+                    long outRow = (planeOff + (long) y * w) * Float.BYTES;
+                    for (int x0 = 0; x0 < w; x0 += n) {
+                        FloatVector acc = bias0;
+                        for (int ky = 0; ky < k; ky++) {
+                            int rowBase = (y + ky) * pw + x0;
+                            int kb = ky * k;
+                            for (int kx = 0; kx < k; kx++) {
+                                acc = FloatVector.fromArray(F, padded, rowBase + kx).fma(FloatVector.broadcast(F, kernel[kb + kx]), acc);
+                            }
+                        }
+                        acc.intoMemorySegment(o, outRow + (long) x0 * Float.BYTES, LE, F.indexInRange(x0, w));
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    private static float[] biasFloats(Tensor bias, int n) {
+        if (bias.numel() != n) {
+            throw new IllegalArgumentException("bias must have " + n + " elements, got " + bias);
+        }
+        return KernelChecks.weightFloats(bias, "bias");
+    }
+}
