@@ -16,13 +16,15 @@ import osprey4j.core.tensor.Tensor;
  * {@code torch.nn.functional.interpolate(x[None], size=(h, w), mode='bilinear', align_corners=False)} on the CPU
  * in torch 1.13 (no antialiasing, so shrinking samples 2 x 2 source pixels per output pixel and can alias).
  *
- * <p>Per axis, with {@code scale = (float) in / out} (the ratio torch uses when the size, not a scale factor,
- * is given), output index i reads the float source coordinate {@code max(0, scale * (i + 0.5) - 0.5)}; its
- * integer part i0 (truncated) and i1 = min(i0 + 1, in - 1) are the two taps, weighted {@code 1 - l} and
- * {@code l} with l the fractional part. An axis whose size does not change is copied. The value is
+ * <p>Per axis, with the float ratio {@code scale = (float) in / out} (what torch uses when the size, not a scale
+ * factor, is given), output index i reads the source coordinate {@code src = max(0, scale * (i + 0.5) - 0.5)}
+ * evaluated in double (torch's CPU accumulation type for float); its integer part i0 and
+ * {@code i1 = min(i0 + 1, in - 1)} are the two taps, weighted {@code w1 = (float) (src - i0)} and
+ * {@code w0 = 1 - w1} (in float). An axis whose size does not change is copied. The value is
  * {@code (src[y0][x0]*wx0 + src[y0][x1]*wx1) * wy0 + (src[y1][x0]*wx0 + src[y1][x1]*wx1) * wy1}, in float, in
- * that order (torch's per-axis nesting); torch's compiler may fuse some of these multiply-adds, which is
- * the only source of (ulp-level) differences.
+ * that order (torch's per-axis nesting). Taps and weights are identical to torch's; the values differ from
+ * torch 1.13 by at most 2 ulp (about half the outputs differ by one), because torch's compiled kernel
+ * groups or fuses these multiply-adds differently (checked against fixtures; no simple order reproduces it).
  */
 public final class BilinearResize {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -45,11 +47,12 @@ public final class BilinearResize {
                     w1[i] = 0f;
                     continue;
                 }
-                float src = Math.max(0f, scale * (i + 0.5f) - 0.5f);
+                // torch: a float ratio, the source coordinate in double (acc_type<float> on the CPU)
+                double src = Math.max(0.0, (double) scale * (i + 0.5) - 0.5);
                 int idx = (int) src;
                 i0[i] = idx;
                 i1[i] = idx < in - 1 ? idx + 1 : idx;
-                w1[i] = src - idx;
+                w1[i] = (float) (src - idx);
                 w0[i] = 1f - w1[i];
             }
             return new Taps(i0, i1, w0, w1);

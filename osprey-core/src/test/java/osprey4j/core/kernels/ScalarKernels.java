@@ -181,20 +181,20 @@ final class ScalarKernels {
     }
 
     /**
-     * Bilinear, align_corners=False, per output pixel, from torch's documented coordinate mapping:
-     * src = max(0, (dst + 0.5) * in / out - 0.5) in float; taps floor(src) and the next (clamped).
+     * Bilinear, align_corners=False, per output pixel, from torch's coordinate mapping: the float ratio
+     * in / out, src = max(0, ratio * (dst + 0.5) - 0.5) in double; taps floor(src) and the next (clamped).
      */
     static float[] bilinear(float[] x, int c, int h, int w, int oh, int ow) {
         float[] out = new float[c * oh * ow];
         for (int ch = 0; ch < c; ch++) {
             for (int y = 0; y < oh; y++) {
-                float sy = h == oh ? y : Math.max(0f, (float) h / oh * (y + 0.5f) - 0.5f);
+                double sy = h == oh ? y : Math.max(0, (double) ((float) h / oh) * (y + 0.5) - 0.5);
                 int y0 = (int) sy, y1 = Math.min(y0 + 1, h - 1);
-                float ly = sy - y0;
+                float ly = (float) (sy - y0);
                 for (int xx = 0; xx < ow; xx++) {
-                    float sx = w == ow ? xx : Math.max(0f, (float) w / ow * (xx + 0.5f) - 0.5f);
+                    double sx = w == ow ? xx : Math.max(0, (double) ((float) w / ow) * (xx + 0.5) - 0.5);
                     int x0 = (int) sx, x1 = Math.min(x0 + 1, w - 1);
-                    float lx = sx - x0;
+                    float lx = (float) (sx - x0);
                     double top = x[(ch * h + y0) * w + x0] * (1.0 - lx) + x[(ch * h + y0) * w + x1] * (double) lx;
                     double bottom = x[(ch * h + y1) * w + x0] * (1.0 - lx) + x[(ch * h + y1) * w + x1] * (double) lx;
                     out[(ch * oh + y) * ow + xx] = (float) (top * (1.0 - ly) + bottom * ly);
