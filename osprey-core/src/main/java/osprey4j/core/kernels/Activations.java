@@ -18,6 +18,8 @@ public final class Activations {
     private static final int MIN_CHUNK = 1 << 15;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final float INV_SQRT2 = 0.70710678118654752f;
+    /** Elements staged per scratch block: 4 KiB, which stays in L1 between the passes over it. */
+    private static final int BLOCK = 1024;
 
     private enum Op {
         GELU, SILU, RELU
@@ -66,18 +68,7 @@ public final class Activations {
     public static void siluMul(Tensor gate, Tensor up, Tensor out) {
         check(gate, out);
         check(gate, up);
-        MemorySegment g = gate.segment();
-        MemorySegment u = up.segment();
-        MemorySegment o = out.segment();
-        ComputePool.parallelFor(Math.toIntExact(gate.numel()), MIN_CHUNK, (from, to) -> {
-            for (int i = from; i < to; i += F.length()) {
-                VectorMask<Float> m = F.indexInRange(i, to);
-                long off = (long) i * Float.BYTES;
-                FloatVector gv = FloatVector.fromMemorySegment(F, g, off, LE, m);
-                FloatVector uv = FloatVector.fromMemorySegment(F, u, off, LE, m);
-                silu(gv).mul(uv).intoMemorySegment(o, off, LE, m);
-            }
-        });
+        run(Op.SILU, gate.segment(), up.segment(), out.segment(), Math.toIntExact(gate.numel()));
     }
 
     private static void check(Tensor x, Tensor out) {
@@ -88,29 +79,69 @@ public final class Activations {
 
     private static void map(Op op, Tensor x, Tensor out) {
         check(x, out);
-        MemorySegment in = x.segment();
-        MemorySegment o = out.segment();
-        ComputePool.parallelFor(Math.toIntExact(x.numel()), MIN_CHUNK, (from, to) -> {
-            for (int i = from; i < to; i += F.length()) {
-                // a masked tail keeps every element on the same formula as the vector body
-                VectorMask<Float> m = F.indexInRange(i, to);
-                long off = (long) i * Float.BYTES;
-                FloatVector v = FloatVector.fromMemorySegment(F, in, off, LE, m);
-                FloatVector r = switch (op) {
-                    case GELU -> gelu(v);
-                    case SILU -> silu(v);
-                    case RELU -> v.max(0f); // Math.max semantics: NaN stays NaN
-                };
-                r.intoMemorySegment(o, off, LE, m);
+        run(op, x.segment(), null, out.segment(), Math.toIntExact(x.numel()));
+    }
+
+    /**
+     * Applies {@code op} to n floats of {@code in}, multiplies by {@code mul} when it is not null, and writes
+     * {@code out}. Works block by block: the transcendental part runs in {@link VectorMath}'s loops over a
+     * cache-resident scratch block (see there why), the rest here. Tails use masked loads and stores, so every
+     * element goes through the same formula.
+     */
+    private static void run(Op op, MemorySegment in, MemorySegment mul, MemorySegment out, int n) {
+        ComputePool.parallelFor(n, MIN_CHUNK, (from, to) -> {
+            float[] buf = new float[BLOCK];
+            for (int b = from; b < to; b += BLOCK) {
+                int len = Math.min(BLOCK, to - b);
+                long base = (long) b * Float.BYTES;
+                switch (op) {
+                    case GELU -> {
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).mul(INV_SQRT2)
+                                    .intoArray(buf, i);
+                        }
+                        VectorMath.erfInPlace(buf, len);
+                        // torch: x * 0.5 * (1 + erf(x / sqrt 2)); the factor 0.5 is exact in any position
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            long off = base + (long) i * Float.BYTES;
+                            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+                            FloatVector y = x.mul(0.5f).mul(FloatVector.fromArray(F, buf, i).add(1f));
+                            if (mul != null) {
+                                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
+                            }
+                            y.intoMemorySegment(out, off, LE, m);
+                        }
+                    }
+                    case SILU -> {
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).neg()
+                                    .intoArray(buf, i);
+                        }
+                        VectorMath.expInPlace(buf, len);
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            long off = base + (long) i * Float.BYTES;
+                            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+                            FloatVector y = x.div(FloatVector.fromArray(F, buf, i).add(1f));
+                            if (mul != null) {
+                                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
+                            }
+                            y.intoMemorySegment(out, off, LE, m);
+                        }
+                    }
+                    case RELU -> {
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            long off = base + (long) i * Float.BYTES;
+                            // Math.max semantics: NaN stays NaN
+                            FloatVector.fromMemorySegment(F, in, off, LE, m).max(0f).intoMemorySegment(out, off, LE, m);
+                        }
+                    }
+                }
             }
         });
-    }
-
-    static FloatVector gelu(FloatVector x) {
-        return VectorMath.erf(x.mul(INV_SQRT2)).add(1f).mul(x).mul(0.5f);
-    }
-
-    static FloatVector silu(FloatVector x) {
-        return x.div(VectorMath.exp(x.neg()).add(1f));
     }
 }

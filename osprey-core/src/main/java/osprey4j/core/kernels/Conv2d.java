@@ -117,10 +117,27 @@ public final class Conv2d {
             a20 = p0v.fma(c2, a20); a21 = p1v.fma(c2, a21); a22 = p2v.fma(c2, a22);
             a30 = p0v.fma(c3, a30); a31 = p1v.fma(c3, a31); a32 = p2v.fma(c3, a32);
         }
-        store(out, o0, patches, p0, a00, a01, a02);
-        store(out, o0 + 1, patches, p0, a10, a11, a12);
-        store(out, o0 + 2, patches, p0, a20, a21, a22);
-        store(out, o0 + 3, patches, p0, a30, a31, a32);
+        // stores written out (not a helper taking vectors, which C2 may refuse to inline and then box)
+        int n0 = patches - p0;
+        long r0 = ((long) o0 * patches + p0) * Float.BYTES, rs = (long) patches * Float.BYTES, vb = (long) n * Float.BYTES;
+        if (n0 >= stride) {
+            a00.intoMemorySegment(out, r0, LE); a01.intoMemorySegment(out, r0 + vb, LE); a02.intoMemorySegment(out, r0 + 2 * vb, LE);
+            r0 += rs;
+            a10.intoMemorySegment(out, r0, LE); a11.intoMemorySegment(out, r0 + vb, LE); a12.intoMemorySegment(out, r0 + 2 * vb, LE);
+            r0 += rs;
+            a20.intoMemorySegment(out, r0, LE); a21.intoMemorySegment(out, r0 + vb, LE); a22.intoMemorySegment(out, r0 + 2 * vb, LE);
+            r0 += rs;
+            a30.intoMemorySegment(out, r0, LE); a31.intoMemorySegment(out, r0 + vb, LE); a32.intoMemorySegment(out, r0 + 2 * vb, LE);
+        } else {
+            VectorMask<Float> m0 = F.indexInRange(0, n0), m1 = F.indexInRange(n, n0), m2 = F.indexInRange(2 * n, n0);
+            a00.intoMemorySegment(out, r0, LE, m0); a01.intoMemorySegment(out, r0 + vb, LE, m1); a02.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
+            r0 += rs;
+            a10.intoMemorySegment(out, r0, LE, m0); a11.intoMemorySegment(out, r0 + vb, LE, m1); a12.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
+            r0 += rs;
+            a20.intoMemorySegment(out, r0, LE, m0); a21.intoMemorySegment(out, r0 + vb, LE, m1); a22.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
+            r0 += rs;
+            a30.intoMemorySegment(out, r0, LE, m0); a31.intoMemorySegment(out, r0 + vb, LE, m1); a32.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
+        }
     }
 
     private static void tile1(float[] packed, int panelBase, int depth, float[] wt, float[] b, int oc,
@@ -135,21 +152,11 @@ public final class Conv2d {
             a1 = FloatVector.fromArray(F, packed, pi + n).fma(c0, a1);
             a2 = FloatVector.fromArray(F, packed, pi + 2 * n).fma(c0, a2);
         }
-        store(out, oc, patches, p0, a0, a1, a2);
-    }
-
-    private static void store(MemorySegment out, int oc, int patches, int p0, FloatVector v0, FloatVector v1,
-                              FloatVector v2) {
-        long rowBase = (long) oc * patches;
-        FloatVector[] vs = {v0, v1, v2};
-        for (int j = 0; j < TILE_P_VECTORS; j++) {
-            int p = p0 + j * F.length();
-            if (p >= patches) {
-                break;
-            }
-            VectorMask<Float> m = F.indexInRange(p, patches);
-            vs[j].intoMemorySegment(out, (rowBase + p) * Float.BYTES, LE, m);
-        }
+        int n0 = patches - p0;
+        long r0 = ((long) oc * patches + p0) * Float.BYTES, vb = (long) n * Float.BYTES;
+        a0.intoMemorySegment(out, r0, LE, F.indexInRange(0, n0));
+        a1.intoMemorySegment(out, r0 + vb, LE, F.indexInRange(n, n0));
+        a2.intoMemorySegment(out, r0 + 2 * vb, LE, F.indexInRange(2 * n, n0));
     }
 
     /**

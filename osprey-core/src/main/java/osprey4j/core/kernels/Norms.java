@@ -20,6 +20,8 @@ import osprey4j.core.tensor.Tensor;
 public final class Norms {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int MIN_CHUNK_ELEMENTS = 1 << 14;
+    /** Pixels per tile of {@link #layerNorm2d}: a multiple of the vector width. */
+    private static final int TILE_PIXELS = 256;
 
     private Norms() {
     }
@@ -97,29 +99,55 @@ public final class Norms {
         MemorySegment in = x.segment();
         MemorySegment o = out.segment();
         long planeBytes = (long) pixels * Float.BYTES;
-        int vectors = (pixels + F.length() - 1) / F.length();
-        // One task handles a run of 16-pixel columns; each column is read three times across the C planes,
-        // which stays in cache (C x 64 bytes) between the passes.
-        ComputePool.parallelFor(vectors, Math.max(1, MIN_CHUNK_ELEMENTS / (c * F.length())), (from, to) -> {
-            for (int vi = from; vi < to; vi++) {
-                int p = vi * F.length();
-                VectorMask<Float> m = F.indexInRange(p, pixels);
-                long base = (long) p * Float.BYTES;
-                FloatVector s = FloatVector.zero(F);
+        int tiles = (pixels + TILE_PIXELS - 1) / TILE_PIXELS;
+        // Work on tiles of TILE_PIXELS pixels: each pass reads a contiguous 1 KiB run from every channel plane
+        // (C KiB per tile stays in L2 across the three passes) and keeps per-pixel statistics in small arrays.
+        ComputePool.parallelFor(tiles, 1, (from, to) -> {
+            float[] mean = new float[TILE_PIXELS];
+            float[] rstd = new float[TILE_PIXELS];
+            for (int t = from; t < to; t++) {
+                int p0 = t * TILE_PIXELS;
+                int len = Math.min(TILE_PIXELS, pixels - p0);
+                long base = (long) p0 * Float.BYTES;
+                java.util.Arrays.fill(mean, 0f);
+                java.util.Arrays.fill(rstd, 0f);
                 for (int ch = 0; ch < c; ch++) {
-                    s = s.add(FloatVector.fromMemorySegment(F, in, base + ch * planeBytes, LE, m));
+                    long plane = base + ch * planeBytes;
+                    for (int i = 0; i < len; i += F.length()) {
+                        VectorMask<Float> m = F.indexInRange(i, len);
+                        FloatVector.fromArray(F, mean, i)
+                                .add(FloatVector.fromMemorySegment(F, in, plane + (long) i * Float.BYTES, LE, m))
+                                .intoArray(mean, i);
+                    }
                 }
-                FloatVector mean = s.div(c);
-                FloatVector sq = FloatVector.zero(F);
-                for (int ch = 0; ch < c; ch++) {
-                    FloatVector d = FloatVector.fromMemorySegment(F, in, base + ch * planeBytes, LE, m).sub(mean);
-                    sq = d.fma(d, sq);
+                for (int i = 0; i < len; i += F.length()) {
+                    FloatVector.fromArray(F, mean, i).div(c).intoArray(mean, i);
                 }
-                FloatVector rstd = FloatVector.broadcast(F, 1f).div(sq.div(c).add(eps).sqrt());
+                // rstd first accumulates the sum of squared deviations
                 for (int ch = 0; ch < c; ch++) {
-                    long off = base + ch * planeBytes;
-                    FloatVector.fromMemorySegment(F, in, off, LE, m).sub(mean).mul(rstd).mul(w[ch]).add(b[ch])
-                            .intoMemorySegment(o, off, LE, m);
+                    long plane = base + ch * planeBytes;
+                    for (int i = 0; i < len; i += F.length()) {
+                        VectorMask<Float> m = F.indexInRange(i, len);
+                        FloatVector d = FloatVector.fromMemorySegment(F, in, plane + (long) i * Float.BYTES, LE, m)
+                                .sub(FloatVector.fromArray(F, mean, i));
+                        d.fma(d, FloatVector.fromArray(F, rstd, i)).intoArray(rstd, i);
+                    }
+                }
+                for (int i = 0; i < len; i += F.length()) {
+                    FloatVector var = FloatVector.fromArray(F, rstd, i).div(c);
+                    FloatVector.broadcast(F, 1f).div(var.add(eps).sqrt()).intoArray(rstd, i);
+                }
+                for (int ch = 0; ch < c; ch++) {
+                    long plane = base + ch * planeBytes;
+                    FloatVector wv = FloatVector.broadcast(F, w[ch]);
+                    FloatVector bv = FloatVector.broadcast(F, b[ch]);
+                    for (int i = 0; i < len; i += F.length()) {
+                        VectorMask<Float> m = F.indexInRange(i, len);
+                        long off = plane + (long) i * Float.BYTES;
+                        FloatVector.fromMemorySegment(F, in, off, LE, m).sub(FloatVector.fromArray(F, mean, i))
+                                .mul(FloatVector.fromArray(F, rstd, i)).fma(wv, bv)
+                                .intoMemorySegment(o, off, LE, m);
+                    }
                 }
             }
         });

@@ -77,34 +77,38 @@ public final class Softmax {
         MemorySegment seg = x.segment();
         int minRows = Math.max(1, MIN_CHUNK_ELEMENTS / n);
         ComputePool.parallelFor(rows, minRows, (from, to) -> {
+            float[] scratch = new float[VectorMath.roundUp(n)];
             for (int r = from; r < to; r++) {
-                softmaxRow(seg, (long) r * n * Float.BYTES, n, length.of(r));
+                softmaxRow(seg, (long) r * n * Float.BYTES, n, length.of(r), scratch);
             }
         });
     }
 
-    /** Softmax of the {@code length} floats at byte {@code offset}, zeroing the next {@code n - length}. */
-    static void softmaxRow(MemorySegment seg, long offset, int n, int length) {
+    /**
+     * Softmax of the {@code length} floats at byte {@code offset}, zeroing the next {@code n - length};
+     * {@code scratch} holds at least {@code VectorMath.roundUp(length)} floats.
+     */
+    private static void softmaxRow(MemorySegment seg, long offset, int n, int length, float[] scratch) {
         FloatVector maxV = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (int i = 0; i < length; i += F.length()) {
             VectorMask<Float> m = F.indexInRange(i, length);
-            FloatVector v = FloatVector.fromMemorySegment(F, seg, offset + (long) i * Float.BYTES, ByteOrder.LITTLE_ENDIAN, m);
+            FloatVector v = FloatVector.fromMemorySegment(F, seg, offset + (long) i * Float.BYTES, LE, m);
             maxV = maxV.blend(maxV.max(v), m);
         }
         float max = maxV.reduceLanes(VectorOperators.MAX);
-        FloatVector sumV = FloatVector.zero(F);
         for (int i = 0; i < length; i += F.length()) {
             VectorMask<Float> m = F.indexInRange(i, length);
-            long off = offset + (long) i * Float.BYTES;
-            FloatVector e = VectorMath.exp(FloatVector.fromMemorySegment(F, seg, off, LE, m).sub(max));
-            e.intoMemorySegment(seg, off, LE, m);
-            sumV = sumV.add(e, m);
+            FloatVector.fromMemorySegment(F, seg, offset + (long) i * Float.BYTES, LE, m).sub(max).intoArray(scratch, i);
+        }
+        VectorMath.expInPlace(scratch, length);
+        FloatVector sumV = FloatVector.zero(F);
+        for (int i = 0; i < length; i += F.length()) {
+            sumV = sumV.add(FloatVector.fromArray(F, scratch, i), F.indexInRange(i, length));
         }
         float inv = 1f / sumV.reduceLanes(VectorOperators.ADD);
         for (int i = 0; i < length; i += F.length()) {
             VectorMask<Float> m = F.indexInRange(i, length);
-            long off = offset + (long) i * Float.BYTES;
-            FloatVector.fromMemorySegment(F, seg, off, LE, m).mul(inv).intoMemorySegment(seg, off, LE, m);
+            FloatVector.fromArray(F, scratch, i).mul(inv).intoMemorySegment(seg, offset + (long) i * Float.BYTES, LE, m);
         }
         if (length < n) {
             seg.asSlice(offset + (long) length * Float.BYTES, (long) (n - length) * Float.BYTES).fill((byte) 0);
