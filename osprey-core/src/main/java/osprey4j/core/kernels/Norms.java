@@ -4,6 +4,7 @@ import static osprey4j.core.kernels.VectorMath.F;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -109,8 +110,8 @@ public final class Norms {
                 int p0 = t * TILE_PIXELS;
                 int len = Math.min(TILE_PIXELS, pixels - p0);
                 long base = (long) p0 * Float.BYTES;
-                java.util.Arrays.fill(mean, 0f);
-                java.util.Arrays.fill(rstd, 0f);
+                Arrays.fill(mean, 0f);
+                Arrays.fill(rstd, 0f);
                 for (int ch = 0; ch < c; ch++) {
                     long plane = base + ch * planeBytes;
                     for (int i = 0; i < len; i += F.length()) {

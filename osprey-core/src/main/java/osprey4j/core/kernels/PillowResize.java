@@ -1,5 +1,8 @@
 package osprey4j.core.kernels;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -131,9 +134,9 @@ public final class PillowResize {
             throw new IllegalArgumentException("expected a U8 [H, W, C] image, got " + image);
         }
         int h = image.size(0), w = image.size(1), c = image.size(2);
-        byte[] src = image.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        byte[] src = image.segment().toArray(ValueLayout.JAVA_BYTE);
         byte[] out = resize(src, w, h, c, outWidth, outHeight);
-        return Tensor.of(DType.U8, java.lang.foreign.MemorySegment.ofArray(out), outHeight, outWidth, c);
+        return Tensor.of(DType.U8, MemorySegment.ofArray(out), outHeight, outWidth, c);
     }
 
     private static byte[] horizontal8(byte[] src, int width, int channels, int firstRow, int rows, Coefficients cx) {
@@ -171,7 +174,7 @@ public final class PillowResize {
         ComputePool.parallelFor(outHeight, 8, (from, to) -> {
             int[] acc = new int[rowLen];
             for (int yy = from; yy < to; yy++) {
-                java.util.Arrays.fill(acc, 1 << (PRECISION_BITS - 1));
+                Arrays.fill(acc, 1 << (PRECISION_BITS - 1));
                 int ymin = cy.first[yy] - firstRow, n = cy.count[yy], kb = yy * ksize;
                 // row-at-a-time accumulation: the same integer sums as Pillow's per-pixel loop
                 for (int y = 0; y < n; y++) {

@@ -123,7 +123,7 @@ final class VectorMath {
             FloatVector magnitude = small.blend(large, ax.compare(VectorOperators.GE, 1f));
             // copy the sign of x (erf is odd); NaN fails the comparison and stays NaN through `small`
             IntVector sign = x.reinterpretAsInts().and(0x80000000);
-            ((FloatVector) magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats()).intoArray(a, i);
+            magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats().intoArray(a, i);
         }
     }
 
