@@ -1,0 +1,148 @@
+package osprey4j.core.kernels;
+
+import static osprey4j.core.kernels.VectorMath.F;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * Element-wise activation functions on F32 tensors of any shape. Each has an in-place form and an
+ * out-of-place form whose output may be the input itself.
+ */
+public final class Activations {
+    /** Elements per parallel chunk: below this, splitting costs more than it saves. */
+    private static final int MIN_CHUNK = 1 << 15;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final float INV_SQRT2 = 0.70710678118654752f;
+    /** Elements staged per scratch block: 4 KiB, which stays in L1 between the passes over it. */
+    private static final int BLOCK = 1024;
+
+    private enum Op {
+        GELU, SILU, RELU
+    }
+
+    private Activations() {
+    }
+
+    /**
+     * GELU, erf form: {@code 0.5 * x * (1 + erf(x / sqrt(2)))}, as {@code torch.nn.GELU()} (approximate='none').
+     * erf is evaluated in float with absolute error below 1.5e-7 (see {@code VectorMath.erfInPlace}), so results
+     * are within 1e-6 (absolute plus relative) of the exact GELU.
+     */
+    public static void gelu(Tensor x) {
+        gelu(x, x);
+    }
+
+    /** {@link #gelu(Tensor)} into {@code out} (same shape; may be {@code x}). */
+    public static void gelu(Tensor x, Tensor out) {
+        map(Op.GELU, x, out);
+    }
+
+    /** SiLU (swish): {@code x * sigmoid(x) = x / (1 + exp(-x))}, as {@code torch.nn.functional.silu}. */
+    public static void silu(Tensor x) {
+        silu(x, x);
+    }
+
+    /** {@link #silu(Tensor)} into {@code out} (same shape; may be {@code x}). */
+    public static void silu(Tensor x, Tensor out) {
+        map(Op.SILU, x, out);
+    }
+
+    /** ReLU: {@code max(x, 0)}, as {@code torch.relu} (NaN stays NaN). */
+    public static void relu(Tensor x) {
+        relu(x, x);
+    }
+
+    /** {@link #relu(Tensor)} into {@code out} (same shape; may be {@code x}). */
+    public static void relu(Tensor x, Tensor out) {
+        map(Op.RELU, x, out);
+    }
+
+    /**
+     * The gated MLP product of LLaMA: {@code out = silu(gate) * up}, i.e. {@code act_fn(gate_proj(x)) * up_proj(x)}
+     * in Hugging Face's LlamaMLP. {@code out} may be {@code gate} or {@code up}.
+     */
+    public static void siluMul(Tensor gate, Tensor up, Tensor out) {
+        check(gate, out);
+        check(gate, up);
+        run(Op.SILU, gate.segment(), up.segment(), out.segment(), Math.toIntExact(gate.numel()));
+    }
+
+    private static void check(Tensor x, Tensor out) {
+        KernelChecks.requireF32(x, "input");
+        KernelChecks.requireF32(out, "output");
+        KernelChecks.requireSameShape(x, out, "input", "output");
+    }
+
+    private static void map(Op op, Tensor x, Tensor out) {
+        check(x, out);
+        run(op, x.segment(), null, out.segment(), Math.toIntExact(x.numel()));
+    }
+
+    /**
+     * Applies {@code op} to n floats of {@code in}, multiplies by {@code mul} when it is not null, and writes
+     * {@code out}. Works block by block: the transcendental part runs in {@link VectorMath}'s loops over a
+     * cache-resident scratch block (see there why), the rest here. Tails use masked loads and stores, so every
+     * element goes through the same formula.
+     */
+    private static void run(Op op, MemorySegment in, MemorySegment mul, MemorySegment out, int n) {
+        ComputePool.parallelFor(n, MIN_CHUNK, (from, to) -> {
+            float[] buf = new float[BLOCK];
+            for (int b = from; b < to; b += BLOCK) {
+                int len = Math.min(BLOCK, to - b);
+                long base = (long) b * Float.BYTES;
+                switch (op) {
+                    case GELU -> {
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).mul(INV_SQRT2)
+                                    .intoArray(buf, i);
+                        }
+                        VectorMath.erfInPlace(buf, len);
+                        // torch: x * 0.5 * (1 + erf(x / sqrt 2)); the factor 0.5 is exact in any position
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            long off = base + (long) i * Float.BYTES;
+                            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+                            FloatVector y = x.mul(0.5f).mul(FloatVector.fromArray(F, buf, i).add(1f));
+                            if (mul != null) {
+                                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
+                            }
+                            y.intoMemorySegment(out, off, LE, m);
+                        }
+                    }
+                    case SILU -> {
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).neg()
+                                    .intoArray(buf, i);
+                        }
+                        VectorMath.expInPlace(buf, len);
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            long off = base + (long) i * Float.BYTES;
+                            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+                            FloatVector y = x.div(FloatVector.fromArray(F, buf, i).add(1f));
+                            if (mul != null) {
+                                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
+                            }
+                            y.intoMemorySegment(out, off, LE, m);
+                        }
+                    }
+                    case RELU -> {
+                        for (int i = 0; i < len; i += F.length()) {
+                            VectorMask<Float> m = F.indexInRange(i, len);
+                            long off = base + (long) i * Float.BYTES;
+                            // Math.max semantics: NaN stays NaN
+                            FloatVector.fromMemorySegment(F, in, off, LE, m).max(0f).intoMemorySegment(out, off, LE, m);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

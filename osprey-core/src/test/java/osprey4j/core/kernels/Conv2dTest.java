@@ -1,0 +1,84 @@
+package osprey4j.core.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+class Conv2dTest {
+    /*
+     * Float accumulation of K = C*k*k products of size <= 1 against a double reference: the error grows like
+     * sqrt(K) ulp; for K up to ~800 here 1e-5 absolute + 1e-5 relative is ample and still catches any
+     * wrongly placed tap (which moves results by ~0.1).
+     */
+    private static final double ABS = 1e-5, REL = 1e-5;
+
+    @Test
+    void patchifyMatchesScalarReference() {
+        Random rnd = new Random(31);
+        int[][] cases = {
+            // c, h, w, o, k
+            {3, 16, 16, 8, 4}, {3, 17, 23, 5, 4}, {1, 4, 4, 1, 4}, {1, 3, 3, 2, 4}, {7, 10, 14, 9, 2},
+            {48, 18, 30, 13, 2}, {3, 64, 52, 19, 4}, {200, 6, 4, 6, 2}, {2, 5, 5, 3, 1}};
+        for (int[] cs : cases) {
+            int c = cs[0], h = cs[1], w = cs[2], o = cs[3], k = cs[4];
+            float[] x = Close.random(rnd, c * h * w, -1f, 1f);
+            float[] wt = Close.random(rnd, o * c * k * k, -1f, 1f);
+            float[] b = Close.random(rnd, o, -1f, 1f);
+            Tensor out = Conv2d.patchify(Tensor.copyOf(x, c, h, w), Tensor.copyOf(wt, o, c, k, k), Tensor.copyOf(b, o));
+            assertArrayEquals(new long[]{o, h / k, w / k}, out.shape());
+            Close.assertClose(ScalarKernels.patchify(x, c, h, w, wt, b, o, k), out.toFloatArray(), ABS, REL,
+                    "patchify " + java.util.Arrays.toString(cs));
+        }
+    }
+
+    @Test
+    void patchifyTakesHalfPrecisionWeightsAndNoBias() {
+        Random rnd = new Random(32);
+        int c = 5, h = 12, w = 8, o = 6, k = 2;
+        float[] x = Close.random(rnd, c * h * w, -1f, 1f);
+        Tensor wt = Tensor.copyOf(Close.random(rnd, o * c * k * k, -1f, 1f), o, c, k, k).to(DType.BF16);
+        Tensor out = Conv2d.patchify(Tensor.copyOf(x, c, h, w), wt, null);
+        Close.assertClose(ScalarKernels.patchify(x, c, h, w, wt.toFloatArray(), null, o, k), out.toFloatArray(), ABS, REL,
+                "patchify bf16");
+    }
+
+    @Test
+    void depthwiseMatchesScalarReference() {
+        Random rnd = new Random(33);
+        int[][] cases = {
+            // c, h, w, k
+            {3, 16, 16, 7}, {2, 1, 1, 7}, {2, 3, 2, 7}, {5, 9, 20, 7}, {4, 17, 33, 7}, {3, 8, 8, 3}, {2, 5, 6, 1},
+            {6, 32, 31, 5}};
+        for (int[] cs : cases) {
+            int c = cs[0], h = cs[1], w = cs[2], k = cs[3];
+            float[] x = Close.random(rnd, c * h * w, -1f, 1f);
+            float[] wt = Close.random(rnd, c * k * k, -1f, 1f);
+            float[] b = Close.random(rnd, c, -1f, 1f);
+            Tensor out = Conv2d.depthwise(Tensor.copyOf(x, c, h, w), Tensor.copyOf(wt, c, 1, k, k), Tensor.copyOf(b, c));
+            Close.assertClose(ScalarKernels.depthwise(x, c, h, w, wt, b, k), out.toFloatArray(), ABS, REL,
+                    "depthwise " + java.util.Arrays.toString(cs));
+        }
+    }
+
+    @Test
+    void matchTorchConv2d() {
+        Fixtures.Case p = Fixtures.single("patchify");
+        Tensor out = Conv2d.patchify(p.tensor("input"), p.tensor("weight"), p.tensor("bias"));
+        Close.assertClose(p.floats("output"), out.toFloatArray(), ABS, REL, "patchify vs torch");
+        Fixtures.Case d = Fixtures.single("depthwise");
+        Tensor out2 = Conv2d.depthwise(d.tensor("input"), d.tensor("weight"), d.tensor("bias"));
+        Close.assertClose(d.floats("output"), out2.toFloatArray(), ABS, REL, "depthwise vs torch");
+    }
+
+    @Test
+    void rejectsMismatchedWeights() {
+        assertThrows(IllegalArgumentException.class, () -> Conv2d.patchify(Tensor.zeros(DType.F32, 3, 8, 8),
+                Tensor.zeros(DType.F32, 4, 2, 4, 4), null));
+        assertThrows(IllegalArgumentException.class, () -> Conv2d.depthwise(Tensor.zeros(DType.F32, 3, 8, 8),
+                Tensor.zeros(DType.F32, 3, 1, 6, 6), null));
+    }
+}

@@ -1,0 +1,77 @@
+package osprey4j.core.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+class SoftmaxTest {
+    // exp within 2 ulp and a float sum of at most a few thousand terms: 2e-6 relative, plus 1e-9 absolute for
+    // probabilities that underflow differently (exp of < -87 is 0 here, subnormal in double).
+    private static final double REL = 2e-6, ABS = 1e-9;
+
+    @Test
+    void matchesScalarReferenceForAllRowLengths() {
+        Random rnd = new Random(3);
+        for (int n : new int[]{1, 2, 15, 16, 17, 31, 100, 1024, 4099}) {
+            int rows = n > 1000 ? 5 : 3;
+            float[] x = Close.random(rnd, rows * n, -20f, 20f);
+            int[] full = new int[rows];
+            Arrays.fill(full, n);
+            Tensor t = Tensor.copyOf(x, rows, n);
+            Softmax.softmax(t);
+            Close.assertClose(ScalarKernels.softmax(x, rows, n, full), t.toFloatArray(), ABS, REL, "softmax n=" + n);
+            for (int len : new int[]{0, 1, n / 2, n}) {
+                int[] lens = new int[rows];
+                Arrays.fill(lens, len);
+                Tensor p = Tensor.copyOf(x, rows, n);
+                Softmax.softmax(p, len);
+                Close.assertClose(ScalarKernels.softmax(x, rows, n, lens), p.toFloatArray(), ABS, REL,
+                        "softmax n=" + n + " length=" + len);
+            }
+        }
+    }
+
+    @Test
+    void causalRowsSeeTheirPrefix() {
+        Random rnd = new Random(4);
+        int heads = 3, rows = 5, keys = 37, first = 32;
+        float[] x = Close.random(rnd, heads * rows * keys, -5f, 5f);
+        int[] lens = new int[heads * rows];
+        for (int r = 0; r < lens.length; r++) {
+            lens[r] = first + r % rows + 1;
+        }
+        Tensor t = Tensor.copyOf(x, heads, rows, keys);
+        Softmax.softmaxCausal(t, first);
+        Close.assertClose(ScalarKernels.softmax(x, heads * rows, keys, lens), t.toFloatArray(), ABS, REL, "causal");
+        assertThrows(IllegalArgumentException.class, () -> Softmax.softmaxCausal(Tensor.zeros(DType.F32, 5, 37), 33));
+    }
+
+    @Test
+    void largeAndMaskedScoresStayFinite() {
+        Tensor t = Tensor.copyOf(new float[]{1000f, 999f, Float.NEGATIVE_INFINITY, -1000f}, 4);
+        Softmax.softmax(t);
+        double e = Math.exp(-1);
+        assertEquals(1 / (1 + e), t.getFloat(0), 1e-6);
+        assertEquals(e / (1 + e), t.getFloat(1), 1e-6);
+        assertEquals(0f, t.getFloat(2));
+        assertEquals(0f, t.getFloat(3));
+        Tensor allMasked = Tensor.copyOf(new float[]{Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}, 2);
+        Softmax.softmax(allMasked);
+        assertTrue(Float.isNaN(allMasked.getFloat(0)), "torch gives NaN for a fully masked row");
+        Softmax.softmax(Tensor.zeros(DType.F32, 3, 0)); // empty rows: nothing to do
+    }
+
+    @Test
+    void matchesTorch() {
+        Fixtures.Case c = Fixtures.single("softmax");
+        Tensor x = c.tensor("input");
+        Softmax.softmax(x);
+        Close.assertClose(c.floats("output"), x.toFloatArray(), ABS, REL, "softmax vs torch");
+    }
+}
