@@ -228,7 +228,11 @@ public final class LlmGenerator {
         f.put("instances", in.instances().toAbsolutePath().normalize().toString());
         f.put("parts", Objects.toString(in.parts() == null ? null : in.parts().toAbsolutePath().normalize()));
         f.put("captions", Objects.toString(in.captions() == null ? null : in.captions().toAbsolutePath().normalize()));
-        return f;
+        try {   // in the form it has when read back from the file, so that equal settings compare equal
+            return (ObjectNode) MAPPER.readTree(MAPPER.writeValueAsString(f));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static void checkFingerprint(Path checkpoint, ObjectNode fingerprint) throws IOException {
