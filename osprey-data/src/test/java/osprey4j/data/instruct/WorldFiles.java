@@ -20,13 +20,13 @@ import java.nio.file.Path;
  * <p>Image 1 (100 x 80): a red ceramic mug in the top left (parts: a blue handle, a rim), a cup in the bottom right
  * painted green in the PNG (no colour attribute), a plate in the middle. Image 2 (60 x 40): a single dog.
  */
-final class WorldFiles {
+public final class WorldFiles {
     static final ObjectMapper M = new ObjectMapper();
 
     private WorldFiles() {
     }
 
-    static Path write(Path dir, int extraImages) throws IOException {
+    public static Path write(Path dir, int extraImages) throws IOException {
         Files.createDirectories(dir.resolve("images"));
         ObjectNode inst = M.createObjectNode();
         ArrayNode images = inst.putArray("images");
