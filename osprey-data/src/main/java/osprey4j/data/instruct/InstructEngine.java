@@ -4,7 +4,6 @@ import osprey4j.data.datasets.ReadReport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -123,13 +121,5 @@ public final class InstructEngine {
             }
         }
         return summary;
-    }
-
-    static String utf8(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
-    static <T> Function<T, T> identity() {
-        return t -> t;
     }
 }

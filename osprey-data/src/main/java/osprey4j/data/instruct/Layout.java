@@ -23,10 +23,18 @@ final class Layout {
         return v == null ? h : v + " " + h;
     }
 
-    /** {@code "in the top left of the image"}, {@code "in the centre of the image"}, {@code "on the left of..."}. */
+    /**
+     * {@code "in the top left of the image"}, {@code "in the centre of the image"}, {@code "on the left of the
+     * image"}, {@code "at the top of the image"}.
+     */
     static String positionPhrase(SceneObject o) {
         String p = position(o);
-        return (p.equals("left") || p.equals("right") ? "on the " : "in the ") + p + " of the image";
+        String preposition = switch (p) {
+            case "left", "right" -> "on the ";
+            case "top", "bottom" -> "at the ";
+            default -> "in the ";
+        };
+        return preposition + p + " of the image";
     }
 
     /** Size from the area fraction: {@code "small"}, {@code "medium-sized"} or {@code "large"}. */

@@ -287,9 +287,10 @@ public final class LlmGenerator {
         c.put("completion_tokens", s.completionTokens);
         c.put("cost", s.cost);
         c.put("finished", finished);
-        Path tmp = Files.createTempFile(out, CHECKPOINT, ".part");
+        Path tmp = AtomicFiles.temporarySibling(out.resolve(CHECKPOINT));
         try {
-            MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), c);
+            Files.write(tmp, MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(c),
+                    java.nio.file.StandardOpenOption.CREATE_NEW);
             Files.move(tmp, out.resolve(CHECKPOINT), StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);
         } finally {

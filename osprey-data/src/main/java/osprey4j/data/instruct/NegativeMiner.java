@@ -148,9 +148,9 @@ public final class NegativeMiner {
         });
         Path parent = cache.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path tmp = Files.createTempFile(parent, CACHE_FILE, ".part");
+        Path tmp = AtomicFiles.temporarySibling(cache);
         try {
-            MAPPER.writeValue(tmp.toFile(), root);
+            Files.write(tmp, MAPPER.writeValueAsBytes(root), java.nio.file.StandardOpenOption.CREATE_NEW);
             Files.move(tmp, cache, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Writes one Osprey-724K file: a root JSON array, one record per line (readable, diffable, and the shape the
@@ -27,8 +28,9 @@ final class Osprey724kWriter implements AutoCloseable {
         this.target = target;
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        this.tmp = Files.createTempFile(dir, target.getFileName().toString(), ".part");
-        this.out = MAPPER.getFactory().createGenerator(tmp.toFile(), JsonEncoding.UTF8);
+        this.tmp = AtomicFiles.temporarySibling(target);
+        this.out = MAPPER.getFactory().createGenerator(Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW),
+                JsonEncoding.UTF8);
         out.writeRaw('[');
     }
 
