@@ -33,6 +33,12 @@ final class TemplateText {
         return o.colour() == null ? o.category() : o.colour() + " " + o.category();
     }
 
+    /** The neighbour with its article; {@code "another mug"} when it is of the object's own category. */
+    private static String neighbour(SceneObject o, SceneObject near, boolean withColour) {
+        String name = withColour ? coloured(near) : near.category();
+        return near.category().equals(o.category()) ? "another " + name : a(name);
+    }
+
     // ---- detailed descriptions ------------------------------------------------------------------------------
 
     InstructRecord detailed(Scene s, List<SceneObject> objects, SplittableRandom rng) {
@@ -88,10 +94,10 @@ final class TemplateText {
         } else {
             String rel = Layout.relation(o, near);
             sentences.add(pick(rng,
-                    "It is " + rel + " " + a(coloured(near)) + ".",
-                    "The closest object to it is " + a(near.category()) + ", and the " + o.category() + " is "
+                    "It is " + rel + " " + neighbour(o, near, true) + ".",
+                    "The closest object to it is " + neighbour(o, near, false) + ", and the " + o.category() + " is "
                             + rel + " it.",
-                    "Nearby, " + a(near.category()) + " lies " + inverse(rel) + " it."));
+                    "Nearby, " + neighbour(o, near, false) + " lies " + inverse(rel) + " it."));
         }
         return String.join(" ", sentences);
     }
@@ -120,11 +126,31 @@ final class TemplateText {
             turns.add(Turn.gpt(pick(rng, r + " shows ", "In " + r + " there is ", r + " contains ")
                     + a(coloured(o)) + " " + Layout.positionPhrase(o) + ". " + partsSentence(o, rng)
                     + sizeSentence(o, rng)));
-            if (o.colour() != null && rng.nextBoolean()) {
-                turns.add(Turn.human(pick(rng, "What colour is the " + o.category() + " in " + r + "?",
-                        "Which colour does the " + o.category() + " in " + r + " have?")));
-                turns.add(Turn.gpt(pick(rng, "It is " + o.colour() + ".",
-                        "The " + o.category() + " in " + r + " is " + o.colour() + ".")));
+            // One follow-up per region, chosen among the facts this object has.
+            List<Turn[]> followUps = new ArrayList<>();
+            if (o.colour() != null) {
+                followUps.add(new Turn[]{Turn.human(pick(rng, "What colour is the " + o.category() + " in " + r + "?",
+                        "Which colour does the " + o.category() + " in " + r + " have?")),
+                        Turn.gpt(pick(rng, "It is " + o.colour() + ".",
+                                "The " + o.category() + " in " + r + " is " + o.colour() + "."))});
+            }
+            SceneObject near = Layout.nearest(o, s.objects());
+            if (near != null) {
+                followUps.add(new Turn[]{Turn.human(pick(rng, "What is closest to the " + o.category() + " in " + r
+                        + "?", "Which object is nearest to " + r + "?")),
+                        Turn.gpt("The nearest object is " + neighbour(o, near, false) + ", which lies "
+                                + inverse(Layout.relation(o, near)) + " it.")});
+            }
+            if (!o.parts().isEmpty()) {
+                Part p = o.parts().get(rng.nextInt(o.parts().size()));
+                followUps.add(new Turn[]{Turn.human("Does the " + o.category() + " in " + r + " have "
+                        + Phrases.a(p.name()) + "?"), Turn.gpt("Yes, its " + p.name() + " can be seen"
+                        + (p.colour() == null ? "." : ", and it is " + p.colour() + "."))});
+            }
+            if (!followUps.isEmpty() && rng.nextInt(3) > 0) {
+                Turn[] f = followUps.get(rng.nextInt(followUps.size()));
+                turns.add(f[0]);
+                turns.add(f[1]);
             }
         }
         if (objects.size() >= 2) {
@@ -143,8 +169,8 @@ final class TemplateText {
             SceneObject near = Layout.nearest(o, s.objects());
             if (near != null) {
                 turns.add(Turn.human("What is the nearest object to " + region(0) + "?"));
-                turns.add(Turn.gpt("The nearest object is " + a(near.category()) + ", and the " + o.category()
-                        + " is " + Layout.relation(o, near) + " it."));
+                turns.add(Turn.gpt("The nearest object is " + neighbour(o, near, false) + ", and the "
+                        + o.category() + " is " + Layout.relation(o, near) + " it."));
             }
         }
         return InstructRecord.conversation(s, objects.stream().map(InstructRecord.SceneRegion::of).toList(), turns);

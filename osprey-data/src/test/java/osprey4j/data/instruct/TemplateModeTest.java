@@ -159,6 +159,21 @@ class TemplateModeTest {
     }
 
     @Test
+    void explicitFilesWithoutPartsOrCaptions() throws Exception {
+        SceneReader reader = SceneReader.open(new SceneReader.Inputs(world.resolve("instances.json"), null, null,
+                null), ReadReport.strict());
+        Path o = tmp.resolve("explicit");
+        InstructSummary s = InstructEngine.templates(reader, MiniLmEmbedder.get(), new InstructOptions(7, 2), o);
+        assertEquals(0L, s.records().get(Subset.PART_LEVEL));
+        List<Osprey724kEntry> d = read(o, Subset.DETAILED_DESCRIPTION);
+        // --max-regions 2 keeps the two largest objects (the plate, 600 px, and the cup, 625 px) in file order
+        assertEquals(2, d.getFirst().regions().size());
+        assertTrue(d.getFirst().descriptions().get(0).contains("cup"), d.getFirst().descriptions().get(0));
+        assertTrue(d.getFirst().descriptions().get(1).contains("plate"), d.getFirst().descriptions().get(1));
+        assertFalse(d.getFirst().descriptions().get(0).contains("green"), "no images folder, no measured colour");
+    }
+
+    @Test
     void sameSeedSameBytesOtherSeedOtherWording() throws Exception {
         Path again = tmp.resolve("again");
         run(world, again, 7);
