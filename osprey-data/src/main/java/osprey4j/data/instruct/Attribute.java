@@ -1,0 +1,8 @@
+package osprey4j.data.instruct;
+
+/** A PACO-style attribute other than colour: {@code ("wood", "material")}, {@code ("striped", "pattern_marking")}. */
+public record Attribute(String name, String type) {
+    public boolean isMaterial() {
+        return type != null && type.startsWith("material");
+    }
+}
