@@ -1,11 +1,11 @@
 package osprey4j.core.kernels;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
@@ -24,22 +24,24 @@ import osprey4j.core.tensor.Tensor;
  *       k-major ([panel][k][NR] floats), converting BF16/F16 to F32 on the way. Only KC x (its columns)
  *       floats are ever expanded, never the whole matrix;</li>
  *   <li>rows of x are taken {@link #MC} at a time and copied into a small F32 block that stays in L2;</li>
- *   <li>a register-blocked micro-kernel computes a {@link #MR} x {@link #NR} tile of out (6 rows x 2 vectors
- *       = 12 vector accumulators) by broadcasting one x value per row and doing two FMAs with the packed
- *       W panel, which is reused from L1 for every row group of the block.</li>
+ *   <li>a register-blocked micro-kernel computes a {@link #MR} x {@link #NR} tile of out (8 rows x 3 vectors
+ *       = 24 vector accumulators) by broadcasting one x value per row and doing three FMAs with the packed
+ *       W panel, which is reused from L1/L2 for every row group of the block.</li>
  * </ul>
- * The first K block starts from the bias (or zero), the following ones accumulate into out.
+ * Each task first writes the bias (or zero) into its part of out; every K block then accumulates into it.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = VectorConvert.F;
     private static final int L = F.length();
+    /** Bytes in one float vector. */
+    private static final long V = 4L * L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** Rows of out per micro-kernel tile. */
-    static final int MR = 6;
-    /** Columns of out per micro-kernel tile and per packed panel of W: two vectors. */
-    static final int NR = 2 * L;
-    /** Depth of a K block: a packed W panel (KC x NR floats, 32 KB with AVX-512) is read from L1/L2. */
+    static final int MR = 8;
+    /** Columns of out per micro-kernel tile and per packed panel of W: three vectors. */
+    static final int NR = 3 * L;
+    /** Depth of a K block: a packed W panel (KC x NR floats, 48 KB with AVX-512) is read from L1/L2. */
     static final int KC = Integer.getInteger("osprey.gemm.kc", 256);
     /** Rows of x per packed block (MC x KC floats stay in L2). */
     static final int MC = Math.max(MR, Integer.getInteger("osprey.gemm.mc", 144) / MR * MR);
@@ -155,13 +157,8 @@ public final class Gemm {
             MatVec.compute(wType, w, n, k, xv, bias, out);
             return;
         }
-        // Bias padded to whole panels so the micro-kernel can load it as full vectors.
         int panels = (n + NR - 1) / NR;
-        float[] biasPadded = new float[panels * NR];
-        if (bias != null) {
-            System.arraycopy(bias, 0, biasPadded, 0, n);
-        }
-        Problem p = new Problem(x, m, k, wType, w, n, biasPadded, out);
+        Problem p = new Problem(x, m, k, wType, w, n, bias != null ? bias : new float[n], out);
         int threads = ComputePool.threads();
         double flops = 2.0 * m * n * k;
         if (flops < 1 << 18) {
@@ -186,10 +183,18 @@ public final class Gemm {
             float[] packedW = new float[(panelTo - panelFrom) * NR * kcMax];
             float[] packedX = new float[mcMax * kcMax];
             float[] row = new float[kcMax];
+            MemorySegment scratch = Arena.ofAuto().allocate(MR * NR * 4L, 64);
             long outRowBytes = (long) n * 4;
+            // out starts as the bias (or zero); every K block then accumulates into it, so the micro-kernel has
+            // a single path (no first-block branch that the JIT might compile as a trap and later deoptimise).
+            int colFrom = panelFrom * NR;
+            int cols = Math.min(n, panelTo * NR) - colFrom;
+            for (int i = rowFrom; i < rowTo; i++) {
+                MemorySegment.copy(bias, colFrom, out, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                        ((long) i * n + colFrom) * 4, cols);
+            }
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                boolean first = k0 == 0;
                 for (int p = panelFrom; p < panelTo; p++) {
                     packPanel(p, k0, kc, packedW, (p - panelFrom) * NR * kc, row);
                 }
@@ -203,18 +208,40 @@ public final class Gemm {
                         int n0 = p * NR;
                         int valid = Math.min(NR, n - n0);
                         int wOff = (p - panelFrom) * NR * kc;
-                        int r = 0;
-                        for (; r + MR <= mc; r += MR) {
+                        for (int r = 0; r < mc; r += MR) {
+                            int rows = Math.min(MR, mc - r);
                             long cOff = (long) (m0 + r) * outRowBytes + (long) n0 * 4;
-                            kernel6x2(packedX, r * kc, kc, packedW, wOff, out, cOff, outRowBytes, valid, first,
-                                    bias, n0);
-                        }
-                        for (; r < mc; r++) {
-                            long cOff = (long) (m0 + r) * outRowBytes + (long) n0 * 4;
-                            kernel1x2(packedX, r * kc, kc, packedW, wOff, out, cOff, valid, first, bias, n0);
+                            if (valid == NR) {
+                                tile(rows, packedX, r * kc, kc, packedW, wOff, out, cOff, outRowBytes);
+                            } else {
+                                // The last panel is narrower than a tile: work on a full-width copy of the tile,
+                                // so the kernels only ever do full, unmasked vector accesses.
+                                copyTile(out, cOff, outRowBytes, scratch, 0, NR * 4L, rows, valid);
+                                tile(rows, packedX, r * kc, kc, packedW, wOff, scratch, 0, NR * 4L);
+                                copyTile(scratch, 0, NR * 4L, out, cOff, outRowBytes, rows, valid);
+                            }
                         }
                     }
                 }
+            }
+        }
+
+        /** A tile of {@code rows} (at most MR) rows: the 8-row kernel, or the one-row kernel per row. */
+        private static void tile(int rows, float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c,
+                long cOff, long cRow) {
+            if (rows == MR) {
+                kernel8x3(a, aOff, kc, b, bOff, c, cOff, cRow);
+            } else {
+                for (int i = 0; i < rows; i++) {
+                    kernel1x3(a, aOff + i * kc, kc, b, bOff, c, cOff + i * cRow);
+                }
+            }
+        }
+
+        private static void copyTile(MemorySegment src, long srcOff, long srcRow, MemorySegment dst, long dstOff,
+                long dstRow, int rows, int cols) {
+            for (int i = 0; i < rows; i++) {
+                MemorySegment.copy(src, srcOff + i * srcRow, dst, dstOff + i * dstRow, cols * 4L);
             }
         }
 
@@ -240,117 +267,85 @@ public final class Gemm {
     }
 
     /**
-     * A 6 x NR tile of out: rows of x at a[aOff + i*kc + kk], the W panel at b[bOff + kk*NR + (0..NR)].
-     * {@code valid} columns of the tile exist in out; the rest are computed on zero padding and not stored.
+     * An MR x NR tile of out (8 rows x 3 vectors = 24 accumulators, which with the 3 W vectors and one broadcast
+     * use 28 of AVX-512's 32 vector registers): rows of x at a[aOff + i*kc + kk], the W panel at
+     * b[bOff + kk*NR + (0..NR)], the tile of out at c[cOff + i*cRow ..] (accumulated into). Each step loads
+     * 3 W vectors and 8 x values for 24 FMAs. Written out by hand (no arrays, no loops over accumulators) so that C2 keeps every accumulator in a register.
      */
-    private static void kernel6x2(float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c, long cOff,
-            long cRow, int valid, boolean first, float[] bias, int n0) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-        VectorMask<Float> m0 = F.indexInRange(0, valid);
-        VectorMask<Float> m1 = F.indexInRange(L, valid);
-        if (first) {
-            FloatVector b0 = FloatVector.fromArray(F, bias, n0);
-            FloatVector b1 = FloatVector.fromArray(F, bias, n0 + L);
-            c00 = b0; c10 = b0; c20 = b0; c30 = b0; c40 = b0; c50 = b0;
-            c01 = b1; c11 = b1; c21 = b1; c31 = b1; c41 = b1; c51 = b1;
-        } else if (valid == NR) {
-            c00 = load(c, cOff); c01 = load(c, cOff + 4L * L);
-            c10 = load(c, cOff + cRow); c11 = load(c, cOff + cRow + 4L * L);
-            c20 = load(c, cOff + 2 * cRow); c21 = load(c, cOff + 2 * cRow + 4L * L);
-            c30 = load(c, cOff + 3 * cRow); c31 = load(c, cOff + 3 * cRow + 4L * L);
-            c40 = load(c, cOff + 4 * cRow); c41 = load(c, cOff + 4 * cRow + 4L * L);
-            c50 = load(c, cOff + 5 * cRow); c51 = load(c, cOff + 5 * cRow + 4L * L);
-        } else {
-            c00 = load(c, cOff, m0); c01 = load(c, cOff + 4L * L, m1);
-            c10 = load(c, cOff + cRow, m0); c11 = load(c, cOff + cRow + 4L * L, m1);
-            c20 = load(c, cOff + 2 * cRow, m0); c21 = load(c, cOff + 2 * cRow + 4L * L, m1);
-            c30 = load(c, cOff + 3 * cRow, m0); c31 = load(c, cOff + 3 * cRow + 4L * L, m1);
-            c40 = load(c, cOff + 4 * cRow, m0); c41 = load(c, cOff + 4 * cRow + 4L * L, m1);
-            c50 = load(c, cOff + 5 * cRow, m0); c51 = load(c, cOff + 5 * cRow + 4L * L, m1);
-        }
-        int a1 = aOff + kc;
+    private static void kernel8x3(float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c, long cOff,
+            long cRow) {
+        FloatVector c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32;
+        FloatVector c40, c41, c42, c50, c51, c52, c60, c61, c62, c70, c71, c72;
+        c00 = load(c, cOff); c01 = load(c, cOff + V); c02 = load(c, cOff + 2 * V);
+        c10 = load(c, cOff + cRow); c11 = load(c, cOff + cRow + V); c12 = load(c, cOff + cRow + 2 * V);
+        c20 = load(c, cOff + 2 * cRow); c21 = load(c, cOff + 2 * cRow + V); c22 = load(c, cOff + 2 * cRow + 2 * V);
+        c30 = load(c, cOff + 3 * cRow); c31 = load(c, cOff + 3 * cRow + V); c32 = load(c, cOff + 3 * cRow + 2 * V);
+        c40 = load(c, cOff + 4 * cRow); c41 = load(c, cOff + 4 * cRow + V); c42 = load(c, cOff + 4 * cRow + 2 * V);
+        c50 = load(c, cOff + 5 * cRow); c51 = load(c, cOff + 5 * cRow + V); c52 = load(c, cOff + 5 * cRow + 2 * V);
+        c60 = load(c, cOff + 6 * cRow); c61 = load(c, cOff + 6 * cRow + V); c62 = load(c, cOff + 6 * cRow + 2 * V);
+        c70 = load(c, cOff + 7 * cRow); c71 = load(c, cOff + 7 * cRow + V); c72 = load(c, cOff + 7 * cRow + 2 * V);
+        int a1 = aOff + 1 * kc;
         int a2 = aOff + 2 * kc;
         int a3 = aOff + 3 * kc;
         int a4 = aOff + 4 * kc;
         int a5 = aOff + 5 * kc;
+        int a6 = aOff + 6 * kc;
+        int a7 = aOff + 7 * kc;
         for (int kk = 0; kk < kc; kk++) {
             int bi = bOff + kk * NR;
             FloatVector w0 = FloatVector.fromArray(F, b, bi);
             FloatVector w1 = FloatVector.fromArray(F, b, bi + L);
+            FloatVector w2 = FloatVector.fromArray(F, b, bi + 2 * L);
             FloatVector x;
             x = FloatVector.broadcast(F, a[aOff + kk]);
-            c00 = x.fma(w0, c00);
-            c01 = x.fma(w1, c01);
+            c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c02 = x.fma(w2, c02);
             x = FloatVector.broadcast(F, a[a1 + kk]);
-            c10 = x.fma(w0, c10);
-            c11 = x.fma(w1, c11);
+            c10 = x.fma(w0, c10); c11 = x.fma(w1, c11); c12 = x.fma(w2, c12);
             x = FloatVector.broadcast(F, a[a2 + kk]);
-            c20 = x.fma(w0, c20);
-            c21 = x.fma(w1, c21);
+            c20 = x.fma(w0, c20); c21 = x.fma(w1, c21); c22 = x.fma(w2, c22);
             x = FloatVector.broadcast(F, a[a3 + kk]);
-            c30 = x.fma(w0, c30);
-            c31 = x.fma(w1, c31);
+            c30 = x.fma(w0, c30); c31 = x.fma(w1, c31); c32 = x.fma(w2, c32);
             x = FloatVector.broadcast(F, a[a4 + kk]);
-            c40 = x.fma(w0, c40);
-            c41 = x.fma(w1, c41);
+            c40 = x.fma(w0, c40); c41 = x.fma(w1, c41); c42 = x.fma(w2, c42);
             x = FloatVector.broadcast(F, a[a5 + kk]);
-            c50 = x.fma(w0, c50);
-            c51 = x.fma(w1, c51);
+            c50 = x.fma(w0, c50); c51 = x.fma(w1, c51); c52 = x.fma(w2, c52);
+            x = FloatVector.broadcast(F, a[a6 + kk]);
+            c60 = x.fma(w0, c60); c61 = x.fma(w1, c61); c62 = x.fma(w2, c62);
+            x = FloatVector.broadcast(F, a[a7 + kk]);
+            c70 = x.fma(w0, c70); c71 = x.fma(w1, c71); c72 = x.fma(w2, c72);
         }
-        if (valid == NR) {
-            store(c00, c, cOff); store(c01, c, cOff + 4L * L);
-            store(c10, c, cOff + cRow); store(c11, c, cOff + cRow + 4L * L);
-            store(c20, c, cOff + 2 * cRow); store(c21, c, cOff + 2 * cRow + 4L * L);
-            store(c30, c, cOff + 3 * cRow); store(c31, c, cOff + 3 * cRow + 4L * L);
-            store(c40, c, cOff + 4 * cRow); store(c41, c, cOff + 4 * cRow + 4L * L);
-            store(c50, c, cOff + 5 * cRow); store(c51, c, cOff + 5 * cRow + 4L * L);
-        } else {
-            store(c00, c, cOff, m0); store(c01, c, cOff + 4L * L, m1);
-            store(c10, c, cOff + cRow, m0); store(c11, c, cOff + cRow + 4L * L, m1);
-            store(c20, c, cOff + 2 * cRow, m0); store(c21, c, cOff + 2 * cRow + 4L * L, m1);
-            store(c30, c, cOff + 3 * cRow, m0); store(c31, c, cOff + 3 * cRow + 4L * L, m1);
-            store(c40, c, cOff + 4 * cRow, m0); store(c41, c, cOff + 4 * cRow + 4L * L, m1);
-            store(c50, c, cOff + 5 * cRow, m0); store(c51, c, cOff + 5 * cRow + 4L * L, m1);
-        }
+        store(c00, c, cOff); store(c01, c, cOff + V); store(c02, c, cOff + 2 * V);
+        store(c10, c, cOff + cRow); store(c11, c, cOff + cRow + V); store(c12, c, cOff + cRow + 2 * V);
+        store(c20, c, cOff + 2 * cRow); store(c21, c, cOff + 2 * cRow + V); store(c22, c, cOff + 2 * cRow + 2 * V);
+        store(c30, c, cOff + 3 * cRow); store(c31, c, cOff + 3 * cRow + V); store(c32, c, cOff + 3 * cRow + 2 * V);
+        store(c40, c, cOff + 4 * cRow); store(c41, c, cOff + 4 * cRow + V); store(c42, c, cOff + 4 * cRow + 2 * V);
+        store(c50, c, cOff + 5 * cRow); store(c51, c, cOff + 5 * cRow + V); store(c52, c, cOff + 5 * cRow + 2 * V);
+        store(c60, c, cOff + 6 * cRow); store(c61, c, cOff + 6 * cRow + V); store(c62, c, cOff + 6 * cRow + 2 * V);
+        store(c70, c, cOff + 7 * cRow); store(c71, c, cOff + 7 * cRow + V); store(c72, c, cOff + 7 * cRow + 2 * V);
     }
 
     /** One row of a tile, for the rows left over when the block's row count is not a multiple of MR. */
-    private static void kernel1x2(float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c, long cOff,
-            int valid, boolean first, float[] bias, int n0) {
-        VectorMask<Float> m0 = F.indexInRange(0, valid);
-        VectorMask<Float> m1 = F.indexInRange(L, valid);
-        FloatVector c0;
-        FloatVector c1;
-        if (first) {
-            c0 = FloatVector.fromArray(F, bias, n0);
-            c1 = FloatVector.fromArray(F, bias, n0 + L);
-        } else {
-            c0 = load(c, cOff, m0);
-            c1 = load(c, cOff + 4L * L, m1);
-        }
+    private static void kernel1x3(float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c, long cOff) {
+        FloatVector c0 = load(c, cOff);
+        FloatVector c1 = load(c, cOff + V);
+        FloatVector c2 = load(c, cOff + 2 * V);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bOff + kk * NR;
             FloatVector x = FloatVector.broadcast(F, a[aOff + kk]);
             c0 = x.fma(FloatVector.fromArray(F, b, bi), c0);
             c1 = x.fma(FloatVector.fromArray(F, b, bi + L), c1);
+            c2 = x.fma(FloatVector.fromArray(F, b, bi + 2 * L), c2);
         }
-        store(c0, c, cOff, m0);
-        store(c1, c, cOff + 4L * L, m1);
+        store(c0, c, cOff);
+        store(c1, c, cOff + V);
+        store(c2, c, cOff + 2 * V);
     }
 
     private static FloatVector load(MemorySegment c, long off) {
         return FloatVector.fromMemorySegment(F, c, off, LE);
     }
 
-    private static FloatVector load(MemorySegment c, long off, VectorMask<Float> m) {
-        return FloatVector.fromMemorySegment(F, c, off, LE, m);
-    }
-
     private static void store(FloatVector v, MemorySegment c, long off) {
         v.intoMemorySegment(c, off, LE);
-    }
-
-    private static void store(FloatVector v, MemorySegment c, long off, VectorMask<Float> m) {
-        v.intoMemorySegment(c, off, LE, m);
     }
 }

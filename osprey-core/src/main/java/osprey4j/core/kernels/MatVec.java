@@ -2,6 +2,7 @@ package osprey4j.core.kernels;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
@@ -19,6 +20,7 @@ public final class MatVec {
     /** Rows per task at least, so that small products are not split into tasks that cost more than they do. */
     private static final int MIN_ROWS_PER_TASK = 16;
     private static final int ROWS_AT_ONCE = 4;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private MatVec() {
     }
@@ -69,13 +71,13 @@ public final class MatVec {
         for (; i <= k - lanes; i += lanes) {
             FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, i);
             long off = r0 + (long) i * 4;
-            a0 = FloatVector.fromMemorySegment(VectorConvert.F, w, off, java.nio.ByteOrder.LITTLE_ENDIAN).fma(xv, a0);
+            a0 = FloatVector.fromMemorySegment(VectorConvert.F, w, off, LE).fma(xv, a0);
             a1 = FloatVector.fromMemorySegment(VectorConvert.F, w, off + rowBytes,
-                    java.nio.ByteOrder.LITTLE_ENDIAN).fma(xv, a1);
+                    LE).fma(xv, a1);
             a2 = FloatVector.fromMemorySegment(VectorConvert.F, w, off + 2 * rowBytes,
-                    java.nio.ByteOrder.LITTLE_ENDIAN).fma(xv, a2);
+                    LE).fma(xv, a2);
             a3 = FloatVector.fromMemorySegment(VectorConvert.F, w, off + 3 * rowBytes,
-                    java.nio.ByteOrder.LITTLE_ENDIAN).fma(xv, a3);
+                    LE).fma(xv, a3);
         }
         finishFour(DType.F32, w, k, x, row, i, a0, a1, a2, a3, bias, out);
     }
@@ -120,23 +122,29 @@ public final class MatVec {
         finishFour(dtype, w, k, x, row, i, a0, a1, a2, a3, bias, out);
     }
 
-    /** Adds the K tail (fewer than a vector of elements) and the bias, and stores four outputs. */
+    /**
+     * Adds the K tail (fewer than a vector of elements) and the bias, and stores four outputs. The tail is
+     * scalar on purpose: a masked vector load that reaches past the end of the weights takes the Vector
+     * API's slow fallback path, whose profile traps would deoptimise the hot loop that calls this.
+     */
     private static void finishFour(DType dtype, MemorySegment w, int k, float[] x, int row, int tailFrom,
             FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] bias, MemorySegment out) {
-        if (tailFrom < k) {
-            int count = k - tailFrom;
-            FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, tailFrom,
-                    VectorConvert.F.indexInRange(0, count));
-            long e = (long) row * k + tailFrom;
-            a0 = VectorConvert.loadPartial(dtype, w, e, count).fma(xv, a0);
-            a1 = VectorConvert.loadPartial(dtype, w, e + k, count).fma(xv, a1);
-            a2 = VectorConvert.loadPartial(dtype, w, e + 2L * k, count).fma(xv, a2);
-            a3 = VectorConvert.loadPartial(dtype, w, e + 3L * k, count).fma(xv, a3);
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        long e = (long) row * k;
+        for (int i = tailFrom; i < k; i++) {
+            float xi = x[i];
+            s0 = Math.fma(VectorConvert.scalar(dtype, w, e + i), xi, s0);
+            s1 = Math.fma(VectorConvert.scalar(dtype, w, e + k + i), xi, s1);
+            s2 = Math.fma(VectorConvert.scalar(dtype, w, e + 2L * k + i), xi, s2);
+            s3 = Math.fma(VectorConvert.scalar(dtype, w, e + 3L * k + i), xi, s3);
         }
-        store(out, row, a0.reduceLanes(VectorOperators.ADD), bias);
-        store(out, row + 1, a1.reduceLanes(VectorOperators.ADD), bias);
-        store(out, row + 2, a2.reduceLanes(VectorOperators.ADD), bias);
-        store(out, row + 3, a3.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row, s0, bias);
+        store(out, row + 1, s1, bias);
+        store(out, row + 2, s2, bias);
+        store(out, row + 3, s3, bias);
     }
 
     private static void oneRow(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
@@ -148,12 +156,11 @@ public final class MatVec {
         for (; i <= k - lanes; i += lanes) {
             acc = VectorConvert.load(dtype, w, e + i).fma(FloatVector.fromArray(VectorConvert.F, x, i), acc);
         }
-        if (i < k) {
-            int count = k - i;
-            acc = VectorConvert.loadPartial(dtype, w, e + i, count)
-                    .fma(FloatVector.fromArray(VectorConvert.F, x, i, VectorConvert.F.indexInRange(0, count)), acc);
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
+            sum = Math.fma(VectorConvert.scalar(dtype, w, e + i), x[i], sum);
         }
-        store(out, row, acc.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row, sum, bias);
     }
 
     private static void store(MemorySegment out, int row, float sum, float[] bias) {

@@ -52,17 +52,6 @@ public final class VectorConvert {
         };
     }
 
-    /** Lanes [0, count) of a load at element {@code index}; lanes past {@code count} are zero and not read. */
-    public static FloatVector loadPartial(DType dtype, MemorySegment seg, long index, int count) {
-        VectorMask<Float> m = F.indexInRange(0, count);
-        return switch (dtype) {
-            case F32 -> FloatVector.fromMemorySegment(F, seg, index * 4, LE, m);
-            case BF16 -> bf16Bits(shorts(seg, index * 2, count));
-            case F16 -> f16Bits(shorts(seg, index * 2, count));
-            default -> throw new IllegalArgumentException("no float vector load for dtype " + dtype);
-        };
-    }
-
     /** BF16 lanes at {@code byteOffset}: each bf16 is the top half of a float, so widen and shift. */
     public static FloatVector bf16(MemorySegment seg, long byteOffset) {
         return bf16Bits(ShortVector.fromMemorySegment(S, seg, byteOffset, LE));
@@ -71,10 +60,6 @@ public final class VectorConvert {
     /** IEEE half lanes at {@code byteOffset}. */
     public static FloatVector f16(MemorySegment seg, long byteOffset) {
         return f16Bits(ShortVector.fromMemorySegment(S, seg, byteOffset, LE));
-    }
-
-    private static ShortVector shorts(MemorySegment seg, long byteOffset, int count) {
-        return ShortVector.fromMemorySegment(S, seg, byteOffset, LE, S.indexInRange(0, count));
     }
 
     private static FloatVector bf16Bits(ShortVector bits) {
