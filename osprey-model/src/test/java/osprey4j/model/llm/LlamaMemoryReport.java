@@ -23,15 +23,17 @@ import osprey4j.core.tensor.Floats;
  * Memory and speed of the decoder on a checkpoint of LLaMA-7B's dimensions (hidden 4096, 32 layers, 32 heads,
  * MLP 11008, vocab 32000; 6.74 G parameters, 13.5 GB of BF16): writes random BF16 weights as two-gigabyte
  * safetensors shards with an index into a temporary directory, opens it with {@code Checkpoints.open} and
- * {@code Llama.load}, runs twelve single-token decode steps (heap bytes allocated per step included) and one step of 64 tokens, and prints the heap in use after a GC and the process's
- * resident memory (VmRSS, split into anonymous and file-backed pages) after loading and after the steps. The
- * directory is deleted at the end. Not a test (it needs 14 GB of disk and minutes); run after test-compile:
+ * {@code Llama.load}, runs twelve single-token decode steps (with the heap bytes each allocates) and one step
+ * of 64 tokens, and prints the heap in use after a GC and the process's resident memory (VmRSS, split into
+ * anonymous and file-backed pages) after loading and after the steps. The directory is deleted at the end.
+ * Not a test (it needs 14 GB of disk and minutes); run after test-compile (osprey-core's classes first, so a
+ * stale osprey-core jar in ~/.m2 does not shadow them):
  *
  * <pre>
  * ./mvnw -q test-compile -pl osprey-model -am
  * ./mvnw -q dependency:build-classpath -pl osprey-model -Dmdep.outputFile=/tmp/cp.txt
  * java --add-modules jdk.incubator.vector -Xmx2g \
- *      -cp osprey-model/target/test-classes:osprey-model/target/classes:$(cat /tmp/cp.txt) \
+ *      -cp osprey-model/target/test-classes:osprey-model/target/classes:osprey-core/target/classes:$(cat /tmp/cp.txt) \
  *      osprey4j.model.llm.LlamaMemoryReport [parent-dir-for-the-checkpoint]
  * </pre>
  */
