@@ -1,0 +1,455 @@
+package osprey4j.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.kernels.Gemm;
+import osprey4j.core.kernels.MemoryBandwidth;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Floats;
+import osprey4j.core.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code osprey bench gemm}: GFLOP/s of {@link Gemm#linear} on the shapes Osprey runs, next to PyTorch's
+ * {@code F.linear} on the same machine, thread count and shapes, measured in the same run. One-row products
+ * (decoding) are memory-bound, so for them it also prints the fraction of the machine's streaming read
+ * bandwidth, measured in the same run by {@link MemoryBandwidth}.
+ */
+@Command(name = "gemm", mixinStandardHelpOptions = true,
+        description = {
+                "Times out[M,N] = x[M,K] · W[N,K]^T (PyTorch's Linear layout; F32 x and out, W in F32/BF16/F16,"
+                        + " F32 accumulation) on Osprey's shapes, written MxKxN:",
+                "  1100x4096x4096 (LLM prefill) and 1x4096x4096 (decoding), each with F32 and BF16 weights;"
+                        + " 1024x768x4096 and 16384x192x768 (vision side) with F32 weights.",
+                "Prints the median over repetitions after warm-up, in GFLOP/s (2*M*K*N flops). If /usr/bin/python3"
+                        + " with torch is present, runs torch.nn.functional.linear on the same shapes with the same"
+                        + " thread count and prints its GFLOP/s and the ratio (ours / PyTorch). 1-row products also"
+                        + " print the weight-streaming rate as a fraction of the memory bandwidth measured in the"
+                        + " same run."
+        })
+final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
+    static final String CONVENTION = "MxKxN: x [M,K] F32, W [N,K], out [M,N] = x W^T";
+    /** Total weight bytes a 1-row product cycles through, so that it streams from memory, not the L3 cache. */
+    private static final long DECODE_WEIGHT_BYTES = 256L << 20;
+    private static final String DEFAULT_PYTHON = "/usr/bin/python3";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--json", description = "Print one JSON object instead of the table.")
+    boolean json;
+
+    @Option(names = "--quick", description = "Fewer repetitions and a smaller bandwidth buffer (a smoke test).")
+    boolean quick;
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads for both sides (default: the compute pool's, i.e. all cores or -Dosprey.threads).")
+    Integer threads;
+
+    @Option(names = "--shapes", hidden = true, split = ",", paramLabel = "MxKxN[:DTYPE]",
+            description = "Replace the default shapes (DTYPE f32, bf16 or f16; default f32).")
+    List<String> shapes;
+
+    @Option(names = "--no-peer", hidden = true, description = "Do not run the PyTorch peer.")
+    boolean noPeer;
+
+    @Option(names = "--python", hidden = true, paramLabel = "PATH", description = "Python with torch for the peer.")
+    String python = DEFAULT_PYTHON;
+
+    @Option(names = "--bandwidth-mb", hidden = true, paramLabel = "MB",
+            description = "Size of the bandwidth buffer in MiB (default 1024, 256 with --quick).")
+    Integer bandwidthMb;
+
+    /** One product to time. */
+    record Shape(int m, int k, int n, DType dtype) {
+        String label() {
+            return m + "x" + k + "x" + n;
+        }
+
+        double flops() {
+            return 2.0 * m * k * n;
+        }
+
+        long weightBytes() {
+            return (long) n * k * dtype.byteSize();
+        }
+
+        /** Distinct weight matrices cycled through: several for a 1-row product, so caches do not help it. */
+        int copies() {
+            return m == 1 ? (int) Math.max(1, DECODE_WEIGHT_BYTES / Math.max(1, weightBytes())) : 1;
+        }
+    }
+
+    /** Our median time and the peer's result (null fields when there is none). */
+    record Row(Shape shape, int reps, double medianSeconds, JsonNode peer) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<Shape> todo = shapes == null ? defaultShapes() : parseShapes(shapes);
+        int nThreads = configureThreads();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        int reps = quick ? 2 : 7;
+
+        long bwBytes = (bandwidthMb != null ? bandwidthMb : quick ? 256 : 1024) * (1L << 20);
+        if (bwBytes <= 0) {
+            throw new UsageException("--bandwidth-mb must be positive");
+        }
+        if (!json) {
+            err.println("measuring memory bandwidth and warming up...");
+            err.flush();
+        }
+        MemoryBandwidth.Result bw = MemoryBandwidth.measure(bwBytes, quick ? 3 : 5);
+        warmUp(todo);
+
+        List<Row> rows = new ArrayList<>();
+        for (Shape s : todo) {
+            if (!json) {
+                err.println("timing " + s.label() + " " + s.dtype() + "...");
+                err.flush();
+            }
+            double[] times = time(s, reps);
+            rows.add(new Row(s, times.length, median(times), null));
+        }
+
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode peerInfo = mapper.createObjectNode();
+        if (noPeer) {
+            peerInfo.put("available", false).put("reason", "not run (--no-peer)");
+        } else {
+            if (!json) {
+                err.println("running the PyTorch peer (" + python + ")...");
+                err.flush();
+            }
+            rows = runPeer(mapper, todo, rows, nThreads, reps, peerInfo);
+        }
+        if (json) {
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(
+                    toJson(mapper, nThreads, bw, peerInfo, rows)));
+        } else {
+            printTable(out, nThreads, bw, peerInfo, rows);
+        }
+        out.flush();
+        return 0;
+    }
+
+    static List<Shape> defaultShapes() {
+        return List.of(
+                new Shape(1100, 4096, 4096, DType.F32),
+                new Shape(1100, 4096, 4096, DType.BF16),
+                new Shape(1, 4096, 4096, DType.F32),
+                new Shape(1, 4096, 4096, DType.BF16),
+                new Shape(1024, 768, 4096, DType.F32),
+                new Shape(16384, 192, 768, DType.F32));
+    }
+
+    static List<Shape> parseShapes(List<String> specs) {
+        List<Shape> result = new ArrayList<>();
+        for (String spec : specs) {
+            String[] parts = spec.trim().split(":", -1);
+            String[] dims = parts[0].split("x", -1);
+            if (dims.length != 3 || parts.length > 2) {
+                throw new UsageException("bad shape '" + spec + "': expected MxKxN or MxKxN:DTYPE, e.g. 8x64x32:bf16");
+            }
+            int[] v = new int[3];
+            for (int i = 0; i < 3; i++) {
+                try {
+                    v[i] = Integer.parseInt(dims[i]);
+                } catch (NumberFormatException e) {
+                    v[i] = -1;
+                }
+                if (v[i] <= 0) {
+                    throw new UsageException("bad shape '" + spec + "': M, K and N must be positive integers");
+                }
+            }
+            DType d = parts.length == 2 ? DType.fromSafetensorsName(parts[1]) : DType.F32;
+            if (d != DType.F32 && d != DType.BF16 && d != DType.F16) {
+                throw new UsageException("bad shape '" + spec + "': weight dtype must be f32, bf16 or f16");
+            }
+            result.add(new Shape(v[0], v[1], v[2], d));
+        }
+        return result;
+    }
+
+    /** Applies --threads to the compute pool, which reads it once, when first used. */
+    private int configureThreads() {
+        if (threads != null) {
+            if (threads < 1) {
+                throw new UsageException("--threads must be at least 1, got " + threads);
+            }
+            if (System.getProperty("osprey.threads") == null) {
+                System.setProperty("osprey.threads", Integer.toString(threads));
+            }
+            if (ComputePool.threads() != threads) {
+                throw new UsageException("--threads " + threads + ": the compute pool of this JVM already runs "
+                        + ComputePool.threads() + " threads (set it at start-up with -Dosprey.threads=" + threads + ")");
+            }
+        }
+        return ComputePool.threads();
+    }
+
+    /** Gets the kernels compiled by the JIT on small products of every path the shapes use. */
+    private static void warmUp(List<Shape> todo) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1500);
+        for (DType d : todo.stream().map(Shape::dtype).distinct().toList()) {
+            try (Arena arena = Arena.ofShared()) {
+                Tensor x = random(arena, DType.F32, 1, 64, 384);
+                Tensor w = random(arena, d, 1, 200, 384);
+                Tensor out = Tensor.zeros(arena, DType.F32, 64, 200);
+                Tensor x1 = x.slice(0, 1);
+                Tensor out1 = out.slice(0, 1);
+                for (int i = 0; i < 300 && System.nanoTime() < end; i++) {
+                    Gemm.linear(x, w, null, out);
+                    for (int j = 0; j < 10; j++) {
+                        Gemm.linear(x1, w, null, out1);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Seconds per product for {@code reps} timed runs after two untimed ones. */
+    private double[] time(Shape s, int reps) {
+        try (Arena arena = Arena.ofShared()) {
+            Tensor x = random(arena, DType.F32, 2, s.m(), s.k());
+            Tensor[] ws = new Tensor[s.copies()];
+            ws[0] = random(arena, s.dtype(), 3, s.n(), s.k());
+            for (int i = 1; i < ws.length; i++) {
+                ws[i] = Tensor.zeros(arena, s.dtype(), s.n(), s.k());
+                MemorySegment.copy(ws[0].segment(), 0, ws[i].segment(), 0, ws[0].byteSize());
+            }
+            Tensor out = Tensor.zeros(arena, DType.F32, s.m(), s.n());
+            int warm = s.m() == 1 ? Math.max(2, ws.length) : 2;
+            for (int i = 0; i < warm; i++) {
+                Gemm.linear(x, ws[i % ws.length], null, out);
+            }
+            double[] t = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                Tensor w = ws[r % ws.length];
+                long t0 = System.nanoTime();
+                Gemm.linear(x, w, null, out);
+                t[r] = (System.nanoTime() - t0) / 1e9;
+            }
+            return t;
+        }
+    }
+
+    /** A tensor of uniform values in [-1, 1), rounded to {@code dtype}, filled row by row. */
+    private static Tensor random(Arena arena, DType dtype, long seed, int rows, int cols) {
+        Tensor t = Tensor.zeros(arena, dtype, rows, cols);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        MemorySegment seg = t.segment();
+        long n = (long) rows * cols;
+        for (long i = 0; i < n; i++) {
+            float v = (float) (rnd.nextDouble() * 2 - 1);
+            switch (dtype) {
+                case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
+                case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Floats.floatToBf16(v));
+                case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Floats.floatToF16(v));
+                default -> throw new IllegalArgumentException("bench weights are F32, BF16 or F16");
+            }
+        }
+        return t;
+    }
+
+    /** Runs the PyTorch script; returns rows with the peer's figures attached, and describes the peer. */
+    private List<Row> runPeer(ObjectMapper mapper, List<Shape> todo, List<Row> rows, int nThreads, int reps,
+            ObjectNode peerInfo) throws IOException, InterruptedException {
+        peerInfo.put("python", python);
+        if (!Files.isExecutable(Path.of(python))) {
+            peerInfo.put("available", false).put("reason", python + " not found");
+            return rows;
+        }
+        ObjectNode cfg = mapper.createObjectNode();
+        cfg.put("threads", nThreads).put("reps", reps).put("budget_s", quick ? 0.0 : 10.0);
+        ArrayNode list = cfg.putArray("shapes");
+        for (Shape s : todo) {
+            list.addObject().put("m", s.m()).put("k", s.k()).put("n", s.n()).put("dtype", s.dtype().name())
+                    .put("copies", s.copies());
+        }
+        ProcessBuilder pb = new ProcessBuilder(python, "-", mapper.writeValueAsString(cfg));
+        pb.environment().put("OMP_NUM_THREADS", Integer.toString(nThreads));
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process proc = pb.start();
+        try (OutputStream stdin = proc.getOutputStream(); InputStream script = peerScript()) {
+            script.transferTo(stdin);
+        }
+        Map<String, JsonNode> byShape = new HashMap<>();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line;
+            boolean header = true;
+            while ((line = r.readLine()) != null) {
+                JsonNode node;
+                try {
+                    node = mapper.readTree(line);
+                } catch (IOException e) {
+                    continue; // not ours (a library printing to stdout)
+                }
+                if (header) {
+                    header = false;
+                    peerInfo.put("available", node.path("available").asBoolean(false));
+                    if (node.has("torch")) {
+                        peerInfo.put("torch_version", node.get("torch").asText());
+                        peerInfo.put("threads", node.path("threads").asInt());
+                    }
+                    if (node.has("reason")) {
+                        peerInfo.put("reason", node.get("reason").asText());
+                    }
+                    continue;
+                }
+                byShape.put(key(node.path("m").asInt(), node.path("k").asInt(), node.path("n").asInt(),
+                        node.path("dtype").asText()), node);
+            }
+        }
+        int code = proc.waitFor();
+        if (!peerInfo.has("available")) {
+            peerInfo.put("available", false).put("reason", python + " exited with status " + code + " and no output");
+        }
+        List<Row> withPeer = new ArrayList<>();
+        for (Row row : rows) {
+            Shape s = row.shape();
+            withPeer.add(new Row(s, row.reps(), row.medianSeconds(),
+                    byShape.get(key(s.m(), s.k(), s.n(), s.dtype().name()))));
+        }
+        return withPeer;
+    }
+
+    private static InputStream peerScript() throws IOException {
+        InputStream in = BenchGemmCommand.class.getResourceAsStream("bench_gemm_peer.py");
+        if (in == null) {
+            throw new IOException("bench_gemm_peer.py missing from the application's resources");
+        }
+        return in;
+    }
+
+    private static String key(int m, int k, int n, String dtype) {
+        return m + "x" + k + "x" + n + ":" + dtype;
+    }
+
+    private static double median(double[] values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        int h = s.length / 2;
+        return s.length % 2 == 1 ? s[h] : (s[h - 1] + s[h]) / 2;
+    }
+
+    private static double gflops(Shape s, double seconds) {
+        return s.flops() / seconds / 1e9;
+    }
+
+    private static ObjectNode toJson(ObjectMapper mapper, int nThreads, MemoryBandwidth.Result bw,
+            ObjectNode peerInfo, List<Row> rows) {
+        ObjectNode root = mapper.createObjectNode();
+        root.put("convention", CONVENTION);
+        root.put("threads", nThreads);
+        ObjectNode b = root.putObject("memory_bandwidth");
+        b.put("bytes", bw.bytes()).put("median_gbps", bw.medianGBps()).put("best_gbps", bw.bestGBps());
+        root.set("peer", peerInfo);
+        ArrayNode results = root.putArray("results");
+        for (Row row : rows) {
+            Shape s = row.shape();
+            ObjectNode r = results.addObject();
+            r.put("shape", s.label()).put("m", s.m()).put("k", s.k()).put("n", s.n());
+            r.put("weight_dtype", s.dtype().name()).put("reps", row.reps());
+            r.put("median_ms", row.medianSeconds() * 1e3).put("gflops", gflops(s, row.medianSeconds()));
+            if (s.m() == 1) {
+                double gbps = s.weightBytes() / row.medianSeconds() / 1e9;
+                r.put("weight_gbps", gbps).put("bandwidth_fraction", gbps / bw.medianGBps());
+                r.put("weight_copies", s.copies());
+            }
+            JsonNode p = row.peer();
+            if (p != null && p.has("median_s")) {
+                double ps = p.get("median_s").asDouble();
+                ObjectNode pr = r.putObject("peer");
+                pr.put("median_ms", ps * 1e3).put("gflops", gflops(s, ps)).put("reps", p.path("reps").asInt());
+                pr.put("variant", p.path("variant").asText());
+                r.put("ratio", ps / row.medianSeconds());
+            } else if (p != null && p.has("error")) {
+                r.putObject("peer").put("error", p.get("error").asText());
+            }
+        }
+        return root;
+    }
+
+    private static void printTable(PrintWriter out, int nThreads, MemoryBandwidth.Result bw, ObjectNode peerInfo,
+            List<Row> rows) {
+        out.printf(Locale.ROOT, "osprey bench gemm: %s; F32 accumulation; %d threads%n", CONVENTION, nThreads);
+        out.printf(Locale.ROOT, "memory bandwidth (streaming read of %d MiB, %d threads): %.1f GB/s median, "
+                + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
+        boolean peer = peerInfo.path("available").asBoolean(false);
+        if (peer) {
+            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, %d threads), torch.nn.functional.linear%n",
+                    peerInfo.path("torch_version").asText(), peerInfo.path("python").asText(),
+                    peerInfo.path("threads").asInt());
+        } else {
+            out.printf(Locale.ROOT, "peer: PyTorch not available (%s); our figures only%n",
+                    peerInfo.path("reason").asText("unknown"));
+        }
+        out.println();
+        out.printf(Locale.ROOT, "%-16s %-5s %10s %9s %7s %6s %11s %9s %7s  %s%n", "shape MxKxN", "W", "osprey ms",
+                "GFLOP/s", "GB/s", "%bw", "PyTorch ms", "GFLOP/s", "ratio", "PyTorch call");
+        for (Row row : rows) {
+            Shape s = row.shape();
+            double ms = row.medianSeconds() * 1e3;
+            String gbs = "";
+            String frac = "";
+            if (s.m() == 1) {
+                double gbps = s.weightBytes() / row.medianSeconds() / 1e9;
+                gbs = String.format(Locale.ROOT, "%.1f", gbps);
+                frac = String.format(Locale.ROOT, "%.0f%%", 100 * gbps / bw.medianGBps());
+            }
+            String pms = "-";
+            String pgf = "-";
+            String ratio = "-";
+            String variant = "";
+            JsonNode p = row.peer();
+            if (p != null && p.has("median_s")) {
+                double ps = p.get("median_s").asDouble();
+                pms = String.format(Locale.ROOT, "%.2f", ps * 1e3);
+                pgf = String.format(Locale.ROOT, "%.1f", gflops(s, ps));
+                ratio = String.format(Locale.ROOT, "%.2fx", ps / row.medianSeconds());
+                variant = p.path("variant").asText() + " (" + p.path("reps").asInt() + " reps)";
+            } else if (p != null && p.has("error")) {
+                variant = "failed: " + p.get("error").asText();
+            }
+            out.printf(Locale.ROOT, "%-16s %-5s %10.2f %9.1f %7s %6s %11s %9s %7s  %s%n", s.label(), s.dtype(), ms,
+                    gflops(s, row.medianSeconds()), gbs, frac, pms, pgf, ratio, variant);
+        }
+        out.println();
+        out.println("medians over " + (rows.isEmpty() ? 0 : rows.get(0).reps()) + " repetitions after warm-up;"
+                + " ratio = osprey GFLOP/s / PyTorch GFLOP/s (above 1: osprey faster).");
+        out.println("1-row products cycle through enough weight copies (" + (DECODE_WEIGHT_BYTES >> 20)
+                + " MiB) to stream from memory; GB/s counts weight bytes, %bw is of the median bandwidth above.");
+        if (peer) {
+            out.println("PyTorch BF16/F16 rows use activations in the weight dtype (F.linear needs matching dtypes),"
+                    + " so PyTorch does less conversion work and may use native bf16 instructions.");
+        }
+    }
+}

@@ -1,0 +1,53 @@
+# The PyTorch peer of `osprey bench gemm`: times torch.nn.functional.linear on the same shapes, with the same
+# thread count, and prints one JSON object per line on stdout. Run by BenchGemmCommand as
+#   /usr/bin/python3 - CONFIG_JSON   (this script on stdin)
+# CONFIG_JSON: {"threads": T, "reps": R, "budget_s": B, "shapes": [{"m","k","n","dtype","copies"}, ...]}
+# Weights are random normal; "copies" distinct weight tensors are used in turn so that a 1-row product streams
+# its weights from memory rather than from the last-level cache, as the Java side does.
+import json
+import statistics
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn.functional as F
+except Exception as e:  # no torch: say so, the Java side prints its own figures only
+    print(json.dumps({"available": False, "reason": "cannot import torch: %s" % e}), flush=True)
+    sys.exit(0)
+
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(int(cfg["threads"]))
+print(json.dumps({"available": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+
+DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
+torch.manual_seed(0)
+for s in cfg["shapes"]:
+    m, k, n, dtype, copies = s["m"], s["k"], s["n"], s["dtype"], max(1, s.get("copies", 1))
+    wdt = DTYPES[dtype]
+    result = {"m": m, "k": k, "n": n, "dtype": dtype}
+    try:
+        x = torch.randn(m, k)
+        # A PyTorch user runs a bf16/f16 model with activations in the same dtype (F.linear needs matching dtypes).
+        x_in = x if wdt == torch.float32 else x.to(wdt)
+        ws = [torch.randn(n, k).to(wdt) for _ in range(copies)]
+        result["variant"] = "F.linear(%s x, %s W) -> %s out" % ((str(wdt).replace("torch.", ""),) * 3)
+        times = []
+        with torch.no_grad():
+            t0 = time.perf_counter()
+            F.linear(x_in, ws[0])
+            first = time.perf_counter() - t0
+            if first > 1.0:  # a slow call needs no warm-up; count it so the peer finishes in reasonable time
+                times.append(first)
+            i = 1
+            while len(times) < cfg["reps"] and (not times or sum(times) < cfg["budget_s"]):
+                w = ws[i % copies]
+                i += 1
+                t0 = time.perf_counter()
+                F.linear(x_in, w)
+                times.append(time.perf_counter() - t0)
+        result["median_s"] = statistics.median(times)
+        result["reps"] = len(times)
+    except Exception as e:  # e.g. an op without a CPU kernel for this dtype in this torch version
+        result["error"] = str(e).splitlines()[0] if str(e) else type(e).__name__
+    print(json.dumps(result), flush=True)

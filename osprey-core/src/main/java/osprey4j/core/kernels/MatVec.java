@@ -1,0 +1,169 @@
+package osprey4j.core.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.tensor.DType;
+
+/**
+ * Matrix-vector product out[N] = W[N,K] · x[K] (+ bias[N]): one token of decoding through a
+ * {@code Linear} layer. It is memory-bound, so the kernel streams every weight exactly once in its stored
+ * dtype (F32, BF16 or F16, converted in registers), works on four rows at a time so that four independent
+ * FMA chains and four memory streams are in flight, and splits the rows across the compute pool.
+ *
+ * <p>Callers normally go through {@link Gemm#linear}, which validates shapes and sends M == 1 here.
+ */
+public final class MatVec {
+    /** Rows per task at least, so that small products are not split into tasks that cost more than they do. */
+    private static final int MIN_ROWS_PER_TASK = 16;
+    private static final int ROWS_AT_ONCE = 4;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private MatVec() {
+    }
+
+    /**
+     * out[n] = sum_k W[n,k] x[k] + bias[n] for n in [0, N). {@code w} holds N x K elements of {@code dtype}
+     * row-major; {@code x} has K floats; {@code bias} is null or N floats; {@code out} receives N F32 values.
+     */
+    static void compute(DType dtype, MemorySegment w, int n, int k, float[] x, float[] bias, MemorySegment out) {
+        if (n == 0) {
+            return;
+        }
+        long work = (long) n * k;
+        int minRows = work < 1L << 16 ? n : MIN_ROWS_PER_TASK;
+        ComputePool.parallelFor(n, minRows, (from, to) -> rows(dtype, w, k, x, bias, out, from, to));
+    }
+
+    private static void rows(DType dtype, MemorySegment w, int k, float[] x, float[] bias, MemorySegment out,
+            int from, int to) {
+        int row = from;
+        for (; row <= to - ROWS_AT_ONCE; row += ROWS_AT_ONCE) {
+            switch (dtype) {
+                case F32 -> fourRowsF32(w, k, x, row, bias, out);
+                case BF16 -> fourRowsBf16(w, k, x, row, bias, out);
+                default -> fourRowsAny(dtype, w, k, x, row, bias, out);
+            }
+        }
+        for (; row < to; row++) {
+            oneRow(dtype, w, k, x, row, bias, out);
+        }
+    }
+
+    /*
+     * The three four-row loops differ only in how a weight vector is loaded. They are written out per dtype
+     * (rather than calling VectorConvert.load with a dtype switch inside the loop) so that each inner loop is
+     * branch-free and C2 keeps the four accumulators and x in registers.
+     */
+
+    private static void fourRowsF32(MemorySegment w, int k, float[] x, int row, float[] bias, MemorySegment out) {
+        int lanes = VectorConvert.F.length();
+        long r0 = (long) row * k * 4;
+        long rowBytes = (long) k * 4;
+        FloatVector a0 = FloatVector.zero(VectorConvert.F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int i = 0;
+        for (; i <= k - lanes; i += lanes) {
+            FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, i);
+            long off = r0 + (long) i * 4;
+            a0 = FloatVector.fromMemorySegment(VectorConvert.F, w, off, LE).fma(xv, a0);
+            a1 = FloatVector.fromMemorySegment(VectorConvert.F, w, off + rowBytes,
+                    LE).fma(xv, a1);
+            a2 = FloatVector.fromMemorySegment(VectorConvert.F, w, off + 2 * rowBytes,
+                    LE).fma(xv, a2);
+            a3 = FloatVector.fromMemorySegment(VectorConvert.F, w, off + 3 * rowBytes,
+                    LE).fma(xv, a3);
+        }
+        finishFour(DType.F32, w, k, x, row, i, a0, a1, a2, a3, bias, out);
+    }
+
+    private static void fourRowsBf16(MemorySegment w, int k, float[] x, int row, float[] bias, MemorySegment out) {
+        int lanes = VectorConvert.F.length();
+        long r0 = (long) row * k * 2;
+        long rowBytes = (long) k * 2;
+        FloatVector a0 = FloatVector.zero(VectorConvert.F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int i = 0;
+        for (; i <= k - lanes; i += lanes) {
+            FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, i);
+            long off = r0 + (long) i * 2;
+            a0 = VectorConvert.bf16(w, off).fma(xv, a0);
+            a1 = VectorConvert.bf16(w, off + rowBytes).fma(xv, a1);
+            a2 = VectorConvert.bf16(w, off + 2 * rowBytes).fma(xv, a2);
+            a3 = VectorConvert.bf16(w, off + 3 * rowBytes).fma(xv, a3);
+        }
+        finishFour(DType.BF16, w, k, x, row, i, a0, a1, a2, a3, bias, out);
+    }
+
+    private static void fourRowsAny(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
+            MemorySegment out) {
+        int lanes = VectorConvert.F.length();
+        long r0 = (long) row * k;
+        FloatVector a0 = FloatVector.zero(VectorConvert.F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        int i = 0;
+        for (; i <= k - lanes; i += lanes) {
+            FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, i);
+            long e = r0 + i;
+            a0 = VectorConvert.load(dtype, w, e).fma(xv, a0);
+            a1 = VectorConvert.load(dtype, w, e + k).fma(xv, a1);
+            a2 = VectorConvert.load(dtype, w, e + 2L * k).fma(xv, a2);
+            a3 = VectorConvert.load(dtype, w, e + 3L * k).fma(xv, a3);
+        }
+        finishFour(dtype, w, k, x, row, i, a0, a1, a2, a3, bias, out);
+    }
+
+    /**
+     * Adds the K tail (fewer than a vector of elements) and the bias, and stores four outputs. The tail is
+     * scalar on purpose: a masked vector load that reaches past the end of the weights takes the Vector
+     * API's slow fallback path, whose profile traps would deoptimise the hot loop that calls this.
+     */
+    private static void finishFour(DType dtype, MemorySegment w, int k, float[] x, int row, int tailFrom,
+            FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] bias, MemorySegment out) {
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        long e = (long) row * k;
+        for (int i = tailFrom; i < k; i++) {
+            float xi = x[i];
+            s0 = Math.fma(VectorConvert.scalar(dtype, w, e + i), xi, s0);
+            s1 = Math.fma(VectorConvert.scalar(dtype, w, e + k + i), xi, s1);
+            s2 = Math.fma(VectorConvert.scalar(dtype, w, e + 2L * k + i), xi, s2);
+            s3 = Math.fma(VectorConvert.scalar(dtype, w, e + 3L * k + i), xi, s3);
+        }
+        store(out, row, s0, bias);
+        store(out, row + 1, s1, bias);
+        store(out, row + 2, s2, bias);
+        store(out, row + 3, s3, bias);
+    }
+
+    private static void oneRow(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
+            MemorySegment out) {
+        int lanes = VectorConvert.F.length();
+        long e = (long) row * k;
+        FloatVector acc = FloatVector.zero(VectorConvert.F);
+        int i = 0;
+        for (; i <= k - lanes; i += lanes) {
+            acc = VectorConvert.load(dtype, w, e + i).fma(FloatVector.fromArray(VectorConvert.F, x, i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
+            sum = Math.fma(VectorConvert.scalar(dtype, w, e + i), x[i], sum);
+        }
+        store(out, row, sum, bias);
+    }
+
+    private static void store(MemorySegment out, int row, float sum, float[] bias) {
+        out.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, row, bias == null ? sum : sum + bias[row]);
+    }
+}

@@ -1,0 +1,115 @@
+package osprey4j.core.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import osprey4j.core.tensor.DType;
+
+/**
+ * Loads of F32, BF16 and F16 data from a {@link MemorySegment} as a {@link FloatVector}, converting the 16-bit
+ * formats in registers. The kernels that read weights in their checkpoint dtype use these so that a BF16 or
+ * F16 matrix is never expanded to a full F32 copy.
+ *
+ * <p>Every load is little-endian and unaligned-safe (checkpoint data need not be aligned).
+ */
+public final class VectorConvert {
+    /** The float species all kernels compute with (16 lanes with AVX-512). */
+    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Int lanes of the same width, used for the bit manipulation of the 16-bit conversions. */
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** Half-width short vectors: as many 16-bit lanes as {@link #F} has float lanes. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    /** 2^112: rescales a half's exponent (bias 15) placed in a float's exponent field (bias 127). */
+    private static final float HALF_EXPONENT_SCALE = 0x1p112f;
+
+    private VectorConvert() {
+    }
+
+    /** Lanes in one float vector. */
+    public static int lanes() {
+        return F.length();
+    }
+
+    /** {@link #lanes()} consecutive elements of {@code dtype} starting at element {@code index}, as floats. */
+    public static FloatVector load(DType dtype, MemorySegment seg, long index) {
+        return switch (dtype) {
+            case F32 -> FloatVector.fromMemorySegment(F, seg, index * 4, LE);
+            case BF16 -> bf16(seg, index * 2);
+            case F16 -> f16(seg, index * 2);
+            default -> throw new IllegalArgumentException("no float vector load for dtype " + dtype);
+        };
+    }
+
+    /** BF16 lanes at {@code byteOffset}: each bf16 is the top half of a float, so widen and shift. */
+    public static FloatVector bf16(MemorySegment seg, long byteOffset) {
+        return bf16Bits(ShortVector.fromMemorySegment(S, seg, byteOffset, LE));
+    }
+
+    /** IEEE half lanes at {@code byteOffset}. */
+    public static FloatVector f16(MemorySegment seg, long byteOffset) {
+        return f16Bits(ShortVector.fromMemorySegment(S, seg, byteOffset, LE));
+    }
+
+    private static FloatVector bf16Bits(ShortVector bits) {
+        IntVector wide = (IntVector) bits.convertShape(VectorOperators.S2I, I, 0);
+        return wide.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * Half to float without a hardware conversion op in the Vector API: move exponent and mantissa into a
+     * float's fields (shift by 13) and multiply by 2^112 to rebias the exponent; the multiply also turns
+     * half subnormals into the right float normals. Infinities and NaNs (exponent all ones) get the float's
+     * all-ones exponent instead, keeping the mantissa (so NaN payloads survive as NaNs). The sign goes back
+     * last. Exact for every half value.
+     */
+    private static FloatVector f16Bits(ShortVector bits) {
+        IntVector h = (IntVector) bits.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        IntVector scaled = magnitude.reinterpretAsFloats().mul(HALF_EXPONENT_SCALE).reinterpretAsInts();
+        VectorMask<Integer> infOrNan = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
+        IntVector value = scaled.blend(magnitude.or(0x7F800000), infOrNan);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        return value.or(sign).reinterpretAsFloats();
+    }
+
+    /**
+     * Converts {@code count} elements of {@code dtype} starting at element {@code index} of {@code seg} into
+     * {@code dst[dstOffset..]}.
+     */
+    public static void toFloats(DType dtype, MemorySegment seg, long index, float[] dst, int dstOffset, int count) {
+        if (dtype == DType.F32) {
+            MemorySegment.copy(seg, F32, index * 4, dst, dstOffset, count);
+            return;
+        }
+        int lanes = F.length();
+        int i = 0;
+        for (; i <= count - lanes; i += lanes) {
+            load(dtype, seg, index + i).intoArray(dst, dstOffset + i);
+        }
+        for (; i < count; i++) {
+            dst[dstOffset + i] = scalar(dtype, seg, index + i);
+        }
+    }
+
+    /** One element of a float dtype as float. */
+    public static float scalar(DType dtype, MemorySegment seg, long index) {
+        return switch (dtype) {
+            case F32 -> seg.getAtIndex(F32, index);
+            case BF16 -> Float.intBitsToFloat((seg.getAtIndex(I16, index) & 0xFFFF) << 16);
+            case F16 -> Float.float16ToFloat(seg.getAtIndex(I16, index));
+            default -> throw new IllegalArgumentException("not a float dtype the kernels read: " + dtype);
+        };
+    }
+}

@@ -1,0 +1,198 @@
+package osprey4j.core.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Floats;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * {@link Gemm#linear} against {@link GemmReference} (double accumulation, scalar reads).
+ *
+ * <p>Tolerance: the weights' BF16/F16 to F32 conversion is exact and FMA products are exact, so the only
+ * error is F32 rounding of the K-term sum (and of the result). For terms of random sign that error behaves
+ * like a random walk, about sqrt(K) * eps * sum_k |x_k w_k| (the worst case is K * eps); we allow
+ * 4 * sqrt(K) * eps times that scale, plus one ulp of the result. Any indexing or packing bug (a wrong or
+ * missing term) gives an error of the order of a whole term, far above this bound.
+ */
+class GemmTest {
+    private static final double EPS = Math.ulp(1.0f);
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> cases = new ArrayList<>();
+        int[][] mkn = {
+                {1, 1, 1}, {1, 7, 5}, {1, 16, 4}, {1, 33, 9}, {1, 300, 37},
+                {2, 3, 1}, {5, 17, 31}, {6, 16, 32}, {7, 33, 33}, {13, 300, 47}, {37, 1, 70}, {12, 257, 65},
+        };
+        for (DType d : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int[] s : mkn) {
+                cases.add(Arguments.of(d, s[0], s[1], s[2], true));
+            }
+            cases.add(Arguments.of(d, 9, 40, 20, false));
+            cases.add(Arguments.of(d, 1, 40, 20, false));
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} M={1} K={2} N={3} bias={4}")
+    @MethodSource("shapes")
+    void matchesReference(DType dtype, int m, int k, int n, boolean withBias) {
+        SplittableRandom rnd = new SplittableRandom(31L * m + 7L * k + n + dtype.ordinal());
+        Tensor x = random(rnd, DType.F32, m, k);
+        Tensor w = random(rnd, dtype, n, k);
+        Tensor bias = withBias ? random(rnd, DType.F32, n) : null;
+        check(x, w, bias, Gemm.linear(x, w, bias));
+    }
+
+    @Test
+    void mediumShapeSplitAcrossThreadsAndBlocks() {
+        // Crosses K blocks (KC = 256), row blocks (MC) and several panels per task, with a ragged last panel.
+        SplittableRandom rnd = new SplittableRandom(5);
+        for (DType d : new DType[] {DType.F32, DType.BF16}) {
+            Tensor x = random(rnd, DType.F32, 160, 600);
+            Tensor w = random(rnd, d, 200, 600);
+            Tensor bias = random(rnd, DType.F32, 200);
+            check(x, w, bias, Gemm.linear(x, w, bias));
+        }
+    }
+
+    @Test
+    void fewColumnsManyRowsSplitsRows() {
+        SplittableRandom rnd = new SplittableRandom(6);
+        Tensor x = random(rnd, DType.F32, 301, 70);
+        Tensor w = random(rnd, DType.F16, 9, 70);
+        check(x, w, null, Gemm.linear(x, w, null));
+    }
+
+    @Test
+    void leadingDimensionsAreRows() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        Tensor x = random(rnd, DType.F32, 2, 3, 20);
+        Tensor w = random(rnd, DType.BF16, 11, 20);
+        Tensor out = Gemm.linear(x, w, null);
+        assertEquals(List.of(2L, 3L, 11L), List.of(out.dim(0), out.dim(1), out.dim(2)));
+        check(x, w, null, out);
+    }
+
+    @Test
+    void unalignedWeightsHeapInputAndOutput() {
+        // Checkpoint tensors may start at any byte; x and out may wrap Java arrays.
+        SplittableRandom rnd = new SplittableRandom(8);
+        for (DType d : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int m : new int[] {1, 8}) {
+                int n = 21;
+                int k = 45;
+                Tensor dense = random(rnd, d, n, k);
+                MemorySegment raw = Arena.ofAuto().allocate(dense.byteSize() + 1, 64).asSlice(1, dense.byteSize());
+                MemorySegment.copy(dense.segment(), 0, raw, 0, dense.byteSize());
+                Tensor w = Tensor.of(d, raw, n, k);
+                float[] xs = new float[m * k];
+                for (int i = 0; i < xs.length; i++) {
+                    xs[i] = (float) rnd.nextGaussian();
+                }
+                Tensor x = Tensor.wrap(xs, m, k);
+                Tensor out = Tensor.wrap(new float[m * n], m, n);
+                Gemm.linear(x, w, null, out);
+                check(x, w, null, out);
+            }
+        }
+    }
+
+    @Test
+    void emptyDimensions() {
+        SplittableRandom rnd = new SplittableRandom(9);
+        Tensor bias = random(rnd, DType.F32, 3);
+        // K = 0: an empty sum, so out is the bias.
+        Tensor out = Gemm.linear(Tensor.zeros(DType.F32, 2, 0), Tensor.zeros(DType.BF16, 3, 0), bias);
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                assertEquals(bias.getFloat(j), out.getFloat(i * 3L + j));
+            }
+        }
+        assertEquals(0, Gemm.linear(Tensor.zeros(DType.F32, 0, 4), Tensor.zeros(DType.F32, 3, 4), bias).numel());
+        assertEquals(0, Gemm.linear(Tensor.zeros(DType.F32, 5, 4), Tensor.zeros(DType.F32, 0, 4), null).numel());
+    }
+
+    @Test
+    void rejectsBadShapesAndTypes() {
+        Tensor x = Tensor.zeros(DType.F32, 4, 8);
+        Tensor w = Tensor.zeros(DType.F32, 3, 8);
+        assertMessage("does not end in K = 7", () -> Gemm.linear(x, Tensor.zeros(DType.F32, 3, 7), null));
+        assertMessage("weight must be [N, K]", () -> Gemm.linear(x, Tensor.zeros(DType.F32, 24), null));
+        assertMessage("weight must be F32, BF16 or F16", () -> Gemm.linear(x, Tensor.zeros(DType.I8, 3, 8), null));
+        assertMessage("x must be F32", () -> Gemm.linear(Tensor.zeros(DType.BF16, 4, 8), w, null));
+        assertMessage("bias has shape [4], expected [3]", () -> Gemm.linear(x, w, Tensor.zeros(DType.F32, 4)));
+        assertMessage("out has shape [4, 4], expected [4, 3]",
+                () -> Gemm.linear(x, w, null, Tensor.zeros(DType.F32, 4, 4)));
+        assertMessage("out must be F32", () -> Gemm.linear(x, w, null, Tensor.zeros(DType.BF16, 4, 3)));
+        Tensor square = Tensor.zeros(DType.F32, 4, 4);
+        assertMessage("must not share memory", () -> Gemm.linear(square, Tensor.zeros(DType.F32, 4, 4), null, square));
+    }
+
+    @Test
+    void halfAndBfloatConversionIsExactForEveryBitPattern() {
+        MemorySegment all = Arena.ofAuto().allocate(2 * 65536 + 2).asSlice(2);
+        for (int i = 0; i < 65536; i++) {
+            all.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) i);
+        }
+        float[] got = new float[65536];
+        VectorConvert.toFloats(DType.F16, all, 0, got, 0, 65536);
+        for (int i = 0; i < 65536; i++) {
+            float want = Floats.f16ToFloat((short) i);
+            if (Float.isNaN(want) ? !Float.isNaN(got[i]) : Float.floatToRawIntBits(want) != Float.floatToRawIntBits(got[i])) {
+                fail("f16 " + Integer.toHexString(i) + ": want " + want + " got " + got[i]);
+            }
+        }
+        VectorConvert.toFloats(DType.BF16, all, 0, got, 0, 65536);
+        for (int i = 0; i < 65536; i++) {
+            assertEquals(Float.floatToRawIntBits(Floats.bf16ToFloat((short) i)), Float.floatToRawIntBits(got[i]),
+                    "bf16 " + Integer.toHexString(i));
+        }
+    }
+
+    private static void assertMessage(String part, Runnable r) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
+        assertTrue(e.getMessage().contains(part), () -> "message '" + e.getMessage() + "' lacks '" + part + "'");
+    }
+
+    static void check(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        double[] want = GemmReference.linear(x, w, bias);
+        double[] scale = GemmReference.absLinear(x, w, bias);
+        int k = w.size(1);
+        double factor = 4 * Math.sqrt(Math.max(1, k)) * EPS;
+        assertEquals(want.length, out.numel());
+        for (int i = 0; i < want.length; i++) {
+            double got = out.getFloat(i);
+            double tol = factor * scale[i] + Math.ulp((float) want[i]);
+            if (!(Math.abs(got - want[i]) <= tol)) {
+                int n = w.size(0);
+                fail("out[" + i / n + "][" + i % n + "] = " + got + ", want " + want[i] + " (tolerance " + tol
+                        + ", x " + java.util.Arrays.toString(x.shape()) + ", w " + w.dtype() + " "
+                        + java.util.Arrays.toString(w.shape()) + ")");
+            }
+        }
+    }
+
+    /** Gaussian values rounded to {@code dtype}. */
+    static Tensor random(SplittableRandom rnd, DType dtype, long... shape) {
+        Tensor t = Tensor.zeros(dtype, shape);
+        for (long i = 0; i < t.numel(); i++) {
+            t.setFloat(i, (float) rnd.nextGaussian());
+        }
+        return t;
+    }
+}
