@@ -59,7 +59,8 @@ final class ImageDecoder {
     }
 
     static RgbImage decode(InputStream in, String name) throws IOException {
-        return decode(ImageIO.createImageInputStream(in), name);
+        // cached in memory: ImageIO's default would spool the stream to a temporary file
+        return decode(new MemoryCacheImageInputStream(in), name);
     }
 
     private static RgbImage decode(ImageInputStream iis, String name) throws IOException {
