@@ -41,8 +41,14 @@ import org.w3c.dom.Node;
  *   <li>CMYK JPEG: Pillow reads Adobe-inverted samples and converts with
  *       {@code X = clip(nk - nk * x / 255)}, {@code nk = 255 - K} (rounded divide by 255).</li>
  * </ul>
- * Lossless formats (PNG, BMP, GIF, lossless WebP) therefore give Pillow's bytes exactly. Lossy decoders differ:
- * see the tests for the measured JPEG and WebP deviations.
+ * Like Pillow, embedded ICC profiles are ignored (JPEG's are stripped before decoding, since both Java JPEG
+ * readers would apply them), a GIF is its first frame on the logical screen, and truncated files are refused.
+ *
+ * <p>Lossless formats (PNG, BMP, GIF, lossless WebP) give Pillow's bytes exactly. So do the JPEGs tested
+ * (baseline, progressive, 4:2:0/4:2:2/4:4:4, grey, CMYK; up to 2048 x 1536): the JDK's libjpeg and Pillow's
+ * libjpeg-turbo use the same integer IDCT, fancy upsampling and colour tables. Lossy WebP is not exact:
+ * TwelveMonkeys' VP8 decoder upsamples chroma without libwebp's "fancy" filter (up to ~20 levels on sharp
+ * colour edges).
  */
 final class ImageDecoder {
     private ImageDecoder() {
