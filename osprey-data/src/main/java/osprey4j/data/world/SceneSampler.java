@@ -23,19 +23,52 @@ final class SceneSampler {
 
     Scene sample(SplittableRandom rng, int minObjects, int maxObjects) {
         Background bg = background(rng);
-        List<Category> allowed = Catalog.CATEGORIES.stream()
-                .filter(c -> bg.kind() != Background.Kind.INDOOR || c.indoor())
-                .toList();
+        boolean indoor = bg.kind() == Background.Kind.INDOOR;
         int n = rng.nextInt(minObjects, maxObjects + 1);
         List<WorldObject> objects = new ArrayList<>(n);
         List<double[]> placed = new ArrayList<>();   // {cx, baseY, width} of each object so far
         for (int i = 0; i < n; i++) {
-            Category cat = allowed.get(rng.nextInt(allowed.size()));
-            objects.add(place(rng, bg, cat, placed));
+            objects.add(place(rng, bg, pickCategory(rng, indoor), placed));
         }
         // Far to near: a larger base row is closer to the viewer. The sort is stable, so ties keep draw order.
         objects.sort(Comparator.comparingDouble(WorldObject::baseY));
         return new Scene(width, height, bg, objects);
+    }
+
+    /** The share of scenes that are indoor (see {@link #background}); only indoor categories appear there. */
+    private static final double INDOOR_SHARE = 2 / 8.0;
+
+    /**
+     * The weight of an outdoor-only category in scenes that are not indoor. Indoor categories can appear in every
+     * scene, outdoor-only ones in three of four, so with equal weights indoor ones would be ~60% more frequent.
+     * With I indoor and O outdoor-only categories and indoor share p, every category is equally frequent when
+     * p/I + (1-p)/(I+Ow) = (1-p)w/(I+Ow), that is w = 1 / ((1-p) - pO/I).
+     */
+    private static final double OUTDOOR_WEIGHT;
+
+    static {
+        long indoorCount = Catalog.CATEGORIES.stream().filter(Category::indoor).count();
+        long outdoorOnly = Catalog.CATEGORIES.size() - indoorCount;
+        OUTDOOR_WEIGHT = 1 / ((1 - INDOOR_SHARE) - INDOOR_SHARE * outdoorOnly / indoorCount);
+    }
+
+    private static Category pickCategory(SplittableRandom rng, boolean indoor) {
+        double total = 0;
+        for (Category c : Catalog.CATEGORIES) {
+            total += weight(c, indoor);
+        }
+        double r = rng.nextDouble(total);
+        for (Category c : Catalog.CATEGORIES) {
+            r -= weight(c, indoor);
+            if (r < 0) {
+                return c;
+            }
+        }
+        return Catalog.CATEGORIES.getLast();   // rounding at the very end of the range
+    }
+
+    private static double weight(Category c, boolean indoorScene) {
+        return c.indoor() ? 1 : indoorScene ? 0 : OUTDOOR_WEIGHT;
     }
 
     private WorldObject place(SplittableRandom rng, Background bg, Category cat, List<double[]> placed) {
@@ -86,7 +119,7 @@ final class SceneSampler {
 
     private Background background(SplittableRandom rng) {
         long noise = rng.nextLong();
-        return switch (rng.nextInt(8)) {
+        return switch (rng.nextInt(8)) {   // 4/8 outdoor, 2/8 indoor (INDOOR_SHARE), 1/8 gradient, 1/8 texture
             case 0, 1, 2, 3 -> {
                 int sky = rng.nextInt(4);
                 int ground = rng.nextInt(4);

@@ -115,7 +115,7 @@ public final class SyntheticWorld {
         }
         Path parent = target.getParent();
         Files.createDirectories(parent);
-        Path work = Files.createTempDirectory(parent, target.getFileName() + ".partial-");
+        Path work = workDirectory(target);
         try {
             Summary summary = generateInto(options, work, progress);
             Files.deleteIfExists(target);
@@ -124,6 +124,18 @@ public final class SyntheticWorld {
         } finally {
             if (Files.exists(work)) {
                 deleteTree(work);
+            }
+        }
+    }
+
+    /** A fresh sibling of the target (created with the usual permissions, unlike a temporary directory). */
+    private static Path workDirectory(Path target) throws IOException {
+        String base = target.getFileName() + ".partial-" + ProcessHandle.current().pid() + "-";
+        for (int i = 0; ; i++) {
+            try {
+                return Files.createDirectory(target.resolveSibling(base + i));
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // another run of this process got there first; try the next name
             }
         }
     }
