@@ -1,40 +1,62 @@
 package osprey4j.data.stats;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /** Lengths in words, bucketed by powers of two (1, 2-3, 4-7, ... 128+), with mean, median and maximum. */
 public final class LengthHistogram {
     private static final int BUCKETS = 8;
+    /** Exact counts per length up to this; longer texts count here too (only the maximum keeps their length). */
+    private static final int EXACT = 4096;
     private final long[] buckets = new long[BUCKETS];
-    private final List<Integer> values = new ArrayList<>();
+    private long[] perLength = new long[64];
+    private long count;
+    private long sum;
+    private int max;
 
     public void add(int words) {
-        values.add(words);
-        int b = words <= 0 ? 0 : Math.min(BUCKETS - 1, 31 - Integer.numberOfLeadingZeros(words));
-        buckets[b]++;
+        int w = Math.max(0, words);
+        count++;
+        sum += w;
+        max = Math.max(max, w);
+        int slot = Math.min(w, EXACT);
+        if (slot >= perLength.length) {
+            perLength = java.util.Arrays.copyOf(perLength, Math.min(EXACT + 1, Math.max(slot + 1, perLength.length * 2)));
+        }
+        perLength[slot]++;
+        buckets[w <= 0 ? 0 : Math.min(BUCKETS - 1, 31 - Integer.numberOfLeadingZeros(w))]++;
     }
 
     public long count() {
-        return values.size();
+        return count;
     }
 
     public double mean() {
-        return values.stream().mapToInt(Integer::intValue).average().orElse(0);
+        return count == 0 ? 0 : (double) sum / count;
     }
 
+    /** The median length (the mean of the two middle ones for an even count). */
     public double median() {
-        if (values.isEmpty()) {
+        if (count == 0) {
             return 0;
         }
-        int[] v = values.stream().mapToInt(Integer::intValue).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2.0;
+        return count % 2 == 1 ? nth(count / 2) : (nth(count / 2 - 1) + nth(count / 2)) / 2.0;
+    }
+
+    /** The length of the k-th shortest text (0-based). */
+    private int nth(long k) {
+        long seen = 0;
+        for (int len = 0; len < perLength.length; len++) {
+            seen += perLength[len];
+            if (seen > k) {
+                return len;
+            }
+        }
+        return max;
     }
 
     public int max() {
-        return values.stream().mapToInt(Integer::intValue).max().orElse(0);
+        return max;
     }
 
     /** Bucket label ("1", "2-3", "4-7", ..., "128+") to count, every bucket present. */
