@@ -9,6 +9,10 @@ import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ImageAnnotations;
 import osprey4j.data.datasets.ReadReport;
 import osprey4j.data.mask.Mask;
+import osprey4j.data.samples.Recipe;
+import osprey4j.data.samples.SampleOptions;
+import osprey4j.data.samples.TrainingSample;
+import osprey4j.data.samples.TrainingSamples;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -129,6 +133,25 @@ class SyntheticWorldTest {
             assertArrayEquals(r.rgb(), pixels);
         }
         assertEquals(0, report.skipped());
+    }
+
+    @Test
+    void theTrainingSampleRecipesReadTheWorld(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("world");
+        SyntheticWorld.Summary summary = SyntheticWorld.generate(options(3, 1), out, null);
+        SampleOptions so = SampleOptions.of(out.resolve("images"), 0);
+        for (String[] recipe : new String[][] {{"coco", "instances.json"}, {"paco", "parts.json"},
+                {"coco_captions", "captions.json"}}) {
+            ReadReport report = ReadReport.strict();
+            List<TrainingSample> samples;
+            try (Stream<TrainingSample> s = TrainingSamples.build(Recipe.byId(recipe[0]), out.resolve(recipe[1]), so,
+                    report)) {
+                samples = s.toList();
+            }
+            assertEquals(IMAGES, samples.size(), recipe[0]);
+            assertEquals(0, report.skipped(), recipe[0]);
+        }
+        assertTrue(summary.parts() > summary.objects());
     }
 
     @Test
