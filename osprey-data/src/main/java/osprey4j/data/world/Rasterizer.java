@@ -1,8 +1,10 @@
 package osprey4j.data.world;
 
+import osprey4j.data.coco.Rle;
 import osprey4j.data.mask.Mask;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -18,12 +20,12 @@ final class Rasterizer {
     private Rasterizer() {
     }
 
-    /** A visible part and its visible pixels (never empty). */
-    record VisiblePart(Part part, Mask mask) {
+    /** A visible part, its visible pixels (never empty) and their COCO RLE. */
+    record VisiblePart(Part part, Mask mask, Rle rle) {
     }
 
-    /** A surviving object with its visible pixels and visible parts, in painting order. */
-    record VisibleObject(WorldObject object, Mask mask, List<VisiblePart> parts) {
+    /** A surviving object with its visible pixels, their COCO RLE, and its visible parts in painting order. */
+    record VisibleObject(WorldObject object, Mask mask, Rle rle, List<VisiblePart> parts) {
     }
 
     /**
@@ -82,6 +84,11 @@ final class Rasterizer {
             }
         }
 
+        int[] identity = new int[parts.size()];
+        Arrays.setAll(identity, i -> i);
+        Rle[] partRle = LabelRuns.encode(label, w, h, identity, parts.size());
+        Rle[] objectRle = LabelRuns.encode(label, w, h, labels.objectOfPart, scene.objects().size());
+
         List<VisibleObject> objects = new ArrayList<>();
         int[] newIndex = new int[scene.objects().size()];
         int p = 0;
@@ -92,14 +99,14 @@ final class Rasterizer {
             for (Part part : o.parts()) {
                 if (seen[p]) {
                     Mask m = builders[p].build();
-                    visible.add(new VisiblePart(part, m));
+                    visible.add(new VisiblePart(part, m, partRle[p]));
                     union = union == null ? m : union.union(m);
                 }
                 p++;
             }
             newIndex[k] = union == null ? -1 : objects.size();
             if (union != null) {
-                objects.add(new VisibleObject(o, union, visible));
+                objects.add(new VisibleObject(o, union, objectRle[k], visible));
             }
         }
         boolean[][] hides = new boolean[objects.size()][objects.size()];
@@ -124,7 +131,7 @@ final class Rasterizer {
         int h = scene.height();
         int n = scene.objects().size();
         int[] label = new int[w * h];
-        java.util.Arrays.fill(label, -1);
+        Arrays.fill(label, -1);
         List<Part> parts = new ArrayList<>();
         int[] objectOfPart = new int[scene.objects().stream().mapToInt(o -> o.parts().size()).sum()];
         boolean[][] hides = new boolean[n][n];

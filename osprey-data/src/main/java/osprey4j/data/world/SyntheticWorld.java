@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.data.coco.CocoMasks;
+import osprey4j.data.coco.Rle;
 import osprey4j.data.coco.Segmentation;
 import osprey4j.data.mask.Mask;
 
@@ -214,22 +215,21 @@ public final class SyntheticWorld {
             long objectId = base + objects.size() + 1;
             int[] attrs = {Attributes.colour(w.colour()), Attributes.pattern(w.pattern()), Attributes.size(w.size()),
                     Attributes.shading(w.shaded())};
-            objects.add(region(objectId, w.category().id(), o.mask(), attrs, -1));
+            objects.add(region(objectId, w.category().id(), o.mask(), o.rle(), attrs, -1));
             for (Rasterizer.VisiblePart p : o.parts()) {
                 Paint paint = p.part().paint();
                 int[] partAttrs = {Attributes.colour(paint.colour()), Attributes.pattern(paint.pattern()),
                         Attributes.shading(paint.shaded())};
                 parts.add(region(base + PART_ID_OFFSET + parts.size(), partCategoryId(w.category(), p.part().name()),
-                        p.mask(), partAttrs, objectId));
+                        p.mask(), p.rle(), partAttrs, objectId));
             }
         }
         return new ImageResult(objects, parts, Captioner.captions(r, rng));
     }
 
-    private static Region region(long id, int categoryId, Mask mask, int[] attributeIds, long objectId) {
-        Segmentation.CompressedRle rle = CocoMasks.encode(mask);
-        Mask.Box box = mask.bbox();
-        return new Region(id, categoryId, rle, mask.area(), box.toXywh(), attributeIds, objectId);
+    private static Region region(long id, int categoryId, Mask mask, Rle rle, int[] attributeIds, long objectId) {
+        return new Region(id, categoryId, CocoMasks.compressed(rle), mask.area(), mask.bbox().toXywh(), attributeIds,
+                objectId);
     }
 
     static String fileName(int index) {

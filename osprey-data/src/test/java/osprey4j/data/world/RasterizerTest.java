@@ -1,6 +1,7 @@
 package osprey4j.data.world;
 
 import org.junit.jupiter.api.Test;
+import osprey4j.data.coco.Rle;
 import osprey4j.data.mask.Mask;
 
 import java.util.List;
@@ -83,6 +84,11 @@ class RasterizerTest {
                 }
                 assertEquals(o.mask(), union);
                 assertEquals(o.mask().area(), partArea, "parts of one object do not overlap either");
+                // The one-pass encoder agrees with the pycocotools-exact per-mask encoder.
+                assertEquals(Rle.encode(o.mask()), o.rle());
+                for (Rasterizer.VisiblePart p : o.parts()) {
+                    assertEquals(Rle.encode(p.mask()), p.rle());
+                }
             }
         }
     }
