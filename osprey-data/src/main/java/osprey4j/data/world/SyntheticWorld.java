@@ -197,14 +197,15 @@ public final class SyntheticWorld {
                 + options.height() + " image");
     }
 
-    /** Draws image {@code index}, writes its PNG, and returns its annotations. */
-    static Rasterizer.Rendering render(Options options, int index, SplittableRandom rng) {
-        return Rasterizer.render(visibleScene(options, rng));
+    /** Renders image {@code index} of a run: its scene comes from the stream {@link #randomFor}(seed, index). */
+    static Rasterizer.Rendering render(Options options, int index) {
+        return Rasterizer.render(visibleScene(options, randomFor(options.seed(), index)));
     }
 
     private static ImageResult drawImage(Options options, int index, Path images) throws IOException {
+        // One stream per image: the scene first, then the captions, so the image depends on (seed, index) alone.
         SplittableRandom rng = randomFor(options.seed(), index);
-        Rasterizer.Rendering r = render(options, index, rng);
+        Rasterizer.Rendering r = Rasterizer.render(visibleScene(options, rng));
         Files.write(images.resolve(fileName(index)), PngEncoder.encode(r.rgb(), r.width(), r.height()));
 
         long base = (index + 1L) * 1000;

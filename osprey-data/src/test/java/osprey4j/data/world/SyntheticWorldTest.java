@@ -79,7 +79,7 @@ class SyntheticWorldTest {
             partImages = p.toList();
         }
         for (int i = 0; i < IMAGES; i++) {
-            Rasterizer.Rendering r = SyntheticWorld.render(o, i, SyntheticWorld.randomFor(o.seed(), i));
+            Rasterizer.Rendering r = SyntheticWorld.render(o, i);
             ImageAnnotations img = objectImages.get(i);
             assertEquals(SyntheticWorld.fileName(i), img.image().fileName());
             assertEquals(r.objects().size(), img.annotations().size());
