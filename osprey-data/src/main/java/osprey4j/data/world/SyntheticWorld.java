@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  * <pre>
  * DIR/images/000001.png ...  RGB PNGs, one per image (file names are the 1-based image id, 6+ digits)
  * DIR/instances.json         COCO instances: images, annotations (compressed-RLE segmentation, area, bbox,
- *                            iscrowd 0, category_id), categories (id, name, supercategory)
+ *                            iscrowd 0, category_id, and PACO-style attribute_ids), categories (id, name,
+ *                            supercategory), attributes (the same list as in parts.json)
  * DIR/parts.json             PACO-LVIS style: the same images; categories are the object categories (same ids)
  *                            followed by part categories named "object:part"; annotations are the objects (same
  *                            ids as in instances.json) and their visible parts, each part with obj_ann_id naming
@@ -295,8 +296,7 @@ public final class SyntheticWorld {
         g.writeEndArray();
     }
 
-    private static void writeRegion(JsonGenerator g, long imageId, Region r, boolean withAttributes)
-            throws IOException {
+    private static void writeRegion(JsonGenerator g, long imageId, Region r) throws IOException {
         g.writeStartObject();
         g.writeNumberField("id", r.id);
         g.writeNumberField("image_id", imageId);
@@ -318,13 +318,11 @@ public final class SyntheticWorld {
         if (r.objectId >= 0) {
             g.writeNumberField("obj_ann_id", r.objectId);
         }
-        if (withAttributes) {
-            g.writeArrayFieldStart("attribute_ids");
-            for (int a : r.attributeIds) {
-                g.writeNumber(a);
-            }
-            g.writeEndArray();
+        g.writeArrayFieldStart("attribute_ids");
+        for (int a : r.attributeIds) {
+            g.writeNumber(a);
         }
+        g.writeEndArray();
         g.writeEndObject();
     }
 
@@ -335,7 +333,7 @@ public final class SyntheticWorld {
             g.writeArrayFieldStart("annotations");
             for (int i = 0; i < results.length; i++) {
                 for (Region r : results[i].objects) {
-                    writeRegion(g, i + 1, r, false);
+                    writeRegion(g, i + 1, r);
                 }
             }
             g.writeEndArray();
@@ -344,6 +342,7 @@ public final class SyntheticWorld {
                 writeCategory(g, c.id(), c.name(), c.supercategory());
             }
             g.writeEndArray();
+            writeAttributes(g);
         });
     }
 
@@ -354,10 +353,10 @@ public final class SyntheticWorld {
             g.writeArrayFieldStart("annotations");
             for (int i = 0; i < results.length; i++) {
                 for (Region r : results[i].objects) {
-                    writeRegion(g, i + 1, r, true);
+                    writeRegion(g, i + 1, r);
                 }
                 for (Region r : results[i].parts) {
-                    writeRegion(g, i + 1, r, true);
+                    writeRegion(g, i + 1, r);
                 }
             }
             g.writeEndArray();
@@ -371,15 +370,7 @@ public final class SyntheticWorld {
                 }
             }
             g.writeEndArray();
-            g.writeArrayFieldStart("attributes");
-            for (Attributes.Attribute a : Attributes.ALL) {
-                g.writeStartObject();
-                g.writeNumberField("id", a.id());
-                g.writeStringField("name", a.name());
-                g.writeStringField("type", a.type());
-                g.writeEndObject();
-            }
-            g.writeEndArray();
+            writeAttributes(g);
         });
     }
 
@@ -401,6 +392,18 @@ public final class SyntheticWorld {
             }
             g.writeEndArray();
         });
+    }
+
+    private static void writeAttributes(JsonGenerator g) throws IOException {
+        g.writeArrayFieldStart("attributes");
+        for (Attributes.Attribute a : Attributes.ALL) {
+            g.writeStartObject();
+            g.writeNumberField("id", a.id());
+            g.writeStringField("name", a.name());
+            g.writeStringField("type", a.type());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     private static void writeCategory(JsonGenerator g, int id, String name, String supercategory) throws IOException {

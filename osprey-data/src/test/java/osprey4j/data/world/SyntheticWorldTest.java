@@ -93,6 +93,12 @@ class SyntheticWorldTest {
                 assertEquals(decoded.area(), (long) a.area());
                 assertArrayEquals(CocoMasks.toBbox(decoded), a.bbox());
                 assertFalse(a.crowd());
+                List<String> attrs = java.util.Arrays.stream(a.attributeIds()).mapToObj(id -> instances.attributes()
+                        .stream().filter(x -> x.id() == id).findFirst().orElseThrow()).map(x -> x.type() + "=" + x.name())
+                        .toList();
+                WorldObject w = expected.object();
+                assertEquals(List.of("color=" + w.colour().word, "pattern_marking=" + w.pattern().word,
+                        "size=" + w.size().word, "shading=" + (w.shaded() ? "shaded" : "flat")), attrs);
                 assertTrue(covered.intersection(decoded).isEmpty(), "instance masks overlap");
                 covered = covered.union(decoded);
             }
