@@ -307,8 +307,8 @@ final class Catalog {
             double[] uv = new double[2 * (segments + 1)];
             for (int i = 0; i <= segments; i++) {
                 double a = a0 + (a1 - a0) * i / segments;
-                uv[2 * i] = u + ru * Math.cos(a);
-                uv[2 * i + 1] = v + rv * Math.sin(a);
+                uv[2 * i] = u + ru * StrictMath.cos(a);
+                uv[2 * i + 1] = v + rv * StrictMath.sin(a);
             }
             return poly(uv);
         }

@@ -23,7 +23,8 @@ record Paint(Colour colour, int rgb, Pattern pattern, int accentRgb, double peri
         switch (pattern) {
             case PLAIN -> { }
             case STRIPED -> {
-                double t = (x * Math.cos(angle) + y * Math.sin(angle)) / period;
+                // StrictMath: Math.sin/cos may differ in the last bit between CPUs, and output must not.
+                double t = (x * StrictMath.cos(angle) + y * StrictMath.sin(angle)) / period;
                 if ((((long) Math.floor(t)) & 1) == 1) {
                     c = accentRgb;
                 }
