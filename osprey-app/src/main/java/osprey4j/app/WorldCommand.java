@@ -63,15 +63,12 @@ final class WorldCommand implements Callable<Integer> {
         SyntheticWorld.Summary summary;
         try {
             summary = SyntheticWorld.generate(options, out, progress);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         } catch (AccessDeniedException e) {
             throw new UsageException("cannot write to --out " + out + ": permission denied (" + e.getFile() + ")");
         } catch (FileSystemException e) {
             throw new UsageException("cannot write to --out " + out + ": " + e.getMessage());
-        } catch (IOException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("output")) {
-                throw new UsageException(e.getMessage());
-            }
-            throw e;
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         PrintWriter o = spec.commandLine().getOut();

@@ -158,7 +158,7 @@ final class Catalog {
             f.part("door", f.fixed(BROWN), f.round(-0.09, 0, 0.09, 0.16, 0.04));
         });
         // Plants: tree, bush.
-        add(c, "tree", "plant", List.of("trunk", "crown"), 0.8, List.of(GREEN, DARK_GREEN, ORANGE, YELLOW), PLAIN,
+        add(c, "tree", "plant", List.of("trunk", "crown"), 0.8, List.of(GREEN, DARK_GREEN, YELLOW), PLAIN,
                 false, false, f -> {
             f.part("trunk", f.fixed(BROWN), f.rect(-0.07, 0, 0.07, 0.55));
             f.part("crown", f.main, f.ell(0, 0.72, 0.34, 0.28), f.ell(-0.2, 0.58, 0.22, 0.18),

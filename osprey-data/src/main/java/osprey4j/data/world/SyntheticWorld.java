@@ -102,16 +102,19 @@ public final class SyntheticWorld {
      * Generates {@code options.images()} images into {@code out}, which must not exist or be empty. Everything is
      * written to a temporary sibling directory first and moved into place at the end, so a failure leaves no
      * half-written dataset.
+     *
+     * @throws IllegalArgumentException if {@code out} is a file or a non-empty directory
+     * @throws IOException if the output cannot be written
      */
     public static Summary generate(Options options, Path out, Progress progress) throws IOException {
         Path target = out.toAbsolutePath().normalize();
         if (Files.exists(target)) {
             if (!Files.isDirectory(target)) {
-                throw new IOException("output " + out + " exists and is not a directory");
+                throw new IllegalArgumentException("output " + out + " exists and is not a directory");
             }
             try (Stream<Path> entries = Files.list(target)) {
                 if (entries.findAny().isPresent()) {
-                    throw new IOException("output directory " + out + " is not empty");
+                    throw new IllegalArgumentException("output directory " + out + " is not empty");
                 }
             }
         }

@@ -164,7 +164,8 @@ class SyntheticWorldTest {
     void refusesANonEmptyOutputAndLeavesNothingBehindOnFailure(@TempDir Path dir) throws IOException {
         Path full = Files.createDirectories(dir.resolve("full"));
         Files.writeString(full.resolve("x.txt"), "keep");
-        IOException e = assertThrows(IOException.class, () -> SyntheticWorld.generate(options(1, 1), full, null));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SyntheticWorld.generate(options(1, 1), full, null));
         assertTrue(e.getMessage().contains("not empty"), e.getMessage());
         Path file = Files.writeString(dir.resolve("file"), "x");
         assertThrows(IOException.class, () -> SyntheticWorld.generate(options(1, 1), file.resolve("sub"), null));
