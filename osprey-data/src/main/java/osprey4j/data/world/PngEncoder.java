@@ -9,9 +9,9 @@ import java.util.zip.Deflater;
 
 /**
  * A small, fast PNG writer for 8-bit RGB images: every row uses the Sub filter (good for the flat and gradient
- * areas of synthetic scenes) and zlib's fastest level. ImageIO's writer spends most of its time on adaptive
- * filtering and the default compression level; this one is several times faster. Output is a pure function of
- * the pixels, so it is byte-identical across runs.
+ * areas of synthetic scenes) and zlib's fastest level. On 512x512 world images it is about 2.5 times faster than
+ * ImageIO's writer (which filters adaptively at the default level), for files about 25% larger. Output is a pure
+ * function of the pixels (for a given zlib), so it is byte-identical across runs.
  */
 public final class PngEncoder {
     private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
