@@ -12,7 +12,6 @@ import osprey4j.data.coco.Segmentation;
 import osprey4j.data.mask.Mask;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +52,8 @@ public final class SyntheticWorld {
     private static final int PART_ID_OFFSET = 100;
     private static final int CAPTION_ID_OFFSET = 900;
     private static final JsonFactory JSON = new JsonFactory();
+    /** Images drawn before their annotations are written out; bounds memory on large runs. */
+    private static final int BATCH = 256;
 
     private SyntheticWorld() {
     }
@@ -107,6 +108,11 @@ public final class SyntheticWorld {
      * @throws IOException if the output cannot be written
      */
     public static Summary generate(Options options, Path out, Progress progress) throws IOException {
+        return generate(options, out, progress, BATCH);
+    }
+
+    /** As {@link #generate(Options, Path, Progress)}, drawing {@code batch} images between writes. */
+    static Summary generate(Options options, Path out, Progress progress, int batch) throws IOException {
         Path target = out.toAbsolutePath().normalize();
         if (Files.exists(target)) {
             if (!Files.isDirectory(target)) {
@@ -122,7 +128,7 @@ public final class SyntheticWorld {
         Files.createDirectories(parent);
         Path work = workDirectory(target);
         try {
-            Summary summary = generateInto(options, work, progress);
+            Summary summary = generateInto(options, work, progress, batch);
             Files.deleteIfExists(target);
             Files.move(work, target, StandardCopyOption.ATOMIC_MOVE);
             return summary;
@@ -145,35 +151,67 @@ public final class SyntheticWorld {
         }
     }
 
-    private static Summary generateInto(Options options, Path dir, Progress progress) throws IOException {
+    /**
+     * Draws the images in batches of {@code batch} and appends each batch's annotations to the three JSON files in
+     * image order, so memory stays bounded however many images are asked for.
+     */
+    private static Summary generateInto(Options options, Path dir, Progress progress, int batch)
+            throws IOException {
         Path images = Files.createDirectories(dir.resolve("images"));
         int n = options.images();
-        ImageResult[] results = new ImageResult[n];
-        AtomicInteger next = new AtomicInteger();
         AtomicInteger done = new AtomicInteger();
+        long objects = 0, parts = 0, captions = 0;
+        try (JsonGenerator inst = openJson(dir.resolve("instances.json"));
+             JsonGenerator part = openJson(dir.resolve("parts.json"));
+             JsonGenerator caps = openJson(dir.resolve("captions.json"))) {
+            startFile(inst, options, "object instances");
+            startFile(part, options, "objects and parts with attributes (PACO-LVIS layout)");
+            startFile(caps, options, "captions");
+            for (int from = 0; from < n; from += batch) {
+                ImageResult[] drawn = drawBatch(options, from, Math.min(n, from + batch), images, progress, done);
+                for (int b = 0; b < drawn.length; b++) {
+                    ImageResult r = drawn[b];
+                    long imageId = from + b + 1L;
+                    for (Region o : r.objects) {
+                        writeRegion(inst, imageId, o);
+                        writeRegion(part, imageId, o);
+                    }
+                    for (Region p : r.parts) {
+                        writeRegion(part, imageId, p);
+                    }
+                    writeCaptions(caps, imageId, r.captions);
+                    objects += r.objects.size();
+                    parts += r.parts.size();
+                    captions += r.captions.size();
+                }
+            }
+            finishInstances(inst);
+            finishParts(part);
+            finishCaptions(caps);
+        }
+        return new Summary(n, objects, parts, captions);
+    }
+
+    /** Draws images [from, to) on up to {@code options.threads()} workers; results are indexed from {@code from}. */
+    private static ImageResult[] drawBatch(Options options, int from, int to, Path images, Progress progress,
+                                           AtomicInteger done) {
+        ImageResult[] results = new ImageResult[to - from];
+        AtomicInteger next = new AtomicInteger(from);
+        int total = options.images();
         // Workers pull image indices from a shared counter: balanced, and each image depends only on its index.
-        ComputePool.parallelFor(Math.min(options.threads(), n), 1, (from, to) -> {
-            for (int i; (i = next.getAndIncrement()) < n; ) {
+        ComputePool.parallelFor(Math.min(options.threads(), to - from), 1, (a, b) -> {
+            for (int i; (i = next.getAndIncrement()) < to; ) {
                 try {
-                    results[i] = drawImage(options, i, images);
+                    results[i - from] = drawImage(options, i, images);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
                 if (progress != null) {
-                    progress.imageDone(done.incrementAndGet(), n);
+                    progress.imageDone(done.incrementAndGet(), total);
                 }
             }
         });
-        writeInstances(options, results, dir.resolve("instances.json"));
-        writeParts(options, results, dir.resolve("parts.json"));
-        writeCaptions(options, results, dir.resolve("captions.json"));
-        long objects = 0, parts = 0, captions = 0;
-        for (ImageResult r : results) {
-            objects += r.objects.size();
-            parts += r.parts.size();
-            captions += r.captions.size();
-        }
-        return new Summary(n, objects, parts, captions);
+        return results;
     }
 
     /** The random stream of image {@code index}: a function of (seed, index) only. */
@@ -190,9 +228,8 @@ public final class SyntheticWorld {
     /** Samples scenes until one keeps at least two visible objects; the result holds only visible objects. */
     static Scene visibleScene(Options options, SplittableRandom rng) {
         SceneSampler sampler = new SceneSampler(options.width(), options.height());
-        Scene scene = null;
         for (int attempt = 0; attempt < 100; attempt++) {
-            scene = Rasterizer.dropHidden(sampler.sample(rng, 2, 10), options.minVisiblePixels());
+            Scene scene = Rasterizer.dropHidden(sampler.sample(rng, 2, 10), options.minVisiblePixels());
             if (scene.objects().size() >= 2) {
                 return scene;
             }
@@ -259,20 +296,56 @@ public final class SyntheticWorld {
 
     // ---- JSON -------------------------------------------------------------------------------------------------
 
-    private interface Body {
-        void write(JsonGenerator g) throws IOException;
+    private static JsonGenerator openJson(Path file) throws IOException {
+        JsonGenerator g = JSON.createGenerator(new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 16),
+                JsonEncoding.UTF8);
+        g.setPrettyPrinter(new EntryPerLine());
+        return g;
     }
 
-    private static void writeJson(Path file, Body body) throws IOException {
-        try (OutputStream os = Files.newOutputStream(file);
-             JsonGenerator g = JSON.createGenerator(new java.io.BufferedOutputStream(os, 1 << 16),
-                     JsonEncoding.UTF8)) {
-            g.setPrettyPrinter(new EntryPerLine());
-            g.writeStartObject();
-            body.write(g);
-            g.writeEndObject();
-            g.writeRaw('\n');
+    /** The root object's {@code info} and {@code images}, then opens {@code annotations}. */
+    private static void startFile(JsonGenerator g, Options o, String what) throws IOException {
+        g.writeStartObject();
+        writeInfo(g, o, what);
+        writeImages(g, o);
+        g.writeArrayFieldStart("annotations");
+    }
+
+    private static void finishInstances(JsonGenerator g) throws IOException {
+        g.writeEndArray();
+        g.writeArrayFieldStart("categories");
+        for (Category c : Catalog.CATEGORIES) {
+            writeCategory(g, c.id(), c.name(), c.supercategory());
         }
+        g.writeEndArray();
+        writeAttributes(g);
+        endFile(g);
+    }
+
+    private static void finishParts(JsonGenerator g) throws IOException {
+        g.writeEndArray();
+        g.writeArrayFieldStart("categories");
+        for (Category c : Catalog.CATEGORIES) {
+            writeCategory(g, c.id(), c.name(), c.supercategory());
+        }
+        for (Category c : Catalog.CATEGORIES) {
+            for (String p : c.parts()) {
+                writeCategory(g, partCategoryId(c, p), c.partCategory(p), c.name());
+            }
+        }
+        g.writeEndArray();
+        writeAttributes(g);
+        endFile(g);
+    }
+
+    private static void finishCaptions(JsonGenerator g) throws IOException {
+        g.writeEndArray();
+        endFile(g);
+    }
+
+    private static void endFile(JsonGenerator g) throws IOException {
+        g.writeEndObject();
+        g.writeRaw('\n');
     }
 
     private static void writeInfo(JsonGenerator g, Options o, String what) throws IOException {
@@ -329,72 +402,15 @@ public final class SyntheticWorld {
         g.writeEndObject();
     }
 
-    private static void writeInstances(Options o, ImageResult[] results, Path file) throws IOException {
-        writeJson(file, g -> {
-            writeInfo(g, o, "object instances");
-            writeImages(g, o);
-            g.writeArrayFieldStart("annotations");
-            for (int i = 0; i < results.length; i++) {
-                for (Region r : results[i].objects) {
-                    writeRegion(g, i + 1, r);
-                }
-            }
-            g.writeEndArray();
-            g.writeArrayFieldStart("categories");
-            for (Category c : Catalog.CATEGORIES) {
-                writeCategory(g, c.id(), c.name(), c.supercategory());
-            }
-            g.writeEndArray();
-            writeAttributes(g);
-        });
-    }
-
-    private static void writeParts(Options o, ImageResult[] results, Path file) throws IOException {
-        writeJson(file, g -> {
-            writeInfo(g, o, "objects and parts with attributes (PACO-LVIS layout)");
-            writeImages(g, o);
-            g.writeArrayFieldStart("annotations");
-            for (int i = 0; i < results.length; i++) {
-                for (Region r : results[i].objects) {
-                    writeRegion(g, i + 1, r);
-                }
-                for (Region r : results[i].parts) {
-                    writeRegion(g, i + 1, r);
-                }
-            }
-            g.writeEndArray();
-            g.writeArrayFieldStart("categories");
-            for (Category c : Catalog.CATEGORIES) {
-                writeCategory(g, c.id(), c.name(), c.supercategory());
-            }
-            for (Category c : Catalog.CATEGORIES) {
-                for (String p : c.parts()) {
-                    writeCategory(g, partCategoryId(c, p), c.partCategory(p), c.name());
-                }
-            }
-            g.writeEndArray();
-            writeAttributes(g);
-        });
-    }
-
-    private static void writeCaptions(Options o, ImageResult[] results, Path file) throws IOException {
-        writeJson(file, g -> {
-            writeInfo(g, o, "captions");
-            writeImages(g, o);
-            g.writeArrayFieldStart("annotations");
-            for (int i = 0; i < results.length; i++) {
-                long base = (i + 1L) * 1000 + CAPTION_ID_OFFSET;
-                List<String> captions = results[i].captions;
-                for (int c = 0; c < captions.size(); c++) {
-                    g.writeStartObject();
-                    g.writeNumberField("id", base + c);
-                    g.writeNumberField("image_id", i + 1);
-                    g.writeStringField("caption", captions.get(c));
-                    g.writeEndObject();
-                }
-            }
-            g.writeEndArray();
-        });
+    private static void writeCaptions(JsonGenerator g, long imageId, List<String> captions) throws IOException {
+        long base = imageId * 1000 + CAPTION_ID_OFFSET;
+        for (int c = 0; c < captions.size(); c++) {
+            g.writeStartObject();
+            g.writeNumberField("id", base + c);
+            g.writeNumberField("image_id", imageId);
+            g.writeStringField("caption", captions.get(c));
+            g.writeEndObject();
+        }
     }
 
     private static void writeAttributes(JsonGenerator g) throws IOException {

@@ -45,7 +45,7 @@ class SyntheticWorldTest {
     @Test
     void sameSeedGivesByteIdenticalFilesWhateverTheThreadCount(@TempDir Path dir) throws Exception {
         SyntheticWorld.generate(options(7, 1), dir.resolve("a"), null);
-        SyntheticWorld.generate(options(7, 4), dir.resolve("b"), null);
+        SyntheticWorld.generate(options(7, 4), dir.resolve("b"), null, 2);   // batches of 2: 2 + 2 + 1 images
         SyntheticWorld.generate(options(8, 2), dir.resolve("c"), null);
         Map<String, String> a = digests(dir.resolve("a"));
         assertEquals(3 + IMAGES, a.size(), a.keySet().toString());
