@@ -57,14 +57,22 @@ final class StatsCommand implements Callable<Integer> {
                 ? out.resolveSibling(out.getFileName().toString().replaceFirst("\\.[^.]*$", "") + ".png")
                 : dir.resolve("stats.png");
         if (png != null) {
-            StatsReport.writeChart(report, png);
+            try {
+                StatsReport.writeChart(report, png);
+            } catch (IOException e) {
+                throw new UsageException("cannot write the chart " + png + ": " + describe(e));
+            }
         }
         String chartLink = png == null ? null : (out != null && png.toAbsolutePath().getParent()
                 .equals(out.toAbsolutePath().getParent()) ? png.getFileName().toString() : png.toString());
         String md = StatsReport.markdown(report, chartLink);
         PrintWriter o = spec.commandLine().getOut();
         if (out != null) {
-            Files.writeString(out, md, StandardCharsets.UTF_8);
+            try {
+                Files.writeString(out, md, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UsageException("cannot write --out " + out + ": " + describe(e));
+            }
         }
         if (json) {
             o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(StatsReport.json(report)));
@@ -75,5 +83,14 @@ final class StatsCommand implements Callable<Integer> {
         }
         o.flush();
         return 0;
+    }
+
+    /** "no such directory" rather than the bare path NIO puts in its messages. */
+    private static String describe(IOException e) {
+        return switch (e) {
+            case java.nio.file.NoSuchFileException n -> "no such directory";
+            case java.nio.file.AccessDeniedException a -> "permission denied";
+            default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        };
     }
 }

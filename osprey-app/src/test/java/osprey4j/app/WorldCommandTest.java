@@ -54,6 +54,10 @@ class WorldCommandTest {
     @Test
     void badArgumentsAreOneLineUsageErrors(@TempDir Path dir) throws IOException {
         String out = dir.resolve("w").toString();
+        Path instruct = Files.createDirectories(dir.resolve("instruct"));
+        Files.writeString(instruct.resolve("osprey_short_form.json"), "[{\"file_name\": \"a.png\", \"height\": 4, "
+                + "\"width\": 5, \"annotation\": [{\"segmentation\": [[0, 0, 3, 0, 3, 3]]}], \"conversations\": "
+                + "[{\"from\": \"human\", \"value\": \"What is <region1>?\"}, {\"from\": \"gpt\", \"value\": \"A cup.\"}]}]");
         for (String[] args : new String[][] {
                 {"data", "world", "--images", "0", "--out", out},
                 {"data", "world", "--images", "-3", "--out", out},
@@ -62,12 +66,17 @@ class WorldCommandTest {
                 {"data", "world", "--images", "2", "--size", "big", "--out", out},
                 {"data", "world", "--images", "2"},
                 {"data", "stats", dir.resolve("missing").toString()},
-                {"data", "stats", dir.toString()}}) {
+                {"data", "stats", dir.toString()},
+                {"data", "stats", instruct.toString(), "--no-chart", "--out", dir.resolve("no/such/s.md").toString()},
+                {"data", "stats", instruct.toString(), "--chart", dir.resolve("no/such/s.png").toString()}}) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);
             assertEquals(1, r.err.strip().lines().count(), r.err);
         }
         assertFalse(Files.exists(dir.resolve("w")));
+        Run ok = run("data", "stats", instruct.toString(), "--no-chart");
+        assertEquals(0, ok.rc, ok.err);
+        assertTrue(ok.out.contains("| short_form | 1 | 1 | 1 | 1 | 0 |"), ok.out);
     }
 
     @Test
