@@ -41,7 +41,8 @@ final class WorldCommand implements Callable<Integer> {
     String size;
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "worker threads (default: all cores); the output does not depend on it")
+            description = "worker threads (default and at most: the compute pool's size, all cores unless "
+                    + "-Dosprey.threads says otherwise); the output does not depend on it")
     Integer threads;
 
     @Option(names = "--json", description = "print the summary as JSON")
@@ -86,7 +87,8 @@ final class WorldCommand implements Callable<Integer> {
             n.put("images_per_second", Math.round(summary.images() / seconds * 10) / 10.0);
             o.println(mapper.writeValueAsString(n));
         } else {
-            o.printf(Locale.ROOT, "%d images (%dx%d), %d objects, %d parts, %d captions in %.1f s (%.1f images/s) -> %s%n",
+            o.printf(Locale.ROOT,
+                    "%d images (%dx%d), %d objects, %d parts, %d captions in %.1f s (%.1f images/s) -> %s%n",
                     summary.images(), wh[0], wh[1], summary.objects(), summary.parts(), summary.captions(), seconds,
                     summary.images() / seconds, out);
         }

@@ -57,7 +57,8 @@ class WorldCommandTest {
         Path instruct = Files.createDirectories(dir.resolve("instruct"));
         Files.writeString(instruct.resolve("osprey_short_form.json"), "[{\"file_name\": \"a.png\", \"height\": 4, "
                 + "\"width\": 5, \"annotation\": [{\"segmentation\": [[0, 0, 3, 0, 3, 3]]}], \"conversations\": "
-                + "[{\"from\": \"human\", \"value\": \"What is <region1>?\"}, {\"from\": \"gpt\", \"value\": \"A cup.\"}]}]");
+                + "[{\"from\": \"human\", \"value\": \"What is <region1>?\"}, "
+                + "{\"from\": \"gpt\", \"value\": \"A cup.\"}]}]");
         for (String[] args : new String[][] {
                 {"data", "world", "--images", "0", "--out", out},
                 {"data", "world", "--images", "-3", "--out", out},

@@ -21,7 +21,8 @@ public final class LengthHistogram {
         max = Math.max(max, w);
         int slot = Math.min(w, EXACT);
         if (slot >= perLength.length) {
-            perLength = java.util.Arrays.copyOf(perLength, Math.min(EXACT + 1, Math.max(slot + 1, perLength.length * 2)));
+            int grown = Math.min(EXACT + 1, Math.max(slot + 1, perLength.length * 2));
+            perLength = java.util.Arrays.copyOf(perLength, grown);
         }
         perLength[slot]++;
         buckets[w <= 0 ? 0 : Math.min(BUCKETS - 1, 31 - Integer.numberOfLeadingZeros(w))]++;

@@ -138,7 +138,8 @@ public final class StatsReport {
             putCounts(o.putObject("objects_per_category"), w.objectsPerCategory().top(Integer.MAX_VALUE));
             putCounts(o.putObject("parts_per_category"), w.partsPerCategory().top(Integer.MAX_VALUE));
             putCounts(o.putObject("attributes"), w.attributes().top(Integer.MAX_VALUE));
-            putCounts(o.putObject("objects_per_image"), new java.util.TreeMap<>(w.objectsPerImage().top(Integer.MAX_VALUE)));
+            putCounts(o.putObject("objects_per_image"),
+                    new java.util.TreeMap<>(w.objectsPerImage().top(Integer.MAX_VALUE)));
             putCounts(o.putObject("caption_words"), w.captionLengths().buckets());
         }
         return root;

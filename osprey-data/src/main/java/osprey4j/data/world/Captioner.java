@@ -25,7 +25,8 @@ final class Captioner {
     static List<String> captions(Rasterizer.Rendering r, SplittableRandom rng) {
         List<Rasterizer.VisibleObject> objects = r.objects();
         List<String> out = new ArrayList<>();
-        out.add(OPENINGS[rng.nextInt(OPENINGS.length)] + " " + inventory(objects) + " " + r.background().phrase() + ".");
+        String opening = OPENINGS[rng.nextInt(OPENINGS.length)];
+        out.add(opening + " " + inventory(objects) + " " + r.background().phrase() + ".");
         out.add(capitalise(count(objects.size())) + " objects can be seen " + r.background().phrase() + ".");
 
         List<int[]> inFront = new ArrayList<>();

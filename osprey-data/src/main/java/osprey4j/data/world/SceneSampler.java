@@ -124,7 +124,8 @@ final class SceneSampler {
                 int sky = rng.nextInt(4);
                 int ground = rng.nextInt(4);
                 Colour[] skies = {BLUE, LIGHT_BLUE, ORANGE, GRAY};
-                String[] skyWords = {"under a deep blue sky", "under a clear pale blue sky", "under an orange evening sky",
+                String[] skyWords = {"under a deep blue sky", "under a clear pale blue sky",
+                        "under an orange evening sky",
                         "under a gray sky"};
                 Colour[] grounds = {GREEN, BEIGE, WHITE, BROWN};
                 String[] groundWords = {"on green grass", "on sand", "on snow", "on brown earth"};

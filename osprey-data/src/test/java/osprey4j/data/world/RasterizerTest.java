@@ -30,7 +30,8 @@ class RasterizerTest {
 
             Mask[] full = new Mask[n];
             for (int k = 0; k < n; k++) {
-                full[k] = shapesMask(scene.objects().get(k).parts().stream().flatMap(p -> p.shapes().stream()).toList());
+                full[k] = shapesMask(scene.objects().get(k).parts().stream().flatMap(p -> p.shapes().stream())
+                        .toList());
             }
             for (int k = 0; k < n; k++) {
                 Mask nearer = Mask.empty(OPTIONS.width(), OPTIONS.height());
@@ -71,7 +72,8 @@ class RasterizerTest {
     @Test
     void instanceMasksNeverOverlapAndAreTheUnionOfTheirParts() {
         for (int seed = 100; seed < 110; seed++) {
-            Rasterizer.Rendering r = Rasterizer.render(SyntheticWorld.visibleScene(OPTIONS, new SplittableRandom(seed)));
+            Scene scene = SyntheticWorld.visibleScene(OPTIONS, new SplittableRandom(seed));
+            Rasterizer.Rendering r = Rasterizer.render(scene);
             Mask covered = Mask.empty(OPTIONS.width(), OPTIONS.height());
             for (Rasterizer.VisibleObject o : r.objects()) {
                 assertTrue(covered.intersection(o.mask()).isEmpty(), "instance masks overlap");

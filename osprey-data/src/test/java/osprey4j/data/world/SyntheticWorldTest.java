@@ -93,8 +93,10 @@ class SyntheticWorldTest {
                 assertEquals(decoded.area(), (long) a.area());
                 assertArrayEquals(CocoMasks.toBbox(decoded), a.bbox());
                 assertFalse(a.crowd());
-                List<String> attrs = java.util.Arrays.stream(a.attributeIds()).mapToObj(id -> instances.attributes()
-                        .stream().filter(x -> x.id() == id).findFirst().orElseThrow()).map(x -> x.type() + "=" + x.name())
+                List<String> attrs = java.util.Arrays.stream(a.attributeIds())
+                        .mapToObj(id -> instances.attributes().stream().filter(x -> x.id() == id).findFirst()
+                                .orElseThrow())
+                        .map(x -> x.type() + "=" + x.name())
                         .toList();
                 WorldObject w = expected.object();
                 assertEquals(List.of("color=" + w.colour().word, "pattern_marking=" + w.pattern().word,
