@@ -33,7 +33,7 @@ import java.util.stream.Stream;
 /** {@code osprey data ...}: dataset files and the samples made from them. */
 @Command(name = "data", mixinStandardHelpOptions = true,
         description = "Read datasets (COCO, LVIS, PACO, RefCOCO, Visual Genome, Osprey-724K, evaluation files).",
-        subcommands = {DataCommand.Samples.class, InstructCommand.class})
+        subcommands = {DataCommand.Samples.class, InstructCommand.class, WorldCommand.class, StatsCommand.class})
 final class DataCommand {
 
     /** Evaluation sets, next to the training recipes. */
