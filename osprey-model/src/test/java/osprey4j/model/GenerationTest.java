@@ -1,0 +1,98 @@
+package osprey4j.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The generation loop's stopping and streaming, with scripted "logits" that pick a given token sequence. */
+class GenerationTest {
+    static Tokenizer tokenizer;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = Tokenizer.loadForOsprey(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
+    }
+
+    /** Runs the loop over a script of ids: step k's "logits" name the k-th id, the chooser reads it back. */
+    private static Generation.Result run(int[] script, int maxNewTokens, StringBuilder streamed, List<Integer> fed) {
+        float[][] logits = new float[script.length][];
+        for (int i = 0; i < script.length; i++) {
+            logits[i] = new float[] {script[i]};
+        }
+        int[] step = {0};
+        Generation g = new Generation(tokenizer, tokenizer.eosId(), "</s>");
+        return g.run(logits[0], id -> {
+            fed.add(id);
+            return logits[++step[0]];
+        }, l -> (int) l[0], maxNewTokens, (id, text) -> streamed.append(text));
+    }
+
+    private static int[] ids(String text) {
+        return tokenizer.encode(text, false);
+    }
+
+    @Test
+    void stopsAtEosAndStreamsExactlyTheAnswer() {
+        int[] words = ids(" A red car.");
+        int[] script = new int[words.length + 2];
+        System.arraycopy(words, 0, script, 0, words.length);
+        script[words.length] = tokenizer.eosId();
+        script[words.length + 1] = 5; // never reached
+        StringBuilder streamed = new StringBuilder();
+        List<Integer> fed = new ArrayList<>();
+        Generation.Result r = run(script, 100, streamed, fed);
+        assertEquals("A red car.", r.text());
+        assertEquals(r.text(), streamed.toString());
+        assertEquals(words.length + 1, r.tokens().length);
+        assertEquals(tokenizer.eosId(), r.tokens()[words.length]);
+        assertEquals(words.length, fed.size(), "the EOS is not fed back");
+    }
+
+    @Test
+    void stopsAtTheSpelledOutStopStringAndDropsIt() {
+        int[] words = ids(" A dog</s> more");
+        StringBuilder streamed = new StringBuilder();
+        Generation.Result r = run(words, 100, streamed, new ArrayList<>());
+        assertEquals("A dog", r.text());
+        assertEquals(r.text(), streamed.toString(), "no part of </s> was streamed");
+        assertEquals(tokenizer.decode(r.tokens()).strip(), "A dog</s>");
+    }
+
+    @Test
+    void stopsAtTheTokenBudget() {
+        int[] words = ids(" one two three four five six");
+        StringBuilder streamed = new StringBuilder();
+        List<Integer> fed = new ArrayList<>();
+        Generation.Result r = run(words, 3, streamed, fed);
+        assertEquals(3, r.tokens().length);
+        assertArrayEquals(java.util.Arrays.copyOf(words, 3), r.tokens());
+        assertEquals(tokenizer.decode(r.tokens()).strip(), r.text());
+        assertEquals(r.text(), streamed.toString());
+        assertEquals(2, fed.size(), "the last token is not fed back");
+    }
+
+    @Test
+    void multiByteCharactersAreStreamedWhole() {
+        int[] words = ids(" café ☃ ok");
+        int[] script = java.util.Arrays.copyOf(words, words.length + 1);
+        script[words.length] = tokenizer.eosId();
+        List<String> deltas = new ArrayList<>();
+        Generation g = new Generation(tokenizer, tokenizer.eosId(), "</s>");
+        float[][] logits = new float[script.length][];
+        for (int i = 0; i < script.length; i++) {
+            logits[i] = new float[] {script[i]};
+        }
+        int[] step = {0};
+        Generation.Result r = g.run(logits[0], id -> logits[++step[0]], l -> (int) l[0], 100,
+                (id, text) -> deltas.add(text));
+        assertEquals("café ☃ ok", r.text());
+        assertEquals(r.text(), String.join("", deltas));
+        for (String d : deltas) {
+            assertEquals(-1, d.indexOf('\uFFFD'), "no replacement character was streamed: " + deltas);
+        }
+    }
+}
