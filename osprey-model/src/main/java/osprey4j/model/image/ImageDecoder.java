@@ -1,0 +1,283 @@
+package osprey4j.model.image;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.DirectColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
+import javax.imageio.event.IIOReadWarningListener;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Decodes image files with javax.imageio (plus the TwelveMonkeys plugins for WebP and CMYK JPEG) and converts the
+ * decoded samples to RGB the way Pillow 9.4's {@code Image.open(f).convert('RGB')} does.
+ *
+ * <p>Colour conversion never goes through Java2D ({@code getRGB}, {@code ColorConvertOp}): those apply colour
+ * management (a linear-gamma grey space, ICC profiles) that Pillow does not. Instead the raster samples are read
+ * and mapped with Pillow's rules:
+ * <ul>
+ *   <li>palette (PNG P, GIF, 8-bit BMP, 1/2/4-bit grey PNG): the palette's RGB; transparency ignored;</li>
+ *   <li>grey (L, LA): R = G = B = L; alpha dropped;</li>
+ *   <li>RGB, RGBA: the colour samples, alpha dropped without compositing;</li>
+ *   <li>16-bit PNG: Pillow opens 16-bit grey as mode "I" whose RGB conversion <em>clips</em> to 255, but 16-bit
+ *       grey+alpha, RGB and RGBA as 8-bit modes keeping the high byte ("LA;16B", "RGB;16B");</li>
+ *   <li>packed 5/6-bit BMP channels: {@code v * 255 / max} truncated, as Pillow's unpackers;</li>
+ *   <li>CMYK JPEG: Pillow reads Adobe-inverted samples and converts with
+ *       {@code X = clip(nk - nk * x / 255)}, {@code nk = 255 - K} (rounded divide by 255).</li>
+ * </ul>
+ * Lossless formats (PNG, BMP, GIF, lossless WebP) therefore give Pillow's bytes exactly. Lossy decoders differ:
+ * see the tests for the measured JPEG and WebP deviations.
+ */
+final class ImageDecoder {
+    private ImageDecoder() {
+    }
+
+    static RgbImage decode(Path file, String name) throws IOException {
+        ImageInputStream iis;
+        try {
+            iis = ImageIO.createImageInputStream(file.toFile());
+        } catch (IOException e) {
+            throw new ImageFormatException(name + ": cannot open: " + e.getMessage(), e);
+        }
+        return decode(iis, name);
+    }
+
+    static RgbImage decode(InputStream in, String name) throws IOException {
+        return decode(ImageIO.createImageInputStream(in), name);
+    }
+
+    private static RgbImage decode(ImageInputStream iis, String name) throws IOException {
+        if (iis == null) {
+            throw new ImageFormatException(name + ": cannot open as an image stream");
+        }
+        try (iis) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
+            if (!readers.hasNext()) {
+                throw new ImageFormatException(name + ": not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                return decode(reader, iis, name);
+            } finally {
+                reader.dispose();
+            }
+        }
+    }
+
+    private static RgbImage decode(ImageReader reader, ImageInputStream iis, String name) throws IOException {
+        String format = reader.getFormatName().toUpperCase(Locale.ROOT);
+        if (format.equals("WEBP")) {
+            checkRiffComplete(iis, name);
+        }
+        reader.setInput(iis, true, true);
+        List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener(new WarningCollector(warnings));
+        int width, height;
+        try {
+            // the header only: nothing the size of the image is allocated before this check
+            width = reader.getWidth(0);
+            height = reader.getHeight(0);
+        } catch (IOException | RuntimeException e) {
+            throw corrupt(name, format, e);
+        }
+        try {
+            RgbImage.checkSize(width, height, name + " (" + format + ")");
+        } catch (IllegalArgumentException e) {
+            throw new ImageFormatException(e.getMessage() + "; refusing to decode it");
+        }
+        byte[] rgb;
+        try {
+            if (isCmyk(reader)) {
+                rgb = cmykToRgb(reader.readRaster(0, null), name);
+            } else {
+                BufferedImage image = reader.read(0);
+                rgb = toRgb(image, name);
+            }
+        } catch (ImageFormatException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw corrupt(name, format, e);
+        }
+        for (String w : warnings) {
+            // libjpeg (inside the JDK's reader) pads a truncated JPEG with grey and only warns; Pillow refuses it
+            String lower = w.toLowerCase(Locale.ROOT);
+            if (lower.contains("premature end") || lower.contains("truncat")) {
+                throw new ImageFormatException(name + ": " + format + " data is truncated (" + w + ")");
+            }
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
+    /**
+     * The WebP reader decodes a lossless image cut short without complaint, so check that the RIFF container's
+     * declared length is all there (Pillow's libwebp refuses such files).
+     */
+    private static void checkRiffComplete(ImageInputStream iis, String name) throws IOException {
+        iis.mark();
+        try {
+            iis.seek(4);
+            long declared = Integer.toUnsignedLong(Integer.reverseBytes(iis.readInt()));
+            iis.seek(8 + declared - 1);
+            if (iis.read() < 0) {
+                throw new ImageFormatException(name + ": truncated WebP image (the RIFF header declares "
+                        + (8 + declared) + " bytes)");
+            }
+        } catch (java.io.EOFException e) {
+            throw new ImageFormatException(name + ": truncated WebP image", e);
+        } finally {
+            iis.reset();
+        }
+    }
+
+    private static ImageFormatException corrupt(String name, String format, Throwable e) {
+        String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        if (e.getCause() != null && e.getCause().getMessage() != null) {
+            why += ": " + e.getCause().getMessage();
+        }
+        return new ImageFormatException(name + ": corrupt or truncated " + format + " image (" + why + ")", e);
+    }
+
+    private static boolean isCmyk(ImageReader reader) throws IOException {
+        if (!reader.getFormatName().equalsIgnoreCase("jpeg")) {
+            return false;
+        }
+        ImageTypeSpecifier raw = reader.getRawImageType(0);
+        return raw != null && raw.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK;
+    }
+
+    /** The samples of a decoded image, mapped to RGB by Pillow's rules (see the class comment). */
+    static byte[] toRgb(BufferedImage image, String name) throws ImageFormatException {
+        ColorModel cm = image.getColorModel();
+        Raster raster = image.getRaster();
+        int w = raster.getWidth(), h = raster.getHeight();
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+        int[] row = new int[w * raster.getNumBands()];
+        if (cm instanceof IndexColorModel icm) {
+            int n = icm.getMapSize();
+            byte[] r = new byte[n], g = new byte[n], b = new byte[n];
+            icm.getReds(r);
+            icm.getGreens(g);
+            icm.getBlues(b);
+            int[] idx = new int[w];
+            for (int y = 0, o = 0; y < h; y++) {
+                raster.getSamples(0, y, w, 1, 0, idx);
+                for (int x = 0; x < w; x++, o += 3) {
+                    int i = idx[x];
+                    out[o] = r[i];
+                    out[o + 1] = g[i];
+                    out[o + 2] = b[i];
+                }
+            }
+            return out;
+        }
+        int colours = cm.getNumColorComponents();
+        int bands = raster.getNumBands();
+        int spaceType = cm.getColorSpace().getType();
+        boolean grey = colours == 1 && spaceType == ColorSpace.TYPE_GRAY;
+        boolean rgb = colours == 3 && spaceType == ColorSpace.TYPE_RGB;
+        if (!grey && !rgb) {
+            throw new ImageFormatException(name + ": unsupported colour model (" + colours + " colour components, "
+                    + "colour space type " + spaceType + ")");
+        }
+        SampleMap[] maps = new SampleMap[colours];
+        for (int c = 0; c < colours; c++) {
+            maps[c] = sampleMap(cm, c, grey && !cm.hasAlpha());
+        }
+        for (int y = 0, o = 0; y < h; y++) {
+            raster.getPixels(0, y, w, 1, row);
+            for (int x = 0, p = 0; x < w; x++, p += bands, o += 3) {
+                if (grey) {
+                    byte v = maps[0].apply(row[p]);
+                    out[o] = v;
+                    out[o + 1] = v;
+                    out[o + 2] = v;
+                } else {
+                    out[o] = maps[0].apply(row[p]);
+                    out[o + 1] = maps[1].apply(row[p + 1]);
+                    out[o + 2] = maps[2].apply(row[p + 2]);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Maps one channel's raw sample to 8 bits. */
+    @FunctionalInterface
+    private interface SampleMap {
+        byte apply(int sample);
+    }
+
+    private static SampleMap sampleMap(ColorModel cm, int component, boolean greyWithoutAlpha) {
+        int bits = cm.getComponentSize(component);
+        if (bits == 8) {
+            return v -> (byte) v;
+        }
+        if (bits == 16) {
+            // Pillow: 16-bit grey is mode "I" (RGB conversion clips); the others keep the high byte
+            return greyWithoutAlpha ? v -> (byte) Math.min(v, 255) : v -> (byte) (v >>> 8);
+        }
+        if (bits < 8 && cm instanceof DirectColorModel) {
+            int max = (1 << bits) - 1;
+            return v -> (byte) (v * 255 / max); // Pillow's BGR;15 / BGR;16 unpackers truncate
+        }
+        if (bits < 8) {
+            // a 1/2/4-bit grey sample without a palette: Pillow's L;1/L;2/L;4 unpackers scale by 255/max exactly
+            int max = (1 << bits) - 1;
+            return v -> (byte) (v * (255 / max));
+        }
+        return v -> (byte) (v >>> (bits - 8));
+    }
+
+    /**
+     * CMYK (or YCCK, which the reader turns into CMYK) JPEG samples to RGB as Pillow does: its JPEG plugin reads
+     * CMYK with raw mode "CMYK;I" (Adobe's inverted convention), and {@code convert('RGB')} computes
+     * {@code clip(nk - muldiv255(x, nk))} with {@code nk = 255 - k}.
+     */
+    private static byte[] cmykToRgb(Raster raster, String name) throws ImageFormatException {
+        if (raster.getNumBands() != 4) {
+            throw new ImageFormatException(name + ": CMYK JPEG decoded to " + raster.getNumBands() + " bands");
+        }
+        int w = raster.getWidth(), h = raster.getHeight();
+        byte[] out = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+        int[] row = new int[w * 4];
+        for (int y = 0, o = 0; y < h; y++) {
+            raster.getPixels(raster.getMinX(), raster.getMinY() + y, w, 1, row);
+            for (int x = 0, p = 0; x < w; x++, p += 4, o += 3) {
+                int nk = 255 - invert(row[p + 3]);
+                for (int c = 0; c < 3; c++) {
+                    int v = nk - mulDiv255(invert(row[p + c]), nk);
+                    out[o + c] = (byte) Math.clamp(v, 0, 255);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int invert(int v) {
+        return 255 - v;
+    }
+
+    /** Pillow's MULDIV255: a * b / 255 rounded, in integers. */
+    private static int mulDiv255(int a, int b) {
+        int t = a * b + 128;
+        return ((t >> 8) + t) >> 8;
+    }
+
+    private record WarningCollector(List<String> warnings) implements IIOReadWarningListener {
+        @Override
+        public void warningOccurred(ImageReader source, String warning) {
+            warnings.add(warning);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package osprey4j.model.llm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.kernels.Gemm;
+import osprey4j.core.kernels.Norms;
+import osprey4j.core.kernels.RotaryEmbedding;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * The LLaMA / Vicuna decoder of Osprey, as Hugging Face's {@code LlamaForCausalLM} (transformers 4.31):
+ * token embedding, {@code num_hidden_layers} decoder layers, final RMSNorm and the output head.
+ *
+ * <p>Input is given as embeddings [n, hidden] rather than ids, so that the image tokens and the region
+ * ({@code <mask>}, {@code <pos>}) tokens can be spliced in between embedded text; {@link #embed} embeds ids.
+ * Each forward call appends its n tokens to a {@link KvCache} and attends to everything cached before them.
+ *
+ * <p>Weights are used where the checkpoint maps them, in their stored dtype (a BF16 checkpoint stays BF16:
+ * no float copy of the model is made); the kernels convert them in registers. The tensors are views of the
+ * checkpoint's mapping, so the checkpoint must stay open as long as this model is used. Activations are F32.
+ *
+ * <p>A model may serve several sequences from several threads, each with its own cache; one cache is used by
+ * one thread at a time.
+ */
+public final class Llama {
+    /** [vocab, hidden] */
+    final Tensor embedTokens;
+    final LlamaDecoderLayer[] layers;
+    /** [hidden] */
+    final Tensor norm;
+    /** [vocab, hidden]; the embedding matrix itself when the embeddings are tied. */
+    final Tensor lmHead;
+    private final LlamaConfig config;
+
+    private Llama(LlamaConfig config, Tensor embedTokens, LlamaDecoderLayer[] layers, Tensor norm, Tensor lmHead) {
+        this.config = config;
+        this.embedTokens = embedTokens;
+        this.layers = layers;
+        this.norm = norm;
+        this.lmHead = lmHead;
+    }
+
+    /**
+     * Takes the decoder's weights from {@code checkpoint} under their Hugging Face names
+     * ({@code model.embed_tokens.weight}, {@code model.layers.N.*}, {@code model.norm.weight},
+     * {@code lm_head.weight} unless tied); other tensors (an Osprey checkpoint's vision tower, projector and mask
+     * extractor) are left alone. Every shape is checked against {@code config}; a mismatch names the key, the
+     * shape found and the one expected.
+     */
+    public static Llama load(Checkpoint checkpoint, LlamaConfig config) {
+        int hidden = config.hiddenSize();
+        int vocab = config.vocabSize();
+        RotaryEmbedding rotary = new RotaryEmbedding(config.headDim(), config.ropeTheta(),
+                config.maxPositionEmbeddings());
+        Tensor embed = Weights.require(checkpoint, "model.embed_tokens.weight", vocab, hidden);
+        LlamaDecoderLayer[] layers = new LlamaDecoderLayer[config.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = LlamaDecoderLayer.load(checkpoint, i, config, rotary);
+        }
+        Tensor norm = Weights.require(checkpoint, "model.norm.weight", hidden);
+        Tensor head = config.tieWordEmbeddings() ? embed : Weights.require(checkpoint, "lm_head.weight", vocab, hidden);
+        return new Llama(config, embed, layers, norm, head);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** A cache for a sequence of up to {@code maxTokens} tokens (at most max_position_embeddings). */
+    public KvCache newCache(int maxTokens) {
+        return new KvCache(config, maxTokens);
+    }
+
+    /** The embeddings of {@code ids}: F32 [n, hidden], each row converted from the stored dtype. */
+    public Tensor embed(int[] ids) {
+        int hidden = config.hiddenSize();
+        Tensor out = Tensor.zeros(DType.F32, ids.length, hidden);
+        for (int r = 0; r < ids.length; r++) {
+            int id = ids[r];
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " at index " + r + " is outside the embedding's "
+                        + config.vocabSize() + " rows (ids such as the image placeholder -200 or <mask>/<pos> "
+                        + "must be replaced by their embeddings, not looked up)");
+            }
+            Tensor row = embedTokens.row(id);
+            Tensor dst = out.row(r);
+            if (row.dtype() == DType.F32) {
+                MemorySegment.copy(row.segment(), 0, dst.segment(), 0, row.byteSize());
+            } else {
+                for (int j = 0; j < hidden; j++) {
+                    dst.setFloat(j, row.getFloat(j));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Runs the n tokens whose embeddings are given (F32 [n, hidden]) after those already in {@code cache},
+     * appends them to the cache, and returns the logits of the last one ([vocab], float32).
+     */
+    public float[] forward(Tensor embeddings, KvCache cache) {
+        int n = checkInput(embeddings, cache);
+        try (Scratch s = cache.scratch(n)) {
+            decode(embeddings, cache, s);
+            Tensor last = s.hidden.slice(n - 1, n);
+            Tensor lastNormed = s.normed.slice(n - 1, n);
+            Norms.rmsNorm(last, norm, config.rmsNormEps(), lastNormed);
+            float[] logits = new float[config.vocabSize()];
+            Gemm.linear(lastNormed, lmHead, null, Tensor.wrap(logits, 1, logits.length));
+            return logits;
+        }
+    }
+
+    /**
+     * As {@link #forward}, but returns the logits of every one of the n tokens: F32 [n, vocab], row i
+     * predicting the token after input i.
+     */
+    public Tensor forwardAll(Tensor embeddings, KvCache cache) {
+        int n = checkInput(embeddings, cache);
+        try (Scratch s = cache.scratch(n)) {
+            decode(embeddings, cache, s);
+            Norms.rmsNorm(s.hidden, norm, config.rmsNormEps(), s.normed);
+            return Gemm.linear(s.normed, lmHead, null);
+        }
+    }
+
+    /** Runs the decoder layers over the n tokens (left in s.hidden), then counts them as cached. */
+    private void decode(Tensor embeddings, KvCache cache, Scratch s) {
+        int position = cache.length();
+        MemorySegment.copy(embeddings.segment(), 0, s.hidden.segment(), 0, s.hidden.byteSize());
+        for (int l = 0; l < layers.length; l++) {
+            layers[l].forward(s, cache.layer(l), position);
+        }
+        cache.advance(s.rows());
+    }
+
+    private int checkInput(Tensor embeddings, KvCache cache) {
+        if (embeddings.dtype() != DType.F32 || embeddings.rank() != 2 || embeddings.dim(1) != config.hiddenSize()) {
+            throw new IllegalArgumentException("the decoder takes F32 embeddings [n, " + config.hiddenSize() + "], got "
+                    + embeddings.dtype() + " " + Arrays.toString(embeddings.shape()));
+        }
+        int n = embeddings.size(0);
+        if (n == 0) {
+            throw new IllegalArgumentException("no embeddings to run");
+        }
+        if (!cache.config().equals(config) || cache.layerCount() != layers.length) {
+            throw new IllegalArgumentException("the KV cache was made for another model configuration");
+        }
+        if (cache.length() + n > cache.capacity()) {
+            throw new IllegalArgumentException(n + " more tokens do not fit in the KV cache (" + cache.length()
+                    + " of " + cache.capacity() + " positions used)");
+        }
+        return n;
+    }
+}

@@ -1,0 +1,71 @@
+package osprey4j.model.llm;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.kernels.Norms;
+import osprey4j.core.kernels.RotaryEmbedding;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * Hugging Face's {@code LlamaDecoderLayer}: pre-norm attention and pre-norm MLP, each added to the residual
+ * stream.
+ */
+final class LlamaDecoderLayer {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** [hidden] */
+    final Tensor inputLayernorm;
+    final LlamaAttention selfAttn;
+    /** [hidden] */
+    final Tensor postAttentionLayernorm;
+    final LlamaMlp mlp;
+    private final float eps;
+
+    private LlamaDecoderLayer(Tensor inputLayernorm, LlamaAttention selfAttn, Tensor postAttentionLayernorm,
+            LlamaMlp mlp, float eps) {
+        this.inputLayernorm = inputLayernorm;
+        this.selfAttn = selfAttn;
+        this.postAttentionLayernorm = postAttentionLayernorm;
+        this.mlp = mlp;
+        this.eps = eps;
+    }
+
+    /** Loads {@code model.layers.<index>.*}. */
+    static LlamaDecoderLayer load(Checkpoint ckpt, int index, LlamaConfig c, RotaryEmbedding rotary) {
+        String prefix = "model.layers." + index;
+        return new LlamaDecoderLayer(
+                Weights.require(ckpt, prefix + ".input_layernorm.weight", c.hiddenSize()),
+                LlamaAttention.load(ckpt, prefix + ".self_attn", c, rotary),
+                Weights.require(ckpt, prefix + ".post_attention_layernorm.weight", c.hiddenSize()),
+                LlamaMlp.load(ckpt, prefix + ".mlp", c),
+                c.rmsNormEps());
+    }
+
+    /** Updates the residual stream {@code s.hidden} of tokens at positions firstPosition.. in place. */
+    void forward(Scratch s, KvCache.Layer cache, int firstPosition) {
+        Norms.rmsNorm(s.hidden, inputLayernorm, eps, s.normed);
+        selfAttn.forward(s, cache, firstPosition);
+        addInPlace(s.hidden, s.projected);
+        Norms.rmsNorm(s.hidden, postAttentionLayernorm, eps, s.normed);
+        mlp.forward(s);
+        addInPlace(s.hidden, s.projected);
+    }
+
+    /** x += y, elementwise over F32 tensors of the same size. */
+    private static void addInPlace(Tensor x, Tensor y) {
+        MemorySegment a = x.segment();
+        MemorySegment b = y.segment();
+        int n = Math.toIntExact(x.numel());
+        for (int i = 0; i < n; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, n);
+            long off = (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(F, a, off, LE, m).add(FloatVector.fromMemorySegment(F, b, off, LE, m))
+                    .intoMemorySegment(a, off, LE, m);
+        }
+    }
+}
