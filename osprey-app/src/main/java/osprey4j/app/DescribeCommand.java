@@ -88,7 +88,7 @@ final class DescribeCommand implements Callable<Integer> {
     @Mixin
     GenerationMixin generation;
 
-    @Option(names = "--json", description = "Print a summary {\"out\", \"regions\", \"timings\"} as JSON.")
+    @Option(names = "--json", description = "Print a summary {\"out\", \"regions\", \"load_ms\", \"total_ms\"} as JSON.")
     boolean json;
 
     @Override
