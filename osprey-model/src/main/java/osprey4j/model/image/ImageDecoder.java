@@ -6,11 +6,12 @@ import java.awt.image.ColorModel;
 import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import javax.imageio.ImageIO;
@@ -18,6 +19,7 @@ import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Decodes image files with javax.imageio (plus the TwelveMonkeys plugins for WebP and CMYK JPEG) and converts the
@@ -61,33 +63,35 @@ final class ImageDecoder {
         if (iis == null) {
             throw new ImageFormatException(name + ": cannot open as an image stream");
         }
+        List<ImageReader> readers = new ArrayList<>();
         try (iis) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
-            if (!readers.hasNext()) {
+            ImageIO.getImageReaders(iis).forEachRemaining(readers::add);
+            if (readers.isEmpty()) {
                 throw new ImageFormatException(name + ": not an image in a supported format (PNG, JPEG, BMP, GIF, WebP)");
             }
-            ImageReader reader = readers.next();
-            try {
-                return decode(reader, iis, name);
-            } finally {
-                reader.dispose();
-            }
+            return decode(readers, iis, name);
+        } finally {
+            readers.forEach(ImageReader::dispose);
         }
     }
 
-    private static RgbImage decode(ImageReader reader, ImageInputStream iis, String name) throws IOException {
+    private static RgbImage decode(List<ImageReader> readers, ImageInputStream iis, String name) throws IOException {
+        ImageReader reader = readers.getFirst();
         String format = reader.getFormatName().toUpperCase(Locale.ROOT);
         if (format.equals("WEBP")) {
             checkRiffComplete(iis, name);
         }
-        reader.setInput(iis, true, true);
-        List<String> warnings = new ArrayList<>();
-        reader.addIIOReadWarningListener(new WarningCollector(warnings));
+        if (format.equals("JPEG")) {
+            iis = withoutIccProfiles(iis);
+        }
+        reader.setInput(iis, false, true);
         int width, height;
+        boolean cmyk;
         try {
             // the header only: nothing the size of the image is allocated before this check
             width = reader.getWidth(0);
             height = reader.getHeight(0);
+            cmyk = isCmyk(reader);
         } catch (IOException | RuntimeException e) {
             throw corrupt(name, format, e);
         }
@@ -96,9 +100,11 @@ final class ImageDecoder {
         } catch (IllegalArgumentException e) {
             throw new ImageFormatException(e.getMessage() + "; refusing to decode it");
         }
+        List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener(new WarningCollector(warnings));
         byte[] rgb;
         try {
-            if (isCmyk(reader)) {
+            if (cmyk) {
                 rgb = cmykToRgb(reader.readRaster(0, null), name);
             } else {
                 BufferedImage image = reader.read(0);
@@ -116,7 +122,36 @@ final class ImageDecoder {
                 throw new ImageFormatException(name + ": " + format + " data is truncated (" + w + ")");
             }
         }
+        if (width != rgb.length / 3 / height) {
+            throw new ImageFormatException(name + ": decoded size differs from the header's " + width + "x" + height);
+        }
         return new RgbImage(width, height, rgb);
+    }
+
+    /**
+     * Pillow ignores a JPEG's embedded ICC profile; both Java JPEG readers convert the pixels to sRGB through it.
+     * So the APP2 "ICC_PROFILE" segments are dropped before decoding (the rest of the file is untouched).
+     *
+     * @return {@code iis} itself when it has no profile, else a stream over the file without them
+     */
+    static ImageInputStream withoutIccProfiles(ImageInputStream iis) throws IOException {
+        iis.seek(0);
+        byte[] jpeg = readFully(iis);
+        byte[] stripped = JpegSegments.withoutIccProfiles(jpeg);
+        if (stripped == jpeg) {
+            iis.seek(0);
+            return iis;
+        }
+        return new MemoryCacheImageInputStream(new ByteArrayInputStream(stripped));
+    }
+
+    private static byte[] readFully(ImageInputStream iis) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buffer = new byte[1 << 16];
+        for (int n; (n = iis.read(buffer)) > 0; ) {
+            out.write(buffer, 0, n);
+        }
+        return out.toByteArray();
     }
 
     /**

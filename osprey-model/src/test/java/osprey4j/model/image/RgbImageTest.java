@@ -7,7 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.color.ColorSpace;
+import java.awt.color.ICC_Profile;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+import java.util.zip.DeflaterOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Decoding against Pillow 9.4's {@code Image.open(f).convert('RGB')} bytes (fixtures from
@@ -32,7 +40,7 @@ class RgbImageTest {
      * libwebp). Measured: see {@link #lossyDeviation}.
      */
     static final Map<String, Integer> LOSSY_MAX_DIFF = Map.of(
-            "rgb.jpg", 0, "rgb444.jpg", 0, "progressive.jpg", 0, "gray.jpg", 0, "cmyk.jpg", 0, "lossy.webp", 24);
+            "rgb.jpg", 0, "rgb444.jpg", 0, "rgb422.jpg", 0, "progressive.jpg", 0, "gray.jpg", 0, "cmyk.jpg", 0, "lossy.webp", 24);
 
     static Stream<Arguments> fixtures() throws IOException {
         JsonNode manifest = new ObjectMapper().readTree(DIR.resolve("manifest.json").toFile());
@@ -137,6 +145,49 @@ class RgbImageTest {
         Path empty = Files.write(tmp.resolve("empty.png"), new byte[0]);
         assertThrows(ImageFormatException.class, () -> RgbImage.read(empty));
         assertThrows(ImageFormatException.class, () -> RgbImage.read(tmp.resolve("missing.png")));
+    }
+
+    /**
+     * Pillow's {@code convert('RGB')} ignores embedded ICC profiles, so must we: the same pixels with a linear-RGB
+     * (or grey) profile added decode to the same bytes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"rgb.jpg", "gray.jpg", "rgb.png", "gray.png", "palette.png", "rgb16.png"})
+    void ignoresEmbeddedIccProfiles(String file) throws IOException {
+        byte[] data = Files.readAllBytes(DIR.resolve(file));
+        boolean grey = file.startsWith("gray");
+        byte[] profile = ICC_Profile.getInstance(grey ? ColorSpace.CS_GRAY : ColorSpace.CS_LINEAR_RGB).getData();
+        byte[] tagged = file.endsWith(".jpg") ? withJpegIcc(data, profile) : withPngIcc(data, profile);
+        byte[] expected = Files.readAllBytes(DIR.resolve(file + ".rgb"));
+        assertArrayEquals(expected, RgbImage.read(tagged, file + "+icc").rgb(), file + " with an ICC profile");
+    }
+
+    /** Inserts an APP2 ICC_PROFILE segment right after SOI. */
+    static byte[] withJpegIcc(byte[] jpeg, byte[] profile) {
+        byte[] id = "ICC_PROFILE\0".getBytes(StandardCharsets.US_ASCII);
+        int length = 2 + id.length + 2 + profile.length;
+        ByteBuffer b = ByteBuffer.allocate(jpeg.length + 2 + length);
+        b.put(jpeg, 0, 2).put((byte) 0xFF).put((byte) 0xE2).putShort((short) length).put(id).put((byte) 1).put((byte) 1);
+        b.put(profile).put(jpeg, 2, jpeg.length - 2);
+        return b.array();
+    }
+
+    /** Inserts an iCCP chunk right after IHDR (8-byte signature + 25-byte IHDR chunk). */
+    static byte[] withPngIcc(byte[] png, byte[] profile) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write("iCCPicc".getBytes(StandardCharsets.US_ASCII));
+        body.write(0); // name terminator
+        body.write(0); // compression method: zlib
+        try (DeflaterOutputStream z = new DeflaterOutputStream(body)) {
+            z.write(profile);
+        }
+        byte[] typeAndData = body.toByteArray();
+        CRC32 crc = new CRC32();
+        crc.update(typeAndData);
+        ByteBuffer b = ByteBuffer.allocate(png.length + 8 + typeAndData.length);
+        b.put(png, 0, 33).putInt(typeAndData.length - 4).put(typeAndData).putInt((int) crc.getValue());
+        b.put(png, 33, png.length - 33);
+        return b.array();
     }
 
     @Test

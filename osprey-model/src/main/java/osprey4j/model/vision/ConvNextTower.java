@@ -1,0 +1,372 @@
+package osprey4j.model.vision;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.CheckpointException;
+import osprey4j.core.kernels.Activations;
+import osprey4j.core.kernels.Conv2d;
+import osprey4j.core.kernels.Gemm;
+import osprey4j.core.kernels.Norms;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * Osprey's vision encoder: the trunk of open_clip's ConvNeXt (timm 0.6.13 {@code ConvNeXt}, ConvNeXt-Large
+ * in Osprey-7B), run as the reference's {@code CLIP.extract_features}: the stem, then the four stages, keeping
+ * every output. The open_clip head and timm's classifier head are never run.
+ *
+ * <pre>
+ * stem   = LayerNorm2d(Conv 4x4 stride 4 (pixels))                       [C0, H/4,  W/4]
+ * res2   = stage 0 (stem)   (no downsampling: C0 channels in and out)    [C0, H/4,  W/4]
+ * res3   = stage 1 (res2)   downsample = LayerNorm2d + Conv 2x2 stride 2  [C1, H/8,  W/8]
+ * res4   = stage 2 (res3)                                                [C2, H/16, W/16]
+ * res5   = stage 3 (res4)                                                [C3, H/32, W/32]
+ * block: x + gamma * fc2(GELU(fc1(LayerNorm(dwconv7x7(x)))))   (LayerNorm and MLP channels-last)
+ * </pre>
+ * All LayerNorms use timm's eps 1e-6 (not stored in checkpoints). Depths, widths, kernel and patch sizes
+ * come from the weights' shapes. Activations are F32; weights may be F32, F16 or BF16 and are used in place.
+ *
+ * <p><b>Where the weights come from</b> (the reference's loading, reproduced): the reference first builds the
+ * tower from the CLIP file that {@code mm_vision_tower} names (open_clip layout, keys {@code visual.trunk.*}),
+ * then loads the Osprey weights over it, where the tower's keys are
+ * {@code model.vision_tower.vision_tower.visual.trunk.*}. transformers 4.31 renames every checkpoint key
+ * containing {@code gamma} to {@code weight} while loading, so the Osprey copies of the layer-scale
+ * {@code gamma}s match no parameter and are dropped: <b>gammas come from the CLIP file, every other tower
+ * weight from the Osprey weights</b> (and from the CLIP file when the Osprey weights lack it, as
+ * {@code strict=False} loading leaves the CLIP value in place).
+ *
+ * <p>Without a CLIP file the reference cannot run at all ({@code torch.load(mm_vision_tower)} fails while the
+ * model is built). Here the gammas are then taken from the Osprey weights, with a warning: the tower is frozen
+ * in all of Osprey's training stages, so in a released checkpoint these copies hold the CLIP file's values and
+ * the result is the same. They differ only in checkpoints made otherwise (the parity fixture's two files
+ * differ on purpose, to show the quirk).
+ */
+public final class ConvNextTower {
+    private static final System.Logger LOG = System.getLogger(ConvNextTower.class.getName());
+    /** timm's LayerNorm and LayerNorm2d default, used by every ConvNeXt norm. */
+    static final float EPS = 1e-6f;
+    /** The ConvNeXt key prefix is found as whatever precedes this key. */
+    private static final String STEM_KEY = "stem.0.weight";
+    private static final int STAGES = 4;
+
+    /** The reference's feature dict: each map F32 [C, H, W]. */
+    public record Features(Tensor stem, Tensor res2, Tensor res3, Tensor res4, Tensor res5) {
+        public Features {
+            Objects.requireNonNull(stem, "stem");
+            Objects.requireNonNull(res2, "res2");
+            Objects.requireNonNull(res3, "res3");
+            Objects.requireNonNull(res4, "res4");
+            Objects.requireNonNull(res5, "res5");
+        }
+
+        /** res2..res5, in the order the mask extractor uses them. */
+        public List<Tensor> levels() {
+            return List.of(res2, res3, res4, res5);
+        }
+    }
+
+    /** One ConvNeXt block; fields named after timm's keys. */
+    private record Block(float[] gamma, Tensor convDwWeight, Tensor convDwBias, Tensor normWeight, Tensor normBias,
+                         Tensor fc1Weight, Tensor fc1Bias, Tensor fc2Weight, Tensor fc2Bias) {
+        int hidden() {
+            return fc1Weight.size(0);
+        }
+    }
+
+    /** A stage: optional downsample (LayerNorm2d, then a k x k stride-k conv), then its blocks. */
+    private record Stage(Tensor downsampleNormWeight, Tensor downsampleNormBias, Tensor downsampleWeight,
+                         Tensor downsampleBias, List<Block> blocks, int channels) {
+        boolean downsamples() {
+            return downsampleWeight != null;
+        }
+    }
+
+    private final Tensor stemWeight;
+    private final Tensor stemBias;
+    private final Tensor stemNormWeight;
+    private final Tensor stemNormBias;
+    private final List<Stage> stages;
+
+    private ConvNextTower(Tensor stemWeight, Tensor stemBias, Tensor stemNormWeight, Tensor stemNormBias,
+                          List<Stage> stages) {
+        this.stemWeight = stemWeight;
+        this.stemBias = stemBias;
+        this.stemNormWeight = stemNormWeight;
+        this.stemNormBias = stemNormBias;
+        this.stages = stages;
+    }
+
+    /**
+     * Loads the tower the way the reference does (see the class comment), finding the ConvNeXt key prefix in
+     * each checkpoint as the text before {@code stem.0.weight}.
+     *
+     * @param ospreyWeights the Osprey model weights; may lack the tower (then everything comes from the CLIP file)
+     * @param clipWeights   the file {@code mm_vision_tower} names (open_clip layout), or null when there is none
+     */
+    public static ConvNextTower load(Checkpoint ospreyWeights, Checkpoint clipWeights) {
+        Objects.requireNonNull(ospreyWeights, "ospreyWeights");
+        return load(ospreyWeights, findPrefix(ospreyWeights), clipWeights,
+                clipWeights == null ? null : findPrefix(clipWeights));
+    }
+
+    /**
+     * Loads the tower with explicit key prefixes (such as {@code "model.vision_tower.vision_tower.visual.trunk."}
+     * and {@code "visual.trunk."}); a null prefix means that checkpoint has no tower weights.
+     */
+    public static ConvNextTower load(Checkpoint ospreyWeights, String ospreyPrefix, Checkpoint clipWeights,
+                                     String clipPrefix) {
+        Source src = new Source(ospreyWeights, ospreyPrefix == null ? null : Weights.withDot(ospreyPrefix),
+                clipWeights, clipWeights == null || clipPrefix == null ? null : Weights.withDot(clipPrefix));
+        return src.build();
+    }
+
+    /** The prefix before {@code stem.0.weight}, or null when the checkpoint has no ConvNeXt. */
+    static String findPrefix(Checkpoint checkpoint) {
+        List<String> stems = Weights.keysEndingWith(checkpoint, STEM_KEY).stream()
+                .filter(k -> k.equals(STEM_KEY) || k.endsWith("." + STEM_KEY)).toList();
+        if (stems.size() > 1) {
+            throw new CheckpointException("several ConvNeXt stems " + stems + Weights.where(checkpoint)
+                    + "; pass the key prefix explicitly");
+        }
+        return stems.isEmpty() ? null : stems.getFirst().substring(0, stems.getFirst().length() - STEM_KEY.length());
+    }
+
+    /** Resolves each tower weight to the checkpoint the reference takes it from, checking its shape. */
+    private static final class Source {
+        private final Checkpoint osprey;
+        private final String ospreyPrefix;
+        private final Checkpoint clip;
+        private final String clipPrefix;
+        private boolean warnedGammaFallback;
+
+        Source(Checkpoint osprey, String ospreyPrefix, Checkpoint clip, String clipPrefix) {
+            this.osprey = osprey;
+            this.ospreyPrefix = ospreyPrefix;
+            this.clip = clip;
+            this.clipPrefix = clipPrefix;
+        }
+
+        /** The checkpoint whose keys define the architecture: the Osprey weights if they hold a tower. */
+        private boolean inOsprey(String suffix) {
+            return ospreyPrefix != null && osprey.contains(ospreyPrefix + suffix);
+        }
+
+        private boolean inClip(String suffix) {
+            return clipPrefix != null && clip.contains(clipPrefix + suffix);
+        }
+
+        private boolean exists(String suffix) {
+            return inOsprey(suffix) || inClip(suffix);
+        }
+
+        private long[] shape(String suffix, int rank) {
+            return inOsprey(suffix) ? Weights.shapeOf(osprey, ospreyPrefix + suffix, rank)
+                    : Weights.shapeOf(clip, clipPrefix + suffix, rank);
+        }
+
+        /** A non-gamma weight: the Osprey copy when there is one, else the CLIP file's. */
+        Tensor weight(String suffix, long... shape) {
+            if (inOsprey(suffix)) {
+                return Weights.require(osprey, ospreyPrefix + suffix, shape);
+            }
+            if (inClip(suffix)) {
+                return Weights.require(clip, clipPrefix + suffix, shape);
+            }
+            throw missing(suffix, shape);
+        }
+
+        /** A layer-scale gamma: the CLIP file's (the Osprey copy is dropped by the reference's loader). */
+        float[] gamma(String suffix, long channels) {
+            if (inClip(suffix)) {
+                return Weights.require(clip, clipPrefix + suffix, channels).toFloatArray();
+            }
+            if (clip != null && clipPrefix != null) {
+                // The reference would keep timm's initial value 1e-6 here; a CLIP file without gammas is not a
+                // ConvNeXt CLIP file, so refuse it rather than silently produce a different network.
+                throw missing(suffix, channels);
+            }
+            if (inOsprey(suffix)) {
+                if (!warnedGammaFallback) {
+                    warnedGammaFallback = true;
+                    LOG.log(System.Logger.Level.WARNING, "no CLIP vision tower file: taking the ConvNeXt layer-scale "
+                            + "gammas from the Osprey weights. The reference takes them from the mm_vision_tower file "
+                            + "(and cannot run without it); the two agree when the tower was frozen in training, as in "
+                            + "Osprey's released checkpoints");
+                }
+                return Weights.require(osprey, ospreyPrefix + suffix, channels).toFloatArray();
+            }
+            throw missing(suffix, channels);
+        }
+
+        private CheckpointException missing(String suffix, long... shape) {
+            List<String> looked = new ArrayList<>();
+            if (ospreyPrefix != null) {
+                looked.add("'" + ospreyPrefix + suffix + "' in the Osprey weights");
+            }
+            if (clipPrefix != null) {
+                looked.add("'" + clipPrefix + suffix + "' in the CLIP file");
+            }
+            return new CheckpointException("missing ConvNeXt weight " + String.join(" or ", looked)
+                    + " (expected shape " + Arrays.toString(shape) + ")");
+        }
+
+        ConvNextTower build() {
+            if (ospreyPrefix == null && clipPrefix == null) {
+                throw new CheckpointException("no ConvNeXt vision tower: no key ending in '" + STEM_KEY
+                        + "' in the Osprey weights" + Weights.where(osprey)
+                        + (clip == null ? " and no CLIP file was given" : " nor in the CLIP file" + Weights.where(clip)));
+            }
+            long[] stemShape = shape(STEM_KEY, 4);
+            long c0 = stemShape[0];
+            long patch = stemShape[2];
+            if (stemShape[1] != 3 || stemShape[3] != patch) {
+                throw new CheckpointException("stem convolution 'stem.0.weight' has the wrong shape: expected [C, 3, k, k], found "
+                        + Arrays.toString(stemShape));
+            }
+            Tensor stemW = weight(STEM_KEY, c0, 3, patch, patch);
+            Tensor stemB = weight("stem.0.bias", c0);
+            Tensor stemNormW = weight("stem.1.weight", c0);
+            Tensor stemNormB = weight("stem.1.bias", c0);
+            if (exists("stages." + STAGES + ".blocks.0.conv_dw.weight")) {
+                throw new CheckpointException("the ConvNeXt has more than " + STAGES + " stages; Osprey uses exactly "
+                        + STAGES + " (res2..res5)");
+            }
+            List<Stage> stages = new ArrayList<>();
+            long prev = c0;
+            for (int s = 0; s < STAGES; s++) {
+                Stage stage = stage(s, prev);
+                stages.add(stage);
+                prev = stage.channels();
+            }
+            return new ConvNextTower(stemW, stemB, stemNormW, stemNormB, List.copyOf(stages));
+        }
+
+        private Stage stage(int s, long inChannels) {
+            String p = "stages." + s + ".";
+            if (!exists(p + "blocks.0.conv_dw.weight")) {
+                throw new CheckpointException("missing ConvNeXt stage " + s + ": no key '" + p
+                        + "blocks.0.conv_dw.weight' after the prefix " + (ospreyPrefix != null ? "'" + ospreyPrefix
+                        + "' in the Osprey weights" : "'" + clipPrefix + "' in the CLIP file"));
+            }
+            long c = shape(p + "blocks.0.conv_dw.weight", 4)[0];
+            Tensor dsNormW = null, dsNormB = null, dsW = null, dsB = null;
+            if (exists(p + "downsample.1.weight")) {
+                long k = shape(p + "downsample.1.weight", 4)[2];
+                dsNormW = weight(p + "downsample.0.weight", inChannels);
+                dsNormB = weight(p + "downsample.0.bias", inChannels);
+                dsW = weight(p + "downsample.1.weight", c, inChannels, k, k);
+                dsB = weight(p + "downsample.1.bias", c);
+            } else if (c != inChannels) {
+                throw missing(p + "downsample.1.weight", c, inChannels, 2, 2);
+            }
+            long[] dwShape = shape(p + "blocks.0.conv_dw.weight", 4);
+            long kernel = dwShape[2];
+            long hidden = shape(p + "blocks.0.mlp.fc1.weight", 2)[0];
+            List<Block> blocks = new ArrayList<>();
+            for (int b = 0; exists(p + "blocks." + b + ".conv_dw.weight"); b++) {
+                String q = p + "blocks." + b + ".";
+                blocks.add(new Block(
+                        gamma(q + "gamma", c),
+                        weight(q + "conv_dw.weight", c, 1, kernel, kernel),
+                        weight(q + "conv_dw.bias", c),
+                        weight(q + "norm.weight", c),
+                        weight(q + "norm.bias", c),
+                        weight(q + "mlp.fc1.weight", hidden, c),
+                        weight(q + "mlp.fc1.bias", hidden),
+                        weight(q + "mlp.fc2.weight", c, hidden),
+                        weight(q + "mlp.fc2.bias", c)));
+            }
+            return new Stage(dsNormW, dsNormB, dsW, dsB, List.copyOf(blocks), Math.toIntExact(c));
+        }
+    }
+
+    /** Channel widths of the stem and the four stages (ConvNeXt-Large: 192, 192, 384, 768, 1536). */
+    public int[] channels() {
+        int[] out = new int[STAGES + 1];
+        out[0] = stemWeight.size(0);
+        for (int s = 0; s < STAGES; s++) {
+            out[s + 1] = stages.get(s).channels();
+        }
+        return out;
+    }
+
+    /** Blocks per stage (ConvNeXt-Large: 3, 3, 27, 3). */
+    public int[] depths() {
+        return stages.stream().mapToInt(s -> s.blocks().size()).toArray();
+    }
+
+    /**
+     * Runs the tower on one preprocessed image.
+     *
+     * @param pixels F32 [3, H, W] (Osprey: 3 x 512 x 512, CLIP-normalised)
+     * @return stem and res2..res5, each a new F32 [C, H, W] tensor
+     */
+    public Features forward(Tensor pixels) {
+        Objects.requireNonNull(pixels, "pixels");
+        if (pixels.dtype() != DType.F32 || pixels.rank() != 3 || pixels.dim(0) != stemWeight.dim(1)) {
+            throw new IllegalArgumentException("pixels must be F32 [" + stemWeight.dim(1) + ", H, W], got " + pixels);
+        }
+        int minSide = stemWeight.size(2) << (STAGES - 1);
+        if (pixels.dim(1) < minSide || pixels.dim(2) < minSide) {
+            throw new IllegalArgumentException("image " + pixels.dim(2) + "x" + pixels.dim(1)
+                    + " is too small for the ConvNeXt (at least " + minSide + "x" + minSide + ")");
+        }
+        Tensor stem = Conv2d.patchify(pixels, stemWeight, stemBias);
+        Norms.layerNorm2d(stem, stemNormWeight, stemNormBias, EPS);
+        Tensor[] res = new Tensor[STAGES];
+        // Scratch for the channels-last block MLP, sized for the largest stage and shared by all blocks.
+        long maxRows = 0, maxHidden = 0;
+        long h = stem.dim(1), w = stem.dim(2);
+        for (Stage s : stages) {
+            if (s.downsamples()) {
+                long k = s.downsampleWeight().dim(2);
+                h /= k;
+                w /= k;
+            }
+            maxRows = Math.max(maxRows, h * w * s.channels());
+            for (Block b : s.blocks()) {
+                maxHidden = Math.max(maxHidden, h * w * b.hidden());
+            }
+        }
+        try (Arena scratch = Arena.ofShared()) {
+            MemorySegment rowsBuffer = scratch.allocate(maxRows * Float.BYTES, 64);
+            MemorySegment hiddenBuffer = scratch.allocate(maxHidden * Float.BYTES, 64);
+            Tensor x = stem;
+            for (int s = 0; s < STAGES; s++) {
+                Stage stage = stages.get(s);
+                if (stage.downsamples()) {
+                    Tensor normed = Tensor.zeros(DType.F32, x.shape());
+                    Norms.layerNorm2d(x, stage.downsampleNormWeight(), stage.downsampleNormBias(), EPS, normed);
+                    x = Conv2d.patchify(normed, stage.downsampleWeight(), stage.downsampleBias());
+                } else {
+                    x = x.copy(); // the blocks update x in place; the previous output is a returned feature
+                }
+                for (Block b : stage.blocks()) {
+                    block(b, x, rowsBuffer, hiddenBuffer);
+                }
+                res[s] = x;
+            }
+        }
+        return new Features(stem, res[0], res[1], res[2], res[3]);
+    }
+
+    /** One block, updating the channels-first map {@code x} [C, H, W] in place. */
+    private static void block(Block b, Tensor x, MemorySegment rowsBuffer, MemorySegment hiddenBuffer) {
+        int c = x.size(0);
+        long pixels = x.dim(1) * x.dim(2);
+        Tensor dw = Conv2d.depthwise(x, b.convDwWeight(), b.convDwBias());
+        Tensor rows = Tensor.of(DType.F32, rowsBuffer.asSlice(0, pixels * c * Float.BYTES), pixels, c);
+        Tensor hidden = Tensor.of(DType.F32, hiddenBuffer.asSlice(0, pixels * b.hidden() * Float.BYTES), pixels, b.hidden());
+        ChannelLayout.toChannelsLast(dw, rows);
+        Norms.layerNorm(rows, b.normWeight(), b.normBias(), EPS);
+        Gemm.linear(rows, b.fc1Weight(), b.fc1Bias(), hidden);
+        Activations.gelu(hidden);
+        Gemm.linear(hidden, b.fc2Weight(), b.fc2Bias(), rows);
+        ChannelLayout.addScaledToChannelsFirst(rows, b.gamma(), x);
+    }
+}
