@@ -209,7 +209,7 @@ public final class Osprey implements AutoCloseable {
         long t0 = System.nanoTime();
         Tensor pixels = processor.preprocess(image);
         ConvNextTower.Features features = tower.forward(pixels);
-        Tensor imageTokens = projector.forward(Projector.flatten(features.res4()));
+        Tensor imageTokens = projector.forward(Projector.flattenToTokens(features.res4()));
         return new ImageSession(image.width(), image.height(), pixels, features, imageTokens, millisSince(t0));
     }
 
