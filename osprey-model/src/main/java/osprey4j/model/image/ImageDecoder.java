@@ -6,6 +6,7 @@ import java.awt.image.ColorModel;
 import java.awt.image.DirectColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -20,6 +21,8 @@ import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.event.IIOReadWarningListener;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
 
 /**
  * Decodes image files with javax.imageio (plus the TwelveMonkeys plugins for WebP and CMYK JPEG) and converts the
@@ -87,16 +90,21 @@ final class ImageDecoder {
         reader.setInput(iis, false, true);
         int width, height;
         boolean cmyk;
+        GifScreen gif;
         try {
             // the header only: nothing the size of the image is allocated before this check
             width = reader.getWidth(0);
             height = reader.getHeight(0);
             cmyk = isCmyk(reader);
+            gif = format.equals("GIF") ? GifScreen.of(reader) : null;
         } catch (IOException | RuntimeException e) {
             throw corrupt(name, format, e);
         }
         try {
             RgbImage.checkSize(width, height, name + " (" + format + ")");
+            if (gif != null) {
+                RgbImage.checkSize(gif.width(), gif.height(), name + " (GIF screen)");
+            }
         } catch (IllegalArgumentException e) {
             throw new ImageFormatException(e.getMessage() + "; refusing to decode it");
         }
@@ -108,6 +116,11 @@ final class ImageDecoder {
                 rgb = cmykToRgb(reader.readRaster(0, null), name);
             } else {
                 BufferedImage image = reader.read(0);
+                if (gif != null && !gif.coveredBy(width, height)) {
+                    image = gif.place(image);
+                    width = gif.width();
+                    height = gif.height();
+                }
                 rgb = toRgb(image, name);
             }
         } catch (ImageFormatException e) {
@@ -307,6 +320,58 @@ final class ImageDecoder {
     private static int mulDiv255(int a, int b) {
         int t = a * b + 128;
         return ((t >> 8) + t) >> 8;
+    }
+
+    /**
+     * A GIF's logical screen and its first frame's place on it. Pillow's image is the whole screen: the frame drawn
+     * at its offset over a canvas of palette index 0, or of the frame's transparent index when it has one.
+     */
+    record GifScreen(int width, int height, int left, int top, int fillIndex) {
+        static GifScreen of(ImageReader reader) throws IOException {
+            Node stream = reader.getStreamMetadata().getAsTree("javax_imageio_gif_stream_1.0");
+            Node image = reader.getImageMetadata(0).getAsTree("javax_imageio_gif_image_1.0");
+            Element screen = child(stream, "LogicalScreenDescriptor");
+            Element descriptor = child(image, "ImageDescriptor");
+            Element control = child(image, "GraphicControlExtension");
+            int fill = control != null && "TRUE".equals(control.getAttribute("transparentColorFlag"))
+                    ? Integer.parseInt(control.getAttribute("transparentColorIndex")) : 0;
+            return new GifScreen(Integer.parseInt(screen.getAttribute("logicalScreenWidth")),
+                    Integer.parseInt(screen.getAttribute("logicalScreenHeight")),
+                    Integer.parseInt(descriptor.getAttribute("imageLeftPosition")),
+                    Integer.parseInt(descriptor.getAttribute("imageTopPosition")), fill);
+        }
+
+        private static Element child(Node parent, String name) {
+            for (Node c = parent.getFirstChild(); c != null; c = c.getNextSibling()) {
+                if (c.getNodeName().equals(name)) {
+                    return (Element) c;
+                }
+            }
+            return null;
+        }
+
+        boolean coveredBy(int frameWidth, int frameHeight) {
+            return left == 0 && top == 0 && frameWidth == width && frameHeight == height;
+        }
+
+        /** The frame (an indexed image) drawn on the screen-sized canvas, clipped to it. */
+        BufferedImage place(BufferedImage frame) throws ImageFormatException {
+            if (!(frame.getColorModel() instanceof IndexColorModel icm)) {
+                throw new ImageFormatException("GIF frame without a palette");
+            }
+            WritableRaster canvas = icm.createCompatibleWritableRaster(width, height);
+            int[] row = new int[width];
+            java.util.Arrays.fill(row, fillIndex < icm.getMapSize() ? fillIndex : 0);
+            for (int y = 0; y < height; y++) {
+                canvas.setSamples(0, y, width, 1, 0, row);
+            }
+            int w = Math.min(frame.getWidth(), width - left), h = Math.min(frame.getHeight(), height - top);
+            if (w > 0 && h > 0) {
+                int[] samples = frame.getRaster().getSamples(0, 0, w, h, 0, (int[]) null);
+                canvas.setSamples(left, top, w, h, 0, samples);
+            }
+            return new BufferedImage(icm, canvas, false, null);
+        }
     }
 
     private record WarningCollector(List<String> warnings) implements IIOReadWarningListener {
