@@ -4,12 +4,13 @@ import java.util.Arrays;
 
 /**
  * The generation loop after the prompt has been prefilled: choose a token, report it, feed it back, until the
- * end-of-sequence id, the stop string, or the token budget. Independent of the model: the LLM step and the
+ * {@link StopCondition} says stop or the token budget is spent. Independent of the model: the LLM step and the
  * token choice come in as functions.
  *
  * <p>Stopping follows the reference: transformers' {@code generate} stops at {@code eos_token_id}; the
  * reference's {@code KeywordsStoppingCriteria} (used by some of its evaluation scripts) also stops when the
- * decoded text contains the template's stop string {@code </s>} spelled out in ordinary tokens.
+ * template's stop string {@code </s>} shows up spelled out in ordinary tokens. The answer is cleaned as the
+ * evaluation scripts clean it ({@link StopCondition#cleanAnswer}).
  */
 final class Generation {
     /** One LLM step: the logits after feeding {@code tokenId} at the next position. */
@@ -29,13 +30,13 @@ final class Generation {
     }
 
     private final Tokenizer tokenizer;
-    private final int eosId;
+    private final StopCondition stop;
     private final String stopString;
 
-    Generation(Tokenizer tokenizer, int eosId, String stopString) {
+    Generation(Tokenizer tokenizer, StopCondition stop) {
         this.tokenizer = tokenizer;
-        this.eosId = eosId;
-        this.stopString = stopString;
+        this.stop = stop;
+        this.stopString = stop.stopString();
     }
 
     /**
@@ -55,8 +56,8 @@ final class Generation {
                 tokens = Arrays.copyOf(tokens, Math.min(maxNewTokens, tokens.length * 2));
             }
             tokens[n++] = id;
+            stopped = stop.shouldStop(tokens, n) || n >= maxNewTokens;
             String raw = tokenizer.decode(Arrays.copyOf(tokens, n));
-            stopped = id == eosId || raw.endsWith(stopString) || n >= maxNewTokens;
             String stable = stopped ? finalText(raw) : stablePrefix(raw);
             String delta = stable.length() > emitted ? stable.substring(emitted) : "";
             emitted = Math.max(emitted, stable.length());
@@ -71,17 +72,14 @@ final class Generation {
 
     /** The reference's post-processing: strip, drop a trailing stop string, strip again. */
     String finalText(String decoded) {
-        String s = decoded.strip();
-        if (s.endsWith(stopString)) {
-            s = s.substring(0, s.length() - stopString.length());
-        }
-        return s.strip();
+        return stop.cleanAnswer(decoded);
     }
 
     /**
      * The part of the text so far that the final answer will start with whatever comes next: leading
      * whitespace dropped, and held back at the end are whitespace (the final answer strips it), a trailing
-     * U+FFFD (an incomplete multi-byte character may still complete) and any start of the stop string.
+     * U+FFFD (an incomplete multi-byte character may still complete) and the stop string or any start of it
+     * (an end-of-sequence right after it would drop it from the answer).
      */
     String stablePrefix(String raw) {
         String s = raw.stripLeading();
@@ -93,7 +91,8 @@ final class Generation {
     }
 
     private int longestSuffixStartingStop(String s) {
-        for (int k = Math.min(stopString.length() - 1, s.length()); k > 0; k--) {
+        // The longest k such that the last k characters are the first k of the stop string.
+        for (int k = Math.min(stopString.length(), s.length()); k > 0; k--) {
             if (s.regionMatches(s.length() - k, stopString, 0, k)) {
                 return k;
             }

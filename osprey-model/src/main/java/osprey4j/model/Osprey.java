@@ -59,12 +59,13 @@ public final class Osprey implements AutoCloseable {
     private final MaskExtractor maskExtractor;
     private final Llama llm;
     private final int maskId;
-    private final int eosId;
+    private final StopCondition stopCondition;
     private final Consumer<String> warnings;
 
     private Osprey(Path dir, OspreyConfig config, LlamaConfig llamaConfig, Checkpoint weights, Checkpoint clipWeights,
                    Tokenizer tokenizer, ImageProcessor processor, ConvNextTower tower, Projector projector,
-                   MaskExtractor maskExtractor, Llama llm, int maskId, int eosId, Consumer<String> warnings) {
+                   MaskExtractor maskExtractor, Llama llm, int maskId, StopCondition stopCondition,
+                   Consumer<String> warnings) {
         this.dir = dir;
         this.config = config;
         this.llamaConfig = llamaConfig;
@@ -77,7 +78,7 @@ public final class Osprey implements AutoCloseable {
         this.maskExtractor = maskExtractor;
         this.llm = llm;
         this.maskId = maskId;
-        this.eosId = eosId;
+        this.stopCondition = stopCondition;
         this.warnings = warnings;
     }
 
@@ -128,7 +129,7 @@ public final class Osprey implements AutoCloseable {
             }
             Tokenizer tokenizer = Tokenizer.loadForOsprey(dir, Tokenizer.Mode.FAST);
             int maskId = tokenizer.tokenId("<mask>").orElseThrow();
-            int eosId = config.eosId() >= 0 ? config.eosId() : tokenizer.eosId();
+            StopCondition stop = stopCondition(tokenizer, config);
 
             checkFits(weights, llamaConfig, tokenizer);
             ConvNextTower tower = ConvNextTower.load(weights, clip);
@@ -137,7 +138,7 @@ public final class Osprey implements AutoCloseable {
             Llama llm = Llama.load(weights, llamaConfig);
             ImageProcessor processor = new ImageProcessor(config.imageSize());
             return new Osprey(dir, config, llamaConfig, weights, clip, tokenizer, processor, tower, projector,
-                    maskExtractor, llm, maskId, eosId, warnings);
+                    maskExtractor, llm, maskId, stop, warnings);
         } catch (RuntimeException e) {
             weights.close();
             if (clip != null) {
@@ -145,6 +146,23 @@ public final class Osprey implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * The reference's stop rule ({@link StopCondition#of}) with the end-of-sequence id {@code generate} uses:
+     * {@code generation_config.json}'s, else {@code config.json}'s, else the tokenizer's.
+     */
+    private static StopCondition stopCondition(Tokenizer tokenizer, OspreyConfig config) {
+        StopCondition reference = StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1);
+        if (config.eosId() < 0 || config.eosId() == tokenizer.eosId()) {
+            return reference;
+        }
+        String stop = ChatTemplate.OSPREY_V1.stopString();
+        int[] ids = tokenizer.encode(stop, true);
+        if (ids.length > 1 && ids[0] == tokenizer.bosId()) {
+            ids = Arrays.copyOfRange(ids, 1, ids.length);
+        }
+        return new StopCondition(config.eosId(), stop, ids, tokenizer::decode);
     }
 
     /**
@@ -329,7 +347,7 @@ public final class Osprey implements AutoCloseable {
         int maxNew = Math.min(options.maxNewTokens(), llamaConfig.maxPositionEmbeddings() - length);
         Sampler sampler = new Sampler(new Sampler.SamplingConfig(options.greedy(), options.temperature(),
                 options.topP(), options.topK(), options.seed()));
-        Generation generation = new Generation(tokenizer, eosId, template.stopString());
+        Generation generation = new Generation(tokenizer, stopCondition);
         double prefillMs;
         double decodeMs;
         Generation.Result result;

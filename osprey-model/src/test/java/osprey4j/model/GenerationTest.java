@@ -19,12 +19,17 @@ class GenerationTest {
 
     /** Runs the loop over a script of ids: step k's "logits" name the k-th id, the chooser reads it back. */
     private static Generation.Result run(int[] script, int maxNewTokens, StringBuilder streamed, List<Integer> fed) {
+        return run(StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1), script, maxNewTokens, streamed, fed);
+    }
+
+    private static Generation.Result run(StopCondition stop, int[] script, int maxNewTokens, StringBuilder streamed,
+                                         List<Integer> fed) {
         float[][] logits = new float[script.length][];
         for (int i = 0; i < script.length; i++) {
             logits[i] = new float[] {script[i]};
         }
         int[] step = {0};
-        Generation g = new Generation(tokenizer, tokenizer.eosId(), "</s>");
+        Generation g = new Generation(tokenizer, stop);
         return g.run(logits[0], id -> {
             fed.add(id);
             return logits[++step[0]];
@@ -52,14 +57,47 @@ class GenerationTest {
         assertEquals(words.length, fed.size(), "the EOS is not fed back");
     }
 
+    /**
+     * The reference's KeywordsStoppingCriteria looks for "</s>" in the last three generated tokens only; with this
+     * vocabulary "</s>" takes four byte pieces, so, as in the reference, generation goes on and the text stays.
+     */
     @Test
-    void stopsAtTheSpelledOutStopStringAndDropsIt() {
+    void aStopStringSpelledInFourPiecesDoesNotStopAsInTheReference() {
+        int[] words = ids(" A dog</s> more");
+        int[] script = java.util.Arrays.copyOf(words, words.length + 1);
+        script[words.length] = tokenizer.eosId();
+        StringBuilder streamed = new StringBuilder();
+        Generation.Result r = run(script, 100, streamed, new ArrayList<>());
+        assertEquals("A dog</s> more", r.text());
+        assertEquals(r.text(), streamed.toString());
+    }
+
+    /** The answer is cleaned of a trailing "</s>" when EOS follows it, and nothing of it was streamed. */
+    @Test
+    void aStopStringRightBeforeEosIsDroppedAndNeverStreamed() {
+        int[] words = ids(" A dog</s>");
+        int[] script = java.util.Arrays.copyOf(words, words.length + 1);
+        script[words.length] = tokenizer.eosId();
+        StringBuilder streamed = new StringBuilder();
+        Generation.Result r = run(script, 100, streamed, new ArrayList<>());
+        assertEquals("A dog", r.text());
+        assertEquals(r.text(), streamed.toString());
+    }
+
+    /** A stop rule whose stop ids are the spelled-out pieces: generation stops there and drops the stop string. */
+    @Test
+    void stopsAtTheStopIdsAndDropsTheStopString() {
+        int[] stopIds = ids("dog</s>");
+        stopIds = java.util.Arrays.copyOfRange(stopIds, stopIds.length - 4, stopIds.length);
+        StopCondition stop = new StopCondition(tokenizer.eosId(), "</s>", stopIds, tokenizer::decode);
         int[] words = ids(" A dog</s> more");
         StringBuilder streamed = new StringBuilder();
-        Generation.Result r = run(words, 100, streamed, new ArrayList<>());
+        List<Integer> fed = new ArrayList<>();
+        Generation.Result r = run(stop, words, 100, streamed, fed);
         assertEquals("A dog", r.text());
         assertEquals(r.text(), streamed.toString(), "no part of </s> was streamed");
-        assertEquals(tokenizer.decode(r.tokens()).strip(), "A dog</s>");
+        assertEquals("A dog</s>", tokenizer.decode(r.tokens()).strip());
+        assertEquals(r.tokens().length - 1, fed.size());
     }
 
     @Test
@@ -81,7 +119,7 @@ class GenerationTest {
         int[] script = java.util.Arrays.copyOf(words, words.length + 1);
         script[words.length] = tokenizer.eosId();
         List<String> deltas = new ArrayList<>();
-        Generation g = new Generation(tokenizer, tokenizer.eosId(), "</s>");
+        Generation g = new Generation(tokenizer, StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1));
         float[][] logits = new float[script.length][];
         for (int i = 0; i < script.length; i++) {
             logits[i] = new float[] {script[i]};

@@ -22,8 +22,8 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.RgbImage;
 
-/** Bad masks, bad questions and bad model directories, on the parity fixture. */
-class OspreyInputErrorsTest {
+/** The facade beyond parity: sampling, bad masks, bad questions and bad model directories, on the parity fixture. */
+class OspreyFacadeTest {
     static Osprey osprey;
     static ImageSession sessionD;
     static final List<String> warnings = new ArrayList<>();
@@ -37,6 +37,20 @@ class OspreyInputErrorsTest {
     @AfterAll
     static void close() {
         osprey.close();
+    }
+
+    /** The reference demo's sampling (temperature 0.2, top-k 50): repeatable with a seed, streamed whole. */
+    @Test
+    void sampledAnswersRepeatWithTheirSeed() {
+        List<Tensor> masks = List.of(OspreyParityTest.readMask("D_full.png"));
+        GenerationOptions options = GenerationOptions.reference().withMaxNewTokens(12).withSeed(42);
+        StringBuilder streamed = new StringBuilder();
+        Answer a = osprey.ask(sessionD, masks, "What is <region1>?", options, (id, t) -> streamed.append(t));
+        Answer b = osprey.ask(sessionD, masks, "What is <region1>?", options);
+        assertEquals(12, a.tokens().length);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(a.tokens(), b.tokens());
+        assertEquals(a.text(), streamed.toString());
+        assertEquals(osprey.tokenizer().decode(a.tokens()).strip(), a.text());
     }
 
     @Test
