@@ -69,7 +69,8 @@ final class AskCommand implements Callable<Integer> {
         // The question's region references are checked before the (slow) model load.
         ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, masks.size()));
         PrintWriter out = spec.commandLine().getOut();
-        try (Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
+        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
+             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
             ImageSession session = osprey.encode(img);
             TokenListener listener = json ? TokenListener.NONE : (id, text) -> {

@@ -112,7 +112,8 @@ final class DescribeCommand implements Callable<Integer> {
         int done = 0;
         double loadMs;
         Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-        try (Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
+        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
+             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
              BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             loadMs = (System.nanoTime() - t0) / 1e6;
             ImageSession session = osprey.encode(img);

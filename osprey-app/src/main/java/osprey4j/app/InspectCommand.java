@@ -73,7 +73,8 @@ final class InspectCommand implements Callable<Integer> {
         ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, maskTensors.size()));
 
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        try (Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
+        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
+             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
             ImageSession session = osprey.encode(img);
             Osprey.PreparedPrompt prompt = ModelSupport.asUsage(() -> osprey.prepare(session, maskTensors, question));
             float[] logits = osprey.firstLogits(prompt);

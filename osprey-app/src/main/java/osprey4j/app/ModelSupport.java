@@ -31,6 +31,45 @@ final class ModelSupport {
         return Osprey.load(dir, warner(cl));
     }
 
+    /**
+     * Sends the warnings the model's components log through {@link System.Logger} (java.util.logging underneath)
+     * to the command's stderr as one line each, like the facade's own, instead of the JDK's two-line console
+     * format. Close the returned handle to restore the default.
+     */
+    static Restore routeComponentWarnings(CommandLine cl) {
+        java.util.logging.Logger osprey = java.util.logging.Logger.getLogger("osprey4j");
+        java.util.function.Consumer<String> warn = warner(cl);
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+                    warn.accept(new java.util.logging.SimpleFormatter().formatMessage(r));
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        boolean useParent = osprey.getUseParentHandlers();
+        osprey.setUseParentHandlers(false);
+        osprey.addHandler(handler);
+        return () -> {
+            osprey.removeHandler(handler);
+            osprey.setUseParentHandlers(useParent);
+        };
+    }
+
+    /** Undoes a setting when closed. */
+    interface Restore extends AutoCloseable {
+        @Override
+        void close();
+    }
+
     /** A sink for warnings: one line each on the command's stderr. */
     static java.util.function.Consumer<String> warner(CommandLine cl) {
         PrintWriter err = cl.getErr();

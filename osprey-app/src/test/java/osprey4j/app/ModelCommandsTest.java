@@ -108,6 +108,20 @@ class ModelCommandsTest {
         assertArrayEquals(ints(c.path("generated_ids")), ints(JSON.readTree(r.out()).path("tokens")));
     }
 
+    /** An empty mask is accepted as in the reference, with one warning line on stderr. */
+    @Test
+    void askWithAnEmptyMaskWarnsOnOneLine() throws IOException {
+        Path empty = dir.resolve("empty.png");
+        MaskPng.write(Mask.empty(96, 80), empty);
+        Run r = run("ask", "--model", MODEL.toString(), "--image", input("palette_small.png"),
+                "--mask", empty.toString(), "--question", "What is <region1>?", "--greedy", "--max-new-tokens", "3",
+                "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(1, r.err().lines().filter(l -> !l.startsWith("WARNING: Using incubator")).count(), r.err());
+        assertTrue(r.err().startsWith("osprey ask: warning: region 1 is empty"), r.err());
+        assertEquals(3, JSON.readTree(r.out()).path("tokens").size());
+    }
+
     @Test
     void askErrorsAreOneLine() {
         String m = MODEL.toString();

@@ -60,12 +60,10 @@ public final class Osprey implements AutoCloseable {
     private final Llama llm;
     private final int maskId;
     private final StopCondition stopCondition;
-    private final Consumer<String> warnings;
 
     private Osprey(Path dir, OspreyConfig config, LlamaConfig llamaConfig, Checkpoint weights, Checkpoint clipWeights,
                    Tokenizer tokenizer, ImageProcessor processor, ConvNextTower tower, Projector projector,
-                   MaskExtractor maskExtractor, Llama llm, int maskId, StopCondition stopCondition,
-                   Consumer<String> warnings) {
+                   MaskExtractor maskExtractor, Llama llm, int maskId, StopCondition stopCondition) {
         this.dir = dir;
         this.config = config;
         this.llamaConfig = llamaConfig;
@@ -79,7 +77,6 @@ public final class Osprey implements AutoCloseable {
         this.llm = llm;
         this.maskId = maskId;
         this.stopCondition = stopCondition;
-        this.warnings = warnings;
     }
 
     /** {@link #load(Path, Consumer)} with warnings sent to the {@code System.Logger} of this class. */
@@ -96,12 +93,15 @@ public final class Osprey implements AutoCloseable {
      *   <li>the ConvNeXt layer-scale gammas from the CLIP file named by {@code mm_vision_tower} (found as written,
      *       relative to the working directory as the reference does, or relative to the model directory), and
      *       every other vision weight from the Osprey weights: the reference's loading quirk. Without that file
-     *       the gammas come from the Osprey weights and a warning says so; the reference would fail to load;
+     *       the gammas come from the Osprey weights (identical in Osprey's released checkpoints, where the tower
+     *       was frozen) and warnings say so; the reference would fail to load;
      *   <li>the tokenizer ({@code tokenizer.json}, else {@code tokenizer.model}) plus {@code <mask>} and
      *       {@code <pos>}, with the fast tokenizer's behaviour the model was trained with.
      * </ul>
      *
-     * @param warnings receives one line per thing that differs from what the reference would do
+     * @param warnings receives one line per thing about the directory that differs from what the reference would
+     *                 do; the components log their own warnings (such as an empty mask) with
+     *                 {@link System.Logger}
      * @throws IllegalArgumentException naming the file, key or shape when something is missing or does not fit
      */
     public static Osprey load(Path dir, Consumer<String> warnings) {
@@ -119,13 +119,9 @@ public final class Osprey implements AutoCloseable {
                 clip = Checkpoints.open(clipFile.get());
             } else {
                 warnings.accept(config.visionTower() == null
-                        ? "config.json names no CLIP file (mm_vision_tower): the ConvNeXt layer-scale gammas come"
-                                + " from the Osprey weights, which the reference ignores (it loads them from the CLIP"
-                                + " file); answers may differ from the reference's"
-                        : "CLIP file '" + config.visionTower() + "' (mm_vision_tower) not found (looked at "
-                                + config.visionTowerCandidates(dir) + "): the ConvNeXt layer-scale gammas come from"
-                                + " the Osprey weights instead; the reference would fail to load here, and with the"
-                                + " file it would use the file's gammas, so answers may differ from the reference's");
+                        ? "config.json names no CLIP file (mm_vision_tower); the reference would fail to load here"
+                        : "CLIP file '" + config.visionTower() + "' (mm_vision_tower) not found, looked at "
+                                + config.visionTowerCandidates(dir) + "; the reference would fail to load here");
             }
             Tokenizer tokenizer = Tokenizer.loadForOsprey(dir, Tokenizer.Mode.FAST);
             int maskId = tokenizer.tokenId("<mask>").orElseThrow();
@@ -138,7 +134,7 @@ public final class Osprey implements AutoCloseable {
             Llama llm = Llama.load(weights, llamaConfig);
             ImageProcessor processor = new ImageProcessor(config.imageSize());
             return new Osprey(dir, config, llamaConfig, weights, clip, tokenizer, processor, tower, projector,
-                    maskExtractor, llm, maskId, stop, warnings);
+                    maskExtractor, llm, maskId, stop);
         } catch (RuntimeException e) {
             weights.close();
             if (clip != null) {
@@ -251,9 +247,10 @@ public final class Osprey implements AutoCloseable {
      * {@code "<image>\nThis provides an overview of the picture.\n" + question}, unless the question contains
      * {@code <image>}: then it is the whole message, verbatim.
      *
-     * @param masks one F32 (or any numeric) [height, width] tensor per region, at the image's size, non-zero
-     *              inside the region. An empty mask is accepted as the reference accepts it (its region token is
-     *              then made from zero features: the extractor's biases only) and a warning says so.
+     * @param masks one F32 (or any numeric) [height, width] tensor per region, at the image's size, 1 inside the
+     *              region and 0 outside. An empty mask, or one too small to cover a pixel of any feature level, is
+     *              accepted as the reference accepts it: its mask token is then made from zero features (the
+     *              extractor's biases only), and {@link MaskExtractor} logs a warning saying so.
      * @throws IllegalArgumentException for a mask of another size, or a question whose region references do
      *                                  not match the masks
      */
@@ -293,23 +290,9 @@ public final class Osprey implements AutoCloseable {
                         + " image's size");
             }
             Tensor f = m.dtype() == DType.F32 ? m : m.to(DType.F32);
-            if (isEmpty(f)) {
-                warnings.accept("mask " + (i + 1) + " is empty: as in the reference, its region token is made from"
-                        + " zero features (the mask extractor's biases only), so the answer is not about any"
-                        + " region of the image");
-            }
             out.add(f);
         }
         return out;
-    }
-
-    private static boolean isEmpty(Tensor mask) {
-        for (long i = 0, n = mask.numel(); i < n; i++) {
-            if (mask.getFloat(i) != 0f) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The logits of the first generated position (a fresh KV cache, discarded afterwards). */
