@@ -120,13 +120,14 @@ public final class ConvNextTower {
      */
     public static ConvNextTower load(Checkpoint ospreyWeights, String ospreyPrefix, Checkpoint clipWeights,
                                      String clipPrefix) {
+        Objects.requireNonNull(ospreyWeights, "ospreyWeights");
         Source src = new Source(ospreyWeights, ospreyPrefix == null ? null : Weights.withDot(ospreyPrefix),
                 clipWeights, clipWeights == null || clipPrefix == null ? null : Weights.withDot(clipPrefix));
         return src.build();
     }
 
     /** The prefix before {@code stem.0.weight}, or null when the checkpoint has no ConvNeXt. */
-    static String findPrefix(Checkpoint checkpoint) {
+    public static String findPrefix(Checkpoint checkpoint) {
         List<String> stems = Weights.keysEndingWith(checkpoint, STEM_KEY).stream()
                 .filter(k -> k.equals(STEM_KEY) || k.endsWith("." + STEM_KEY)).toList();
         if (stems.size() > 1) {
@@ -193,8 +194,8 @@ public final class ConvNextTower {
             if (inOsprey(suffix)) {
                 if (!warnedGammaFallback) {
                     warnedGammaFallback = true;
-                    LOG.log(System.Logger.Level.WARNING, "no CLIP vision tower file: taking the ConvNeXt layer-scale "
-                            + "gammas from the Osprey weights. The reference takes them from the mm_vision_tower file "
+                    LOG.log(System.Logger.Level.WARNING, "no ConvNeXt from a CLIP vision tower file (mm_vision_tower): "
+                            + "taking the layer-scale gammas from the Osprey weights. The reference takes them from the mm_vision_tower file "
                             + "(and cannot run without it); the two agree when the tower was frozen in training, as in "
                             + "Osprey's released checkpoints");
                 }

@@ -193,6 +193,22 @@ class RgbImageTest {
     @Test
     void readsFromBytesLikeFromFile() throws IOException {
         byte[] png = Files.readAllBytes(DIR.resolve("rgba.png"));
-        assertArrayEquals(RgbImage.read(DIR.resolve("rgba.png")).rgb(), RgbImage.read(png, "mem").rgb());
+        byte[] fromFile = RgbImage.read(DIR.resolve("rgba.png")).rgb();
+        assertArrayEquals(fromFile, RgbImage.read(png, "mem").rgb());
+        assertArrayEquals(fromFile, RgbImage.read(new java.io.ByteArrayInputStream(png), "stream").rgb());
+        ImageFormatException e = assertThrows(ImageFormatException.class,
+                () -> RgbImage.read(java.util.Arrays.copyOf(png, 100), "upload.png"));
+        assertTrue(e.getMessage().startsWith("upload.png: "), e.getMessage());
+    }
+
+    @Test
+    void constructorChecksSizeAndBuffer() {
+        assertThrows(IllegalArgumentException.class, () -> new RgbImage(0, 5, new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> new RgbImage(-2, 5, new byte[0]));
+        assertThrows(IllegalArgumentException.class, () -> new RgbImage(2, 2, new byte[11]));
+        assertThrows(IllegalArgumentException.class, () -> new RgbImage(20_000, 5_001, new byte[0]));
+        RgbImage image = new RgbImage(2, 1, new byte[] {1, 2, 3, (byte) 250, 5, 6});
+        assertEquals(0xFA0506, image.rgbAt(1, 0));
+        assertArrayEquals(new long[] {1, 2, 3}, image.toTensor().shape());
     }
 }

@@ -23,15 +23,17 @@ import osprey4j.core.tensor.Floats;
  * Memory and speed of the decoder on a checkpoint of LLaMA-7B's dimensions (hidden 4096, 32 layers, 32 heads,
  * MLP 11008, vocab 32000; 6.74 G parameters, 13.5 GB of BF16): writes random BF16 weights as two-gigabyte
  * safetensors shards with an index into a temporary directory, opens it with {@code Checkpoints.open} and
- * {@code Llama.load}, runs single-token decode steps, and prints the heap in use after a GC and the process's
- * resident memory (VmRSS, split into anonymous and file-backed pages) after loading and after the steps. The
- * directory is deleted at the end. Not a test (it needs 14 GB of disk and minutes); run after test-compile:
+ * {@code Llama.load}, runs twelve single-token decode steps (with the heap bytes each allocates) and one step
+ * of 64 tokens, and prints the heap in use after a GC and the process's resident memory (VmRSS, split into
+ * anonymous and file-backed pages) after loading and after the steps. The directory is deleted at the end.
+ * Not a test (it needs 14 GB of disk and minutes); run after test-compile (osprey-core's classes first, so a
+ * stale osprey-core jar in ~/.m2 does not shadow them):
  *
  * <pre>
  * ./mvnw -q test-compile -pl osprey-model -am
  * ./mvnw -q dependency:build-classpath -pl osprey-model -Dmdep.outputFile=/tmp/cp.txt
  * java --add-modules jdk.incubator.vector -Xmx2g \
- *      -cp osprey-model/target/test-classes:osprey-model/target/classes:$(cat /tmp/cp.txt) \
+ *      -cp osprey-model/target/test-classes:osprey-model/target/classes:osprey-core/target/classes:$(cat /tmp/cp.txt) \
  *      osprey4j.model.llm.LlamaMemoryReport [parent-dir-for-the-checkpoint]
  * </pre>
  */
@@ -42,6 +44,10 @@ public final class LlamaMemoryReport {
     private static final int INTERMEDIATE = 11008;
     private static final int VOCAB = 32000;
     private static final long SHARD_BYTES = 2L << 30;
+    /** Single-token steps timed; the first ones run while the JIT still compiles the kernels. */
+    private static final int DECODE_STEPS = 12;
+    /** Tokens of the prompt-sized step timed after the decode steps. */
+    private static final int PREFILL = 64;
     /** A block of random BF16 values, written again and again: the content does not matter, only the size. */
     private static final int PATTERN_BYTES = 1 << 26;
 
@@ -62,25 +68,44 @@ public final class LlamaMemoryReport {
                 Llama llama = Llama.load(ckpt, LlamaConfig.fromJson(dir.resolve("config.json")));
                 System.out.printf("Checkpoints.open + Llama.load: %.3f s%n", (System.nanoTime() - t1) / 1e9);
                 print("after loading");
-                try (KvCache cache = llama.newCache(16)) {
-                    System.out.printf("KV cache for 16 tokens: %.1f MiB (F32, %d KiB per token)%n",
-                            cache.byteSize() / 1048576.0, cache.byteSize() / 16 / 1024);
+                try (KvCache cache = llama.newCache(PREFILL + DECODE_STEPS)) {
+                    System.out.printf("KV cache for %d tokens: %.1f MiB (F32, %d KiB per token)%n", cache.capacity(),
+                            cache.byteSize() / 1048576.0, cache.byteSize() / cache.capacity() / 1024);
                     int token = 1;
-                    for (int step = 0; step < 4; step++) {
+                    for (int step = 0; step < DECODE_STEPS; step++) {
+                        long allocated = allocatedBytes();
                         long t2 = System.nanoTime();
                         float[] logits = llama.forward(llama.embed(new int[] {token}), cache);
                         double s = (System.nanoTime() - t2) / 1e9;
                         token = argmax(logits);
-                        System.out.printf("decode step %d (position %d): %.2f s, %.1f GB/s of weights read%s%n",
-                                step, cache.length() - 1, s, bytes / 1e9 / s,
-                                step == 0 ? " (first: page faults and JIT compilation included)" : "");
+                        System.out.printf("decode step %d (position %d): %.2f s, %.1f GB/s of weights read, "
+                                + "%.1f MiB allocated on the heap%s%n", step, cache.length() - 1, s, bytes / 1e9 / s,
+                                (allocatedBytes() - allocated) / 1048576.0,
+                                step == 0 ? " (first step: page faults and JIT compilation included)" : "");
                     }
                     print("after the decode steps");
+                    int[] ids = new int[PREFILL];
+                    for (int i = 0; i < ids.length; i++) {
+                        ids[i] = 100 + 37 * i % 31000;
+                    }
+                    long t3 = System.nanoTime();
+                    llama.forward(llama.embed(ids), cache);
+                    double s = (System.nanoTime() - t3) / 1e9;
+                    // every weight but the embedding and the output head (applied to the last token only) is used per token
+                    double flops = 2.0 * PREFILL * (bytes / 2 - 2L * VOCAB * HIDDEN);
+                    System.out.printf("prefill of %d tokens after them: %.1f s, %.1f GFLOP/s in the projections%n",
+                            PREFILL, s, flops / s / 1e9);
+                    print("after the prefill");
                 }
             }
         } finally {
             deleteRecursively(dir);
         }
+    }
+
+    /** Bytes allocated on the heap so far by all threads (the compute pool's included). */
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
     }
 
     private static int argmax(float[] v) {

@@ -180,6 +180,7 @@ final class ParityFixtures {
 
     static void assertClose(Tensor expected, Tensor actual, double tolerance, String what) {
         double d = maxAbsDiff(expected, actual);
+        System.out.printf("%-24s max abs diff %.2e (tolerance %.0e)%n", what, d, tolerance);
         assertTrue(d <= tolerance, what + ": max abs difference " + d + " > " + tolerance);
     }
 }
