@@ -94,6 +94,7 @@ class OspreyParityTest {
 
     private static void assertClose(Checkpoint dump, String name, Tensor actual) {
         float d = FacadeFixtures.maxAbsDiff(dump.tensor(name), actual);
+        System.out.printf("parity %s: max abs difference %.2e%n", name, d);
         assertTrue(d <= TOLERANCE, name + ": max abs difference " + d + " > " + TOLERANCE);
     }
 
@@ -101,6 +102,7 @@ class OspreyParityTest {
     @ValueSource(strings = {"A", "B", "C", "D"})
     void matchesTheReference(String name) throws IOException {
         JsonNode c = FacadeFixtures.testCase(name);
+        System.out.println("parity case " + name);
         try (Checkpoint dump = FacadeFixtures.dump(name)) {
             ImageSession session = osprey.encode(image(c, dump));
             assertClose(dump, "res4", session.features().res4());
