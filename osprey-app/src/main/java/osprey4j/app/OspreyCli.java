@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
                 TokenizeCommand.class,
                 MaskCommand.class,
                 DataCommand.class,
+                AskCommand.class,
+                DescribeCommand.class,
+                InspectCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

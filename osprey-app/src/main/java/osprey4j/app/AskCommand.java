@@ -1,0 +1,97 @@
+package osprey4j.app;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import osprey4j.core.tensor.Tensor;
+import osprey4j.model.Answer;
+import osprey4j.model.ChatTemplate;
+import osprey4j.model.QuestionPrompt;
+import osprey4j.model.GenerationOptions;
+import osprey4j.model.ImageSession;
+import osprey4j.model.Osprey;
+import osprey4j.model.TokenListener;
+import osprey4j.model.image.RgbImage;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code osprey ask}: one answer about regions of an image. */
+@Command(name = "ask", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+                "Answers a question about regions of an image, streaming the answer as it is generated.",
+                "<region1>, <region2>... in the question refer to the regions in the order given (raw <mask><pos>"
+                        + " is also accepted, one per region in order). The question follows the reference's"
+                        + " image preamble (\"<image>\\nThis provides an overview of the picture.\\n\") unless it"
+                        + " contains <image>; then it is the whole user message, verbatim."})
+final class AskCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Osprey checkpoint directory.")
+    Path model;
+
+    @Option(names = "--image", required = true, paramLabel = "IMG", description = "The image (PNG, JPEG...).")
+    Path image;
+
+    @ArgGroup(exclusive = true, multiplicity = "1..*", heading = "Regions (one or more, in order):%n")
+    List<RegionInputs.Region> regions;
+
+    @Option(names = "--question", required = true, paramLabel = "TEXT",
+            description = "The question, with <region1>, <region2>...")
+    String question;
+
+    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --point (not yet supported).")
+    Path sam;
+
+    @Mixin
+    GenerationMixin generation;
+
+    @Option(names = "--json", description = "Print {\"text\", \"tokens\", \"prompt_tokens\", \"timings\"} as JSON"
+            + " instead of streaming the text.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        GenerationOptions options = generation.options(spec.commandLine().getParseResult());
+        if (sam != null) {
+            throw new UsageException("--sam: SAM is not yet supported; give regions as --mask PNG or --box");
+        }
+        long t0 = System.nanoTime();
+        RgbImage img = ModelSupport.readImage(image);
+        List<Tensor> masks = ModelSupport.tensors(RegionInputs.masks(regions, img.width(), img.height()));
+        // The question's region references are checked before the (slow) model load.
+        ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, masks.size()));
+        PrintWriter out = spec.commandLine().getOut();
+        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
+             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
+            double loadMs = (System.nanoTime() - t0) / 1e6;
+            ImageSession session = osprey.encode(img);
+            TokenListener listener = json ? TokenListener.NONE : (id, text) -> {
+                if (!text.isEmpty()) {
+                    out.print(text);
+                    out.flush();
+                }
+            };
+            Answer answer = ModelSupport.asUsage(() -> osprey.ask(session, masks, question, options, listener));
+            if (json) {
+                ObjectNode root = JsonNodeFactory.instance.objectNode();
+                root.put("text", answer.text());
+                root.set("tokens", ModelSupport.ids(answer.tokens()));
+                root.put("prompt_tokens", answer.promptTokens());
+                root.set("timings", ModelSupport.timings(answer.timings(), loadMs));
+                out.println(root);
+            } else {
+                out.println();
+            }
+            out.flush();
+        }
+        return 0;
+    }
+}

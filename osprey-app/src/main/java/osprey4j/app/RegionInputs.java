@@ -1,0 +1,116 @@
+package osprey4j.app;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import osprey4j.data.mask.Mask;
+import osprey4j.data.mask.MaskPng;
+import picocli.CommandLine.Option;
+
+/**
+ * The regions of a question as given on the command line: {@code --mask PNG}, {@code --box x1,y1,x2,y2} or
+ * {@code --point x,y}, in the order given ({@code <region1>} is the first).
+ */
+final class RegionInputs {
+    private RegionInputs() {
+    }
+
+    /** One region option; picocli keeps a list of these in command-line order. */
+    static final class Region {
+        @Option(names = "--mask", paramLabel = "PNG", required = true,
+                description = "A region as a mask image of the input image's size; any non-zero pixel is inside.")
+        Path mask;
+
+        @Option(names = "--box", paramLabel = "x1,y1,x2,y2", required = true,
+                description = "A region as a box in pixels (x2, y2 exclusive), used as a rectangular mask.")
+        String box;
+
+        @Option(names = "--point", paramLabel = "x,y", required = true,
+                description = "A region as a click; needs SAM (not yet supported).")
+        String point;
+    }
+
+    /** The masks of {@code regions}, each checked against the image size. */
+    static List<Mask> masks(List<Region> regions, int imageWidth, int imageHeight) {
+        List<Mask> out = new ArrayList<>();
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            if (r.mask != null) {
+                out.add(readPng(r.mask, i + 1, imageWidth, imageHeight));
+            } else if (r.box != null) {
+                out.add(box(r.box, imageWidth, imageHeight));
+            } else {
+                throw new UsageException("--point " + r.point + ": a point prompt needs SAM to turn the click into a"
+                        + " mask (--sam CKPT), which is not yet supported; give the region as --mask PNG or --box");
+            }
+        }
+        return out;
+    }
+
+    /** A mask PNG, with an error naming the region when it is missing, unreadable or of another size. */
+    static Mask readPng(Path file, int index, int imageWidth, int imageHeight) {
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException("mask file not found: " + file);
+        }
+        Mask m;
+        try {
+            m = MaskPng.read(file);
+        } catch (IOException | RuntimeException e) {
+            throw new UsageException("cannot read mask " + file + ": " + OneLineErrors.message(e));
+        }
+        if (m.width() != imageWidth || m.height() != imageHeight) {
+            throw new UsageException("mask " + index + " (" + file + ") is " + m.width() + "x" + m.height()
+                    + " but the image is " + imageWidth + "x" + imageHeight + " (width x height); masks must have"
+                    + " the image's size");
+        }
+        return m;
+    }
+
+    /**
+     * A box as a rectangular mask: pixels (x, y) with x1 <= x < x2 and y1 <= y < y2, coordinates rounded to
+     * whole pixels and clipped to the image. (SAM would turn a box into an object's shape; without it the box
+     * itself is the region.)
+     */
+    static Mask box(String spec, int imageWidth, int imageHeight) {
+        double[] v = numbers(spec, 4, "--box", "x1,y1,x2,y2");
+        int x1 = clamp(Math.round(v[0]), imageWidth), y1 = clamp(Math.round(v[1]), imageHeight);
+        int x2 = clamp(Math.round(v[2]), imageWidth), y2 = clamp(Math.round(v[3]), imageHeight);
+        if (x2 <= x1 || y2 <= y1) {
+            throw new UsageException("--box " + spec + " covers no pixel of the " + imageWidth + "x" + imageHeight
+                    + " image (needs x1 < x2 and y1 < y2 inside it)");
+        }
+        Mask.Builder b = Mask.builder(imageWidth, imageHeight);
+        for (int y = y1; y < y2; y++) {
+            for (int x = x1; x < x2; x++) {
+                b.set(x, y);
+            }
+        }
+        return b.build();
+    }
+
+    private static int clamp(long v, int max) {
+        return (int) Math.max(0, Math.min(max, v));
+    }
+
+    static double[] numbers(String spec, int count, String option, String form) {
+        String[] parts = spec.split(",", -1);
+        if (parts.length != count) {
+            throw new UsageException(option + " " + spec + ": expected " + form);
+        }
+        double[] out = new double[count];
+        for (int i = 0; i < count; i++) {
+            try {
+                out[i] = Double.parseDouble(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new UsageException(option + " " + spec + ": '" + parts[i] + "' is not a number (expected "
+                        + form + ")");
+            }
+            if (!Double.isFinite(out[i])) {
+                throw new UsageException(option + " " + spec + ": '" + parts[i] + "' is not a finite number");
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,371 @@
+package osprey4j.model;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.Checkpoints;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+import osprey4j.model.image.ImageProcessor;
+import osprey4j.model.image.RgbImage;
+import osprey4j.model.llm.KvCache;
+import osprey4j.model.llm.Llama;
+import osprey4j.model.llm.LlamaConfig;
+import osprey4j.model.vision.ConvNextTower;
+import osprey4j.model.vision.MaskExtractor;
+import osprey4j.model.vision.Projector;
+
+/**
+ * Osprey: questions about regions of an image, answered by a LLaMA that sees the image and each region.
+ *
+ * <pre>{@code
+ * try (Osprey osprey = Osprey.load(Path.of("Osprey-7b"))) {
+ *     ImageSession image = osprey.encode(RgbImage.read(Path.of("photo.jpg")));   // once per image
+ *     Answer a = osprey.ask(image, List.of(mask1, mask2),
+ *             "What is the relationship between <region1> and <region2>?",
+ *             GenerationOptions.reference(), (id, text) -> System.out.print(text));
+ * }
+ * }</pre>
+ *
+ * <p><b>Cost.</b> {@link #encode} runs the vision tower and projector once per image; every {@link #ask} about
+ * that image reuses the session's features and image tokens, and pays only for its regions' tokens (mask
+ * pooling and two small MLPs) and the LLM. Ask many questions of one session rather than re-encoding.
+ *
+ * <p><b>Loading.</b> {@link #load} reads a directory in the official Hugging Face layout; see
+ * {@link #load(Path, Consumer)} for where each part comes from. Weights stay memory-mapped until
+ * {@link #close}.
+ *
+ * <p>One question at a time per instance: calls may come from any thread but should not overlap.
+ */
+public final class Osprey implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Osprey.class.getName());
+
+    private final Path dir;
+    private final OspreyConfig config;
+    private final LlamaConfig llamaConfig;
+    private final Checkpoint weights;
+    private final Checkpoint clipWeights;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate template = ChatTemplate.OSPREY_V1;
+    private final ImageProcessor processor;
+    private final ConvNextTower tower;
+    private final Projector projector;
+    private final MaskExtractor maskExtractor;
+    private final Llama llm;
+    private final int maskId;
+    private final StopCondition stopCondition;
+
+    private Osprey(Path dir, OspreyConfig config, LlamaConfig llamaConfig, Checkpoint weights, Checkpoint clipWeights,
+                   Tokenizer tokenizer, ImageProcessor processor, ConvNextTower tower, Projector projector,
+                   MaskExtractor maskExtractor, Llama llm, int maskId, StopCondition stopCondition) {
+        this.dir = dir;
+        this.config = config;
+        this.llamaConfig = llamaConfig;
+        this.weights = weights;
+        this.clipWeights = clipWeights;
+        this.tokenizer = tokenizer;
+        this.processor = processor;
+        this.tower = tower;
+        this.projector = projector;
+        this.maskExtractor = maskExtractor;
+        this.llm = llm;
+        this.maskId = maskId;
+        this.stopCondition = stopCondition;
+    }
+
+    /** {@link #load(Path, Consumer)} with warnings sent to the {@code System.Logger} of this class. */
+    public static Osprey load(Path dir) {
+        return load(dir, w -> LOG.log(System.Logger.Level.WARNING, w));
+    }
+
+    /**
+     * Loads an Osprey checkpoint directory:
+     * <ul>
+     *   <li>{@code config.json}: the LLaMA configuration and the multimodal keys ({@code mm_vision_tower},
+     *       {@code mm_projector_type});
+     *   <li>the weights: {@code pytorch_model*.bin} or {@code *.safetensors}, single or sharded;
+     *   <li>the ConvNeXt layer-scale gammas from the CLIP file named by {@code mm_vision_tower} (found as written,
+     *       relative to the working directory as the reference does, or relative to the model directory), and
+     *       every other vision weight from the Osprey weights: the reference's loading quirk. Without that file
+     *       the gammas come from the Osprey weights (identical in Osprey's released checkpoints, where the tower
+     *       was frozen) and warnings say so; the reference would fail to load;
+     *   <li>the tokenizer ({@code tokenizer.json}, else {@code tokenizer.model}) plus {@code <mask>} and
+     *       {@code <pos>}, with the fast tokenizer's behaviour the model was trained with.
+     * </ul>
+     *
+     * @param warnings receives one line per thing about the directory that differs from what the reference would
+     *                 do; the components log their own warnings (such as an empty mask) with
+     *                 {@link System.Logger}
+     * @throws IllegalArgumentException naming the file, key or shape when something is missing or does not fit
+     */
+    public static Osprey load(Path dir, Consumer<String> warnings) {
+        Objects.requireNonNull(warnings, "warnings");
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("model directory not found: " + dir);
+        }
+        OspreyConfig config = OspreyConfig.read(dir);
+        LlamaConfig llamaConfig = LlamaConfig.fromJson(dir.resolve("config.json"));
+        Checkpoint weights = Checkpoints.open(dir);
+        Checkpoint clip = null;
+        try {
+            Optional<Path> clipFile = config.findVisionTowerFile(dir);
+            if (clipFile.isPresent()) {
+                clip = Checkpoints.open(clipFile.get());
+            } else {
+                warnings.accept(config.visionTower() == null
+                        ? "config.json names no CLIP file (mm_vision_tower); the reference would fail to load here"
+                        : "CLIP file '" + config.visionTower() + "' (mm_vision_tower) not found, looked at "
+                                + config.visionTowerCandidates(dir) + "; the reference would fail to load here");
+            }
+            Tokenizer tokenizer = Tokenizer.loadForOsprey(dir, Tokenizer.Mode.FAST);
+            int maskId = tokenizer.tokenId("<mask>").orElseThrow();
+            StopCondition stop = stopCondition(tokenizer, config);
+
+            checkFits(weights, llamaConfig, tokenizer);
+            ConvNextTower tower = ConvNextTower.load(weights, clip);
+            Projector projector = Projector.load(weights, "model.mm_projector", config.projectorType());
+            MaskExtractor maskExtractor = MaskExtractor.load(weights, "mask_extractor");
+            Llama llm = Llama.load(weights, llamaConfig);
+            ImageProcessor processor = new ImageProcessor(config.imageSize());
+            return new Osprey(dir, config, llamaConfig, weights, clip, tokenizer, processor, tower, projector,
+                    maskExtractor, llm, maskId, stop);
+        } catch (RuntimeException e) {
+            weights.close();
+            if (clip != null) {
+                clip.close();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The reference's stop rule ({@link StopCondition#of}) with the end-of-sequence id {@code generate} uses:
+     * {@code generation_config.json}'s, else {@code config.json}'s, else the tokenizer's.
+     */
+    private static StopCondition stopCondition(Tokenizer tokenizer, OspreyConfig config) {
+        StopCondition reference = StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1);
+        if (config.eosId() < 0 || config.eosId() == tokenizer.eosId()) {
+            return reference;
+        }
+        String stop = ChatTemplate.OSPREY_V1.stopString();
+        int[] ids = tokenizer.encode(stop, true);
+        if (ids.length > 1 && ids[0] == tokenizer.bosId()) {
+            ids = Arrays.copyOfRange(ids, 1, ids.length);
+        }
+        return new StopCondition(config.eosId(), stop, ids, tokenizer::decode);
+    }
+
+    /**
+     * Cross-part checks the parts cannot make alone: the projector and the mask extractor must produce vectors
+     * of the LLM's width, and every id the tokenizer can produce (except {@code <mask>}/{@code <pos>}, which are
+     * always replaced) must have an embedding row.
+     */
+    private static void checkFits(Checkpoint weights, LlamaConfig llama, Tokenizer tokenizer) {
+        int hidden = llama.hiddenSize();
+        expectDim(weights, "model.mm_projector.2.weight", 0, hidden, "the projector's output must be the LLM's "
+                + "hidden size " + hidden);
+        expectDim(weights, "mask_extractor.feat_linear.weight", 0, hidden, "mask tokens must be the LLM's hidden "
+                + "size " + hidden);
+        if (!weights.contains("model.embed_tokens.weight")) {
+            throw new IllegalArgumentException("the weights have no model.embed_tokens.weight (expected shape ["
+                    + llama.vocabSize() + ", " + hidden + "]); is this an Osprey/LLaMA checkpoint?");
+        }
+        long[] embedShape = weights.info("model.embed_tokens.weight").shape();
+        long vocab = embedShape[0];
+        for (Tokenizer.AddedToken t : tokenizer.addedTokens()) {
+            if (t.id() >= vocab && !Tokenizer.OSPREY_REGION_TOKENS.contains(t.content())) {
+                throw new IllegalArgumentException("tokenizer token '" + t.content() + "' has id " + t.id()
+                        + " but model.embed_tokens.weight has only " + vocab + " rows (shape "
+                        + Arrays.toString(embedShape) + ")");
+            }
+        }
+    }
+
+    private static void expectDim(Checkpoint weights, String key, int dim, int expected, String why) {
+        if (!weights.contains(key)) {
+            return; // the part's own loader has already named what it needs
+        }
+        long[] shape = weights.info(key).shape();
+        if (shape.length <= dim || shape[dim] != expected) {
+            throw new IllegalArgumentException(key + " has shape " + Arrays.toString(shape) + ", expected dimension "
+                    + dim + " to be " + expected + ": " + why);
+        }
+    }
+
+    /** The model directory. */
+    public Path directory() {
+        return dir;
+    }
+
+    public OspreyConfig config() {
+        return config;
+    }
+
+    public LlamaConfig llamaConfig() {
+        return llamaConfig;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /**
+     * Encodes an image: preprocess (shortest edge to the image size, normalise, squash to a square), the
+     * ConvNeXt tower, and the projector on res4. Do this once per image and ask all questions of the session.
+     */
+    public ImageSession encode(RgbImage image) {
+        long t0 = System.nanoTime();
+        Tensor pixels = processor.preprocess(image);
+        ConvNextTower.Features features = tower.forward(pixels);
+        Tensor imageTokens = projector.forward(Projector.flattenToTokens(features.res4()));
+        return new ImageSession(image.width(), image.height(), pixels, features, imageTokens, millisSince(t0));
+    }
+
+    /**
+     * Everything the LLM is fed for one question, before it runs.
+     *
+     * @param prompt     the full prompt text (osprey_v1 template around the user message)
+     * @param inputIds   its ids, {@link Tokenizer#IMAGE_TOKEN_ID} where the image goes
+     * @param maskTokens F32 [regions, hidden] in the order of the {@code <mask>} tokens, or null without regions
+     * @param posTokens  F32 [regions, hidden], or null without regions
+     * @param embeddings F32 [sequence, hidden], the LLM's input
+     */
+    public record PreparedPrompt(String prompt, int[] inputIds, Tensor maskTokens, Tensor posTokens,
+                                 Tensor embeddings, double prepareMs) {
+    }
+
+    /**
+     * Builds the LLM input for a question as the reference does. {@code <region1>}, {@code <region2>}... in the
+     * question refer to {@code masks} in order and become {@code <mask><pos>}; a question may instead write
+     * {@code <mask><pos>} itself, once per mask in order. The user message is
+     * {@code "<image>\nThis provides an overview of the picture.\n" + question}, unless the question contains
+     * {@code <image>}: then it is the whole message, verbatim.
+     *
+     * @param masks one F32 (or any numeric) [height, width] tensor per region, at the image's size, 1 inside the
+     *              region and 0 outside. An empty mask, or one too small to cover a pixel of any feature level, is
+     *              accepted as the reference accepts it: its mask token is then made from zero features (the
+     *              extractor's biases only), and {@link MaskExtractor} logs a warning saying so.
+     * @throws IllegalArgumentException for a mask of another size, or a question whose region references do
+     *                                  not match the masks
+     */
+    public PreparedPrompt prepare(ImageSession session, List<Tensor> masks, String question) {
+        Objects.requireNonNull(session, "session");
+        Objects.requireNonNull(question, "question");
+        long t0 = System.nanoTime();
+        List<Tensor> checked = checkMasks(session, masks);
+        QuestionPrompt q = QuestionPrompt.of(template, question, checked.size());
+        String prompt = q.text();
+        int[] ids = tokenizer.encodePrompt(prompt);
+
+        Tensor maskTokens = null;
+        Tensor posTokens = null;
+        if (q.maskOrder().length > 0) {
+            List<Tensor> ordered = new ArrayList<>(q.maskOrder().length);
+            for (int i : q.maskOrder()) {
+                ordered.add(checked.get(i));
+            }
+            MaskExtractor.RegionTokens regions = maskExtractor.forward(session.features(), ordered);
+            maskTokens = regions.maskTokens();
+            posTokens = regions.posTokens();
+        }
+        Tensor embeddings = InputEmbeddings.assemble(ids, maskId, llm::embed, session.imageTokens(), maskTokens,
+                posTokens);
+        return new PreparedPrompt(prompt, ids, maskTokens, posTokens, embeddings, millisSince(t0));
+    }
+
+    private List<Tensor> checkMasks(ImageSession session, List<Tensor> masks) {
+        List<Tensor> out = new ArrayList<>(masks.size());
+        for (int i = 0; i < masks.size(); i++) {
+            Tensor m = Objects.requireNonNull(masks.get(i), "mask " + (i + 1));
+            if (m.rank() != 2 || m.dim(0) != session.height() || m.dim(1) != session.width()) {
+                String size = m.rank() == 2 ? m.dim(1) + "x" + m.dim(0) : "of shape " + Arrays.toString(m.shape());
+                throw new IllegalArgumentException("mask " + (i + 1) + " is " + size + " but the image is "
+                        + session.width() + "x" + session.height() + " (width x height); masks must have the"
+                        + " image's size");
+            }
+            Tensor f = m.dtype() == DType.F32 ? m : m.to(DType.F32);
+            out.add(f);
+        }
+        return out;
+    }
+
+    /** The logits of the first generated position (a fresh KV cache, discarded afterwards). */
+    public float[] firstLogits(PreparedPrompt prompt) {
+        try (KvCache cache = llm.newCache(checkedLength(prompt))) {
+            return llm.forward(prompt.embeddings(), cache);
+        }
+    }
+
+    /** The prompt's sequence length, refused when the model's positions cannot hold it and one more token. */
+    private int checkedLength(PreparedPrompt prompt) {
+        int length = prompt.embeddings().size(0);
+        int max = llamaConfig.maxPositionEmbeddings();
+        if (length >= max) {
+            throw new IllegalArgumentException("the prompt is " + length + " tokens long (the image counts "
+                    + (length - prompt.inputIds().length + 1) + "), which leaves no room to answer within the model's "
+                    + max + " positions (max_position_embeddings)");
+        }
+        return length;
+    }
+
+    /**
+     * Answers one question about regions of an encoded image; see {@link #prepare} for the question and masks.
+     * The answer is streamed to {@code listener} as it is generated and also returned whole.
+     */
+    public Answer ask(ImageSession session, List<Tensor> masks, String question, GenerationOptions options,
+                      TokenListener listener) {
+        Objects.requireNonNull(options, "options");
+        TokenListener sink = listener == null ? TokenListener.NONE : listener;
+        PreparedPrompt prompt = prepare(session, masks, question);
+
+        int length = checkedLength(prompt);
+        // Generation also ends where the model's positions end (the reference would run past them, extending
+        // rotary tables the model was never trained on).
+        int maxNew = Math.min(options.maxNewTokens(), llamaConfig.maxPositionEmbeddings() - length);
+        Sampler sampler = new Sampler(new Sampler.SamplingConfig(options.greedy(), options.temperature(),
+                options.topP(), options.topK(), options.seed()));
+        Generation generation = new Generation(tokenizer, stopCondition);
+        double prefillMs;
+        double decodeMs;
+        Generation.Result result;
+        try (KvCache cache = llm.newCache(length + maxNew - 1)) {
+            long t0 = System.nanoTime();
+            float[] first = llm.forward(prompt.embeddings(), cache);
+            prefillMs = millisSince(t0);
+            long t1 = System.nanoTime();
+            result = generation.run(first, id -> llm.forward(llm.embed(new int[] {id}), cache), sampler::next,
+                    maxNew, sink);
+            decodeMs = millisSince(t1);
+        }
+        Answer.Timings timings = new Answer.Timings(session.encodeMs(), prompt.prepareMs(), prefillMs, decodeMs,
+                result.tokens().length);
+        return new Answer(result.text(), result.tokens(), length, timings);
+    }
+
+    /** {@link #ask(ImageSession, List, String, GenerationOptions, TokenListener)} without streaming. */
+    public Answer ask(ImageSession session, List<Tensor> masks, String question, GenerationOptions options) {
+        return ask(session, masks, question, options, TokenListener.NONE);
+    }
+
+    private static double millisSince(long t0) {
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    /** Unmaps the weight files; sessions and tensors from this instance must not be used afterwards. */
+    @Override
+    public void close() {
+        try {
+            weights.close();
+        } finally {
+            if (clipWeights != null) {
+                clipWeights.close();
+            }
+        }
+    }
+}
