@@ -40,6 +40,18 @@ class GenerationTest {
         return tokenizer.encode(text, false);
     }
 
+    /**
+     * "</s>" spelled as its four byte-fallback pieces. (Encoding the text "</s>" gives the EOS token itself,
+     * because the checkpoint's tokenizer matches special tokens before normalisation.)
+     */
+    private static int[] spelledStop() {
+        return "</s>".chars().map(c -> tokenizer.tokenId(String.format("<0x%02X>", c)).orElseThrow()).toArray();
+    }
+
+    private static int[] concat(int[]... parts) {
+        return java.util.Arrays.stream(parts).flatMapToInt(java.util.Arrays::stream).toArray();
+    }
+
     @Test
     void stopsAtEosAndStreamsExactlyTheAnswer() {
         int[] words = ids(" A red car.");
@@ -63,9 +75,7 @@ class GenerationTest {
      */
     @Test
     void aStopStringSpelledInFourPiecesDoesNotStopAsInTheReference() {
-        int[] words = ids(" A dog</s> more");
-        int[] script = java.util.Arrays.copyOf(words, words.length + 1);
-        script[words.length] = tokenizer.eosId();
+        int[] script = concat(ids(" A dog"), spelledStop(), ids("more"), new int[] {tokenizer.eosId()});
         StringBuilder streamed = new StringBuilder();
         Generation.Result r = run(script, 100, streamed, new ArrayList<>());
         assertEquals("A dog</s> more", r.text());
@@ -75,9 +85,7 @@ class GenerationTest {
     /** The answer is cleaned of a trailing "</s>" when EOS follows it, and nothing of it was streamed. */
     @Test
     void aStopStringRightBeforeEosIsDroppedAndNeverStreamed() {
-        int[] words = ids(" A dog</s>");
-        int[] script = java.util.Arrays.copyOf(words, words.length + 1);
-        script[words.length] = tokenizer.eosId();
+        int[] script = concat(ids(" A dog"), spelledStop(), new int[] {tokenizer.eosId()});
         StringBuilder streamed = new StringBuilder();
         Generation.Result r = run(script, 100, streamed, new ArrayList<>());
         assertEquals("A dog", r.text());
@@ -87,10 +95,9 @@ class GenerationTest {
     /** A stop rule whose stop ids are the spelled-out pieces: generation stops there and drops the stop string. */
     @Test
     void stopsAtTheStopIdsAndDropsTheStopString() {
-        int[] stopIds = ids("dog</s>");
-        stopIds = java.util.Arrays.copyOfRange(stopIds, stopIds.length - 4, stopIds.length);
+        int[] stopIds = spelledStop();
         StopCondition stop = new StopCondition(tokenizer.eosId(), "</s>", stopIds, tokenizer::decode);
-        int[] words = ids(" A dog</s> more");
+        int[] words = concat(ids(" A dog"), stopIds, ids("more"));
         StringBuilder streamed = new StringBuilder();
         List<Integer> fed = new ArrayList<>();
         Generation.Result r = run(stop, words, 100, streamed, fed);
