@@ -1,7 +1,9 @@
 package osprey4j.core.io;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -23,6 +25,31 @@ public interface Checkpoint extends AutoCloseable {
 
     /** The tensor {@code name}; throws {@link CheckpointException} naming the key if it is absent. */
     Tensor tensor(String name);
+
+    /**
+     * The model weight {@code name}, which must exist, have exactly {@code expectedShape} and a float dtype the
+     * kernels read in place (F32, F16 or BF16). A wrong checkpoint thus fails at load time with one line naming
+     * the key, the expected and the found shape, and the file, instead of deep inside a kernel.
+     */
+    default Tensor weight(String name, long... expectedShape) {
+        if (!contains(name)) {
+            List<TensorInfo> all = tensors();
+            throw new CheckpointException("missing weight '" + name + "' (expected shape "
+                    + Arrays.toString(expectedShape) + ")"
+                    + (all.isEmpty() ? " (the checkpoint has no tensors)" : " in " + all.getFirst().file()));
+        }
+        TensorInfo info = info(name);
+        if (!Arrays.equals(info.shape(), expectedShape)) {
+            throw new CheckpointException("weight '" + name + "' has the wrong shape: expected "
+                    + Arrays.toString(expectedShape) + ", found " + Arrays.toString(info.shape()) + " in " + info.file());
+        }
+        DType d = info.dtype();
+        if (d != DType.F32 && d != DType.F16 && d != DType.BF16) {
+            throw new CheckpointException("weight '" + name + "' is " + d + "; expected F32, F16 or BF16, in "
+                    + info.file());
+        }
+        return tensor(name);
+    }
 
     /**
      * Free-form string metadata: a safetensors {@code __metadata__} block, a sharded index's

@@ -54,13 +54,13 @@ public final class Llama {
         int vocab = config.vocabSize();
         RotaryEmbedding rotary = new RotaryEmbedding(config.headDim(), config.ropeTheta(),
                 config.maxPositionEmbeddings());
-        Tensor embed = Weights.require(checkpoint, "model.embed_tokens.weight", vocab, hidden);
+        Tensor embed = checkpoint.weight("model.embed_tokens.weight", vocab, hidden);
         LlamaDecoderLayer[] layers = new LlamaDecoderLayer[config.numHiddenLayers()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = LlamaDecoderLayer.load(checkpoint, i, config, rotary);
         }
-        Tensor norm = Weights.require(checkpoint, "model.norm.weight", hidden);
-        Tensor head = config.tieWordEmbeddings() ? embed : Weights.require(checkpoint, "lm_head.weight", vocab, hidden);
+        Tensor norm = checkpoint.weight("model.norm.weight", hidden);
+        Tensor head = config.tieWordEmbeddings() ? embed : checkpoint.weight("lm_head.weight", vocab, hidden);
         return new Llama(config, embed, layers, norm, head);
     }
 

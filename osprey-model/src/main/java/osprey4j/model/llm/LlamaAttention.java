@@ -60,10 +60,10 @@ final class LlamaAttention {
         int qDim = c.numAttentionHeads() * c.headDim();
         checkInverseFrequencies(ckpt, prefix + ".rotary_emb.inv_freq", c);
         return new LlamaAttention(
-                Weights.require(ckpt, prefix + ".q_proj.weight", qDim, hidden),
-                Weights.require(ckpt, prefix + ".k_proj.weight", c.kvDim(), hidden),
-                Weights.require(ckpt, prefix + ".v_proj.weight", c.kvDim(), hidden),
-                Weights.require(ckpt, prefix + ".o_proj.weight", hidden, qDim),
+                ckpt.weight(prefix + ".q_proj.weight", qDim, hidden),
+                ckpt.weight(prefix + ".k_proj.weight", c.kvDim(), hidden),
+                ckpt.weight(prefix + ".v_proj.weight", c.kvDim(), hidden),
+                ckpt.weight(prefix + ".o_proj.weight", hidden, qDim),
                 rotary, c);
     }
 

@@ -39,9 +39,9 @@ final class LlamaDecoderLayer {
     static LlamaDecoderLayer load(Checkpoint ckpt, int index, LlamaConfig c, RotaryEmbedding rotary) {
         String prefix = "model.layers." + index;
         return new LlamaDecoderLayer(
-                Weights.require(ckpt, prefix + ".input_layernorm.weight", c.hiddenSize()),
+                ckpt.weight(prefix + ".input_layernorm.weight", c.hiddenSize()),
                 LlamaAttention.load(ckpt, prefix + ".self_attn", c, rotary),
-                Weights.require(ckpt, prefix + ".post_attention_layernorm.weight", c.hiddenSize()),
+                ckpt.weight(prefix + ".post_attention_layernorm.weight", c.hiddenSize()),
                 LlamaMlp.load(ckpt, prefix + ".mlp", c),
                 c.rmsNormEps());
     }

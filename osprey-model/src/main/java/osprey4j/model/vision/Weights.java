@@ -5,7 +5,6 @@ import java.util.List;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.CheckpointException;
 import osprey4j.core.io.TensorInfo;
-import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -16,25 +15,9 @@ final class Weights {
     private Weights() {
     }
 
-    /**
-     * The tensor {@code key} of {@code checkpoint}, which must exist, be F32, F16 or BF16, and have exactly
-     * {@code expected} as its shape.
-     */
+    /** {@link Checkpoint#weight}: the weight {@code key} with exactly {@code expected} as its shape. */
     static Tensor require(Checkpoint checkpoint, String key, long... expected) {
-        if (!checkpoint.contains(key)) {
-            throw new CheckpointException("missing weight '" + key + "' (expected shape " + Arrays.toString(expected)
-                    + ")" + where(checkpoint));
-        }
-        TensorInfo info = checkpoint.info(key);
-        if (!Arrays.equals(info.shape(), expected)) {
-            throw new CheckpointException("weight '" + key + "' has the wrong shape: expected "
-                    + Arrays.toString(expected) + ", found " + Arrays.toString(info.shape()) + " in " + info.file());
-        }
-        DType d = info.dtype();
-        if (d != DType.F32 && d != DType.F16 && d != DType.BF16) {
-            throw new CheckpointException("weight '" + key + "' is " + d + "; expected F32, F16 or BF16, in " + info.file());
-        }
-        return checkpoint.tensor(key);
+        return checkpoint.weight(key, expected);
     }
 
     /** The shape of {@code key}, which must exist and have {@code rank} dimensions. */

@@ -86,19 +86,19 @@ class LlamaConfigTest {
         try (Checkpoint ckpt = Checkpoints.open(LlamaParityTest.parity("model"))) {
             LlamaConfig gqa = new LlamaConfig(64, 172, 2, 4, 2, 1e-5f, 10000.0, 2048, 1000, false, 1, 2);
             assertMessage(() -> Llama.load(ckpt, gqa),
-                    "'model.layers.0.self_attn.k_proj.weight' has shape [64, 64], expected [32, 64]");
+                    "'model.layers.0.self_attn.k_proj.weight' has the wrong shape: expected [32, 64], found [64, 64]");
             LlamaConfig bigVocab = new LlamaConfig(64, 172, 2, 4, 4, 1e-5f, 10000.0, 2048, 1002, false, 1, 2);
             assertMessage(() -> Llama.load(ckpt, bigVocab),
-                    "'model.embed_tokens.weight' has shape [1000, 64], expected [1002, 64]");
+                    "'model.embed_tokens.weight' has the wrong shape: expected [1002, 64], found [1000, 64]");
             LlamaConfig threeLayers = new LlamaConfig(64, 172, 3, 4, 4, 1e-5f, 10000.0, 2048, 1000, false, 1, 2);
-            assertMessage(() -> Llama.load(ckpt, threeLayers), "no 'model.layers.2.input_layernorm.weight'");
+            assertMessage(() -> Llama.load(ckpt, threeLayers), "missing weight 'model.layers.2.input_layernorm.weight'");
             LlamaConfig otherTheta = new LlamaConfig(64, 172, 2, 4, 4, 1e-5f, 500000.0, 2048, 1000, false, 1, 2);
             assertMessage(() -> Llama.load(ckpt, otherTheta), "does not match rope_theta 500000.0");
             Llama.load(ckpt, parity);
         }
         try (Checkpoint ckpt = Checkpoints.open(LlamaGqaTest.fixture("model"))) {
             LlamaConfig untied = new LlamaConfig(64, 96, 2, 4, 2, 1e-6f, 500000.0, 128, 256, false, 1, 2);
-            assertMessage(() -> Llama.load(ckpt, untied), "no 'lm_head.weight'");
+            assertMessage(() -> Llama.load(ckpt, untied), "missing weight 'lm_head.weight'");
         }
     }
 
