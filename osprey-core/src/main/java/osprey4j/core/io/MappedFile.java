@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.function.Function;
 
 /**
  * A whole file mapped read-only into a shared arena. Closing unmaps it. All reads go through
@@ -38,6 +39,17 @@ final class MappedFile implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot read the file (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Maps {@code path} and reads it with {@code parser}; the mapping is released if the parser throws. */
+    static <T> T mapAndParse(Path path, Function<MappedFile, T> parser) {
+        MappedFile file = map(path);
+        try {
+            return parser.apply(file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
         }
     }
 

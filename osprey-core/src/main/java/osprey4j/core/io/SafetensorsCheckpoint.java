@@ -50,13 +50,7 @@ final class SafetensorsCheckpoint extends AbstractCheckpoint {
     }
 
     static SafetensorsCheckpoint open(Path path) {
-        MappedFile file = MappedFile.map(path);
-        try {
-            return parse(file);
-        } catch (RuntimeException e) {
-            file.close();
-            throw e;
-        }
+        return MappedFile.mapAndParse(path, SafetensorsCheckpoint::parse);
     }
 
     private record Entry(String name, DType dtype, long[] shape, long begin, long end) {

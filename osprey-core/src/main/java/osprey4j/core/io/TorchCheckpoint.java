@@ -64,13 +64,7 @@ final class TorchCheckpoint extends AbstractCheckpoint {
     }
 
     static TorchCheckpoint open(Path path) {
-        MappedFile file = MappedFile.map(path);
-        try {
-            return parse(file);
-        } catch (RuntimeException e) {
-            file.close();
-            throw e;
-        }
+        return MappedFile.mapAndParse(path, TorchCheckpoint::parse);
     }
 
     private static TorchCheckpoint parse(MappedFile file) {
