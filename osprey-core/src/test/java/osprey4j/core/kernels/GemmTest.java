@@ -79,6 +79,18 @@ class GemmTest {
     }
 
     @Test
+    void rowChunksOfPackedXJoinUp() {
+        // A product too big for one packed copy of x is done in chunks of rows; force tiny chunks (16 rows).
+        SplittableRandom rnd = new SplittableRandom(10);
+        Tensor x = random(rnd, DType.F32, 45, 30);
+        Tensor w = random(rnd, DType.BF16, 50, 30);
+        Tensor bias = random(rnd, DType.F32, 50);
+        Tensor out = Tensor.zeros(DType.F32, 45, 50);
+        Gemm.blocked(x.segment(), 45, 30, DType.BF16, w.segment(), 50, bias.toFloatArray(), out.segment(), 16 * 30);
+        check(x, w, bias, out);
+    }
+
+    @Test
     void leadingDimensionsAreRows() {
         SplittableRandom rnd = new SplittableRandom(7);
         Tensor x = random(rnd, DType.F32, 2, 3, 20);
