@@ -3,6 +3,7 @@ package osprey4j.core.kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
@@ -12,13 +13,13 @@ import osprey4j.core.tensor.DType;
  * Matrix-vector product out[N] = W[N,K] · x[K] (+ bias[N]): one token of decoding through a
  * {@code Linear} layer. It is memory-bound, so the kernel streams every weight exactly once in its stored
  * dtype (F32, BF16 or F16, converted in registers), works on four rows at a time so that four independent
- * FMA chains and four memory streams are in flight, and splits the rows across the compute pool.
+ * FMA chains and four memory streams are in flight, and hands blocks of rows to the compute pool's threads.
  *
  * <p>Callers normally go through {@link Gemm#linear}, which validates shapes and sends M == 1 here.
  */
 public final class MatVec {
-    /** Rows per task at least, so that small products are not split into tasks that cost more than they do. */
-    private static final int MIN_ROWS_PER_TASK = 16;
+    /** Rows per work item (a multiple of ROWS_AT_ONCE). */
+    private static final int ROWS_PER_BLOCK = 64;
     private static final int ROWS_AT_ONCE = 4;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -33,9 +34,18 @@ public final class MatVec {
         if (n == 0) {
             return;
         }
-        long work = (long) n * k;
-        int minRows = work < 1L << 16 ? n : MIN_ROWS_PER_TASK;
-        ComputePool.parallelFor(n, minRows, (from, to) -> rows(dtype, w, k, x, bias, out, from, to));
+        if ((long) n * k < 1L << 16) {
+            rows(dtype, w, k, x, bias, out, 0, n);
+            return;
+        }
+        // Rows in small blocks taken from a shared counter: a thread slowed by another process does fewer.
+        int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+        AtomicInteger next = new AtomicInteger();
+        ComputePool.parallelFor(ComputePool.threads(), 1, (from, to) -> {
+            for (int b = next.getAndIncrement(); b < blocks; b = next.getAndIncrement()) {
+                rows(dtype, w, k, x, bias, out, b * ROWS_PER_BLOCK, Math.min(n, (b + 1) * ROWS_PER_BLOCK));
+            }
+        });
     }
 
     private static void rows(DType dtype, MemorySegment w, int k, float[] x, float[] bias, MemorySegment out,

@@ -71,6 +71,18 @@ class GemmTest {
     }
 
     @Test
+    void oneRowLargeEnoughToSplitAcrossThreads() {
+        // Decoding shape big enough for the parallel matrix-vector path, with a K tail and a ragged last block.
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (DType d : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            Tensor x = random(rnd, DType.F32, 1, 301);
+            Tensor w = random(rnd, d, 517, 301);
+            Tensor bias = random(rnd, DType.F32, 517);
+            check(x, w, bias, Gemm.linear(x, w, bias));
+        }
+    }
+
+    @Test
     void fewColumnsManyRowsSplitsRows() {
         SplittableRandom rnd = new SplittableRandom(6);
         Tensor x = random(rnd, DType.F32, 301, 70);
