@@ -364,6 +364,17 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         return s.flops() / seconds / 1e9;
     }
 
+    private static String peerColumns(Shape s, JsonNode p, double ourSeconds) {
+        double ps = p.get("median_s").asDouble();
+        return String.format(Locale.ROOT, "%11.2f %9.1f %7s  %s", ps * 1e3, gflops(s, ps),
+                String.format(Locale.ROOT, "%.2fx", ps / ourSeconds),
+                p.path("variant").asText() + " (" + p.path("reps").asInt() + " reps)");
+    }
+
+    private static String peerColumns(String note) {
+        return String.format(Locale.ROOT, "%11s %9s %7s  %s", "-", "-", "-", note);
+    }
+
     private static ObjectNode toJson(ObjectMapper mapper, int nThreads, MemoryBandwidth.Result bw,
             ObjectNode peerInfo, List<Row> rows) {
         ObjectNode root = mapper.createObjectNode();
@@ -386,16 +397,25 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             }
             JsonNode p = row.peer();
             if (p != null && p.has("median_s")) {
-                double ps = p.get("median_s").asDouble();
-                ObjectNode pr = r.putObject("peer");
-                pr.put("median_ms", ps * 1e3).put("gflops", gflops(s, ps)).put("reps", p.path("reps").asInt());
-                pr.put("variant", p.path("variant").asText());
-                r.put("ratio", ps / row.medianSeconds());
+                r.set("peer", peerJson(mapper, s, p, row.medianSeconds()));
+                r.put("ratio", p.get("median_s").asDouble() / row.medianSeconds());
+                if (p.has("alt")) {
+                    r.set("peer_alt", peerJson(mapper, s, p.get("alt"), row.medianSeconds()));
+                }
             } else if (p != null && p.has("error")) {
                 r.putObject("peer").put("error", p.get("error").asText());
             }
         }
         return root;
+    }
+
+    /** The peer's figures for one shape: time, GFLOP/s, repetitions, what it ran, and our ratio to it. */
+    private static ObjectNode peerJson(ObjectMapper mapper, Shape s, JsonNode p, double ourSeconds) {
+        double ps = p.get("median_s").asDouble();
+        ObjectNode pr = mapper.createObjectNode();
+        pr.put("median_ms", ps * 1e3).put("gflops", gflops(s, ps)).put("reps", p.path("reps").asInt());
+        pr.put("variant", p.path("variant").asText()).put("ratio", ps / ourSeconds);
+        return pr;
     }
 
     private static void printTable(PrintWriter out, int nThreads, MemoryBandwidth.Result bw, ObjectNode peerInfo,
@@ -405,7 +425,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
         boolean peer = peerInfo.path("available").asBoolean(false);
         if (peer) {
-            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, %d threads), torch.nn.functional.linear%n",
+            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, %d threads), torch.nn.functional.linear; F32 products"
+                    + " with M > 1 also through oneDNN (second line)%n",
                     peerInfo.path("torch_version").asText(), peerInfo.path("python").asText(),
                     peerInfo.path("threads").asInt());
         } else {
@@ -425,22 +446,15 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 gbs = String.format(Locale.ROOT, "%.1f", gbps);
                 frac = String.format(Locale.ROOT, "%.0f%%", 100 * gbps / bw.medianGBps());
             }
-            String pms = "-";
-            String pgf = "-";
-            String ratio = "-";
-            String variant = "";
             JsonNode p = row.peer();
-            if (p != null && p.has("median_s")) {
-                double ps = p.get("median_s").asDouble();
-                pms = String.format(Locale.ROOT, "%.2f", ps * 1e3);
-                pgf = String.format(Locale.ROOT, "%.1f", gflops(s, ps));
-                ratio = String.format(Locale.ROOT, "%.2fx", ps / row.medianSeconds());
-                variant = p.path("variant").asText() + " (" + p.path("reps").asInt() + " reps)";
-            } else if (p != null && p.has("error")) {
-                variant = "failed: " + p.get("error").asText();
+            String failed = p != null && p.has("error") ? "failed: " + p.get("error").asText() : "";
+            out.printf(Locale.ROOT, "%-16s %-5s %10.2f %9.1f %7s %6s %s%n", s.label(), s.dtype(), ms,
+                    gflops(s, row.medianSeconds()), gbs, frac,
+                    p != null && p.has("median_s") ? peerColumns(s, p, row.medianSeconds()) : peerColumns(failed));
+            if (p != null && p.has("alt")) {
+                out.printf(Locale.ROOT, "%-16s %-5s %10s %9s %7s %6s %s%n", "", "", "", "", "", "",
+                        peerColumns(s, p.get("alt"), row.medianSeconds()));
             }
-            out.printf(Locale.ROOT, "%-16s %-5s %10.2f %9.1f %7s %6s %11s %9s %7s  %s%n", s.label(), s.dtype(), ms,
-                    gflops(s, row.medianSeconds()), gbs, frac, pms, pgf, ratio, variant);
         }
         out.println();
         out.println("medians over " + (rows.isEmpty() ? 0 : rows.get(0).reps()) + " repetitions after warm-up;"
