@@ -89,10 +89,7 @@ public final class Gemm {
             throw new IllegalArgumentException("linear: x " + Arrays.toString(x.shape())
                     + " does not end in K = " + k + " (weight " + Arrays.toString(w.shape()) + " is [N, K])");
         }
-        int m = Math.toIntExact(x.numel() / Math.max(1, k));
-        if (k == 0) {
-            m = Math.toIntExact(leadingRows(x.shape()));
-        }
+        int m = Math.toIntExact(leadingRows(x.shape()));
         if (out.dtype() != DType.F32) {
             throw new IllegalArgumentException("linear: out must be F32, got " + out.dtype());
         }

@@ -55,7 +55,8 @@ public final class MatVec {
             switch (dtype) {
                 case F32 -> fourRowsF32(w, k, x, row, bias, out);
                 case BF16 -> fourRowsBf16(w, k, x, row, bias, out);
-                default -> fourRowsAny(dtype, w, k, x, row, bias, out);
+                case F16 -> fourRowsF16(w, k, x, row, bias, out);
+                default -> throw new IllegalArgumentException("no matrix-vector kernel for " + dtype);
             }
         }
         for (; row < to; row++) {
@@ -112,10 +113,10 @@ public final class MatVec {
         finishFour(DType.BF16, w, k, x, row, i, a0, a1, a2, a3, bias, out);
     }
 
-    private static void fourRowsAny(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
-            MemorySegment out) {
+    private static void fourRowsF16(MemorySegment w, int k, float[] x, int row, float[] bias, MemorySegment out) {
         int lanes = VectorConvert.F.length();
-        long r0 = (long) row * k;
+        long r0 = (long) row * k * 2;
+        long rowBytes = (long) k * 2;
         FloatVector a0 = FloatVector.zero(VectorConvert.F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -123,13 +124,13 @@ public final class MatVec {
         int i = 0;
         for (; i <= k - lanes; i += lanes) {
             FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, i);
-            long e = r0 + i;
-            a0 = VectorConvert.load(dtype, w, e).fma(xv, a0);
-            a1 = VectorConvert.load(dtype, w, e + k).fma(xv, a1);
-            a2 = VectorConvert.load(dtype, w, e + 2L * k).fma(xv, a2);
-            a3 = VectorConvert.load(dtype, w, e + 3L * k).fma(xv, a3);
+            long off = r0 + (long) i * 2;
+            a0 = VectorConvert.f16(w, off).fma(xv, a0);
+            a1 = VectorConvert.f16(w, off + rowBytes).fma(xv, a1);
+            a2 = VectorConvert.f16(w, off + 2 * rowBytes).fma(xv, a2);
+            a3 = VectorConvert.f16(w, off + 3 * rowBytes).fma(xv, a3);
         }
-        finishFour(dtype, w, k, x, row, i, a0, a1, a2, a3, bias, out);
+        finishFour(DType.F16, w, k, x, row, i, a0, a1, a2, a3, bias, out);
     }
 
     /**
