@@ -420,12 +420,12 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
 
     private static void printTable(PrintWriter out, int nThreads, MemoryBandwidth.Result bw, ObjectNode peerInfo,
             List<Row> rows) {
-        out.printf(Locale.ROOT, "osprey bench gemm: %s; F32 accumulation; %d threads%n", CONVENTION, nThreads);
-        out.printf(Locale.ROOT, "memory bandwidth (streaming read of %d MiB, %d threads): %.1f GB/s median, "
+        out.printf(Locale.ROOT, "osprey bench gemm: %s; F32 accumulation; threads: %d%n", CONVENTION, nThreads);
+        out.printf(Locale.ROOT, "memory bandwidth (streaming read of %d MiB, threads: %d): %.1f GB/s median, "
                 + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
         boolean peer = peerInfo.path("available").asBoolean(false);
         if (peer) {
-            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, %d threads), torch.nn.functional.linear; F32 products"
+            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, threads: %d), torch.nn.functional.linear; F32 products"
                     + " with M > 1 also through oneDNN (second line)%n",
                     peerInfo.path("torch_version").asText(), peerInfo.path("python").asText(),
                     peerInfo.path("threads").asInt());
