@@ -8,7 +8,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,10 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import osprey4j.core.concurrent.ComputePool;
@@ -128,26 +125,23 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         MemoryBandwidth.Result bw = MemoryBandwidth.measure(bwBytes, quick ? 3 : 5);
         warmUp(todo);
 
-        List<Row> rows = new ArrayList<>();
-        for (Shape s : todo) {
-            if (!json) {
-                err.println("timing " + s.label() + " " + s.dtype() + "...");
-                err.flush();
-            }
-            double[] times = time(s, reps);
-            rows.add(new Row(s, times.length, median(times), null));
-        }
-
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode peerInfo = mapper.createObjectNode();
-        if (noPeer) {
-            peerInfo.put("available", false).put("reason", "not run (--no-peer)");
-        } else {
-            if (!json) {
-                err.println("running the PyTorch peer (" + python + ")...");
-                err.flush();
+        List<Row> rows = new ArrayList<>();
+        try (TorchPeer peer = noPeer ? null : TorchPeer.start(mapper, python, nThreads, reps, quick, peerInfo)) {
+            if (noPeer) {
+                peerInfo.put("available", false).put("reason", "not run (--no-peer)");
             }
-            rows = runPeer(mapper, todo, rows, nThreads, reps, peerInfo);
+            for (Shape s : todo) {
+                if (!json) {
+                    err.println("timing " + s.label() + " " + s.dtype() + "...");
+                    err.flush();
+                }
+                // Ours, then the peer's on the same shape right after, so both see the same machine load.
+                double[] times = time(s, reps);
+                JsonNode peerResult = peer != null && peer.available() ? peer.time(s) : null;
+                rows.add(new Row(s, times.length, median(times), peerResult));
+            }
         }
         if (json) {
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(
@@ -278,79 +272,108 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         return t;
     }
 
-    /** Runs the PyTorch script; returns rows with the peer's figures attached, and describes the peer. */
-    private List<Row> runPeer(ObjectMapper mapper, List<Shape> todo, List<Row> rows, int nThreads, int reps,
-            ObjectNode peerInfo) throws IOException, InterruptedException {
-        peerInfo.put("python", python);
-        if (!Files.isExecutable(Path.of(python))) {
-            peerInfo.put("available", false).put("reason", python + " not found");
-            return rows;
+    /**
+     * The PyTorch script as a child process that times one shape per request (see bench_gemm_peer.py).
+     * {@link #start} fills {@code info} with what it found; {@link #available()} is false when there is no
+     * Python or no torch, and the bench then prints its own figures only.
+     */
+    static final class TorchPeer implements AutoCloseable {
+        private final ObjectMapper mapper;
+        private final Process process;
+        private final BufferedReader answers;
+        private final PrintWriter requests;
+        private boolean available;
+
+        private TorchPeer(ObjectMapper mapper, Process process) {
+            this.mapper = mapper;
+            this.process = process;
+            this.answers = process == null ? null
+                    : new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.requests = process == null ? null
+                    : new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
         }
-        ObjectNode cfg = mapper.createObjectNode();
-        cfg.put("threads", nThreads).put("reps", reps).put("budget_s", quick ? 0.0 : 10.0);
-        ArrayNode list = cfg.putArray("shapes");
-        for (Shape s : todo) {
-            list.addObject().put("m", s.m()).put("k", s.k()).put("n", s.n()).put("dtype", s.dtype().name())
+
+        static TorchPeer start(ObjectMapper mapper, String python, int threads, int reps, boolean quick,
+                ObjectNode info) throws IOException {
+            info.put("python", python);
+            if (!Files.isExecutable(Path.of(python))) {
+                info.put("available", false).put("reason", python + " not found");
+                return new TorchPeer(mapper, null);
+            }
+            String script;
+            try (InputStream in = BenchGemmCommand.class.getResourceAsStream("bench_gemm_peer.py")) {
+                if (in == null) {
+                    throw new IOException("bench_gemm_peer.py missing from the application's resources");
+                }
+                script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            ObjectNode cfg = mapper.createObjectNode();
+            cfg.put("threads", threads).put("reps", reps).put("budget_s", quick ? 0.0 : 10.0);
+            ProcessBuilder pb = new ProcessBuilder(python, "-c", script, mapper.writeValueAsString(cfg));
+            pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+            pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+            TorchPeer peer = new TorchPeer(mapper, pb.start());
+            JsonNode hello = peer.readAnswer();
+            if (hello == null) {
+                info.put("available", false).put("reason", python + " gave no answer");
+                return peer;
+            }
+            peer.available = hello.path("available").asBoolean(false);
+            info.put("available", peer.available);
+            if (hello.has("torch")) {
+                info.put("torch_version", hello.get("torch").asText()).put("threads", hello.path("threads").asInt());
+            }
+            if (hello.has("reason")) {
+                info.put("reason", hello.get("reason").asText());
+            }
+            return peer;
+        }
+
+        boolean available() {
+            return available;
+        }
+
+        /** The peer's answer for one shape ({"median_s", "reps", "variant", "alt"} or {"error"}), or null. */
+        JsonNode time(Shape s) throws IOException {
+            ObjectNode req = mapper.createObjectNode();
+            req.put("m", s.m()).put("k", s.k()).put("n", s.n()).put("dtype", s.dtype().name())
                     .put("copies", s.copies());
+            requests.println(mapper.writeValueAsString(req));
+            return readAnswer();
         }
-        ProcessBuilder pb = new ProcessBuilder(python, "-", mapper.writeValueAsString(cfg));
-        pb.environment().put("OMP_NUM_THREADS", Integer.toString(nThreads));
-        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
-        Process proc = pb.start();
-        try (OutputStream stdin = proc.getOutputStream(); InputStream script = peerScript()) {
-            script.transferTo(stdin);
-        }
-        Map<String, JsonNode> byShape = new HashMap<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(),
-                StandardCharsets.UTF_8))) {
+
+        /** The next JSON object line, skipping anything else a library may print; null at end of output. */
+        private JsonNode readAnswer() throws IOException {
             String line;
-            boolean header = true;
-            while ((line = r.readLine()) != null) {
-                JsonNode node;
+            while ((line = answers.readLine()) != null) {
                 try {
-                    node = mapper.readTree(line);
+                    JsonNode node = mapper.readTree(line);
+                    if (node != null && node.isObject()) {
+                        return node;
+                    }
                 } catch (IOException e) {
-                    continue; // not ours (a library printing to stdout)
+                    // not one of ours
                 }
-                if (header) {
-                    header = false;
-                    peerInfo.put("available", node.path("available").asBoolean(false));
-                    if (node.has("torch")) {
-                        peerInfo.put("torch_version", node.get("torch").asText());
-                        peerInfo.put("threads", node.path("threads").asInt());
-                    }
-                    if (node.has("reason")) {
-                        peerInfo.put("reason", node.get("reason").asText());
-                    }
-                    continue;
+            }
+            return null;
+        }
+
+        /** Ends the child: closing its stdin ends its loop. */
+        @Override
+        public void close() {
+            if (process == null) {
+                return;
+            }
+            requests.close();
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
                 }
-                byShape.put(key(node.path("m").asInt(), node.path("k").asInt(), node.path("n").asInt(),
-                        node.path("dtype").asText()), node);
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
-        int code = proc.waitFor();
-        if (!peerInfo.has("available")) {
-            peerInfo.put("available", false).put("reason", python + " exited with status " + code + " and no output");
-        }
-        List<Row> withPeer = new ArrayList<>();
-        for (Row row : rows) {
-            Shape s = row.shape();
-            withPeer.add(new Row(s, row.reps(), row.medianSeconds(),
-                    byShape.get(key(s.m(), s.k(), s.n(), s.dtype().name()))));
-        }
-        return withPeer;
-    }
-
-    private static InputStream peerScript() throws IOException {
-        InputStream in = BenchGemmCommand.class.getResourceAsStream("bench_gemm_peer.py");
-        if (in == null) {
-            throw new IOException("bench_gemm_peer.py missing from the application's resources");
-        }
-        return in;
-    }
-
-    private static String key(int m, int k, int n, String dtype) {
-        return m + "x" + k + "x" + n + ":" + dtype;
     }
 
     private static double median(double[] values) {

@@ -1,7 +1,9 @@
 # The PyTorch peer of `osprey bench gemm`: times torch.nn.functional.linear on the same shapes, with the same
-# thread count, and prints one JSON object per line on stdout. Run by BenchGemmCommand as
-#   /usr/bin/python3 - CONFIG_JSON   (this script on stdin)
-# CONFIG_JSON: {"threads": T, "reps": R, "budget_s": B, "shapes": [{"m","k","n","dtype","copies"}, ...]}
+# thread count. Run by BenchGemmCommand as
+#   /usr/bin/python3 -c "<this script>" CONFIG_JSON        CONFIG_JSON: {"threads": T, "reps": R, "budget_s": B}
+# It prints one JSON line saying whether torch is there, then reads one shape per line on stdin,
+# {"m","k","n","dtype","copies"}, and answers each with one JSON line; the Java side times its own product
+# just before sending the shape, so both run in the same stretch of machine load.
 # Weights are random normal; "copies" distinct weight tensors are used in turn so that a 1-row product streams
 # its weights from memory rather than from the last-level cache, as the Java side does.
 import json
@@ -40,7 +42,10 @@ def timed(call):
 
 DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
 torch.manual_seed(0)
-for s in cfg["shapes"]:
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    s = json.loads(line)
     m, k, n, dtype, copies = s["m"], s["k"], s["n"], s["dtype"], max(1, s.get("copies", 1))
     wdt = DTYPES[dtype]
     result = {"m": m, "k": k, "n": n, "dtype": dtype}
@@ -67,3 +72,4 @@ for s in cfg["shapes"]:
     except Exception as e:  # e.g. an op without a CPU kernel for this dtype in this torch version
         result["error"] = str(e).splitlines()[0] if str(e) else type(e).__name__
     print(json.dumps(result), flush=True)
+    x = x_in = ws = lin = mlin = xm = None  # free this shape's tensors before making the next ones
