@@ -310,7 +310,9 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             ObjectNode cfg = mapper.createObjectNode();
             cfg.put("threads", threads).put("reps", reps).put("budget_s", quick ? 0.0 : 10.0);
             ProcessBuilder pb = new ProcessBuilder(python, "-c", script, mapper.writeValueAsString(cfg));
+            // torch's own pool and the BLAS it calls (OpenBLAS reads these at load time) get the same count.
             pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+            pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
             pb.redirectError(ProcessBuilder.Redirect.DISCARD);
             TorchPeer peer = new TorchPeer(mapper, pb.start());
             JsonNode hello = peer.readAnswer();

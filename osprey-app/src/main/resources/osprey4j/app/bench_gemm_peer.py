@@ -58,8 +58,8 @@ for line in sys.stdin:
         median, reps = timed(lambda i: F.linear(x_in, ws[i % copies]))
         result["median_s"], result["reps"] = median, reps
         if wdt == torch.float32 and m > 1 and torch.backends.mkldnn.is_available():
-            # Debian's torch runs F32 F.linear on the generic (reference) BLAS; a CPU user who cares converts
-            # the layer to oneDNN, so time that as well.
+            # Debian's torch runs F32 F.linear through the system BLAS (OpenBLAS here); its oneDNN path is the
+            # other F32 GEMM a CPU user can pick, so time that as well.
             import torch.utils.mkldnn
             lin = torch.nn.Linear(k, n, bias=False)
             with torch.no_grad():
