@@ -94,7 +94,8 @@ public final class MemoryBandwidth {
         FloatVector a1 = a0;
         FloatVector a2 = a0;
         FloatVector a3 = a0;
-        for (long i = 0; i < BLOCK; i += step) {
+        int blockBytes = (int) BLOCK;
+        for (int i = 0; i < blockBytes; i += (int) step) { // an int loop: C2 optimises these best
             a0 = a0.add(FloatVector.fromMemorySegment(f, seg, off + i, ByteOrder.LITTLE_ENDIAN));
             a1 = a1.add(FloatVector.fromMemorySegment(f, seg, off + BLOCK + i, ByteOrder.LITTLE_ENDIAN));
             a2 = a2.add(FloatVector.fromMemorySegment(f, seg, off + 2 * BLOCK + i, ByteOrder.LITTLE_ENDIAN));
