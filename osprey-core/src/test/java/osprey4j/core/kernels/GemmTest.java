@@ -60,12 +60,25 @@ class GemmTest {
 
     @Test
     void mediumShapeSplitAcrossThreadsAndBlocks() {
-        // Crosses K blocks (KC = 256), row blocks (MC) and several panels per task, with a ragged last panel.
+        // Several work items cut by rows and columns, with a ragged last panel and a ragged last row tile.
         SplittableRandom rnd = new SplittableRandom(5);
         for (DType d : new DType[] {DType.F32, DType.BF16}) {
             Tensor x = random(rnd, DType.F32, 160, 600);
             Tensor w = random(rnd, d, 200, 600);
             Tensor bias = random(rnd, DType.F32, 200);
+            check(x, w, bias, Gemm.linear(x, w, bias));
+        }
+    }
+
+    @Test
+    void deepKCrossesKBlocks() {
+        // K past one K block (and not a multiple of it): later blocks accumulate into out.
+        SplittableRandom rnd = new SplittableRandom(12);
+        int k = 2 * Gemm.KC + 37;
+        for (DType d : new DType[] {DType.F32, DType.F16}) {
+            Tensor x = random(rnd, DType.F32, 11, k);
+            Tensor w = random(rnd, d, 53, k);
+            Tensor bias = random(rnd, DType.F32, 53);
             check(x, w, bias, Gemm.linear(x, w, bias));
         }
     }
