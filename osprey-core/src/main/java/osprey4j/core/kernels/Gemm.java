@@ -368,7 +368,7 @@ public final class Gemm {
 
     /**
      * An MR x NR tile of out (8 rows x 3 vectors = 24 accumulators, which with the 3 W vectors and one broadcast
-     * use 28 of AVX-512's 32 vector registers): x values at a[aOff + kk*MR + i] (see packRows), the W panel at
+     * use 28 of AVX-512's 32 vector registers): x values at a[aOff + kk*MR + i] (see packRowGroups), the W panel at
      * b[bOff + kk*NR + (0..NR)], the tile of out at c[cOff + i*cRow ..] (accumulated into). Each step loads
      * 3 W vectors and 8 x values for 24 FMAs. Written out by hand (no arrays, no loops over accumulators) so that C2 keeps every accumulator in a register.
      */
