@@ -8,7 +8,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,10 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import osprey4j.core.concurrent.ComputePool;
@@ -128,26 +125,23 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         MemoryBandwidth.Result bw = MemoryBandwidth.measure(bwBytes, quick ? 3 : 5);
         warmUp(todo);
 
-        List<Row> rows = new ArrayList<>();
-        for (Shape s : todo) {
-            if (!json) {
-                err.println("timing " + s.label() + " " + s.dtype() + "...");
-                err.flush();
-            }
-            double[] times = time(s, reps);
-            rows.add(new Row(s, times.length, median(times), null));
-        }
-
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode peerInfo = mapper.createObjectNode();
-        if (noPeer) {
-            peerInfo.put("available", false).put("reason", "not run (--no-peer)");
-        } else {
-            if (!json) {
-                err.println("running the PyTorch peer (" + python + ")...");
-                err.flush();
+        List<Row> rows = new ArrayList<>();
+        try (TorchPeer peer = noPeer ? null : TorchPeer.start(mapper, python, nThreads, reps, quick, peerInfo)) {
+            if (noPeer) {
+                peerInfo.put("available", false).put("reason", "not run (--no-peer)");
             }
-            rows = runPeer(mapper, todo, rows, nThreads, reps, peerInfo);
+            for (Shape s : todo) {
+                if (!json) {
+                    err.println("timing " + s.label() + " " + s.dtype() + "...");
+                    err.flush();
+                }
+                // Ours, then the peer's on the same shape right after, so both see the same machine load.
+                double[] times = time(s, reps);
+                JsonNode peerResult = peer != null && peer.available() ? peer.time(s) : null;
+                rows.add(new Row(s, times.length, median(times), peerResult));
+            }
         }
         if (json) {
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(
@@ -278,79 +272,110 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         return t;
     }
 
-    /** Runs the PyTorch script; returns rows with the peer's figures attached, and describes the peer. */
-    private List<Row> runPeer(ObjectMapper mapper, List<Shape> todo, List<Row> rows, int nThreads, int reps,
-            ObjectNode peerInfo) throws IOException, InterruptedException {
-        peerInfo.put("python", python);
-        if (!Files.isExecutable(Path.of(python))) {
-            peerInfo.put("available", false).put("reason", python + " not found");
-            return rows;
+    /**
+     * The PyTorch script as a child process that times one shape per request (see bench_gemm_peer.py).
+     * {@link #start} fills {@code info} with what it found; {@link #available()} is false when there is no
+     * Python or no torch, and the bench then prints its own figures only.
+     */
+    static final class TorchPeer implements AutoCloseable {
+        private final ObjectMapper mapper;
+        private final Process process;
+        private final BufferedReader answers;
+        private final PrintWriter requests;
+        private boolean available;
+
+        private TorchPeer(ObjectMapper mapper, Process process) {
+            this.mapper = mapper;
+            this.process = process;
+            this.answers = process == null ? null
+                    : new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            this.requests = process == null ? null
+                    : new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
         }
-        ObjectNode cfg = mapper.createObjectNode();
-        cfg.put("threads", nThreads).put("reps", reps).put("budget_s", quick ? 0.0 : 10.0);
-        ArrayNode list = cfg.putArray("shapes");
-        for (Shape s : todo) {
-            list.addObject().put("m", s.m()).put("k", s.k()).put("n", s.n()).put("dtype", s.dtype().name())
+
+        static TorchPeer start(ObjectMapper mapper, String python, int threads, int reps, boolean quick,
+                ObjectNode info) throws IOException {
+            info.put("python", python);
+            if (!Files.isExecutable(Path.of(python))) {
+                info.put("available", false).put("reason", python + " not found");
+                return new TorchPeer(mapper, null);
+            }
+            String script;
+            try (InputStream in = BenchGemmCommand.class.getResourceAsStream("bench_gemm_peer.py")) {
+                if (in == null) {
+                    throw new IOException("bench_gemm_peer.py missing from the application's resources");
+                }
+                script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            ObjectNode cfg = mapper.createObjectNode();
+            cfg.put("threads", threads).put("reps", reps).put("budget_s", quick ? 0.0 : 10.0);
+            ProcessBuilder pb = new ProcessBuilder(python, "-c", script, mapper.writeValueAsString(cfg));
+            // torch's own pool and the BLAS it calls (OpenBLAS reads these at load time) get the same count.
+            pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+            pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
+            pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+            TorchPeer peer = new TorchPeer(mapper, pb.start());
+            JsonNode hello = peer.readAnswer();
+            if (hello == null) {
+                info.put("available", false).put("reason", python + " gave no answer");
+                return peer;
+            }
+            peer.available = hello.path("available").asBoolean(false);
+            info.put("available", peer.available);
+            if (hello.has("torch")) {
+                info.put("torch_version", hello.get("torch").asText()).put("threads", hello.path("threads").asInt());
+            }
+            if (hello.has("reason")) {
+                info.put("reason", hello.get("reason").asText());
+            }
+            return peer;
+        }
+
+        boolean available() {
+            return available;
+        }
+
+        /** The peer's answer for one shape ({"median_s", "reps", "variant", "alt"} or {"error"}), or null. */
+        JsonNode time(Shape s) throws IOException {
+            ObjectNode req = mapper.createObjectNode();
+            req.put("m", s.m()).put("k", s.k()).put("n", s.n()).put("dtype", s.dtype().name())
                     .put("copies", s.copies());
+            requests.println(mapper.writeValueAsString(req));
+            return readAnswer();
         }
-        ProcessBuilder pb = new ProcessBuilder(python, "-", mapper.writeValueAsString(cfg));
-        pb.environment().put("OMP_NUM_THREADS", Integer.toString(nThreads));
-        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
-        Process proc = pb.start();
-        try (OutputStream stdin = proc.getOutputStream(); InputStream script = peerScript()) {
-            script.transferTo(stdin);
-        }
-        Map<String, JsonNode> byShape = new HashMap<>();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(),
-                StandardCharsets.UTF_8))) {
+
+        /** The next JSON object line, skipping anything else a library may print; null at end of output. */
+        private JsonNode readAnswer() throws IOException {
             String line;
-            boolean header = true;
-            while ((line = r.readLine()) != null) {
-                JsonNode node;
+            while ((line = answers.readLine()) != null) {
                 try {
-                    node = mapper.readTree(line);
+                    JsonNode node = mapper.readTree(line);
+                    if (node != null && node.isObject()) {
+                        return node;
+                    }
                 } catch (IOException e) {
-                    continue; // not ours (a library printing to stdout)
+                    // not one of ours
                 }
-                if (header) {
-                    header = false;
-                    peerInfo.put("available", node.path("available").asBoolean(false));
-                    if (node.has("torch")) {
-                        peerInfo.put("torch_version", node.get("torch").asText());
-                        peerInfo.put("threads", node.path("threads").asInt());
-                    }
-                    if (node.has("reason")) {
-                        peerInfo.put("reason", node.get("reason").asText());
-                    }
-                    continue;
+            }
+            return null;
+        }
+
+        /** Ends the child: closing its stdin ends its loop. */
+        @Override
+        public void close() {
+            if (process == null) {
+                return;
+            }
+            requests.close();
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
                 }
-                byShape.put(key(node.path("m").asInt(), node.path("k").asInt(), node.path("n").asInt(),
-                        node.path("dtype").asText()), node);
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
-        int code = proc.waitFor();
-        if (!peerInfo.has("available")) {
-            peerInfo.put("available", false).put("reason", python + " exited with status " + code + " and no output");
-        }
-        List<Row> withPeer = new ArrayList<>();
-        for (Row row : rows) {
-            Shape s = row.shape();
-            withPeer.add(new Row(s, row.reps(), row.medianSeconds(),
-                    byShape.get(key(s.m(), s.k(), s.n(), s.dtype().name()))));
-        }
-        return withPeer;
-    }
-
-    private static InputStream peerScript() throws IOException {
-        InputStream in = BenchGemmCommand.class.getResourceAsStream("bench_gemm_peer.py");
-        if (in == null) {
-            throw new IOException("bench_gemm_peer.py missing from the application's resources");
-        }
-        return in;
-    }
-
-    private static String key(int m, int k, int n, String dtype) {
-        return m + "x" + k + "x" + n + ":" + dtype;
     }
 
     private static double median(double[] values) {
@@ -362,6 +387,17 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
 
     private static double gflops(Shape s, double seconds) {
         return s.flops() / seconds / 1e9;
+    }
+
+    private static String peerColumns(Shape s, JsonNode p, double ourSeconds) {
+        double ps = p.get("median_s").asDouble();
+        return String.format(Locale.ROOT, "%11.2f %9.1f %7s  %s", ps * 1e3, gflops(s, ps),
+                String.format(Locale.ROOT, "%.2fx", ps / ourSeconds),
+                p.path("variant").asText() + " (" + p.path("reps").asInt() + " reps)");
+    }
+
+    private static String peerColumns(String note) {
+        return String.format(Locale.ROOT, "%11s %9s %7s  %s", "-", "-", "-", note);
     }
 
     private static ObjectNode toJson(ObjectMapper mapper, int nThreads, MemoryBandwidth.Result bw,
@@ -386,11 +422,11 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             }
             JsonNode p = row.peer();
             if (p != null && p.has("median_s")) {
-                double ps = p.get("median_s").asDouble();
-                ObjectNode pr = r.putObject("peer");
-                pr.put("median_ms", ps * 1e3).put("gflops", gflops(s, ps)).put("reps", p.path("reps").asInt());
-                pr.put("variant", p.path("variant").asText());
-                r.put("ratio", ps / row.medianSeconds());
+                r.set("peer", peerJson(mapper, s, p, row.medianSeconds()));
+                r.put("ratio", p.get("median_s").asDouble() / row.medianSeconds());
+                if (p.has("alt")) {
+                    r.set("peer_alt", peerJson(mapper, s, p.get("alt"), row.medianSeconds()));
+                }
             } else if (p != null && p.has("error")) {
                 r.putObject("peer").put("error", p.get("error").asText());
             }
@@ -398,14 +434,24 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         return root;
     }
 
+    /** The peer's figures for one shape: time, GFLOP/s, repetitions, what it ran, and our ratio to it. */
+    private static ObjectNode peerJson(ObjectMapper mapper, Shape s, JsonNode p, double ourSeconds) {
+        double ps = p.get("median_s").asDouble();
+        ObjectNode pr = mapper.createObjectNode();
+        pr.put("median_ms", ps * 1e3).put("gflops", gflops(s, ps)).put("reps", p.path("reps").asInt());
+        pr.put("variant", p.path("variant").asText()).put("ratio", ps / ourSeconds);
+        return pr;
+    }
+
     private static void printTable(PrintWriter out, int nThreads, MemoryBandwidth.Result bw, ObjectNode peerInfo,
             List<Row> rows) {
-        out.printf(Locale.ROOT, "osprey bench gemm: %s; F32 accumulation; %d threads%n", CONVENTION, nThreads);
-        out.printf(Locale.ROOT, "memory bandwidth (streaming read of %d MiB, %d threads): %.1f GB/s median, "
+        out.printf(Locale.ROOT, "osprey bench gemm: %s; F32 accumulation; threads: %d%n", CONVENTION, nThreads);
+        out.printf(Locale.ROOT, "memory bandwidth (streaming read of %d MiB, threads: %d): %.1f GB/s median, "
                 + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
         boolean peer = peerInfo.path("available").asBoolean(false);
         if (peer) {
-            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, %d threads), torch.nn.functional.linear%n",
+            out.printf(Locale.ROOT, "peer: PyTorch %s (%s, threads: %d), torch.nn.functional.linear; F32 products"
+                    + " with M > 1 also through oneDNN (second line)%n",
                     peerInfo.path("torch_version").asText(), peerInfo.path("python").asText(),
                     peerInfo.path("threads").asInt());
         } else {
@@ -425,22 +471,15 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 gbs = String.format(Locale.ROOT, "%.1f", gbps);
                 frac = String.format(Locale.ROOT, "%.0f%%", 100 * gbps / bw.medianGBps());
             }
-            String pms = "-";
-            String pgf = "-";
-            String ratio = "-";
-            String variant = "";
             JsonNode p = row.peer();
-            if (p != null && p.has("median_s")) {
-                double ps = p.get("median_s").asDouble();
-                pms = String.format(Locale.ROOT, "%.2f", ps * 1e3);
-                pgf = String.format(Locale.ROOT, "%.1f", gflops(s, ps));
-                ratio = String.format(Locale.ROOT, "%.2fx", ps / row.medianSeconds());
-                variant = p.path("variant").asText() + " (" + p.path("reps").asInt() + " reps)";
-            } else if (p != null && p.has("error")) {
-                variant = "failed: " + p.get("error").asText();
+            String failed = p != null && p.has("error") ? "failed: " + p.get("error").asText() : "";
+            out.printf(Locale.ROOT, "%-16s %-5s %10.2f %9.1f %7s %6s %s%n", s.label(), s.dtype(), ms,
+                    gflops(s, row.medianSeconds()), gbs, frac,
+                    p != null && p.has("median_s") ? peerColumns(s, p, row.medianSeconds()) : peerColumns(failed));
+            if (p != null && p.has("alt")) {
+                out.printf(Locale.ROOT, "%-16s %-5s %10s %9s %7s %6s %s%n", "", "", "", "", "", "",
+                        peerColumns(s, p.get("alt"), row.medianSeconds()));
             }
-            out.printf(Locale.ROOT, "%-16s %-5s %10.2f %9.1f %7s %6s %11s %9s %7s  %s%n", s.label(), s.dtype(), ms,
-                    gflops(s, row.medianSeconds()), gbs, frac, pms, pgf, ratio, variant);
         }
         out.println();
         out.println("medians over " + (rows.isEmpty() ? 0 : rows.get(0).reps()) + " repetitions after warm-up;"

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
@@ -16,19 +17,21 @@ import osprey4j.core.tensor.Tensor;
  * F32 and W in F32, BF16 or F16 (used in place, e.g. memory-mapped from a checkpoint), accumulated in F32.
  *
  * <p>M == 1 (decoding) is memory-bound and goes to {@link MatVec}. Larger M is compute-bound and uses the
- * classic blocked scheme (Goto/BLIS):
+ * classic blocked scheme (Goto/BLIS), adapted to a shared pool of few cores:
  * <ul>
- *   <li>the columns of out (rows of W) are split across the compute pool in whole panels of {@link #NR}
- *       columns; each task owns its columns, so tasks share nothing and never wait for each other;</li>
- *   <li>K is cut into blocks of {@link #KC}; for each block a task packs its rows of W into panels laid out
- *       k-major ([panel][k][NR] floats), converting BF16/F16 to F32 on the way. Only KC x (its columns)
- *       floats are ever expanded, never the whole matrix;</li>
- *   <li>rows of x are taken {@link #MC} at a time and copied into a small F32 block that stays in L2;</li>
- *   <li>a register-blocked micro-kernel computes a {@link #MR} x {@link #NR} tile of out (8 rows x 3 vectors
- *       = 24 vector accumulators) by broadcasting one x value per row and doing three FMAs with the packed
- *       W panel, which is reused from L1/L2 for every row group of the block.</li>
+ *   <li>x is packed once into F32 groups of {@link #MR} rows per K block, k-major within a group, so that
+ *       the micro-kernel reads the MR values of a step from one sequential stream (activations, so a copy
+ *       is cheap next to the product);</li>
+ *   <li>out is cut into work items of whole tiles, {@link #PANELS_PER_ITEM} panels of {@link #NR} columns
+ *       wide (and, for narrow W, a share of the rows). Threads take items from a shared counter, so a core
+ *       slowed by another process simply does fewer items;</li>
+ *   <li>for each K block of {@link #KC}, an item packs its rows of W into panels laid out k-major
+ *       ([panel][k][NR] floats), converting BF16/F16 to F32 on the way: at most KC x NR x PANELS_PER_ITEM
+ *       floats per thread are ever expanded, never the whole matrix;</li>
+ *   <li>a register-blocked micro-kernel computes an MR x NR tile of out (8 rows x 3 vectors = 24 vector
+ *       accumulators) by broadcasting one x value per row and doing three FMAs with the packed W panel.</li>
  * </ul>
- * Each task first writes the bias (or zero) into its part of out; every K block then accumulates into it.
+ * An item first writes the bias (or zero) into its part of out; every K block then accumulates into it.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = VectorConvert.F;
@@ -41,10 +44,22 @@ public final class Gemm {
     static final int MR = 8;
     /** Columns of out per micro-kernel tile and per packed panel of W: three vectors. */
     static final int NR = 3 * L;
-    /** Depth of a K block: a packed W panel (KC x NR floats, 48 KB with AVX-512) is read from L1/L2. */
-    static final int KC = Integer.getInteger("osprey.gemm.kc", 256);
-    /** Rows of x per packed block (MC x KC floats stay in L2). */
-    static final int MC = Math.max(MR, Integer.getInteger("osprey.gemm.mc", 144) / MR * MR);
+    /**
+     * Depth of a K block. Each K block loads and stores every tile of out once, and on this class of machine
+     * those stores (lines of out not in cache, each needing a read for ownership) cost more than streaming a
+     * deeper W block from L3, so the blocks are deep: a tile's x values (MR x KC floats, 128 KB) stay in L2
+     * while the item's packed W (KC x NR x PANELS_PER_ITEM floats, 3 MB) streams past. Measured on the
+     * 2-core Zen 4 development machine: KC = 4096 about 1.5-2x faster than 256 for 1100x4096x4096.
+     */
+    static final int KC = Integer.getInteger("osprey.gemm.kc", 4096);
+    /** Panels of W per work item at most (each x tile is reused across them). */
+    static final int PANELS_PER_ITEM = Integer.getInteger("osprey.gemm.panels", 4);
+    /** Work items per thread at least (when the shape allows), for load balance. */
+    private static final int ITEMS_PER_THREAD = 8;
+    /** Floats of packed x at most per chunk of rows (256 MB). */
+    private static final long MAX_PACKED_X = 1L << 26;
+    /** Below this many flops a product runs on the calling thread. */
+    private static final double SERIAL_FLOPS = 1 << 18;
 
     private Gemm() {
     }
@@ -80,10 +95,7 @@ public final class Gemm {
             throw new IllegalArgumentException("linear: x " + Arrays.toString(x.shape())
                     + " does not end in K = " + k + " (weight " + Arrays.toString(w.shape()) + " is [N, K])");
         }
-        int m = Math.toIntExact(x.numel() / Math.max(1, k));
-        if (k == 0) {
-            m = Math.toIntExact(leadingRows(x.shape()));
-        }
+        int m = Math.toIntExact(leadingRows(x.shape()));
         if (out.dtype() != DType.F32) {
             throw new IllegalArgumentException("linear: out must be F32, got " + out.dtype());
         }
@@ -157,91 +169,160 @@ public final class Gemm {
             MatVec.compute(wType, w, n, k, xv, bias, out);
             return;
         }
-        int panels = (n + NR - 1) / NR;
-        Problem p = new Problem(x, m, k, wType, w, n, bias != null ? bias : new float[n], out);
-        int threads = ComputePool.threads();
-        double flops = 2.0 * m * n * k;
-        if (flops < 1 << 18) {
-            p.block(0, m, 0, panels);
-        } else if (panels >= 2 * threads || panels >= m / MR) {
-            ComputePool.parallelFor(panels, 1, (from, to) -> p.block(0, m, from, to));
-        } else {
-            // Few columns but many rows (e.g. N = 16): split the rows instead, in whole micro-kernel tiles.
-            int tiles = (m + MR - 1) / MR;
-            ComputePool.parallelFor(tiles, 1, (from, to) -> p.block(from * MR, Math.min(m, to * MR), 0, panels));
+        blocked(x, m, k, wType, w, n, bias, out, MAX_PACKED_X);
+    }
+
+    /** The blocked product for M > 1, in chunks of rows whose packed x has at most {@code maxPackedX} floats. */
+    static void blocked(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
+            MemorySegment out, long maxPackedX) {
+        // Rows in chunks, so the packed copy of x stays bounded (and int-indexable) for any M x K.
+        int chunkRows = (int) Math.max(MR, Math.min(m, (maxPackedX / Math.max(1, k)) / MR * MR));
+        for (int m0 = 0; m0 < m; m0 += chunkRows) {
+            int rows = Math.min(chunkRows, m - m0);
+            new Problem(x.asSlice((long) m0 * k * 4, (long) rows * k * 4), rows, k, wType, w, n,
+                    bias != null ? bias : new float[n], out.asSlice((long) m0 * n * 4, (long) rows * n * 4)).run();
         }
     }
 
-    /** One product's operands; {@link #block} computes a rectangle of out. */
-    private record Problem(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
-            MemorySegment out) {
+    /**
+     * One product (or a chunk of its rows). x is packed once, whole, and shared read-only; the output is then
+     * cut into rectangles of whole tiles ("items") that the pool's threads take one after another from a
+     * shared counter. Many small items rather than one big range per thread keep both cores busy to the end
+     * even when another process takes one of them for a while.
+     */
+    private static final class Problem {
+        private final MemorySegment x;
+        private final int m;
+        private final int k;
+        private final DType wType;
+        private final MemorySegment w;
+        private final int n;
+        private final float[] bias;
+        private final MemorySegment out;
+        private final int panels;
+        /** x packed per K block and per group of MR rows, k-major in the group: see {@link #packRowGroup}. */
+        private final float[] packedX;
+        private final int mPadded;
+        private final int panelsPerItem;
+        private final int rowsPerItem;
+        private final int colItems;
+        private final int items;
+        private final AtomicInteger nextItem = new AtomicInteger();
 
-        /** out rows [rowFrom, rowTo) x columns of panels [panelFrom, panelTo). */
-        void block(int rowFrom, int rowTo, int panelFrom, int panelTo) {
+        Problem(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
+                MemorySegment out) {
+            this.x = x;
+            this.m = m;
+            this.k = k;
+            this.wType = wType;
+            this.w = w;
+            this.n = n;
+            this.bias = bias;
+            this.out = out;
+            this.panels = (n + NR - 1) / NR;
+            this.mPadded = (m + MR - 1) / MR * MR;
+            this.packedX = new float[mPadded * k];
+            int wanted = ITEMS_PER_THREAD * ComputePool.threads();
+            // Items are PANELS_PER_ITEM panels wide (each x tile is reused across them from L1); when that
+            // gives too few items, the rows are cut too, in whole tiles.
+            this.panelsPerItem = Math.min(PANELS_PER_ITEM, panels);
+            this.colItems = (panels + panelsPerItem - 1) / panelsPerItem;
+            int rowItems = Math.max(1, Math.min(mPadded / MR, (wanted + colItems - 1) / colItems));
+            this.rowsPerItem = (mPadded / MR + rowItems - 1) / rowItems * MR;
+            this.items = colItems * ((m + rowsPerItem - 1) / rowsPerItem);
+        }
+
+        void run() {
+            int groups = mPadded / MR;
+            boolean small = 2.0 * m * n * k < SERIAL_FLOPS;
+            if (small) {
+                packRowGroups(0, groups);
+                work();
+            } else {
+                ComputePool.parallelFor(groups, 1, this::packRowGroups);
+                ComputePool.parallelFor(ComputePool.threads(), 1, (from, to) -> work());
+            }
+        }
+
+        /** Takes items until none is left. */
+        private void work() {
             int kcMax = Math.min(KC, k);
-            int mcMax = Math.min(MC, rowTo - rowFrom);
-            float[] packedW = new float[(panelTo - panelFrom) * NR * kcMax];
-            float[] packedX = new float[mcMax * kcMax];
+            float[] packedW = new float[panelsPerItem * NR * kcMax];
             float[] row = new float[kcMax];
             MemorySegment scratch = Arena.ofAuto().allocate(MR * NR * 4L, 64);
+            for (int item = nextItem.getAndIncrement(); item < items; item = nextItem.getAndIncrement()) {
+                int p0 = (item % colItems) * panelsPerItem;
+                int p1 = Math.min(panels, p0 + panelsPerItem);
+                int r0 = (item / colItems) * rowsPerItem;
+                int r1 = Math.min(m, r0 + rowsPerItem);
+                item(r0, r1, p0, p1, packedW, row, scratch);
+            }
+        }
+
+        /** out rows [r0, r1) x the columns of panels [p0, p1); r0 is a multiple of MR. */
+        private void item(int r0, int r1, int p0, int p1, float[] packedW, float[] row, MemorySegment scratch) {
             long outRowBytes = (long) n * 4;
             // out starts as the bias (or zero); every K block then accumulates into it, so the micro-kernel has
             // a single path (no first-block branch that the JIT might compile as a trap and later deoptimise).
-            int colFrom = panelFrom * NR;
-            int cols = Math.min(n, panelTo * NR) - colFrom;
-            for (int i = rowFrom; i < rowTo; i++) {
+            int colFrom = p0 * NR;
+            int cols = Math.min(n, p1 * NR) - colFrom;
+            for (int i = r0; i < r1; i++) {
                 MemorySegment.copy(bias, colFrom, out, ValueLayout.JAVA_FLOAT_UNALIGNED,
                         ((long) i * n + colFrom) * 4, cols);
             }
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                for (int p = panelFrom; p < panelTo; p++) {
-                    packPanel(p, k0, kc, packedW, (p - panelFrom) * NR * kc, row);
+                for (int p = p0; p < p1; p++) {
+                    packPanel(p, k0, kc, packedW, (p - p0) * NR * kc, row);
                 }
-                for (int m0 = rowFrom; m0 < rowTo; m0 += MC) {
-                    int mc = Math.min(MC, rowTo - m0);
-                    for (int r = 0; r < mc; r++) {
-                        MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) (m0 + r) * k + k0) * 4,
-                                packedX, r * kc, kc);
-                    }
-                    for (int p = panelFrom; p < panelTo; p++) {
+                // Row tiles outer, panels inner: the tile's x values stay in cache while the item's packed W
+                // streams by, and consecutive tiles of out lie side by side in memory.
+                int xBlock = mPadded * k0;
+                for (int r = r0; r < r1; r += MR) {
+                    int rows = Math.min(MR, r1 - r);
+                    int aOff = xBlock + r * kc;
+                    for (int p = p0; p < p1; p++) {
                         int n0 = p * NR;
                         int valid = Math.min(NR, n - n0);
-                        int wOff = (p - panelFrom) * NR * kc;
-                        for (int r = 0; r < mc; r += MR) {
-                            int rows = Math.min(MR, mc - r);
-                            long cOff = (long) (m0 + r) * outRowBytes + (long) n0 * 4;
-                            if (valid == NR) {
-                                tile(rows, packedX, r * kc, kc, packedW, wOff, out, cOff, outRowBytes);
-                            } else {
-                                // The last panel is narrower than a tile: work on a full-width copy of the tile,
-                                // so the kernels only ever do full, unmasked vector accesses.
-                                copyTile(out, cOff, outRowBytes, scratch, 0, NR * 4L, rows, valid);
-                                tile(rows, packedX, r * kc, kc, packedW, wOff, scratch, 0, NR * 4L);
-                                copyTile(scratch, 0, NR * 4L, out, cOff, outRowBytes, rows, valid);
-                            }
+                        int wOff = (p - p0) * NR * kc;
+                        long cOff = (long) r * outRowBytes + (long) n0 * 4;
+                        if (valid == NR) {
+                            tile(rows, packedX, aOff, kc, packedW, wOff, out, cOff, outRowBytes);
+                        } else {
+                            // The last panel is narrower than a tile: work on a full-width copy of the tile,
+                            // so the kernels only ever do full, unmasked vector accesses.
+                            copyTile(out, cOff, outRowBytes, scratch, 0, NR * 4L, rows, valid);
+                            tile(rows, packedX, aOff, kc, packedW, wOff, scratch, 0, NR * 4L);
+                            copyTile(scratch, 0, NR * 4L, out, cOff, outRowBytes, rows, valid);
                         }
                     }
                 }
             }
         }
 
-        /** A tile of {@code rows} (at most MR) rows: the 8-row kernel, or the one-row kernel per row. */
-        private static void tile(int rows, float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c,
-                long cOff, long cRow) {
-            if (rows == MR) {
-                kernel8x3(a, aOff, kc, b, bOff, c, cOff, cRow);
-            } else {
-                for (int i = 0; i < rows; i++) {
-                    kernel1x3(a, aOff + i * kc, kc, b, bOff, c, cOff + i * cRow);
+        /**
+         * Packs row groups [g0, g1) of x (MR rows each) for every K block: block k0 starts at mPadded*k0, and
+         * in it group g is k-major, packedX[mPadded*k0 + g*MR*kc + kk*MR + i] = x[g*MR + i][k0 + kk]. The
+         * micro-kernel thus reads its MR values per step from one sequential stream. Rows past M are zero.
+         */
+        private void packRowGroups(int g0, int g1) {
+            float[] row = new float[k];
+            for (int g = g0; g < g1; g++) {
+                for (int i = 0; i < MR; i++) {
+                    int xr = g * MR + i;
+                    if (xr < m) {
+                        MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) xr * k * 4, row, 0, k);
+                    } else {
+                        java.util.Arrays.fill(row, 0f);
+                    }
+                    for (int k0 = 0; k0 < k; k0 += KC) {
+                        int kc = Math.min(KC, k - k0);
+                        int base = mPadded * k0 + g * MR * kc + i;
+                        for (int kk = 0; kk < kc; kk++) {
+                            packedX[base + kk * MR] = row[k0 + kk];
+                        }
+                    }
                 }
-            }
-        }
-
-        private static void copyTile(MemorySegment src, long srcOff, long srcRow, MemorySegment dst, long dstOff,
-                long dstRow, int rows, int cols) {
-            for (int i = 0; i < rows; i++) {
-                MemorySegment.copy(src, srcOff + i * srcRow, dst, dstOff + i * dstRow, cols * 4L);
             }
         }
 
@@ -249,7 +330,7 @@ public final class Gemm {
          * Packs rows [p*NR, p*NR + NR) of W, columns [k0, k0 + kc), as dst[off + kk*NR + j] = W[p*NR + j][k0 + kk]
          * in F32; rows past N are zero, so the kernel can always run full width.
          */
-        void packPanel(int p, int k0, int kc, float[] dst, int off, float[] row) {
+        private void packPanel(int p, int k0, int kc, float[] dst, int off, float[] row) {
             for (int j = 0; j < NR; j++) {
                 int wr = p * NR + j;
                 if (wr < n) {
@@ -264,11 +345,30 @@ public final class Gemm {
                 }
             }
         }
+
+        /** A tile of {@code rows} (at most MR) rows: the 8-row kernel, or the one-row kernel per row. */
+        private static void tile(int rows, float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c,
+                long cOff, long cRow) {
+            if (rows == MR) {
+                kernel8x3(a, aOff, kc, b, bOff, c, cOff, cRow);
+            } else {
+                for (int i = 0; i < rows; i++) {
+                    kernel1x3(a, aOff + i, kc, b, bOff, c, cOff + i * cRow);
+                }
+            }
+        }
+
+        private static void copyTile(MemorySegment src, long srcOff, long srcRow, MemorySegment dst, long dstOff,
+                long dstRow, int rows, int cols) {
+            for (int i = 0; i < rows; i++) {
+                MemorySegment.copy(src, srcOff + i * srcRow, dst, dstOff + i * dstRow, cols * 4L);
+            }
+        }
     }
 
     /**
      * An MR x NR tile of out (8 rows x 3 vectors = 24 accumulators, which with the 3 W vectors and one broadcast
-     * use 28 of AVX-512's 32 vector registers): rows of x at a[aOff + i*kc + kk], the W panel at
+     * use 28 of AVX-512's 32 vector registers): x values at a[aOff + kk*MR + i] (see packRowGroups), the W panel at
      * b[bOff + kk*NR + (0..NR)], the tile of out at c[cOff + i*cRow ..] (accumulated into). Each step loads
      * 3 W vectors and 8 x values for 24 FMAs. Written out by hand (no arrays, no loops over accumulators) so that C2 keeps every accumulator in a register.
      */
@@ -284,34 +384,28 @@ public final class Gemm {
         c50 = load(c, cOff + 5 * cRow); c51 = load(c, cOff + 5 * cRow + V); c52 = load(c, cOff + 5 * cRow + 2 * V);
         c60 = load(c, cOff + 6 * cRow); c61 = load(c, cOff + 6 * cRow + V); c62 = load(c, cOff + 6 * cRow + 2 * V);
         c70 = load(c, cOff + 7 * cRow); c71 = load(c, cOff + 7 * cRow + V); c72 = load(c, cOff + 7 * cRow + 2 * V);
-        int a1 = aOff + 1 * kc;
-        int a2 = aOff + 2 * kc;
-        int a3 = aOff + 3 * kc;
-        int a4 = aOff + 4 * kc;
-        int a5 = aOff + 5 * kc;
-        int a6 = aOff + 6 * kc;
-        int a7 = aOff + 7 * kc;
         for (int kk = 0; kk < kc; kk++) {
             int bi = bOff + kk * NR;
+            int ai = aOff + kk * MR;
             FloatVector w0 = FloatVector.fromArray(F, b, bi);
             FloatVector w1 = FloatVector.fromArray(F, b, bi + L);
             FloatVector w2 = FloatVector.fromArray(F, b, bi + 2 * L);
             FloatVector x;
-            x = FloatVector.broadcast(F, a[aOff + kk]);
+            x = FloatVector.broadcast(F, a[ai]);
             c00 = x.fma(w0, c00); c01 = x.fma(w1, c01); c02 = x.fma(w2, c02);
-            x = FloatVector.broadcast(F, a[a1 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 1]);
             c10 = x.fma(w0, c10); c11 = x.fma(w1, c11); c12 = x.fma(w2, c12);
-            x = FloatVector.broadcast(F, a[a2 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 2]);
             c20 = x.fma(w0, c20); c21 = x.fma(w1, c21); c22 = x.fma(w2, c22);
-            x = FloatVector.broadcast(F, a[a3 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 3]);
             c30 = x.fma(w0, c30); c31 = x.fma(w1, c31); c32 = x.fma(w2, c32);
-            x = FloatVector.broadcast(F, a[a4 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 4]);
             c40 = x.fma(w0, c40); c41 = x.fma(w1, c41); c42 = x.fma(w2, c42);
-            x = FloatVector.broadcast(F, a[a5 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 5]);
             c50 = x.fma(w0, c50); c51 = x.fma(w1, c51); c52 = x.fma(w2, c52);
-            x = FloatVector.broadcast(F, a[a6 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 6]);
             c60 = x.fma(w0, c60); c61 = x.fma(w1, c61); c62 = x.fma(w2, c62);
-            x = FloatVector.broadcast(F, a[a7 + kk]);
+            x = FloatVector.broadcast(F, a[ai + 7]);
             c70 = x.fma(w0, c70); c71 = x.fma(w1, c71); c72 = x.fma(w2, c72);
         }
         store(c00, c, cOff); store(c01, c, cOff + V); store(c02, c, cOff + 2 * V);
@@ -324,14 +418,17 @@ public final class Gemm {
         store(c70, c, cOff + 7 * cRow); store(c71, c, cOff + 7 * cRow + V); store(c72, c, cOff + 7 * cRow + 2 * V);
     }
 
-    /** One row of a tile, for the rows left over when the block's row count is not a multiple of MR. */
+    /**
+     * One row of a tile (its x values at a[aOff + kk*MR]), for the rows left over when the block's row count
+     * is not a multiple of MR.
+     */
     private static void kernel1x3(float[] a, int aOff, int kc, float[] b, int bOff, MemorySegment c, long cOff) {
         FloatVector c0 = load(c, cOff);
         FloatVector c1 = load(c, cOff + V);
         FloatVector c2 = load(c, cOff + 2 * V);
         for (int kk = 0; kk < kc; kk++) {
             int bi = bOff + kk * NR;
-            FloatVector x = FloatVector.broadcast(F, a[aOff + kk]);
+            FloatVector x = FloatVector.broadcast(F, a[aOff + kk * MR]);
             c0 = x.fma(FloatVector.fromArray(F, b, bi), c0);
             c1 = x.fma(FloatVector.fromArray(F, b, bi + L), c1);
             c2 = x.fma(FloatVector.fromArray(F, b, bi + 2 * L), c2);

@@ -3,6 +3,7 @@ package osprey4j.core.kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
@@ -12,13 +13,13 @@ import osprey4j.core.tensor.DType;
  * Matrix-vector product out[N] = W[N,K] · x[K] (+ bias[N]): one token of decoding through a
  * {@code Linear} layer. It is memory-bound, so the kernel streams every weight exactly once in its stored
  * dtype (F32, BF16 or F16, converted in registers), works on four rows at a time so that four independent
- * FMA chains and four memory streams are in flight, and splits the rows across the compute pool.
+ * FMA chains and four memory streams are in flight, and hands blocks of rows to the compute pool's threads.
  *
  * <p>Callers normally go through {@link Gemm#linear}, which validates shapes and sends M == 1 here.
  */
 public final class MatVec {
-    /** Rows per task at least, so that small products are not split into tasks that cost more than they do. */
-    private static final int MIN_ROWS_PER_TASK = 16;
+    /** Rows per work item (a multiple of ROWS_AT_ONCE). */
+    private static final int ROWS_PER_BLOCK = 64;
     private static final int ROWS_AT_ONCE = 4;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -33,9 +34,18 @@ public final class MatVec {
         if (n == 0) {
             return;
         }
-        long work = (long) n * k;
-        int minRows = work < 1L << 16 ? n : MIN_ROWS_PER_TASK;
-        ComputePool.parallelFor(n, minRows, (from, to) -> rows(dtype, w, k, x, bias, out, from, to));
+        if ((long) n * k < 1L << 16) {
+            rows(dtype, w, k, x, bias, out, 0, n);
+            return;
+        }
+        // Rows in small blocks taken from a shared counter: a thread slowed by another process does fewer.
+        int blocks = (n + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
+        AtomicInteger next = new AtomicInteger();
+        ComputePool.parallelFor(ComputePool.threads(), 1, (from, to) -> {
+            for (int b = next.getAndIncrement(); b < blocks; b = next.getAndIncrement()) {
+                rows(dtype, w, k, x, bias, out, b * ROWS_PER_BLOCK, Math.min(n, (b + 1) * ROWS_PER_BLOCK));
+            }
+        });
     }
 
     private static void rows(DType dtype, MemorySegment w, int k, float[] x, float[] bias, MemorySegment out,
@@ -45,7 +55,8 @@ public final class MatVec {
             switch (dtype) {
                 case F32 -> fourRowsF32(w, k, x, row, bias, out);
                 case BF16 -> fourRowsBf16(w, k, x, row, bias, out);
-                default -> fourRowsAny(dtype, w, k, x, row, bias, out);
+                case F16 -> fourRowsF16(w, k, x, row, bias, out);
+                default -> throw new IllegalArgumentException("no matrix-vector kernel for " + dtype);
             }
         }
         for (; row < to; row++) {
@@ -102,10 +113,10 @@ public final class MatVec {
         finishFour(DType.BF16, w, k, x, row, i, a0, a1, a2, a3, bias, out);
     }
 
-    private static void fourRowsAny(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
-            MemorySegment out) {
+    private static void fourRowsF16(MemorySegment w, int k, float[] x, int row, float[] bias, MemorySegment out) {
         int lanes = VectorConvert.F.length();
-        long r0 = (long) row * k;
+        long r0 = (long) row * k * 2;
+        long rowBytes = (long) k * 2;
         FloatVector a0 = FloatVector.zero(VectorConvert.F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
@@ -113,13 +124,13 @@ public final class MatVec {
         int i = 0;
         for (; i <= k - lanes; i += lanes) {
             FloatVector xv = FloatVector.fromArray(VectorConvert.F, x, i);
-            long e = r0 + i;
-            a0 = VectorConvert.load(dtype, w, e).fma(xv, a0);
-            a1 = VectorConvert.load(dtype, w, e + k).fma(xv, a1);
-            a2 = VectorConvert.load(dtype, w, e + 2L * k).fma(xv, a2);
-            a3 = VectorConvert.load(dtype, w, e + 3L * k).fma(xv, a3);
+            long off = r0 + (long) i * 2;
+            a0 = VectorConvert.f16(w, off).fma(xv, a0);
+            a1 = VectorConvert.f16(w, off + rowBytes).fma(xv, a1);
+            a2 = VectorConvert.f16(w, off + 2 * rowBytes).fma(xv, a2);
+            a3 = VectorConvert.f16(w, off + 3 * rowBytes).fma(xv, a3);
         }
-        finishFour(dtype, w, k, x, row, i, a0, a1, a2, a3, bias, out);
+        finishFour(DType.F16, w, k, x, row, i, a0, a1, a2, a3, bias, out);
     }
 
     /**

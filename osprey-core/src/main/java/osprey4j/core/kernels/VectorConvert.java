@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -68,20 +67,22 @@ public final class VectorConvert {
     }
 
     /**
-     * Half to float without a hardware conversion op in the Vector API: move exponent and mantissa into a
-     * float's fields (shift by 13) and multiply by 2^112 to rebias the exponent; the multiply also turns
-     * half subnormals into the right float normals. Infinities and NaNs (exponent all ones) get the float's
-     * all-ones exponent instead, keeping the mantissa (so NaN payloads survive as NaNs). The sign goes back
-     * last. Exact for every half value.
+     * Half to float without a hardware conversion op in the Vector API, branch- and blend-free: move exponent
+     * and mantissa into a float's fields (shift by 13) and multiply by 2^112 to rebias the exponent; the
+     * multiply also turns half subnormals into the right float normals. For infinities and NaNs (half exponent
+     * 31, which the multiply leaves at float exponent 143) the float exponent bits are then all set by an OR
+     * with a mask that is all ones exactly when the half exponent is 31 ((e + 1) << 26 reaches the sign bit
+     * only for e = 31); the mantissa is kept, so NaNs stay NaNs. The sign goes back last. Exact for every
+     * half value.
      */
     private static FloatVector f16Bits(ShortVector bits) {
-        IntVector h = (IntVector) bits.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+        IntVector h = (IntVector) bits.convertShape(VectorOperators.S2I, I, 0); // sign-extended; masked below
         IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
         IntVector scaled = magnitude.reinterpretAsFloats().mul(HALF_EXPONENT_SCALE).reinterpretAsInts();
-        VectorMask<Integer> infOrNan = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
-        IntVector value = scaled.blend(magnitude.or(0x7F800000), infOrNan);
+        IntVector infOrNan = magnitude.lanewise(VectorOperators.LSHR, 23).add(1)
+                .lanewise(VectorOperators.LSHL, 26).lanewise(VectorOperators.ASHR, 31).and(0x7F800000);
         IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        return value.or(sign).reinterpretAsFloats();
+        return scaled.or(infOrNan).or(sign).reinterpretAsFloats();
     }
 
     /**

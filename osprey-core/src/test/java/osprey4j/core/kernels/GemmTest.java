@@ -60,7 +60,7 @@ class GemmTest {
 
     @Test
     void mediumShapeSplitAcrossThreadsAndBlocks() {
-        // Crosses K blocks (KC = 256), row blocks (MC) and several panels per task, with a ragged last panel.
+        // Several work items cut by rows and columns, with a ragged last panel and a ragged last row tile.
         SplittableRandom rnd = new SplittableRandom(5);
         for (DType d : new DType[] {DType.F32, DType.BF16}) {
             Tensor x = random(rnd, DType.F32, 160, 600);
@@ -71,11 +71,48 @@ class GemmTest {
     }
 
     @Test
+    void deepKCrossesKBlocks() {
+        // K past one K block (and not a multiple of it): later blocks accumulate into out.
+        SplittableRandom rnd = new SplittableRandom(12);
+        int k = 2 * Gemm.KC + 37;
+        for (DType d : new DType[] {DType.F32, DType.F16}) {
+            Tensor x = random(rnd, DType.F32, 11, k);
+            Tensor w = random(rnd, d, 53, k);
+            Tensor bias = random(rnd, DType.F32, 53);
+            check(x, w, bias, Gemm.linear(x, w, bias));
+        }
+    }
+
+    @Test
+    void oneRowLargeEnoughToSplitAcrossThreads() {
+        // Decoding shape big enough for the parallel matrix-vector path, with a K tail and a ragged last block.
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (DType d : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            Tensor x = random(rnd, DType.F32, 1, 301);
+            Tensor w = random(rnd, d, 517, 301);
+            Tensor bias = random(rnd, DType.F32, 517);
+            check(x, w, bias, Gemm.linear(x, w, bias));
+        }
+    }
+
+    @Test
     void fewColumnsManyRowsSplitsRows() {
         SplittableRandom rnd = new SplittableRandom(6);
         Tensor x = random(rnd, DType.F32, 301, 70);
         Tensor w = random(rnd, DType.F16, 9, 70);
         check(x, w, null, Gemm.linear(x, w, null));
+    }
+
+    @Test
+    void rowChunksOfPackedXJoinUp() {
+        // A product too big for one packed copy of x is done in chunks of rows; force tiny chunks (16 rows).
+        SplittableRandom rnd = new SplittableRandom(10);
+        Tensor x = random(rnd, DType.F32, 45, 30);
+        Tensor w = random(rnd, DType.BF16, 50, 30);
+        Tensor bias = random(rnd, DType.F32, 50);
+        Tensor out = Tensor.zeros(DType.F32, 45, 50);
+        Gemm.blocked(x.segment(), 45, 30, DType.BF16, w.segment(), 50, bias.toFloatArray(), out.segment(), 16 * 30);
+        check(x, w, bias, out);
     }
 
     @Test
