@@ -34,11 +34,8 @@ final class AskCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Osprey checkpoint directory.")
-    Path model;
-
-    @Option(names = "--image", required = true, paramLabel = "IMG", description = "The image (PNG, JPEG...).")
-    Path image;
+    @Mixin
+    ModelAndImageOptions input;
 
     @ArgGroup(exclusive = true, multiplicity = "1..*", heading = "Regions (one or more, in order):%n")
     List<RegionInputs.Region> regions;
@@ -64,13 +61,13 @@ final class AskCommand implements Callable<Integer> {
             throw new UsageException("--sam: SAM is not yet supported; give regions as --mask PNG or --box");
         }
         long t0 = System.nanoTime();
-        RgbImage img = ModelSupport.readImage(image);
+        RgbImage img = ModelSupport.readImage(input.image);
         List<Tensor> masks = ModelSupport.tensors(RegionInputs.masks(regions, img.width(), img.height()));
         // The question's region references are checked before the (slow) model load.
         ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, masks.size()));
         PrintWriter out = spec.commandLine().getOut();
         try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
-             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
+             Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine())) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
             ImageSession session = osprey.encode(img);
             TokenListener listener = json ? TokenListener.NONE : (id, text) -> {

@@ -48,11 +48,8 @@ final class DescribeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Osprey checkpoint directory.")
-    Path model;
-
-    @Option(names = "--image", required = true, paramLabel = "IMG", description = "The image (PNG, JPEG...).")
-    Path image;
+    @Mixin
+    ModelAndImageOptions input;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
@@ -105,19 +102,19 @@ final class DescribeCommand implements Callable<Integer> {
             throw new UsageException("output directory not found: " + target.getParent());
         }
         long t0 = System.nanoTime();
-        RgbImage img = ModelSupport.readImage(image);
-        List<CocoRegions.Region> regions = CocoRegions.read(source.masks, image, img.width(), img.height());
+        RgbImage img = ModelSupport.readImage(input.image);
+        List<CocoRegions.Region> regions = CocoRegions.read(source.masks, input.image, img.width(), img.height());
         PrintWriter err = spec.commandLine().getErr();
         String prefix = OneLineErrors.prefix(spec.commandLine());
         int done = 0;
         double loadMs;
         Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
         try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
-             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
+             Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine());
              BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             loadMs = (System.nanoTime() - t0) / 1e6;
             ImageSession session = osprey.encode(img);
-            err.printf("%sencoded %s (%dx%d) in %.0f ms; %d region(s)%n", prefix, image.getFileName(), img.width(),
+            err.printf("%sencoded %s (%dx%d) in %.0f ms; %d region(s)%n", prefix, input.image.getFileName(), img.width(),
                     img.height(), session.encodeMs(), regions.size());
             err.flush();
             for (CocoRegions.Region region : regions) {

@@ -23,6 +23,7 @@ import osprey4j.model.image.RgbImage;
 import osprey4j.model.vision.ConvNextTower;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -38,11 +39,8 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Osprey checkpoint directory.")
-    Path model;
-
-    @Option(names = "--image", required = true, paramLabel = "IMG", description = "The image (PNG, JPEG...).")
-    Path image;
+    @Mixin
+    ModelAndImageOptions input;
 
     @Option(names = "--mask", required = true, paramLabel = "PNG", arity = "1..*",
             description = "Region masks in order (<region1> is the first), of the image's size.")
@@ -64,7 +62,7 @@ final class InspectCommand implements Callable<Integer> {
         if (target.getParent() == null || !Files.isDirectory(target.getParent())) {
             throw new UsageException("output directory not found: " + target.getParent());
         }
-        RgbImage img = ModelSupport.readImage(image);
+        RgbImage img = ModelSupport.readImage(input.image);
         List<Mask> regionMasks = new ArrayList<>();
         for (int i = 0; i < masks.size(); i++) {
             regionMasks.add(RegionInputs.readPng(masks.get(i), i + 1, img.width(), img.height()));
@@ -74,7 +72,7 @@ final class InspectCommand implements Callable<Integer> {
 
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
-             Osprey osprey = ModelSupport.loadModel(model, spec.commandLine())) {
+             Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine())) {
             ImageSession session = osprey.encode(img);
             Osprey.PreparedPrompt prompt = ModelSupport.asUsage(() -> osprey.prepare(session, maskTensors, question));
             float[] logits = osprey.firstLogits(prompt);
@@ -95,11 +93,11 @@ final class InspectCommand implements Callable<Integer> {
             tensors.replaceAll((name, t) -> t.dtype() == DType.F32 || t.dtype() == DType.I64 ? t : t.to(DType.F32));
 
             Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("image", image.toString());
+            metadata.put("image", input.image.toString());
             metadata.put("masks", String.join(",", masks.stream().map(Path::toString).toList()));
             metadata.put("question", question);
             metadata.put("prompt", prompt.prompt());
-            metadata.put("model", model.toString());
+            metadata.put("model", input.model.toString());
             SafetensorsWriter.write(dump, tensors, metadata);
         }
         PrintWriter out = spec.commandLine().getOut();
