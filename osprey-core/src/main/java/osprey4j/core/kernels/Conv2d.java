@@ -308,68 +308,67 @@ public final class Conv2d {
         }
         MemorySegment in = x.segment();
         MemorySegment o = out.segment();
-        // One task per output row: many small calls get the row kernel compiled by C2 after a few rows.
+        // Rows are split over the pool; within a row, a channel block at a time walks the row in tiles of four
+        // pixels (7 input rows x (w + 6) pixels x L channels stay in L1/L2 while it does).
         ComputePool.parallelFor(h, 1, (from, to) -> {
             for (int y = from; y < to; y++) {
                 for (int c0 = 0; c0 < c; c0 += F.length()) {
-                    depthwiseChannelsLastRow(in, o, taps, b, y, h, w, c, k, c0);
+                    for (int x0 = 0; x0 < w; x0 += 4) {
+                        depthwiseChannelsLastTile(in, o, taps, b, y, x0, h, w, c, k, c0);
+                    }
                 }
             }
         });
     }
 
     /**
-     * Output row y, channels c0 .. c0+L-1, in tiles of four output pixels: each input vector loaded feeds every
-     * output of the tile whose window covers it, so a 7-wide row costs 10 input loads for 28 multiply-adds.
+     * Output pixels (y, x0 .. x0+3), channels c0 .. c0+L-1 (fewer at the right edge and the last channels): each
+     * input vector loaded feeds every output of the tile whose window covers it, so a 7-wide row costs 10 input
+     * loads for 28 multiply-adds. One call per tile keeps the method small and called often, so the JIT compiles
+     * it early in the first convolution.
      */
-    private static void depthwiseChannelsLastRow(MemorySegment in, MemorySegment out, float[] taps, float[] bias,
-                                                 int y, int h, int w, int c, int k, int c0) {
+    private static void depthwiseChannelsLastTile(MemorySegment in, MemorySegment out, float[] taps, float[] bias,
+                                                  int y, int x0, int h, int w, int c, int k, int c0) {
         int pad = k / 2;
         VectorMask<Float> m = F.indexInRange(c0, c);
-        FloatVector b = FloatVector.fromArray(F, bias, c0, m);
         long pixelBytes = (long) c * Float.BYTES;
         long chanOff = (long) c0 * Float.BYTES;
-        for (int x0 = 0; x0 < w; x0 += 4) {
-            FloatVector acc0 = b, acc1 = b, acc2 = b, acc3 = b;
-            for (int ky = 0; ky < k; ky++) {
-                int iy = y + ky - pad;
-                if (iy < 0 || iy >= h) {
-                    continue;
+        FloatVector acc0 = FloatVector.fromArray(F, bias, c0, m), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        // The image edges as loop bounds, not tests in the loop: a test first seen false late (the bottom rows)
+        // would make the compiled code trap and fall back to the interpreter until it is recompiled.
+        int kyFrom = Math.max(0, pad - y), kyTo = Math.min(k, h + pad - y);
+        int kxFrom = Math.max(0, pad - x0), kxTo = Math.min(k + 3, w + pad - x0);
+        for (int ky = kyFrom; ky < kyTo; ky++) {
+            long rowOff = (long) (y + ky - pad) * w * pixelBytes + chanOff;
+            int tapRow = ky * k * c + c0;
+            for (int kx = kxFrom; kx < kxTo; kx++) {
+                // input column x0 + kx - pad is tap kx of output x0, tap kx-1 of output x0+1, ...
+                FloatVector v = FloatVector.fromMemorySegment(F, in, rowOff + (x0 + kx - pad) * pixelBytes, LE, m);
+                if (kx < k) {
+                    acc0 = v.fma(FloatVector.fromArray(F, taps, tapRow + kx * c, m), acc0);
                 }
-                long rowOff = (long) iy * w * pixelBytes + chanOff;
-                int tapRow = ky * k * c + c0;
-                for (int kx = 0; kx < k + 3; kx++) {
-                    int ix = x0 + kx - pad;
-                    if (ix < 0 || ix >= w) {
-                        continue;
-                    }
-                    // input column ix is tap kx of output x0, tap kx-1 of output x0+1, ...
-                    FloatVector v = FloatVector.fromMemorySegment(F, in, rowOff + ix * pixelBytes, LE, m);
-                    if (kx < k) {
-                        acc0 = v.fma(FloatVector.fromArray(F, taps, tapRow + kx * c, m), acc0);
-                    }
-                    if (kx >= 1 && kx <= k) {
-                        acc1 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 1) * c, m), acc1);
-                    }
-                    if (kx >= 2 && kx <= k + 1) {
-                        acc2 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 2) * c, m), acc2);
-                    }
-                    if (kx >= 3) {
-                        acc3 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 3) * c, m), acc3);
-                    }
+                if (kx >= 1 && kx <= k) {
+                    acc1 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 1) * c, m), acc1);
+                }
+                if (kx >= 2 && kx <= k + 1) {
+                    acc2 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 2) * c, m), acc2);
+                }
+                if (kx >= 3) {
+                    acc3 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 3) * c, m), acc3);
                 }
             }
-            long dst = ((long) y * w + x0) * pixelBytes + chanOff;
-            acc0.intoMemorySegment(out, dst, LE, m);
-            if (x0 + 1 < w) {
-                acc1.intoMemorySegment(out, dst + pixelBytes, LE, m);
-            }
-            if (x0 + 2 < w) {
-                acc2.intoMemorySegment(out, dst + 2 * pixelBytes, LE, m);
-            }
-            if (x0 + 3 < w) {
-                acc3.intoMemorySegment(out, dst + 3 * pixelBytes, LE, m);
-            }
+        }
+        // outputs past the right edge are computed from in-range inputs only, and not stored
+        long dst = ((long) y * w + x0) * pixelBytes + chanOff;
+        acc0.intoMemorySegment(out, dst, LE, m);
+        if (x0 + 1 < w) {
+            acc1.intoMemorySegment(out, dst + pixelBytes, LE, m);
+        }
+        if (x0 + 2 < w) {
+            acc2.intoMemorySegment(out, dst + 2 * pixelBytes, LE, m);
+        }
+        if (x0 + 3 < w) {
+            acc3.intoMemorySegment(out, dst + 3 * pixelBytes, LE, m);
         }
     }
 

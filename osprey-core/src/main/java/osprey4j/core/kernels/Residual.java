@@ -43,15 +43,18 @@ public final class Residual {
         MemorySegment xs = x.segment();
         ComputePool.parallelFor(rows, Math.max(1, MIN_CHUNK_ELEMENTS / c), (from, to) -> {
             for (int r = from; r < to; r++) {
-                long base = (long) r * c * Float.BYTES;
-                for (int i = 0; i < c; i += F.length()) {
-                    VectorMask<Float> m = F.indexInRange(i, c);
-                    long off = base + (long) i * Float.BYTES;
-                    FloatVector scaled = FloatVector.fromMemorySegment(F, ys, off, LE, m)
-                            .mul(FloatVector.fromArray(F, scale, i, m));
-                    scaled.add(FloatVector.fromMemorySegment(F, xs, off, LE, m)).intoMemorySegment(xs, off, LE, m);
-                }
+                addScaledRow(ys, xs, (long) r * c * Float.BYTES, c, scale);
             }
         });
+    }
+
+    /** One row; a method of its own so the JIT compiles it after a few rows, not after a long interpreted loop. */
+    private static void addScaledRow(MemorySegment ys, MemorySegment xs, long base, int c, float[] scale) {
+        for (int i = 0; i < c; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, c);
+            long off = base + (long) i * Float.BYTES;
+            FloatVector scaled = FloatVector.fromMemorySegment(F, ys, off, LE, m).mul(FloatVector.fromArray(F, scale, i, m));
+            scaled.add(FloatVector.fromMemorySegment(F, xs, off, LE, m)).intoMemorySegment(xs, off, LE, m);
+        }
     }
 }
