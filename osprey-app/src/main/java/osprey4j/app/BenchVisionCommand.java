@@ -62,15 +62,16 @@ final class BenchVisionCommand implements Callable<Integer> {
             description = "Threads for both sides (default: the compute pool's, i.e. all cores or -Dosprey.threads).")
     Integer threads;
 
-    @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE", defaultValue = "f16,f32",
-            description = "Weight dtypes to time, in order (f16, f32, bf16; default ${DEFAULT-VALUE}).")
+    @Option(names = "--dtypes", split = ",", paramLabel = "DTYPE", defaultValue = "f16,f16-as-f32,f32",
+            description = "Weight dtypes to time, in order: f16, bf16, f32, or f16-as-f32 / bf16-as-f32 (loaded in"
+                    + " that dtype, GEMM weights converted to F32 copies at load; default ${DEFAULT-VALUE}).")
     List<String> dtypes;
 
     @Option(names = "--dims", hidden = true, split = ",", paramLabel = "C", description = "Channels per stage.")
-    int[] dims = RandomConvNext.LARGE_DIMS;
+    int[] dims = RandomConvNext.largeDims();
 
     @Option(names = "--depths", hidden = true, split = ",", paramLabel = "N", description = "Blocks per stage.")
-    int[] depths = RandomConvNext.LARGE_DEPTHS;
+    int[] depths = RandomConvNext.largeDepths();
 
     @Option(names = "--size", hidden = true, paramLabel = "PX", description = "Image side (default 512).")
     int size = 512;
@@ -81,8 +82,15 @@ final class BenchVisionCommand implements Callable<Integer> {
     @Option(names = "--python", hidden = true, paramLabel = "PATH", description = "Python with torch for the peer.")
     String python = DEFAULT_PYTHON;
 
-    /** Our figures for one weight dtype: seconds for the first run, each warm run, and per step (warm mean). */
-    record Result(DType dtype, double buildSeconds, double firstSeconds, double[] warmSeconds, double[] stepSeconds) {
+    /** Weights in {@code dtype}; with {@code asF32}, the tower's GEMM weights converted to F32 at load. */
+    record Variant(DType dtype, boolean asF32) {
+        String label() {
+            return asF32 ? dtype + ">F32" : dtype.name();
+        }
+    }
+
+    /** Our figures for one weight variant: seconds for the first run, each warm run, and per step (warm mean). */
+    record Result(Variant variant, double buildSeconds, double firstSeconds, double[] warmSeconds, double[] stepSeconds) {
         double median() {
             return BenchVisionCommand.median(warmSeconds);
         }
@@ -90,16 +98,16 @@ final class BenchVisionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<DType> todo = parseDtypes();
+        List<Variant> todo = parseDtypes();
         validateShape();
         int nThreads = configureThreads();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Tensor pixels = randomImage(size);
         List<Result> results = new ArrayList<>();
-        for (DType d : todo) {
+        for (Variant d : todo) {
             if (!json) {
-                err.println("timing the tower with " + d + " weights (1 + " + runs + " runs)...");
+                err.println("timing the tower with " + d.label() + " weights (1 + " + runs + " runs)...");
                 err.flush();
             }
             results.add(time(d, pixels));
@@ -124,19 +132,21 @@ final class BenchVisionCommand implements Callable<Integer> {
         return 0;
     }
 
-    private List<DType> parseDtypes() {
-        List<DType> out = new ArrayList<>();
+    private List<Variant> parseDtypes() {
+        List<Variant> out = new ArrayList<>();
         for (String s : dtypes) {
+            String name = s.trim().toLowerCase(Locale.ROOT);
+            boolean asF32 = name.endsWith("-as-f32");
             DType d;
             try {
-                d = DType.fromSafetensorsName(s.trim());
+                d = DType.fromSafetensorsName(asF32 ? name.substring(0, name.length() - "-as-f32".length()) : name);
             } catch (RuntimeException e) {
                 d = null;
             }
             if (d != DType.F32 && d != DType.F16 && d != DType.BF16) {
-                throw new UsageException("bad --dtypes entry '" + s + "': expected f16, f32 or bf16");
+                throw new UsageException("bad --dtypes entry '" + s + "': expected f16, bf16, f32, f16-as-f32 or bf16-as-f32");
             }
-            out.add(d);
+            out.add(new Variant(d, asF32));
         }
         return out;
     }
@@ -187,10 +197,13 @@ final class BenchVisionCommand implements Callable<Integer> {
         return Tensor.wrap(v, 3, side, side);
     }
 
-    private Result time(DType dtype, Tensor pixels) {
+    private Result time(Variant variant, Tensor pixels) {
         long t0 = System.nanoTime();
-        Checkpoint weights = RandomConvNext.openClip(dims, depths, dtype, 7);
+        Checkpoint weights = RandomConvNext.openClip(dims, depths, variant.dtype(), 7);
         ConvNextTower tower = ConvNextTower.load(weights, weights);
+        if (variant.asF32()) {
+            tower = tower.withF32Weights();
+        }
         double build = (System.nanoTime() - t0) / 1e9;
         long t1 = System.nanoTime();
         tower.forward(pixels);
@@ -207,7 +220,7 @@ final class BenchVisionCommand implements Callable<Integer> {
         for (int i = 0; i < ops.length; i++) {
             perStep[i] = steps.seconds(ops[i]) / runs;
         }
-        return new Result(dtype, build, first, warm, perStep);
+        return new Result(variant, build, first, warm, perStep);
     }
 
     /** Runs the PyTorch script and records what it reports in {@code peer}. */
@@ -298,7 +311,8 @@ final class BenchVisionCommand implements Callable<Integer> {
         ConvNextTower.Op[] ops = ConvNextTower.Op.values();
         for (Result r : results) {
             ObjectNode o = list.addObject();
-            o.put("weight_dtype", r.dtype().name());
+            o.put("weight_dtype", r.variant().dtype().name());
+            o.put("gemm_weights_f32", r.variant().asF32() || r.variant().dtype() == DType.F32);
             o.put("build_s", r.buildSeconds());
             o.put("first_s", r.firstSeconds());
             o.put("median_s", r.median());
@@ -338,7 +352,7 @@ final class BenchVisionCommand implements Callable<Integer> {
         for (Result r : results) {
             String ps = Double.isNaN(p) ? "-" : String.format(Locale.ROOT, "%.2f", p);
             String ratio = Double.isNaN(p) ? "-" : String.format(Locale.ROOT, "%.2fx", p / r.median());
-            out.printf(Locale.ROOT, "%-8s %10.2f %12.2f %14.2f %14s %8s%n", r.dtype(), r.buildSeconds(),
+            out.printf(Locale.ROOT, "%-8s %10.2f %12.2f %14.2f %14s %8s%n", r.variant().label(), r.buildSeconds(),
                     r.firstSeconds(), r.median(), ps, ratio);
         }
         out.println();
@@ -350,12 +364,14 @@ final class BenchVisionCommand implements Callable<Integer> {
                 sb.append(String.format(Locale.ROOT, " %s %.3f (%.0f%%)", ops[i].name().toLowerCase(Locale.ROOT),
                         r.stepSeconds()[i], total > 0 ? 100 * r.stepSeconds()[i] / total : 0));
             }
-            out.printf(Locale.ROOT, "warm seconds per step, %s:%s%n", r.dtype(), sb);
+            out.printf(Locale.ROOT, "warm seconds per step, %s:%s%n", r.variant().label(), sb);
         }
         out.println();
         out.println("first run: the first forward after building the tower; only the first dtype's first run includes"
                 + " JIT compilation. warm: median over " + runs + " runs. ratio = PyTorch warm / osprey warm"
                 + " (above 1: osprey faster). The peer runs F32 (PyTorch has no F16 convolutions on the CPU).");
+        out.println("F16>F32: F16 weights with the GEMM weights converted to F32 copies at load"
+                + " (ConvNextTower.withF32Weights: twice the weight memory, no conversion in the GEMMs).");
     }
 
     private static String join(int[] v) {

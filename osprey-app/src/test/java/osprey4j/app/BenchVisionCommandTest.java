@@ -39,7 +39,7 @@ class BenchVisionCommandTest {
 
     @Test
     void jsonHasOneResultPerDtypeWithFirstRunWarmRunsAndSteps() throws Exception {
-        Run r = run(tiny("--json", "--no-peer", "--dtypes", "f16,f32"));
+        Run r = run(tiny("--json", "--no-peer", "--dtypes", "f16,f16-as-f32,f32"));
         assertEquals(0, r.code(), r.err());
         JsonNode root = new ObjectMapper().readTree(r.out());
         assertEquals(64, root.path("model").path("image_size").asInt());
@@ -47,9 +47,12 @@ class BenchVisionCommandTest {
         assertTrue(root.path("threads").asInt() >= 1);
         assertFalse(root.path("peer").path("available").asBoolean(true));
         JsonNode results = root.path("results");
-        assertEquals(2, results.size());
+        assertEquals(3, results.size());
         assertEquals("F16", results.get(0).path("weight_dtype").asText());
-        assertEquals("F32", results.get(1).path("weight_dtype").asText());
+        assertFalse(results.get(0).path("gemm_weights_f32").asBoolean(true));
+        assertEquals("F16", results.get(1).path("weight_dtype").asText());
+        assertTrue(results.get(1).path("gemm_weights_f32").asBoolean(false));
+        assertEquals("F32", results.get(2).path("weight_dtype").asText());
         for (JsonNode res : results) {
             assertTrue(res.path("first_s").asDouble() > 0, res.toString());
             assertTrue(res.path("median_s").asDouble() > 0, res.toString());

@@ -24,11 +24,20 @@ import osprey4j.core.tensor.Tensor;
 public final class RandomConvNext {
     /** open_clip's key prefix of the trunk in a CLIP file. */
     public static final String PREFIX = "visual.trunk.";
-    /** ConvNeXt-Large, Osprey-7B's tower. */
-    public static final int[] LARGE_DIMS = {192, 384, 768, 1536};
-    public static final int[] LARGE_DEPTHS = {3, 3, 27, 3};
+    private static final int[] LARGE_DIMS = {192, 384, 768, 1536};
+    private static final int[] LARGE_DEPTHS = {3, 3, 27, 3};
 
     private RandomConvNext() {
+    }
+
+    /** Channels per stage of ConvNeXt-Large, Osprey-7B's tower. */
+    public static int[] largeDims() {
+        return LARGE_DIMS.clone();
+    }
+
+    /** Blocks per stage of ConvNeXt-Large. */
+    public static int[] largeDepths() {
+        return LARGE_DEPTHS.clone();
     }
 
     /**
