@@ -90,7 +90,8 @@ final class BenchVisionCommand implements Callable<Integer> {
     }
 
     /** Our figures for one weight variant: seconds for the first run, each warm run, and per step (warm mean). */
-    record Result(Variant variant, double buildSeconds, double firstSeconds, double[] warmSeconds, double[] stepSeconds) {
+    record Result(Variant variant, double buildSeconds, double firstSeconds, double[] firstStepSeconds,
+                  double[] warmSeconds, double[] stepSeconds) {
         double median() {
             return BenchVisionCommand.median(warmSeconds);
         }
@@ -205,8 +206,9 @@ final class BenchVisionCommand implements Callable<Integer> {
             tower = tower.withF32Weights();
         }
         double build = (System.nanoTime() - t0) / 1e9;
+        ConvNextTower.Timings firstSteps = new ConvNextTower.Timings();
         long t1 = System.nanoTime();
-        tower.forward(pixels);
+        tower.forward(pixels, firstSteps);
         double first = (System.nanoTime() - t1) / 1e9;
         double[] warm = new double[runs];
         ConvNextTower.Timings steps = new ConvNextTower.Timings();
@@ -217,10 +219,12 @@ final class BenchVisionCommand implements Callable<Integer> {
         }
         ConvNextTower.Op[] ops = ConvNextTower.Op.values();
         double[] perStep = new double[ops.length];
+        double[] firstPerStep = new double[ops.length];
         for (int i = 0; i < ops.length; i++) {
             perStep[i] = steps.seconds(ops[i]) / runs;
+            firstPerStep[i] = firstSteps.seconds(ops[i]);
         }
-        return new Result(variant, build, first, warm, perStep);
+        return new Result(variant, build, first, firstPerStep, warm, perStep);
     }
 
     /** Runs the PyTorch script and records what it reports in {@code peer}. */
@@ -318,8 +322,10 @@ final class BenchVisionCommand implements Callable<Integer> {
             o.put("median_s", r.median());
             Arrays.stream(r.warmSeconds()).forEach(o.putArray("warm_s")::add);
             ObjectNode st = o.putObject("warm_step_s");
+            ObjectNode fst = o.putObject("first_step_s");
             for (int i = 0; i < ops.length; i++) {
                 st.put(ops[i].name().toLowerCase(Locale.ROOT), r.stepSeconds()[i]);
+                fst.put(ops[i].name().toLowerCase(Locale.ROOT), r.firstStepSeconds()[i]);
             }
             double p = peerMedian(peer);
             if (!Double.isNaN(p)) {
@@ -356,15 +362,13 @@ final class BenchVisionCommand implements Callable<Integer> {
                     r.firstSeconds(), r.median(), ps, ratio);
         }
         out.println();
-        ConvNextTower.Op[] ops = ConvNextTower.Op.values();
+        if (!results.isEmpty()) {
+            Result first = results.getFirst();
+            out.printf(Locale.ROOT, "first run (with JIT) seconds per step, %s:%s%n", first.variant().label(),
+                    steps(first.firstStepSeconds()));
+        }
         for (Result r : results) {
-            double total = Arrays.stream(r.stepSeconds()).sum();
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < ops.length; i++) {
-                sb.append(String.format(Locale.ROOT, " %s %.3f (%.0f%%)", ops[i].name().toLowerCase(Locale.ROOT),
-                        r.stepSeconds()[i], total > 0 ? 100 * r.stepSeconds()[i] / total : 0));
-            }
-            out.printf(Locale.ROOT, "warm seconds per step, %s:%s%n", r.variant().label(), sb);
+            out.printf(Locale.ROOT, "warm seconds per step, %s:%s%n", r.variant().label(), steps(r.stepSeconds()));
         }
         out.println();
         out.println("first run: the first forward after building the tower; only the first dtype's first run includes"
@@ -372,6 +376,17 @@ final class BenchVisionCommand implements Callable<Integer> {
                 + " (above 1: osprey faster). The peer runs F32 (PyTorch has no F16 convolutions on the CPU).");
         out.println("F16>F32: F16 weights with the GEMM weights converted to F32 copies at load"
                 + " (ConvNextTower.withF32Weights: twice the weight memory, no conversion in the GEMMs).");
+    }
+
+    private static String steps(double[] seconds) {
+        ConvNextTower.Op[] ops = ConvNextTower.Op.values();
+        double total = Arrays.stream(seconds).sum();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < ops.length; i++) {
+            sb.append(String.format(Locale.ROOT, " %s %.3f (%.0f%%)", ops[i].name().toLowerCase(Locale.ROOT),
+                    seconds[i], total > 0 ? 100 * seconds[i] / total : 0));
+        }
+        return sb.toString();
     }
 
     private static String join(int[] v) {

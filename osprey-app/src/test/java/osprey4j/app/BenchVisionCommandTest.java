@@ -61,6 +61,7 @@ class BenchVisionCommandTest {
             for (String step : new String[] {"stem", "downsample", "depthwise", "norm", "fc1", "gelu", "fc2"}) {
                 assertTrue(steps.has(step), "step " + step + " in " + steps);
             }
+            assertTrue(res.path("first_step_s").has("fc1"), res.toString());
             assertFalse(res.has("ratio"), "no ratio without a peer");
         }
     }
