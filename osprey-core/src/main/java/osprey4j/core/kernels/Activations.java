@@ -113,17 +113,33 @@ public final class Activations {
 
     private static void geluBlock(MemorySegment in, MemorySegment mul, MemorySegment out, long base, int len,
                                   float[] buf) {
-        for (int i = 0; i < len; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, len);
-            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).mul(INV_SQRT2).intoArray(buf, i);
+        // Full vectors unmasked, then at most one masked tail: no mask work (nor the JIT's speculation on it) in
+        // the main loops. VectorMath.erfInPlace handles its own tail.
+        int full = len - len % F.length();
+        for (int i = 0; i < full; i += F.length()) {
+            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE).mul(INV_SQRT2).intoArray(buf, i);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            FloatVector.fromMemorySegment(F, in, base + (long) full * Float.BYTES, LE, m).mul(INV_SQRT2)
+                    .intoArray(buf, full);
         }
         VectorMath.erfInPlace(buf, len);
         // torch: x * 0.5 * (1 + erf(x / sqrt 2)); the factor 0.5 is exact in any position
-        for (int i = 0; i < len; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, len);
+        for (int i = 0; i < full; i += F.length()) {
             long off = base + (long) i * Float.BYTES;
-            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
-            FloatVector y = x.mul(0.5f).mul(FloatVector.fromArray(F, buf, i).add(1f));
+            FloatVector y = FloatVector.fromMemorySegment(F, in, off, LE).mul(0.5f)
+                    .mul(FloatVector.fromArray(F, buf, i).add(1f));
+            if (mul != null) {
+                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE));
+            }
+            y.intoMemorySegment(out, off, LE);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            long off = base + (long) full * Float.BYTES;
+            FloatVector y = FloatVector.fromMemorySegment(F, in, off, LE, m).mul(0.5f)
+                    .mul(FloatVector.fromArray(F, buf, full).add(1f));
             if (mul != null) {
                 y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
             }
