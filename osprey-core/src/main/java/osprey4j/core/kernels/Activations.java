@@ -90,59 +90,88 @@ public final class Activations {
      * element goes through the same formula.
      */
     private static void run(Op op, MemorySegment in, MemorySegment mul, MemorySegment out, int n) {
-        ComputePool.parallelFor(n, MIN_CHUNK, (from, to) -> {
+        // One call per block: the block methods are small and called many times, so the JIT compiles them fully
+        // early in the first call (one long loop in a big method would run interpreted until an OSR compilation,
+        // and C1 gives up on methods this vector-heavy).
+        // Chunks are whole blocks, so only the very last block can be partial (a partial block first met late
+        // would make the compiled block method trap back to the interpreter until it is recompiled).
+        int blocks = (n + BLOCK - 1) / BLOCK;
+        ComputePool.parallelFor(blocks, MIN_CHUNK / BLOCK, (from, to) -> {
             float[] buf = new float[BLOCK];
-            for (int b = from; b < to; b += BLOCK) {
-                int len = Math.min(BLOCK, to - b);
+            for (int blk = from; blk < to; blk++) {
+                int b = blk * BLOCK;
+                int len = Math.min(BLOCK, n - b);
                 long base = (long) b * Float.BYTES;
                 switch (op) {
-                    case GELU -> {
-                        for (int i = 0; i < len; i += F.length()) {
-                            VectorMask<Float> m = F.indexInRange(i, len);
-                            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).mul(INV_SQRT2)
-                                    .intoArray(buf, i);
-                        }
-                        VectorMath.erfInPlace(buf, len);
-                        // torch: x * 0.5 * (1 + erf(x / sqrt 2)); the factor 0.5 is exact in any position
-                        for (int i = 0; i < len; i += F.length()) {
-                            VectorMask<Float> m = F.indexInRange(i, len);
-                            long off = base + (long) i * Float.BYTES;
-                            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
-                            FloatVector y = x.mul(0.5f).mul(FloatVector.fromArray(F, buf, i).add(1f));
-                            if (mul != null) {
-                                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
-                            }
-                            y.intoMemorySegment(out, off, LE, m);
-                        }
-                    }
-                    case SILU -> {
-                        for (int i = 0; i < len; i += F.length()) {
-                            VectorMask<Float> m = F.indexInRange(i, len);
-                            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).neg()
-                                    .intoArray(buf, i);
-                        }
-                        VectorMath.expInPlace(buf, len);
-                        for (int i = 0; i < len; i += F.length()) {
-                            VectorMask<Float> m = F.indexInRange(i, len);
-                            long off = base + (long) i * Float.BYTES;
-                            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
-                            FloatVector y = x.div(FloatVector.fromArray(F, buf, i).add(1f));
-                            if (mul != null) {
-                                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
-                            }
-                            y.intoMemorySegment(out, off, LE, m);
-                        }
-                    }
-                    case RELU -> {
-                        for (int i = 0; i < len; i += F.length()) {
-                            VectorMask<Float> m = F.indexInRange(i, len);
-                            long off = base + (long) i * Float.BYTES;
-                            // Math.max semantics: NaN stays NaN
-                            FloatVector.fromMemorySegment(F, in, off, LE, m).max(0f).intoMemorySegment(out, off, LE, m);
-                        }
-                    }
+                    case GELU -> geluBlock(in, mul, out, base, len, buf);
+                    case SILU -> siluBlock(in, mul, out, base, len, buf);
+                    case RELU -> reluBlock(in, out, base, len);
                 }
             }
         });
+    }
+
+    private static void geluBlock(MemorySegment in, MemorySegment mul, MemorySegment out, long base, int len,
+                                  float[] buf) {
+        // Full vectors unmasked, then at most one masked tail: no mask work (nor the JIT's speculation on it) in
+        // the main loops. VectorMath.erfInPlace handles its own tail.
+        int full = len - len % F.length();
+        for (int i = 0; i < full; i += F.length()) {
+            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE).mul(INV_SQRT2).intoArray(buf, i);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            FloatVector.fromMemorySegment(F, in, base + (long) full * Float.BYTES, LE, m).mul(INV_SQRT2)
+                    .intoArray(buf, full);
+        }
+        VectorMath.erfInPlace(buf, len);
+        // torch: x * 0.5 * (1 + erf(x / sqrt 2)); the factor 0.5 is exact in any position
+        for (int i = 0; i < full; i += F.length()) {
+            long off = base + (long) i * Float.BYTES;
+            FloatVector y = FloatVector.fromMemorySegment(F, in, off, LE).mul(0.5f)
+                    .mul(FloatVector.fromArray(F, buf, i).add(1f));
+            if (mul != null) {
+                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE));
+            }
+            y.intoMemorySegment(out, off, LE);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            long off = base + (long) full * Float.BYTES;
+            FloatVector y = FloatVector.fromMemorySegment(F, in, off, LE, m).mul(0.5f)
+                    .mul(FloatVector.fromArray(F, buf, full).add(1f));
+            if (mul != null) {
+                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
+            }
+            y.intoMemorySegment(out, off, LE, m);
+        }
+    }
+
+    private static void siluBlock(MemorySegment in, MemorySegment mul, MemorySegment out, long base, int len,
+                                  float[] buf) {
+        for (int i = 0; i < len; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, len);
+            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).neg().intoArray(buf, i);
+        }
+        VectorMath.expInPlace(buf, len);
+        for (int i = 0; i < len; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, len);
+            long off = base + (long) i * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+            FloatVector y = x.div(FloatVector.fromArray(F, buf, i).add(1f));
+            if (mul != null) {
+                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
+            }
+            y.intoMemorySegment(out, off, LE, m);
+        }
+    }
+
+    private static void reluBlock(MemorySegment in, MemorySegment out, long base, int len) {
+        for (int i = 0; i < len; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, len);
+            long off = base + (long) i * Float.BYTES;
+            // Math.max semantics: NaN stays NaN
+            FloatVector.fromMemorySegment(F, in, off, LE, m).max(0f).intoMemorySegment(out, off, LE, m);
+        }
     }
 }

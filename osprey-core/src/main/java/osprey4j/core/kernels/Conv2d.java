@@ -265,6 +265,113 @@ public final class Conv2d {
         }
     }
 
+    /**
+     * The depthwise convolution of {@link #depthwise} on a channels-last map: {@code x} and {@code out} are
+     * [H, W, C] (or [H*W, C] with {@code h} given), one row of C channels per pixel, as ConvNeXt blocks keep their
+     * residual stream. Vectors run along the channels, so no transposition is needed around the convolution.
+     *
+     * @param x      [H, W, C] F32
+     * @param h      the map's height (W = pixels / h)
+     * @param weight [C, 1, k, k], k odd
+     * @param bias   [C], or null for none
+     * @param out    [H, W, C] F32, not {@code x}
+     */
+    public static void depthwiseChannelsLast(Tensor x, int h, Tensor weight, Tensor bias, Tensor out) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireF32(out, "out");
+        KernelChecks.requireSameShape(x, out, "x", "out");
+        KernelChecks.requireRank(weight, 4, "weight");
+        int c = KernelChecks.lastDim(x);
+        long pixels = c == 0 ? 0 : x.numel() / c;
+        if (h <= 0 || pixels % h != 0) {
+            throw new IllegalArgumentException("height " + h + " does not divide the " + pixels + " pixels of " + x);
+        }
+        int w = Math.toIntExact(pixels / h);
+        int k = weight.size(2);
+        if (weight.size(0) != c || weight.size(1) != 1 || weight.size(3) != k || k % 2 == 0) {
+            throw new IllegalArgumentException("depthwise weight " + weight + " is not [" + c + ", 1, k, k] with k odd");
+        }
+        if (x.segment().asOverlappingSlice(out.segment()).isPresent()) {
+            throw new IllegalArgumentException("depthwiseChannelsLast cannot write over its input");
+        }
+        float[] b = bias == null ? new float[c] : biasFloats(bias, c);
+        float[] filters = KernelChecks.weightFloats(weight, "weight");
+        // tap-major filters, [k*k][C]: the C weights of one tap lie next to each other, like the input's channels
+        float[] taps = new float[k * k * c];
+        for (int ch = 0; ch < c; ch++) {
+            for (int t = 0; t < k * k; t++) {
+                taps[t * c + ch] = filters[ch * k * k + t];
+            }
+        }
+        if (pixels == 0 || c == 0) {
+            return;
+        }
+        MemorySegment in = x.segment();
+        MemorySegment o = out.segment();
+        // Rows are split over the pool; within a row, a channel block at a time walks the row in tiles of four
+        // pixels (7 input rows x (w + 6) pixels x L channels stay in L1/L2 while it does).
+        ComputePool.parallelFor(h, 1, (from, to) -> {
+            for (int y = from; y < to; y++) {
+                for (int c0 = 0; c0 < c; c0 += F.length()) {
+                    for (int x0 = 0; x0 < w; x0 += 4) {
+                        depthwiseChannelsLastTile(in, o, taps, b, y, x0, h, w, c, k, c0);
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Output pixels (y, x0 .. x0+3), channels c0 .. c0+L-1 (fewer at the right edge and the last channels): each
+     * input vector loaded feeds every output of the tile whose window covers it, so a 7-wide row costs 10 input
+     * loads for 28 multiply-adds. One call per tile keeps the method small and called often, so the JIT compiles
+     * it early in the first convolution.
+     */
+    private static void depthwiseChannelsLastTile(MemorySegment in, MemorySegment out, float[] taps, float[] bias,
+                                                  int y, int x0, int h, int w, int c, int k, int c0) {
+        int pad = k / 2;
+        VectorMask<Float> m = F.indexInRange(c0, c);
+        long pixelBytes = (long) c * Float.BYTES;
+        long chanOff = (long) c0 * Float.BYTES;
+        FloatVector acc0 = FloatVector.fromArray(F, bias, c0, m), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        // The image edges as loop bounds, not tests in the loop: a test first seen false late (the bottom rows)
+        // would make the compiled code trap and fall back to the interpreter until it is recompiled.
+        int kyFrom = Math.max(0, pad - y), kyTo = Math.min(k, h + pad - y);
+        int kxFrom = Math.max(0, pad - x0), kxTo = Math.min(k + 3, w + pad - x0);
+        for (int ky = kyFrom; ky < kyTo; ky++) {
+            long rowOff = (long) (y + ky - pad) * w * pixelBytes + chanOff;
+            int tapRow = ky * k * c + c0;
+            for (int kx = kxFrom; kx < kxTo; kx++) {
+                // input column x0 + kx - pad is tap kx of output x0, tap kx-1 of output x0+1, ...
+                FloatVector v = FloatVector.fromMemorySegment(F, in, rowOff + (x0 + kx - pad) * pixelBytes, LE, m);
+                if (kx < k) {
+                    acc0 = v.fma(FloatVector.fromArray(F, taps, tapRow + kx * c, m), acc0);
+                }
+                if (kx >= 1 && kx <= k) {
+                    acc1 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 1) * c, m), acc1);
+                }
+                if (kx >= 2 && kx <= k + 1) {
+                    acc2 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 2) * c, m), acc2);
+                }
+                if (kx >= 3) {
+                    acc3 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 3) * c, m), acc3);
+                }
+            }
+        }
+        // outputs past the right edge are computed from in-range inputs only, and not stored
+        long dst = ((long) y * w + x0) * pixelBytes + chanOff;
+        acc0.intoMemorySegment(out, dst, LE, m);
+        if (x0 + 1 < w) {
+            acc1.intoMemorySegment(out, dst + pixelBytes, LE, m);
+        }
+        if (x0 + 2 < w) {
+            acc2.intoMemorySegment(out, dst + 2 * pixelBytes, LE, m);
+        }
+        if (x0 + 3 < w) {
+            acc3.intoMemorySegment(out, dst + 3 * pixelBytes, LE, m);
+        }
+    }
+
     private static float[] biasFloats(Tensor bias, int n) {
         if (bias.numel() != n) {
             throw new IllegalArgumentException("bias must have " + n + " elements, got " + bias);

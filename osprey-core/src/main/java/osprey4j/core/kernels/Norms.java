@@ -49,28 +49,35 @@ public final class Norms {
         int rows = Math.toIntExact(x.numel() / c);
         MemorySegment in = x.segment();
         MemorySegment o = out.segment();
+        // One call per row: the row method is small and called many times, so the JIT compiles it fully within
+        // the first call (a long loop inside one big lambda would run interpreted until an OSR compilation).
         ComputePool.parallelFor(rows, Math.max(1, MIN_CHUNK_ELEMENTS / c), (from, to) -> {
             for (int r = from; r < to; r++) {
-                long base = (long) r * c * Float.BYTES;
-                float mean = sum(in, base, c) / c;
-                FloatVector meanV = FloatVector.broadcast(F, mean);
-                FloatVector sq = FloatVector.zero(F);
-                for (int i = 0; i < c; i += F.length()) {
-                    VectorMask<Float> m = F.indexInRange(i, c);
-                    FloatVector d = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).sub(meanV);
-                    sq = d.fma(d, sq).blend(sq, m.not());
-                }
-                float rstd = (float) (1.0 / Math.sqrt(sq.reduceLanes(VectorOperators.ADD) / c + eps));
-                for (int i = 0; i < c; i += F.length()) {
-                    VectorMask<Float> m = F.indexInRange(i, c);
-                    long off = base + (long) i * Float.BYTES;
-                    FloatVector wv = FloatVector.fromArray(F, w, i, m);
-                    FloatVector bv = FloatVector.fromArray(F, b, i, m);
-                    FloatVector.fromMemorySegment(F, in, off, LE, m).sub(meanV).mul(rstd).fma(wv, bv)
-                            .intoMemorySegment(o, off, LE, m);
-                }
+                layerNormRow(in, o, (long) r * c * Float.BYTES, c, w, b, eps);
             }
         });
+    }
+
+    /** Normalises the row of c floats at byte offset {@code base} of {@code in} into {@code o}. */
+    private static void layerNormRow(MemorySegment in, MemorySegment o, long base, int c, float[] w, float[] b,
+                                     float eps) {
+        float mean = sum(in, base, c) / c;
+        FloatVector meanV = FloatVector.broadcast(F, mean);
+        FloatVector sq = FloatVector.zero(F);
+        for (int i = 0; i < c; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, c);
+            FloatVector d = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).sub(meanV);
+            sq = d.fma(d, sq).blend(sq, m.not());
+        }
+        float rstd = (float) (1.0 / Math.sqrt(sq.reduceLanes(VectorOperators.ADD) / c + eps));
+        for (int i = 0; i < c; i += F.length()) {
+            VectorMask<Float> m = F.indexInRange(i, c);
+            long off = base + (long) i * Float.BYTES;
+            FloatVector wv = FloatVector.fromArray(F, w, i, m);
+            FloatVector bv = FloatVector.fromArray(F, b, i, m);
+            FloatVector.fromMemorySegment(F, in, off, LE, m).sub(meanV).mul(rstd).fma(wv, bv)
+                    .intoMemorySegment(o, off, LE, m);
+        }
     }
 
     /** {@link #layerNorm(Tensor, Tensor, Tensor, float, Tensor)} in place. */

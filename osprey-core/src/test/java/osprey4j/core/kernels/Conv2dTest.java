@@ -64,6 +64,47 @@ class Conv2dTest {
         }
     }
 
+    /** The channels-last form against the same scalar reference, transposing its input and output here. */
+    @Test
+    void depthwiseChannelsLastMatchesScalarReference() {
+        Random rnd = new Random(34);
+        int[][] cases = {
+            // c, h, w, k: channel counts below, at and past a vector's lanes; widths not a multiple of 4
+            {3, 16, 16, 7}, {2, 1, 1, 7}, {2, 3, 2, 7}, {17, 9, 10, 7}, {40, 7, 5, 7}, {3, 8, 8, 3}, {2, 5, 6, 1},
+            {33, 12, 11, 5}};
+        for (int[] cs : cases) {
+            int c = cs[0], h = cs[1], w = cs[2], k = cs[3];
+            float[] x = Close.random(rnd, c * h * w, -1f, 1f);
+            float[] wt = Close.random(rnd, c * k * k, -1f, 1f);
+            float[] b = Close.random(rnd, c, -1f, 1f);
+            float[] xLast = new float[x.length];
+            for (int ch = 0; ch < c; ch++) {
+                for (int p = 0; p < h * w; p++) {
+                    xLast[p * c + ch] = x[ch * h * w + p];
+                }
+            }
+            Tensor out = Tensor.zeros(DType.F32, h, w, c);
+            Conv2d.depthwiseChannelsLast(Tensor.copyOf(xLast, h, w, c), h, Tensor.copyOf(wt, c, 1, k, k),
+                    Tensor.copyOf(b, c), out);
+            float[] expected = ScalarKernels.depthwise(x, c, h, w, wt, b, k);
+            float[] got = out.toFloatArray();
+            float[] gotFirst = new float[got.length];
+            for (int ch = 0; ch < c; ch++) {
+                for (int p = 0; p < h * w; p++) {
+                    gotFirst[ch * h * w + p] = got[p * c + ch];
+                }
+            }
+            Close.assertClose(expected, gotFirst, ABS, REL, "depthwiseChannelsLast " + java.util.Arrays.toString(cs));
+        }
+    }
+
+    @Test
+    void depthwiseChannelsLastRefusesToWriteOverItsInput() {
+        Tensor x = Tensor.zeros(DType.F32, 4, 4, 8);
+        assertThrows(IllegalArgumentException.class,
+                () -> Conv2d.depthwiseChannelsLast(x, 4, Tensor.zeros(DType.F32, 8, 1, 3, 3), null, x));
+    }
+
     @Test
     void matchTorchConv2d() {
         Fixtures.Case p = Fixtures.single("patchify");

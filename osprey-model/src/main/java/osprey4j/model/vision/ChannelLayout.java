@@ -61,23 +61,15 @@ final class ChannelLayout {
     }
 
     /**
-     * The end of a ConvNeXt block: {@code residual}[c, p] = {@code mlp}[p, c] * {@code scale}[c] + {@code residual}[c, p],
-     * i.e. timm's {@code x.permute(0, 3, 1, 2).mul(gamma.reshape(1, -1, 1, 1)) + shortcut} (multiply, then add,
-     * each rounded to float as torch does).
-     *
-     * @param mlp      [P, C] channels-last block output
-     * @param scale    C layer-scale factors
-     * @param residual [C, H, W] channels-first stream, updated in place
+     * [P, C] F32 to a new [C, h, w] F32 map (P = h * w): the channels-last stream back to a channels-first feature map.
      */
-    static void addScaledToChannelsFirst(Tensor mlp, float[] scale, Tensor residual) {
-        int c = mlp.size(1);
-        int pixels = mlp.size(0);
-        requireF32Layout(residual, mlp, c, pixels);
-        if (scale.length != c) {
-            throw new IllegalArgumentException(scale.length + " scale factors for " + c + " channels");
-        }
-        MemorySegment in = mlp.segment();
-        MemorySegment res = residual.segment();
+    static Tensor toChannelsFirst(Tensor channelsLast, long h, long w) {
+        int c = channelsLast.size(1);
+        int pixels = channelsLast.size(0);
+        Tensor out = Tensor.zeros(DType.F32, c, h, w);
+        requireF32Layout(out, channelsLast, c, pixels);
+        MemorySegment in = channelsLast.segment();
+        MemorySegment res = out.segment();
         int cTiles = (c + TILE - 1) / TILE;
         int pTiles = (pixels + TILE - 1) / TILE;
         ComputePool.parallelFor(cTiles * pTiles, 4, (from, to) -> {
@@ -90,17 +82,101 @@ final class ChannelLayout {
                     MemorySegment.copy(in, FLOAT, ((long) (p0 + j) * c + c0) * Float.BYTES, tile, j * TILE, cn);
                 }
                 for (int i = 0; i < cn; i++) {
-                    long off = ((long) (c0 + i) * pixels + p0) * Float.BYTES;
-                    MemorySegment.copy(res, FLOAT, off, row, 0, pn);
-                    float g = scale[c0 + i];
                     for (int j = 0; j < pn; j++) {
-                        float scaled = tile[j * TILE + i] * g;
-                        row[j] = scaled + row[j];
+                        row[j] = tile[j * TILE + i];
                     }
-                    MemorySegment.copy(row, 0, res, FLOAT, off, pn);
+                    MemorySegment.copy(row, 0, res, FLOAT, ((long) (c0 + i) * pixels + p0) * Float.BYTES, pn);
                 }
             }
         });
+        return out;
+    }
+
+    /**
+     * Gathers the k x k patches of a channels-last map into GEMM rows: {@code dst}[patch, (ky * k + kx) * C + c] =
+     * {@code src}[(py * k + ky) * w + px * k + kx, c], so a k x k stride-k convolution is one product with its
+     * filters reordered by {@link #filtersTapMajor}. Rows and columns that do not fill a patch are skipped, as torch does.
+     *
+     * @param src [h * w, C] F32
+     * @param dst [(h / k) * (w / k), k * k * C] F32
+     */
+    static void patchRows(Tensor src, int h, int w, int k, Tensor dst) {
+        int c = src.size(1);
+        int oh = h / k, ow = w / k;
+        if (src.dtype() != DType.F32 || dst.dtype() != DType.F32 || src.dim(0) != (long) h * w
+                || dst.dim(0) != (long) oh * ow || dst.dim(1) != (long) k * k * c) {
+            throw new IllegalArgumentException("cannot gather " + k + "x" + k + " patches of " + src + " (" + h + "x" + w
+                    + ") into " + dst);
+        }
+        MemorySegment in = src.segment();
+        MemorySegment out = dst.segment();
+        long run = (long) c * Float.BYTES;
+        ComputePool.parallelFor(oh, 1, (from, to) -> {
+            for (int py = from; py < to; py++) {
+                for (int px = 0; px < ow; px++) {
+                    long rowOff = ((long) py * ow + px) * k * k * run;
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int kx = 0; kx < k; kx++) {
+                            long pixel = (long) (py * k + ky) * w + px * k + kx;
+                            MemorySegment.copy(in, pixel * run, out, rowOff + (ky * k + kx) * run, run);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * The k x k stride-k patches of a channels-first image [C, H, W] as GEMM rows [(H / k) * (W / k), C * k * k],
+     * each in the (c, ky, kx) order of a [O, C, k, k] filter's flattening. Trailing rows and columns that do not
+     * fill a patch are skipped, as torch does.
+     */
+    static Tensor imagePatchRows(Tensor image, int k) {
+        if (image.dtype() != DType.F32 || image.rank() != 3) {
+            throw new IllegalArgumentException("image must be F32 [C, H, W], got " + image);
+        }
+        int c = image.size(0), h = image.size(1), w = image.size(2);
+        int oh = h / k, ow = w / k;
+        Tensor out = Tensor.zeros(DType.F32, (long) oh * ow, (long) c * k * k);
+        MemorySegment in = image.segment();
+        MemorySegment dst = out.segment();
+        long run = (long) k * Float.BYTES;
+        ComputePool.parallelFor(oh, 1, (from, to) -> {
+            for (int py = from; py < to; py++) {
+                for (int px = 0; px < ow; px++) {
+                    long rowOff = ((long) py * ow + px) * c * k * run;
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            long src = (((long) ch * h + (long) py * k + ky) * w + (long) px * k) * Float.BYTES;
+                            MemorySegment.copy(in, src, dst, rowOff + (ch * k + ky) * run, run);
+                        }
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Convolution filters [O, C, k, k] (any dtype) reordered to [O, k * k * C], tap-major, the column order of
+     * {@link #patchRows}; a new tensor of the same dtype.
+     */
+    static Tensor filtersTapMajor(Tensor filters) {
+        int o = filters.size(0), c = filters.size(1), k = filters.size(2);
+        Tensor out = Tensor.zeros(filters.dtype(), o, (long) k * k * c);
+        long e = filters.dtype().byteSize();
+        MemorySegment in = filters.segment();
+        MemorySegment dst = out.segment();
+        int kk = k * k;
+        for (int oc = 0; oc < o; oc++) {
+            long base = (long) oc * c * kk;
+            for (int ch = 0; ch < c; ch++) {
+                for (int t = 0; t < kk; t++) {
+                    MemorySegment.copy(in, (base + (long) ch * kk + t) * e, dst, (base + (long) t * c + ch) * e, e);
+                }
+            }
+        }
+        return out;
     }
 
     private static void requireF32Layout(Tensor channelsFirst, Tensor channelsLast, int c, int pixels) {

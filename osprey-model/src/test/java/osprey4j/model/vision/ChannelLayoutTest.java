@@ -26,21 +26,72 @@ class ChannelLayoutTest {
     }
 
     @Test
-    void addScaledMultipliesThenAddsInChannelsFirstOrder() {
-        int c = 67, pixels = 130;
-        SplittableRandom rng = new SplittableRandom(3);
-        Tensor mlp = ConvNextLargeShapesTest.random(rng, DType.F32, 1f, pixels, c);
-        Tensor residual = ConvNextLargeShapesTest.random(rng, DType.F32, 1f, c, 10, 13);
-        float[] before = residual.toFloatArray();
-        float[] gamma = new float[c];
-        for (int i = 0; i < c; i++) {
-            gamma[i] = (float) rng.nextDouble();
+    void toChannelsFirstIsTheInverseTranspose() {
+        for (int[] s : new int[][] {{1, 1, 1}, {3, 5, 7}, {70, 9, 15}, {130, 66, 65}}) {
+            int c = s[0], h = s[1], w = s[2];
+            Tensor x = ConvNextLargeShapesTest.random(new SplittableRandom(c + 1), DType.F32, 1f, (long) h * w, c);
+            Tensor y = ChannelLayout.toChannelsFirst(x, h, w);
+            assertArrayEquals(new long[] {c, h, w}, y.shape());
+            for (int ch = 0; ch < c; ch++) {
+                for (int p = 0; p < h * w; p++) {
+                    assertEquals(x.getFloat((long) p * c + ch), y.getFloat((long) ch * h * w + p));
+                }
+            }
         }
-        ChannelLayout.addScaledToChannelsFirst(mlp, gamma, residual);
-        for (int ch = 0; ch < c; ch++) {
-            for (int p = 0; p < pixels; p++) {
-                float expected = mlp.getFloat((long) p * c + ch) * gamma[ch] + before[ch * pixels + p];
-                assertEquals(expected, residual.getFloat((long) ch * pixels + p));
+    }
+
+    /** A k x k stride-k conv as patch rows times tap-major filters equals the direct sum (odd sizes drop edges). */
+    @Test
+    void patchRowsTimesTapMajorFiltersIsTheStridedConvolution() {
+        int c = 5, o = 3, k = 2, h = 7, w = 9;
+        SplittableRandom rng = new SplittableRandom(5);
+        Tensor x = ConvNextLargeShapesTest.random(rng, DType.F32, 1f, (long) h * w, c); // channels-last
+        Tensor filters = ConvNextLargeShapesTest.random(rng, DType.F16, 1f, o, c, k, k);
+        Tensor rows = Tensor.zeros(DType.F32, (long) (h / k) * (w / k), (long) k * k * c);
+        ChannelLayout.patchRows(x, h, w, k, rows);
+        Tensor tapMajor = ChannelLayout.filtersTapMajor(filters);
+        assertArrayEquals(new long[] {o, (long) k * k * c}, tapMajor.shape());
+        for (int py = 0; py < h / k; py++) {
+            for (int px = 0; px < w / k; px++) {
+                int patch = py * (w / k) + px;
+                for (int oc = 0; oc < o; oc++) {
+                    double direct = 0, viaRows = 0;
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            for (int kx = 0; kx < k; kx++) {
+                                int pixel = (py * k + ky) * w + px * k + kx;
+                                direct += (double) x.getFloat((long) pixel * c + ch)
+                                        * filters.getFloat(((long) (oc * c + ch) * k + ky) * k + kx);
+                            }
+                        }
+                    }
+                    for (int j = 0; j < k * k * c; j++) {
+                        viaRows += (double) rows.getFloat((long) patch * k * k * c + j)
+                                * tapMajor.getFloat((long) oc * k * k * c + j);
+                    }
+                    assertEquals(direct, viaRows, 1e-9);
+                }
+            }
+        }
+    }
+
+    @Test
+    void imagePatchRowsFollowTheFiltersOwnOrder() {
+        int c = 3, k = 4, h = 9, w = 13;
+        Tensor img = ConvNextLargeShapesTest.random(new SplittableRandom(9), DType.F32, 1f, c, h, w);
+        Tensor rows = ChannelLayout.imagePatchRows(img, k);
+        assertArrayEquals(new long[] {(long) (h / k) * (w / k), (long) c * k * k}, rows.shape());
+        for (int py = 0; py < h / k; py++) {
+            for (int px = 0; px < w / k; px++) {
+                for (int ch = 0; ch < c; ch++) {
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int kx = 0; kx < k; kx++) {
+                            long row = (long) py * (w / k) + px;
+                            assertEquals(img.getFloat(((long) ch * h + py * k + ky) * w + px * k + kx),
+                                    rows.getFloat(row * c * k * k + (ch * k + ky) * k + kx));
+                        }
+                    }
+                }
             }
         }
     }

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import osprey4j.core.io.Checkpoint;
+import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.vision.ConvNextTower.Features;
 import osprey4j.model.vision.MaskExtractor.RegionTokens;
@@ -127,6 +128,24 @@ class VisionParityTest {
      * C_tiny (2 pixels) vanishes at every level: the reference's mask token is then feat_linear(sum of the four
      * level biases), whatever the image. Checked against that closed form, independently of the features.
      */
+    /** F16 weights and their exact F32 copies are the same network: only the GEMMs' weight path differs. */
+    @Test
+    void f32CopiesOfHalfWeightsGiveTheSameFeatures() {
+        MemoryCheckpoint half = new MemoryCheckpoint();
+        for (var info : clip.tensors()) {
+            Tensor t = clip.tensor(info.name());
+            half.put(info.name(), t.dtype() == DType.F32 ? t.to(DType.F16) : t);
+        }
+        ConvNextTower tower16 = ConvNextTower.load(half, half);
+        try (Checkpoint dump = ParityFixtures.dump("A")) {
+            Features a = tower16.forward(dump.tensor("pixel_values"));
+            Features b = tower16.withF32Weights().forward(dump.tensor("pixel_values"));
+            assertClose(a.stem(), b.stem(), 1e-5, "F32 copies: stem");
+            assertClose(a.res3(), b.res3(), 1e-5, "F32 copies: res3");
+            assertClose(a.res5(), b.res5(), 1e-5, "F32 copies: res5");
+        }
+    }
+
     @Test
     void vanishingMaskGivesTheBiasOnlyToken() {
         List<String> names = ParityFixtures.maskNames("C");

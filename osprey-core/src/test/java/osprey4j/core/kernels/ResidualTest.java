@@ -1,0 +1,37 @@
+package osprey4j.core.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+class ResidualTest {
+    /** Exactly torch's rounding: the product rounded to float, then the sum (row lengths around a vector's lanes). */
+    @Test
+    void addScaledMultipliesThenAddsPerChannel() {
+        Random rnd = new Random(5);
+        for (int c : new int[] {1, 7, 16, 67}) {
+            int rows = 13;
+            float[] y = Close.random(rnd, rows * c, -1f, 1f);
+            float[] x = Close.random(rnd, rows * c, -1f, 1f);
+            float[] g = Close.random(rnd, c, -1f, 1f);
+            Tensor xt = Tensor.copyOf(x, rows, c);
+            Residual.addScaled(Tensor.copyOf(y, rows, c), g, xt);
+            for (int i = 0; i < rows * c; i++) {
+                float scaled = y[i] * g[i % c];
+                assertEquals(scaled + x[i], xt.getFloat(i), "element " + i + " of rows of " + c);
+            }
+        }
+    }
+
+    @Test
+    void rejectsMismatches() {
+        assertThrows(IllegalArgumentException.class,
+                () -> Residual.addScaled(Tensor.zeros(DType.F32, 2, 3), new float[2], Tensor.zeros(DType.F32, 2, 3)));
+        assertThrows(IllegalArgumentException.class,
+                () -> Residual.addScaled(Tensor.zeros(DType.F32, 2, 3), new float[3], Tensor.zeros(DType.F32, 3, 2)));
+    }
+}
