@@ -5,4 +5,9 @@ public record Attribute(String name, String type) {
     public boolean isMaterial() {
         return type != null && type.startsWith("material");
     }
+
+    /** A size word ({@code small}, {@code medium}, {@code large}) given by the annotations (the synthetic world's). */
+    public boolean isSize() {
+        return "size".equals(type);
+    }
 }

@@ -37,8 +37,16 @@ final class Layout {
         return preposition + p + " of the image";
     }
 
-    /** Size from the area fraction: {@code "small"}, {@code "medium-sized"} or {@code "large"}. */
+    /**
+     * {@code "small"}, {@code "medium-sized"} or {@code "large"}: the annotations' own size attribute when they
+     * have one (so every sentence about an object agrees with it), else from the visible area fraction.
+     */
     static String size(SceneObject o) {
+        for (Attribute a : o.attributes()) {
+            if (a.isSize()) {
+                return a.name().equals("medium") ? "medium-sized" : a.name();
+            }
+        }
         return o.areaFraction() < 0.02 ? "small" : o.areaFraction() < 0.15 ? "medium-sized" : "large";
     }
 

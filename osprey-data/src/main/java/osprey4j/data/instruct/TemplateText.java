@@ -62,7 +62,9 @@ final class TemplateText {
             default -> capitalise(a(thing)) + " appears " + where + ".";
         });
         List<String> materials = o.attributes().stream().filter(Attribute::isMaterial).map(Attribute::name).toList();
-        List<String> looks = o.attributes().stream().filter(x -> !x.isMaterial()).map(Attribute::name).toList();
+        // Size is stated once, through Layout.size, which reads the size attribute when there is one.
+        List<String> looks = o.attributes().stream().filter(x -> !x.isMaterial() && !x.isSize())
+                .map(Attribute::name).toList();
         if (!materials.isEmpty()) {
             sentences.add(pick(rng, "It is made of ", "Its material is ", "It looks to be made of ")
                     + list(materials) + ".");

@@ -33,6 +33,19 @@ class LayoutTest {
         assertEquals("large", Layout.size(box("a", 0, 0, 200, 150)));        // 33 %
     }
 
+    /** A size attribute in the annotations (the synthetic world writes one) wins over the visible area. */
+    @Test
+    void aSizeAttributeWinsOverTheArea() {
+        SceneObject small = box("truck", 0, 0, 40, 40); // 1.8 % of the image: "small" by area
+        SceneObject large = new SceneObject(0, "truck", 0, null, small.bbox(), small.centreX(), small.centreY(),
+                small.areaFraction(), "red", List.of(new Attribute("striped", "pattern_marking"),
+                new Attribute("large", "size")), List.of());
+        assertEquals("large", Layout.size(large));
+        SceneObject medium = new SceneObject(0, "truck", 0, null, small.bbox(), small.centreX(), small.centreY(),
+                small.areaFraction(), "red", List.of(new Attribute("medium", "size")), List.of());
+        assertEquals("medium-sized", Layout.size(medium));
+    }
+
     @Test
     void nearestByBoxGapAndRelationByLargerDisplacement() {
         SceneObject mug = box("mug", 100, 100, 40, 40);
