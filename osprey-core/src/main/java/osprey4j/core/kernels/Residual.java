@@ -18,6 +18,49 @@ public final class Residual {
     private Residual() {
     }
 
+    /** Elements per block of {@link #add}: one small method call each, so the JIT compiles it early. */
+    private static final int ADD_BLOCK = 4096;
+
+    /**
+     * {@code x += y} elementwise: a residual connection ({@code hidden = hidden + branch}), or any running sum of
+     * same-shaped F32 tensors.
+     *
+     * @param y the branch output
+     * @param x y's shape, updated in place
+     */
+    public static void add(Tensor y, Tensor x) {
+        KernelChecks.requireF32(y, "y");
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireSameShape(y, x, "y", "x");
+        long n = x.numel();
+        int blocks = Math.toIntExact((n + ADD_BLOCK - 1) / ADD_BLOCK);
+        MemorySegment ys = y.segment();
+        MemorySegment xs = x.segment();
+        ComputePool.parallelFor(blocks, Math.max(1, MIN_CHUNK_ELEMENTS / ADD_BLOCK), (from, to) -> {
+            for (int b = from; b < to; b++) {
+                long start = (long) b * ADD_BLOCK;
+                addBlock(ys, xs, start, (int) Math.min(ADD_BLOCK, n - start));
+            }
+        });
+    }
+
+    /** {@code count} elements from {@code start}: whole vectors unmasked, one masked tail. */
+    private static void addBlock(MemorySegment ys, MemorySegment xs, long start, int count) {
+        int full = count - count % F.length();
+        int i = 0;
+        for (; i < full; i += F.length()) {
+            long off = (start + i) * Float.BYTES;
+            FloatVector.fromMemorySegment(F, xs, off, LE).add(FloatVector.fromMemorySegment(F, ys, off, LE))
+                    .intoMemorySegment(xs, off, LE);
+        }
+        if (i < count) {
+            VectorMask<Float> m = F.indexInRange(i, count);
+            long off = (start + i) * Float.BYTES;
+            FloatVector.fromMemorySegment(F, xs, off, LE, m).add(FloatVector.fromMemorySegment(F, ys, off, LE, m))
+                    .intoMemorySegment(xs, off, LE, m);
+        }
+    }
+
     /**
      * Layer-scaled residual: {@code x[r, c] = y[r, c] * scale[c] + x[r, c]} over rows of the last dimension, i.e.
      * torch's {@code shortcut + y.mul(gamma)} (ConvNeXt's layer scale). The product and the sum are rounded to

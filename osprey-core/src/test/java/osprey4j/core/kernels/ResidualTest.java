@@ -27,6 +27,23 @@ class ResidualTest {
         }
     }
 
+    /** x += y exactly, for sizes around the vector width and the block size, including 0 and 1. */
+    @Test
+    void addSumsElementwise() {
+        Random rnd = new Random(6);
+        for (int n : new int[] {0, 1, 15, 16, 17, 4095, 4096, 4097, 70001}) {
+            float[] y = Close.random(rnd, n, -1f, 1f);
+            float[] x = Close.random(rnd, n, -1f, 1f);
+            Tensor xt = Tensor.copyOf(x, n);
+            Residual.add(Tensor.copyOf(y, n), xt);
+            for (int i = 0; i < n; i++) {
+                assertEquals(x[i] + y[i], xt.getFloat(i), "element " + i + " of " + n);
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> Residual.add(Tensor.zeros(DType.F32, 2, 3), Tensor.zeros(DType.F32, 3, 2)));
+    }
+
     @Test
     void rejectsMismatches() {
         assertThrows(IllegalArgumentException.class,

@@ -1,12 +1,8 @@
 package osprey4j.model.llm;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.kernels.Norms;
+import osprey4j.core.kernels.Residual;
 import osprey4j.core.kernels.RotaryEmbedding;
 import osprey4j.core.tensor.Tensor;
 
@@ -15,9 +11,6 @@ import osprey4j.core.tensor.Tensor;
  * stream.
  */
 final class LlamaDecoderLayer {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-
     /** [hidden] */
     final Tensor inputLayernorm;
     final LlamaAttention selfAttn;
@@ -50,22 +43,9 @@ final class LlamaDecoderLayer {
     void forward(Scratch s, KvCache.Layer cache, int firstPosition) {
         Norms.rmsNorm(s.hidden, inputLayernorm, eps, s.normed);
         selfAttn.forward(s, cache, firstPosition);
-        addInPlace(s.hidden, s.projected);
+        Residual.add(s.projected, s.hidden);
         Norms.rmsNorm(s.hidden, postAttentionLayernorm, eps, s.normed);
         mlp.forward(s);
-        addInPlace(s.hidden, s.projected);
-    }
-
-    /** x += y, elementwise over F32 tensors of the same size. */
-    private static void addInPlace(Tensor x, Tensor y) {
-        MemorySegment a = x.segment();
-        MemorySegment b = y.segment();
-        int n = Math.toIntExact(x.numel());
-        for (int i = 0; i < n; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            long off = (long) i * Float.BYTES;
-            FloatVector.fromMemorySegment(F, a, off, LE, m).add(FloatVector.fromMemorySegment(F, b, off, LE, m))
-                    .intoMemorySegment(a, off, LE, m);
-        }
+        Residual.add(s.projected, s.hidden);
     }
 }

@@ -11,6 +11,7 @@ import osprey4j.core.io.CheckpointException;
 import osprey4j.core.kernels.Activations;
 import osprey4j.core.kernels.BilinearResize;
 import osprey4j.core.kernels.Gemm;
+import osprey4j.core.kernels.Residual;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
@@ -189,7 +190,7 @@ public final class MaskExtractor {
                 pool(f, inside, pooled.row(i));
             }
             Tensor level = Gemm.linear(pooled, levelWeights[l], levelBiases[l]);
-            addInto(summed, level);
+            Residual.add(level, summed);
         }
         Tensor maskTokens = Gemm.linear(summed, featLinearWeight, featLinearBias);
 
@@ -304,13 +305,5 @@ public final class MaskExtractor {
                 o.setAtIndex(FLOAT, ch, (float) (sum * weight));
             }
         });
-    }
-
-    private static void addInto(Tensor acc, Tensor x) {
-        MemorySegment a = acc.segment();
-        MemorySegment b = x.segment();
-        for (long k = 0; k < acc.numel(); k++) {
-            a.setAtIndex(FLOAT, k, a.getAtIndex(FLOAT, k) + b.getAtIndex(FLOAT, k));
-        }
     }
 }
