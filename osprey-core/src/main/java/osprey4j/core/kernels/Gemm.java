@@ -61,6 +61,9 @@ public final class Gemm {
     /** Below this many flops a product runs on the calling thread. */
     private static final double SERIAL_FLOPS = 1 << 18;
 
+    /** Per calling thread: the copy of x for one-row products (see {@link #compute}), grown as needed. */
+    private static final ThreadLocal<float[]> X_ROW = ThreadLocal.withInitial(() -> new float[0]);
+
     private Gemm() {
     }
 
@@ -164,7 +167,14 @@ public final class Gemm {
             return;
         }
         if (m == 1) {
-            float[] xv = new float[k];
+            // x goes to MatVec as a float[] (its loads from an array are the fastest), copied into a buffer
+            // the calling thread keeps: decoding makes hundreds of these products per token, and a new array
+            // each time would be garbage on every call. The thread waits for the product, so one buffer suffices.
+            float[] xv = X_ROW.get();
+            if (xv.length < k) {
+                xv = new float[k];
+                X_ROW.set(xv);
+            }
             MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, xv, 0, k);
             MatVec.compute(wType, w, n, k, xv, bias, out);
             return;

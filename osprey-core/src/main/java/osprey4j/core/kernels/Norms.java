@@ -3,12 +3,14 @@ package osprey4j.core.kernels;
 import static osprey4j.core.kernels.VectorMath.F;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -20,6 +22,7 @@ import osprey4j.core.tensor.Tensor;
  */
 public final class Norms {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int MIN_CHUNK_ELEMENTS = 1 << 14;
     /** Pixels per tile of {@link #layerNorm2d}: a multiple of the vector width. */
     private static final int TILE_PIXELS = 256;
@@ -177,31 +180,58 @@ public final class Norms {
         KernelChecks.requireF32(out, "out");
         KernelChecks.requireSameShape(x, out, "x", "out");
         int c = KernelChecks.lastDim(x);
-        float[] w = paramFloats(weight, "weight", c);
+        if (weight.numel() != c) {
+            throw new IllegalArgumentException("weight must have " + c + " elements, got " + weight);
+        }
         if (c == 0) {
             return;
         }
+        // The weight is read in its stored dtype and converted in registers: a decoder calls this twice per
+        // layer per token, and a float copy of a BF16 weight each time would be garbage on every call.
+        boolean inRegisters = weight.dtype() == DType.F32 || weight.dtype() == DType.BF16
+                || weight.dtype() == DType.F16;
+        MemorySegment w = inRegisters ? weight.segment()
+                : Tensor.wrap(KernelChecks.weightFloats(weight, "weight"), c).segment();
+        DType wLoad = inRegisters ? weight.dtype() : DType.F32;
         int rows = Math.toIntExact(x.numel() / c);
         MemorySegment in = x.segment();
         MemorySegment o = out.segment();
+        if (rows == 1) {
+            rmsNormRow(in, w, wLoad, c, eps, o, 0);
+            return;
+        }
         ComputePool.parallelFor(rows, Math.max(1, MIN_CHUNK_ELEMENTS / c), (from, to) -> {
             for (int r = from; r < to; r++) {
-                long base = (long) r * c * Float.BYTES;
-                FloatVector sq = FloatVector.zero(F);
-                for (int i = 0; i < c; i += F.length()) {
-                    VectorMask<Float> m = F.indexInRange(i, c);
-                    FloatVector v = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m);
-                    sq = v.fma(v, sq);
-                }
-                float rs = (float) (1.0 / Math.sqrt(sq.reduceLanes(VectorOperators.ADD) / c + eps));
-                for (int i = 0; i < c; i += F.length()) {
-                    VectorMask<Float> m = F.indexInRange(i, c);
-                    long off = base + (long) i * Float.BYTES;
-                    FloatVector.fromMemorySegment(F, in, off, LE, m).mul(rs).mul(FloatVector.fromArray(F, w, i, m))
-                            .intoMemorySegment(o, off, LE, m);
-                }
+                rmsNormRow(in, w, wLoad, c, eps, o, r);
             }
         });
+    }
+
+    /** One row of {@link #rmsNorm}: full vectors unmasked, then a scalar tail computed the same way. */
+    private static void rmsNormRow(MemorySegment in, MemorySegment w, DType wType, int c, float eps, MemorySegment o,
+            int r) {
+        long base = (long) r * c * Float.BYTES;
+        int full = c - c % F.length();
+        FloatVector sq = FloatVector.zero(F);
+        for (int i = 0; i < full; i += F.length()) {
+            FloatVector v = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE);
+            sq = v.fma(v, sq);
+        }
+        float sumSq = sq.reduceLanes(VectorOperators.ADD);
+        for (int i = full; i < c; i++) {
+            float v = in.get(FLOAT, base + (long) i * Float.BYTES);
+            sumSq = Math.fma(v, v, sumSq);
+        }
+        float rs = (float) (1.0 / Math.sqrt(sumSq / c + eps));
+        for (int i = 0; i < full; i += F.length()) {
+            long off = base + (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(F, in, off, LE).mul(rs).mul(VectorConvert.load(wType, w, i))
+                    .intoMemorySegment(o, off, LE);
+        }
+        for (int i = full; i < c; i++) {
+            long off = base + (long) i * Float.BYTES;
+            o.set(FLOAT, off, in.get(FLOAT, off) * rs * VectorConvert.scalar(wType, w, i));
+        }
     }
 
     /** {@link #rmsNorm(Tensor, Tensor, float, Tensor)} in place. */

@@ -73,6 +73,25 @@ class NormsTest {
     }
 
     @Test
+    void rmsNormReadsSixteenBitWeightsAndSingleRows() {
+        Random rnd = new Random(15);
+        for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
+            for (int c : CHANNELS) {
+                for (int rows : new int[] {1, 3}) {
+                    float[] x = Close.random(rnd, rows * c, -3f, 3f);
+                    Tensor w16 = Tensor.copyOf(Close.random(rnd, c, 0.5f, 1.5f), c).to(dtype);
+                    // the reference gets the weight as the 16-bit tensor holds it
+                    float[] expected = ScalarKernels.rmsNorm(x, rows, c, w16.toFloatArray(), 1e-5);
+                    Tensor out = Tensor.zeros(DType.F32, rows, c);
+                    Norms.rmsNorm(Tensor.copyOf(x, rows, c), w16, 1e-5f, out);
+                    Close.assertClose(expected, out.toFloatArray(), ABS, REL,
+                            "rmsNorm " + dtype + " weight, " + rows + " rows, C=" + c);
+                }
+            }
+        }
+    }
+
+    @Test
     void matchTorch() {
         Fixtures.Case ln = Fixtures.single("layer_norm");
         Tensor x = ln.tensor("input");

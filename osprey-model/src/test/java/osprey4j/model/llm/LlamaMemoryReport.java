@@ -36,6 +36,9 @@ import osprey4j.core.tensor.Floats;
  *      -cp osprey-model/target/test-classes:osprey-model/target/classes:osprey-core/target/classes:$(cat /tmp/cp.txt) \
  *      osprey4j.model.llm.LlamaMemoryReport [parent-dir-for-the-checkpoint]
  * </pre>
+ *
+ * With {@code -Dosprey.report.keep=DIR} the checkpoint is written to DIR on the first run, reused by later runs
+ * and not deleted (remove DIR yourself when done).
  */
 public final class LlamaMemoryReport {
     private static final int HIDDEN = 4096;
@@ -46,6 +49,8 @@ public final class LlamaMemoryReport {
     private static final long SHARD_BYTES = 2L << 30;
     /** Single-token steps timed; the first ones run while the JIT still compiles the kernels. */
     private static final int DECODE_STEPS = 12;
+    /** The first decode step counted as settled (JIT done) in the median. */
+    private static final int SETTLED_FROM = 4;
     /** Tokens of the prompt-sized step timed after the decode steps. */
     private static final int PREFILL = 64;
     /** A block of random BF16 values, written again and again: the content does not matter, only the size. */
@@ -55,13 +60,25 @@ public final class LlamaMemoryReport {
     }
 
     public static void main(String[] args) throws IOException {
-        Path parent = Path.of(args.length > 0 ? args[0] : System.getProperty("java.io.tmpdir"));
-        Path dir = Files.createTempDirectory(parent, "llama7b-bf16-");
+        String keep = System.getProperty("osprey.report.keep");
+        Path dir;
+        if (keep != null) {
+            dir = Files.createDirectories(Path.of(keep));
+        } else {
+            Path parent = Path.of(args.length > 0 ? args[0] : System.getProperty("java.io.tmpdir"));
+            dir = Files.createTempDirectory(parent, "llama7b-bf16-");
+        }
         try {
-            long t0 = System.nanoTime();
-            long bytes = writeCheckpoint(dir);
-            System.out.printf("wrote %.2f GB of BF16 weights to %s in %.1f s%n", bytes / 1e9, dir,
-                    (System.nanoTime() - t0) / 1e9);
+            long bytes;
+            if (keep != null && Files.exists(dir.resolve("model.safetensors.index.json"))) {
+                bytes = entries().stream().mapToLong(Entry::bytes).sum();
+                System.out.printf("reusing the %.2f GB of BF16 weights kept in %s%n", bytes / 1e9, dir);
+            } else {
+                long t0 = System.nanoTime();
+                bytes = writeCheckpoint(dir);
+                System.out.printf("wrote %.2f GB of BF16 weights to %s in %.1f s%n", bytes / 1e9, dir,
+                        (System.nanoTime() - t0) / 1e9);
+            }
             print("before loading");
             try (Checkpoint ckpt = Checkpoints.open(dir)) {
                 long t1 = System.nanoTime();
@@ -72,17 +89,24 @@ public final class LlamaMemoryReport {
                     System.out.printf("KV cache for %d tokens: %.1f MiB (F32, %d KiB per token)%n", cache.capacity(),
                             cache.byteSize() / 1048576.0, cache.byteSize() / cache.capacity() / 1024);
                     int token = 1;
+                    double[] seconds = new double[DECODE_STEPS];
                     for (int step = 0; step < DECODE_STEPS; step++) {
                         long allocated = allocatedBytes();
                         long t2 = System.nanoTime();
                         float[] logits = llama.forward(llama.embed(new int[] {token}), cache);
                         double s = (System.nanoTime() - t2) / 1e9;
+                        seconds[step] = s;
                         token = argmax(logits);
                         System.out.printf("decode step %d (position %d): %.2f s, %.1f GB/s of weights read, "
                                 + "%.1f MiB allocated on the heap%s%n", step, cache.length() - 1, s, bytes / 1e9 / s,
                                 (allocatedBytes() - allocated) / 1048576.0,
                                 step == 0 ? " (first step: page faults and JIT compilation included)" : "");
                     }
+                    double[] settled = java.util.Arrays.copyOfRange(seconds, SETTLED_FROM, DECODE_STEPS);
+                    java.util.Arrays.sort(settled);
+                    double median = (settled[(settled.length - 1) / 2] + settled[settled.length / 2]) / 2;
+                    System.out.printf("median of decode steps %d-%d: %.0f ms per token, %.1f GB/s of weights read%n",
+                            SETTLED_FROM, DECODE_STEPS - 1, median * 1e3, bytes / 1e9 / median);
                     print("after the decode steps");
                     int[] ids = new int[PREFILL];
                     for (int i = 0; i < ids.length; i++) {
@@ -99,7 +123,9 @@ public final class LlamaMemoryReport {
                 }
             }
         } finally {
-            deleteRecursively(dir);
+            if (keep == null) {
+                deleteRecursively(dir);
+            }
         }
     }
 
