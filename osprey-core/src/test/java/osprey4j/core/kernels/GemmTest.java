@@ -96,6 +96,32 @@ class GemmTest {
     }
 
     @Test
+    void oneRowProductsOfShrinkingAndGrowingKFromSeveralThreads() throws Exception {
+        // One-row products copy x into a buffer their calling thread keeps: a shorter x after a longer one must
+        // not read the longer one's leftovers, and threads must not share the buffer.
+        int[] ks = {1000, 7, 33, 1000, 301};
+        Runnable products = () -> {
+            SplittableRandom rnd = new SplittableRandom(Thread.currentThread().threadId());
+            for (int rep = 0; rep < 20; rep++) {
+                for (int k : ks) {
+                    Tensor x = random(rnd, DType.F32, 1, k);
+                    Tensor w = random(rnd, DType.BF16, 65, k);
+                    check(x, w, null, Gemm.linear(x, w, null));
+                }
+            }
+        };
+        Thread other = new Thread(products);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        other.setUncaughtExceptionHandler((t, e) -> failure.set(e));
+        other.start();
+        products.run();
+        other.join();
+        if (failure.get() != null) {
+            throw new AssertionError("the second thread failed", failure.get());
+        }
+    }
+
+    @Test
     void fewColumnsManyRowsSplitsRows() {
         SplittableRandom rnd = new SplittableRandom(6);
         Tensor x = random(rnd, DType.F32, 301, 70);
