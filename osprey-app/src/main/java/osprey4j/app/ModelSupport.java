@@ -120,6 +120,7 @@ final class ModelSupport {
         o.put("encode_ms", round(t.encodeMs()));
         o.put("regions_ms", round(t.regionsMs()));
         o.put("prefill_ms", round(t.prefillMs()));
+        o.put("reused_prompt_tokens", t.reusedPromptTokens());
         o.put("decode_ms", round(t.decodeMs()));
         o.put("generated_tokens", t.generated());
         o.put("decode_tokens_per_s", round(t.decodeTokensPerSecond()));

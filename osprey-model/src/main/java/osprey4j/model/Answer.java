@@ -17,11 +17,14 @@ public record Answer(String text, int[] tokens, int promptTokens, Timings timing
      * @param encodeMs   encoding the image (preprocess, vision tower, projector); paid once per
      *                   {@link ImageSession} and shared by every question asked about it
      * @param regionsMs  mask and position tokens of the regions, tokenising and assembling the input
-     * @param prefillMs  the LLM over the whole prompt, up to the first token's logits
+     * @param prefillMs  the LLM over the prompt, up to the first token's logits
      * @param decodeMs   generating the tokens after the first
      * @param generated  how many tokens were generated
+     * @param reusedPromptTokens leading prompt positions not run again because the session had cached them from
+     *                   its previous question (the system sentence and the image tokens)
      */
-    public record Timings(double encodeMs, double regionsMs, double prefillMs, double decodeMs, int generated) {
+    public record Timings(double encodeMs, double regionsMs, double prefillMs, double decodeMs, int generated,
+                          int reusedPromptTokens) {
         /** Generated tokens per second after the first one (0 when only one token was generated). */
         public double decodeTokensPerSecond() {
             return generated > 1 && decodeMs > 0 ? (generated - 1) * 1000.0 / decodeMs : 0;

@@ -1,6 +1,8 @@
 package osprey4j.model;
 
+import java.lang.foreign.MemorySegment;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.model.llm.KvCache;
 import osprey4j.model.vision.ConvNextTower;
 
 /**
@@ -9,8 +11,11 @@ import osprey4j.model.vision.ConvNextTower;
  * number of questions about any regions of the image reuses all of it; only the regions' mask and position
  * tokens and the LLM run per question.
  *
- * <p>Holds the feature maps of one image (for Osprey-7B at 512x512: about 12 MB of F32 features plus 16 MB of
- * image tokens), freed with the session.
+ * <p>The session also keeps the LLM's keys and values for the start of the last prompt, up to the end of the
+ * image tokens (the system sentence, {@code USER:} and the image), so the next question, which starts the same
+ * way, prefills only its own tokens. Holds the feature maps of one image (for Osprey-7B at 512x512: about 12 MB of
+ * F32 features plus 16 MB of image tokens) and that prefix (about 1 MiB per position for LLaMA-7B, some 1.1 GB
+ * for the usual 1050-position prefix), all garbage-collected with the session.
  */
 public final class ImageSession {
     private final int width;
@@ -19,6 +24,26 @@ public final class ImageSession {
     private final ConvNextTower.Features features;
     private final Tensor imageTokens;
     private final double encodeMs;
+    /** The start of the last prompt and its cached keys and values; null until a question was asked. */
+    private volatile PromptPrefix prefix;
+
+    /** Input embeddings [n, hidden] of a prompt's first n positions, and the LLM's cache of them. */
+    record PromptPrefix(Tensor embeddings, KvCache.Prefix cache) {
+        /**
+         * How many leading positions of {@code embeddings} equal this prefix's, bit for bit: their keys and values
+         * are this prefix's too.
+         */
+        int sharedWith(Tensor other) {
+            long rowBytes = embeddings.dim(1) * Float.BYTES;
+            long n = Math.min(embeddings.dim(0), other.dim(0));
+            if (other.dim(1) != embeddings.dim(1) || n == 0) {
+                return 0;
+            }
+            long mismatch = MemorySegment.mismatch(embeddings.segment(), 0, n * rowBytes, other.segment(), 0,
+                    n * rowBytes);
+            return (int) (mismatch < 0 ? n : mismatch / rowBytes);
+        }
+    }
 
     ImageSession(int width, int height, Tensor pixelValues, ConvNextTower.Features features, Tensor imageTokens,
                  double encodeMs) {
@@ -53,6 +78,14 @@ public final class ImageSession {
     /** The projected image tokens, F32 [tokens, hidden]: what replaces {@code <image>} in the prompt. */
     public Tensor imageTokens() {
         return imageTokens;
+    }
+
+    PromptPrefix prefix() {
+        return prefix;
+    }
+
+    void prefix(PromptPrefix p) {
+        prefix = p;
     }
 
     /** How long encoding took, in milliseconds. */

@@ -334,9 +334,13 @@ public final class Osprey implements AutoCloseable {
         double prefillMs;
         double decodeMs;
         Generation.Result result;
+        int reused;
         try (KvCache cache = llm.newCache(length + maxNew - 1)) {
             long t0 = System.nanoTime();
-            float[] first = llm.forward(prompt.embeddings(), cache);
+            reused = restoreSharedPrefix(session, prompt, cache);
+            Tensor embeddings = prompt.embeddings();
+            float[] first = llm.forward(embeddings.slice(reused, embeddings.dim(0)), cache);
+            keepPrefix(session, prompt, cache);
             prefillMs = millisSince(t0);
             long t1 = System.nanoTime();
             result = generation.run(first, id -> llm.forward(llm.embed(new int[] {id}), cache), sampler::next,
@@ -344,8 +348,42 @@ public final class Osprey implements AutoCloseable {
             decodeMs = millisSince(t1);
         }
         Answer.Timings timings = new Answer.Timings(session.encodeMs(), prompt.prepareMs(), prefillMs, decodeMs,
-                result.tokens().length);
+                result.tokens().length, reused);
         return new Answer(result.text(), result.tokens(), length, timings);
+    }
+
+    /**
+     * Starts {@code cache} with the positions this prompt shares with the session's last one (the system sentence
+     * and the image, for questions asked the usual way) and returns how many; at least the last position is always
+     * left to run, for its logits.
+     */
+    private static int restoreSharedPrefix(ImageSession session, PreparedPrompt prompt, KvCache cache) {
+        ImageSession.PromptPrefix last = session.prefix();
+        if (last == null) {
+            return 0;
+        }
+        int shared = Math.min(last.sharedWith(prompt.embeddings()), prompt.embeddings().size(0) - 1);
+        if (shared > 0) {
+            cache.restore(last.cache(), shared);
+        }
+        return Math.max(shared, 0);
+    }
+
+    /** Keeps the prompt's positions up to the end of the image tokens, which the next question will share. */
+    private static void keepPrefix(ImageSession session, PreparedPrompt prompt, KvCache cache) {
+        int imageAt = -1;
+        for (int i = 0; i < prompt.inputIds().length && imageAt < 0; i++) {
+            if (prompt.inputIds()[i] == Tokenizer.IMAGE_TOKEN_ID) {
+                imageAt = i;
+            }
+        }
+        int end = imageAt + session.imageTokens().size(0);
+        ImageSession.PromptPrefix last = session.prefix();
+        if (imageAt < 0 || end > cache.length() || last != null && last.cache().length() == end
+                && last.sharedWith(prompt.embeddings()) >= end) {
+            return; // no image, or the session already holds exactly this prefix
+        }
+        session.prefix(new ImageSession.PromptPrefix(prompt.embeddings().slice(0, end).copy(), cache.copyPrefix(end)));
     }
 
     /** {@link #ask(ImageSession, List, String, GenerationOptions, TokenListener)} without streaming. */

@@ -53,6 +53,33 @@ class OspreyFacadeTest {
         assertEquals(osprey.tokenizer().decode(a.tokens()).strip(), a.text());
     }
 
+    /**
+     * A session reuses the LLM's cache of the prompt's start (system sentence and image) for its next question,
+     * and the answers are those of a fresh session: the reused keys and values are those the prompt would
+     * compute. Greedy, with two masks in turn and a question asked twice.
+     */
+    @Test
+    void laterQuestionsReuseTheImagePrefixAndAnswerAsAFreshSessionWould() throws IOException {
+        RgbImage image = RgbImage.read(FacadeFixtures.input("rgba_wide.png"));
+        List<Tensor> blob = List.of(OspreyParityTest.readMask("C_blob.png"));
+        List<Tensor> holes = List.of(OspreyParityTest.readMask("C_large_holes.png"));
+        GenerationOptions greedy = GenerationOptions.greedy(8);
+        ImageSession shared = osprey.encode(image);
+        Answer first = osprey.ask(shared, blob, "What is <region1>?", greedy);
+        Answer second = osprey.ask(shared, holes, "Describe <region1> briefly.", greedy);
+        Answer third = osprey.ask(shared, blob, "What is <region1>?", greedy);
+        assertEquals(0, first.timings().reusedPromptTokens(), "nothing to reuse on the first question");
+        int[] ids = osprey.prepare(shared, holes, "Describe <region1> briefly.").inputIds();
+        int imageAt = java.util.stream.IntStream.range(0, ids.length)
+                .filter(i -> ids[i] == Tokenizer.IMAGE_TOKEN_ID).findFirst().orElseThrow();
+        int imageEnd = imageAt + shared.imageTokens().size(0);
+        assertEquals(imageEnd, second.timings().reusedPromptTokens(), "the system sentence, USER: and the image");
+        assertEquals(imageEnd, third.timings().reusedPromptTokens());
+        Answer freshSecond = osprey.ask(osprey.encode(image), holes, "Describe <region1> briefly.", greedy);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(freshSecond.tokens(), second.tokens());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first.tokens(), third.tokens());
+    }
+
     @Test
     void maskOfAnotherSizeIsRefused() {
         Tensor wrong = OspreyParityTest.readMask("A_ellipse.png");

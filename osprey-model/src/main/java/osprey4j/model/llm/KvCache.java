@@ -1,6 +1,7 @@
 package osprey4j.model.llm;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
@@ -70,6 +71,67 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalArgumentException("cannot truncate a cache of " + length + " tokens to " + newLength);
         }
         length = newLength;
+    }
+
+    /**
+     * The keys and values of the first {@code n} cached positions, copied into garbage-collected memory, to start
+     * later sequences that begin with the same n inputs ({@link #restore}) without computing them again.
+     */
+    public Prefix copyPrefix(int n) {
+        if (n < 0 || n > length) {
+            throw new IllegalArgumentException("cannot copy " + n + " positions of a cache holding " + length);
+        }
+        Tensor[] keys = new Tensor[layers.length];
+        Tensor[] values = new Tensor[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            keys[l] = layers[l].keys().slice(0, n).copy();
+            values[l] = layers[l].values().slice(0, n).copy();
+        }
+        return new Prefix(config, n, keys, values);
+    }
+
+    /**
+     * Starts this cache over with the first {@code n} positions of {@code prefix}: afterwards it holds exactly
+     * those n tokens, as if they had just been run through the model.
+     */
+    public void restore(Prefix prefix, int n) {
+        if (prefix.config != config && (prefix.keys.length != layers.length || prefix.kvDim() != config.kvDim())) {
+            throw new IllegalArgumentException("the prefix comes from a model of another shape");
+        }
+        if (n < 0 || n > prefix.length || n > capacity) {
+            throw new IllegalArgumentException("cannot restore " + n + " positions from a prefix of " + prefix.length
+                    + " into a cache of capacity " + capacity);
+        }
+        long bytes = (long) n * config.kvDim() * Float.BYTES;
+        for (int l = 0; l < layers.length; l++) {
+            MemorySegment.copy(prefix.keys[l].segment(), 0, layers[l].keys().segment(), 0, bytes);
+            MemorySegment.copy(prefix.values[l].segment(), 0, layers[l].values().segment(), 0, bytes);
+        }
+        length = n;
+    }
+
+    /** Cached keys and values of a sequence's first {@link #length()} positions; see {@link #copyPrefix}. */
+    public static final class Prefix {
+        private final LlamaConfig config;
+        private final int length;
+        private final Tensor[] keys;
+        private final Tensor[] values;
+
+        private Prefix(LlamaConfig config, int length, Tensor[] keys, Tensor[] values) {
+            this.config = config;
+            this.length = length;
+            this.keys = keys;
+            this.values = values;
+        }
+
+        /** Positions held. */
+        public int length() {
+            return length;
+        }
+
+        private long kvDim() {
+            return keys.length == 0 ? 0 : keys[0].dim(1);
+        }
     }
 
     /** Releases the storage; the cache must not be used afterwards. */
