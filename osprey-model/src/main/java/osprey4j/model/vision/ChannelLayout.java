@@ -11,7 +11,7 @@ import osprey4j.core.tensor.Tensor;
  * depthwise convolution and the feature maps, channels-last [H*W, C] for the block MLP, which is then one
  * GEMM over H*W rows.
  *
- * <p>Both directions walk square tiles of {@link #TILE} x {@link #TILE} elements: a tile is read with bulk copies of
+ * <p>Both directions are one {@link #transpose} that walks square tiles of {@link #TILE} x {@link #TILE} elements: a tile is read with bulk copies of
  * contiguous runs into a small array (16 KiB, in L1), transposed there and written back as contiguous runs, so
  * memory is only touched in runs of TILE floats; tiles are spread over the compute pool.
  */
@@ -36,28 +36,7 @@ final class ChannelLayout {
         int c = dst.size(1);
         int pixels = dst.size(0);
         requireF32Layout(src, dst, c, pixels);
-        MemorySegment in = src.segment();
-        MemorySegment out = dst.segment();
-        int cTiles = (c + TILE - 1) / TILE;
-        int pTiles = (pixels + TILE - 1) / TILE;
-        ComputePool.parallelFor(cTiles * pTiles, 4, (from, to) -> {
-            float[] tile = new float[TILE * TILE];
-            float[] row = new float[TILE];
-            for (int t = from; t < to; t++) {
-                int c0 = (t % cTiles) * TILE, p0 = (t / cTiles) * TILE;
-                int cn = Math.min(c, c0 + TILE) - c0, pn = Math.min(pixels, p0 + TILE) - p0;
-                // bulk-read cn channel runs of pn pixels, then write pn pixel runs of cn channels
-                for (int i = 0; i < cn; i++) {
-                    MemorySegment.copy(in, FLOAT, ((long) (c0 + i) * pixels + p0) * Float.BYTES, tile, i * TILE, pn);
-                }
-                for (int j = 0; j < pn; j++) {
-                    for (int i = 0; i < cn; i++) {
-                        row[i] = tile[i * TILE + j];
-                    }
-                    MemorySegment.copy(row, 0, out, FLOAT, ((long) (p0 + j) * c + c0) * Float.BYTES, cn);
-                }
-            }
-        });
+        transpose(src.segment(), c, pixels, dst.segment());
     }
 
     /**
@@ -68,27 +47,7 @@ final class ChannelLayout {
         int pixels = channelsLast.size(0);
         Tensor out = Tensor.zeros(DType.F32, c, h, w);
         requireF32Layout(out, channelsLast, c, pixels);
-        MemorySegment in = channelsLast.segment();
-        MemorySegment res = out.segment();
-        int cTiles = (c + TILE - 1) / TILE;
-        int pTiles = (pixels + TILE - 1) / TILE;
-        ComputePool.parallelFor(cTiles * pTiles, 4, (from, to) -> {
-            float[] tile = new float[TILE * TILE];
-            float[] row = new float[TILE];
-            for (int t = from; t < to; t++) {
-                int c0 = (t % cTiles) * TILE, p0 = (t / cTiles) * TILE;
-                int cn = Math.min(c, c0 + TILE) - c0, pn = Math.min(pixels, p0 + TILE) - p0;
-                for (int j = 0; j < pn; j++) {
-                    MemorySegment.copy(in, FLOAT, ((long) (p0 + j) * c + c0) * Float.BYTES, tile, j * TILE, cn);
-                }
-                for (int i = 0; i < cn; i++) {
-                    for (int j = 0; j < pn; j++) {
-                        row[j] = tile[j * TILE + i];
-                    }
-                    MemorySegment.copy(row, 0, res, FLOAT, ((long) (c0 + i) * pixels + p0) * Float.BYTES, pn);
-                }
-            }
-        });
+        transpose(channelsLast.segment(), pixels, c, out.segment());
         return out;
     }
 
@@ -177,6 +136,32 @@ final class ChannelLayout {
             }
         }
         return out;
+    }
+
+    /**
+     * {@code out}[j, i] = {@code in}[i, j] for an F32 matrix {@code in} of rows x cols: each tile's rows are
+     * bulk-read into a small array, transposed there, and written out as contiguous runs.
+     */
+    private static void transpose(MemorySegment in, int rows, int cols, MemorySegment out) {
+        int rTiles = (rows + TILE - 1) / TILE;
+        int cTiles = (cols + TILE - 1) / TILE;
+        ComputePool.parallelFor(rTiles * cTiles, 4, (from, to) -> {
+            float[] tile = new float[TILE * TILE];
+            float[] run = new float[TILE];
+            for (int t = from; t < to; t++) {
+                int r0 = (t % rTiles) * TILE, c0 = (t / rTiles) * TILE;
+                int rn = Math.min(rows, r0 + TILE) - r0, cn = Math.min(cols, c0 + TILE) - c0;
+                for (int i = 0; i < rn; i++) {
+                    MemorySegment.copy(in, FLOAT, ((long) (r0 + i) * cols + c0) * Float.BYTES, tile, i * TILE, cn);
+                }
+                for (int j = 0; j < cn; j++) {
+                    for (int i = 0; i < rn; i++) {
+                        run[i] = tile[i * TILE + j];
+                    }
+                    MemorySegment.copy(run, 0, out, FLOAT, ((long) (c0 + j) * rows + r0) * Float.BYTES, rn);
+                }
+            }
+        });
     }
 
     private static void requireF32Layout(Tensor channelsFirst, Tensor channelsLast, int c, int pixels) {
