@@ -3,6 +3,7 @@ package osprey4j.app;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.DatasetFormatException;
 import osprey4j.data.datasets.ReadReport;
@@ -23,7 +24,6 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -96,15 +96,10 @@ final class DataCommand {
 
         /** Writes next to the target and renames at the end, so a failure leaves no half-written file. */
         private long writeAtomically(ReadReport report, SampleOptions options) throws IOException {
-            Path target = out.toAbsolutePath();
-            Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".part");
-            try {
-                long n = writeTo(Files.newBufferedWriter(tmp, StandardCharsets.UTF_8), report, options, true);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                return n;
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            long[] n = {0};
+            AtomicFiles.write(out, tmp -> n[0] = writeTo(Files.newBufferedWriter(tmp, StandardCharsets.UTF_8), report,
+                    options, true));
+            return n[0];
         }
 
         private long writeTo(Writer sink, ReadReport report, SampleOptions options, boolean close) throws IOException {

@@ -8,12 +8,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.Callable;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.model.Answer;
 import osprey4j.model.GenerationOptions;
@@ -108,7 +107,7 @@ final class DescribeCommand implements Callable<Integer> {
         String prefix = OneLineErrors.prefix(spec.commandLine());
         int done = 0;
         double loadMs;
-        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+        Path tmp = AtomicFiles.temporarySibling(target);
         try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
              Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine());
              BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
@@ -167,9 +166,7 @@ final class DescribeCommand implements Callable<Integer> {
 
     private static void move(Path tmp, Path target) throws IOException {
         try {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.moveIntoPlace(tmp, target);
         } catch (IOException | UncheckedIOException e) {
             Files.deleteIfExists(tmp);
             throw e;

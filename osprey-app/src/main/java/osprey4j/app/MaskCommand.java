@@ -11,17 +11,16 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.Rle;
 import osprey4j.data.coco.Segmentation;
@@ -312,38 +311,21 @@ final class MaskCommand {
         }
     }
 
-    @FunctionalInterface
-    interface FileWriter {
-        void write(Path file) throws IOException;
-    }
-
     /**
      * Writes {@code target} through a temporary file in the same directory that is renamed into place only
      * when {@code writer} finishes; on any failure the temporary file is removed and nothing appears.
      */
-    static void writeAtomically(Path target, FileWriter writer) throws IOException {
+    static void writeAtomically(Path target, AtomicFiles.Body writer) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
             throw new UsageException("output directory does not exist: " + dir);
         }
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
-        boolean done = false;
         try {
-            writer.write(tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            done = true;
+            AtomicFiles.write(target, writer);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         } catch (NoSuchFileException e) {
             throw new UsageException("no such file: " + e.getFile());
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(tmp);
-            }
         }
     }
 }

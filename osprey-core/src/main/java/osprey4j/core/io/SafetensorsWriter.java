@@ -9,10 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -52,36 +49,20 @@ public final class SafetensorsWriter {
                 .thenComparing(Map.Entry::getKey));
         byte[] header = header(ordered, metadata == null ? Map.of() : metadata);
 
-        Path absolute = path.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-                writeFully(ch, length);
-                writeFully(ch, ByteBuffer.wrap(header));
-                for (Map.Entry<String, Tensor> e : ordered) {
-                    writeSegment(ch, e.getValue().segment());
+            AtomicFiles.write(path, tmp -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                    writeFully(ch, length);
+                    writeFully(ch, ByteBuffer.wrap(header));
+                    for (Map.Entry<String, Tensor> e : ordered) {
+                        writeSegment(ch, e.getValue().segment());
+                    }
+                    ch.force(true);
                 }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            });
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot write the safetensors file (" + e + ")", e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the original failure is the one worth reporting
-                }
-            }
         }
     }
 

@@ -3,6 +3,7 @@ package osprey4j.data.instruct;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.data.datasets.Turn;
 
 import java.io.IOException;
@@ -10,7 +11,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -287,14 +287,8 @@ public final class LlmGenerator {
         c.put("completion_tokens", s.completionTokens);
         c.put("cost", s.cost);
         c.put("finished", finished);
-        Path tmp = AtomicFiles.temporarySibling(out.resolve(CHECKPOINT));
-        try {
-            Files.write(tmp, MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(c),
-                    java.nio.file.StandardOpenOption.CREATE_NEW);
-            Files.move(tmp, out.resolve(CHECKPOINT), StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        byte[] bytes = MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(c);
+        AtomicFiles.write(out.resolve(CHECKPOINT),
+                tmp -> Files.write(tmp, bytes, java.nio.file.StandardOpenOption.CREATE_NEW));
     }
 }

@@ -8,13 +8,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import osprey4j.core.io.AtomicFiles;
 
 /**
  * Negative categories for the yes/no questions, mined as the paper says: rank the other categories by
@@ -148,12 +148,7 @@ public final class NegativeMiner {
         });
         Path parent = cache.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        Path tmp = AtomicFiles.temporarySibling(cache);
-        try {
-            Files.write(tmp, MAPPER.writeValueAsBytes(root), java.nio.file.StandardOpenOption.CREATE_NEW);
-            Files.move(tmp, cache, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        byte[] bytes = MAPPER.writeValueAsBytes(root);
+        AtomicFiles.write(cache, tmp -> Files.write(tmp, bytes, java.nio.file.StandardOpenOption.CREATE_NEW));
     }
 }

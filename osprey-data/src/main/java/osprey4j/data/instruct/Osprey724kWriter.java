@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import osprey4j.core.io.AtomicFiles;
 
 /**
  * Writes one Osprey-724K file: a root JSON array, one record per line (readable, diffable, and the shape the
@@ -48,7 +48,7 @@ final class Osprey724kWriter implements AutoCloseable {
     void commit() throws IOException {
         out.writeRaw(count == 0 ? "]\n" : "\n]\n");
         out.close();
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.moveIntoPlace(tmp, target);
         done = true;
     }
 
