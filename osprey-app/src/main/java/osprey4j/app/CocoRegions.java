@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 
 /**
  * The regions of one image from a COCO-style annotation file. Accepted shapes:

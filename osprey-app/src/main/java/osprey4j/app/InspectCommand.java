@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 import osprey4j.model.ChatTemplate;
 import osprey4j.model.ImageSession;
 import osprey4j.model.Osprey;

@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import osprey4j.core.tensor.Tensor;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 import osprey4j.model.Answer;
 import osprey4j.model.Osprey;
 import osprey4j.model.image.RgbImage;

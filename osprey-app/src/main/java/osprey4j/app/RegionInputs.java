@@ -5,8 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import osprey4j.data.mask.Mask;
-import osprey4j.data.mask.MaskPng;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
 import picocli.CommandLine.Option;
 
 /**

@@ -17,8 +17,8 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import osprey4j.data.mask.Mask;
-import osprey4j.data.mask.MaskPng;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
 
 /**
  * {@code osprey mask convert}, run in-process. Expected counts strings, areas and boxes are pycocotools'

@@ -7,7 +7,7 @@ import osprey4j.data.datasets.CocoCategory;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ImageAnnotations;
 import osprey4j.data.datasets.ReadReport;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;

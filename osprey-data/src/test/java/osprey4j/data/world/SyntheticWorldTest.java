@@ -8,7 +8,7 @@ import osprey4j.data.datasets.CocoCategory;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ImageAnnotations;
 import osprey4j.data.datasets.ReadReport;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 import osprey4j.data.samples.Recipe;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.samples.TrainingSample;
