@@ -46,7 +46,9 @@ final class MaskCommand {
                     "  .json   a COCO segmentation value (polygon list, uncompressed or compressed RLE), or an"
                             + " object with a \"segmentation\" field (optional \"height\"/\"width\" give the"
                             + " size for polygons). Written as {\"segmentation\": compressed RLE, \"area\","
-                            + " \"bbox\"} computed as pycocotools does, keeping the object's other fields.",
+                            + " \"bbox\"} computed as pycocotools does (except that zero-length runs of an"
+                            + " uncompressed RLE are merged: the mask's own RLE and box), keeping the object's"
+                            + " other fields.",
                     "  .jsonl  one .json value per line, converted line by line (streaming); both --in and"
                             + " --out must be .jsonl.",
                     "The output appears only when the whole conversion succeeded."})

@@ -292,7 +292,11 @@ public final class Rle {
      * this is the tight box of the mask ({@link Mask#bbox}).
      */
     public double[] toBbox() {
-        long h = height, w = width;
+        return toBbox(counts, height, width);
+    }
+
+    /** rleToBbox on any runs (tests use it to show what pycocotools answers for runs with zero-length entries). */
+    static double[] toBbox(long[] counts, long h, long w) {
         int m = (counts.length / 2) * 2;
         if (m == 0) {
             return new double[4];

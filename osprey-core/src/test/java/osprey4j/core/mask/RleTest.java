@@ -43,7 +43,9 @@ class RleTest {
         assertArrayEquals(new long[] {3, 3}, rle.counts());
         assertEquals("33", rle.toCompressedString());
         assertEquals(3, rle.area());
-        // pycocotools answers [0, 0, 3, 2]: it takes the empty foreground run at pixel 1 for a pixel.
+        // pycocotools answers [0, 0, 3, 2] (rleToBbox on the runs as given): it takes the empty foreground run at
+        // pixel 1 for a pixel.
+        assertArrayEquals(new double[] {0, 0, 3, 2}, Rle.toBbox(new long[] {2, 0, 1, 3}, 2, 3));
         assertArrayEquals(new double[] {1, 0, 2, 2}, rle.toBbox());
         Mask m = rle.toMask();
         assertEquals(Mask.fromPredicate(3, 2, (x, y) -> x == 2 || x == 1 && y == 1), m);
@@ -58,6 +60,7 @@ class RleTest {
         assertEquals("024", rle.toCompressedString());
         assertEquals(2, rle.area());
         // pycocotools answers [0, 0, 2147483648, 2] (the run before pixel 0 wraps around to 2^32 - 1).
+        assertArrayEquals(new double[] {0, 0, 2147483648.0, 2}, Rle.toBbox(new long[] {0, 0, 0, 2, 4}, 2, 3));
         assertArrayEquals(new double[] {0, 0, 1, 2}, rle.toBbox());
         assertEquals(Mask.fromPredicate(3, 2, (x, y) -> x == 0), rle.toMask());
     }
