@@ -105,8 +105,9 @@ class MaskCommandTest {
     /**
      * Uncompressed RLEs with zero-length runs are written as the canonical compressed RLE of their mask, with the
      * mask's true box (pycocotools would write "2013" and [0,0,3,2] for the first and [0,0,2147483648,2] for the
-     * second; osprey4j departs on purpose). Expected values worked out by hand: 2x3 runs 2,0,1,3 set pixels (1,1),
-     * (2,0), (2,1); runs 0,0,0,2,4 set the first column.
+     * second; osprey4j departs on purpose). Expected values worked out by hand, and they are what pycocotools
+     * gives when it encodes the same masks (osprey-core's pycocotools_zero_runs.json): 2x3 runs 2,0,1,3 set
+     * pixels (1,1), (2,0), (2,1); runs 0,0,0,2,4 set the first column.
      */
     @Test
     void uncompressedRleWithZeroRunsIsWrittenCanonical() throws IOException {

@@ -295,7 +295,10 @@ public final class Rle {
         return toBbox(counts, height, width);
     }
 
-    /** rleToBbox on any runs (tests use it to show what pycocotools answers for runs with zero-length entries). */
+    /**
+     * rleToBbox on any valid runs, canonical or not (tests use it to show what pycocotools answers for runs with
+     * zero-length entries).
+     */
     static double[] toBbox(long[] counts, long h, long w) {
         int m = (counts.length / 2) * 2;
         if (m == 0) {
@@ -318,7 +321,8 @@ public final class Rle {
             ys = Math.min(ys, y);
             ye = Math.max(ye, y);
         }
-        return new double[] {xs, ys, xe - xs + 1, ye - ys + 1};
+        // widths in unsigned 32-bit, as in C (they wrap only for runs with zero-length entries, never here)
+        return new double[] {xs, ys, (xe - xs + 1) & UINT_MAX, (ye - ys + 1) & UINT_MAX};
     }
 
     // ---- rleIou / bbIou ----

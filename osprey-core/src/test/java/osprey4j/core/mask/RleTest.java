@@ -17,8 +17,8 @@ import org.junit.jupiter.api.function.Executable;
  * pycocotools' outputs in osprey-data ({@code PycocotoolsFixtureTest}), through the COCO entry points.
  *
  * <p>Expected values for runs with zero-length entries were worked out by hand from the run semantics
- * (column-major, background first), not taken from pycocotools, which keeps such runs (see {@link Rle}); the
- * random test checks the rule against decoding.
+ * (column-major, background first); pycocotools keeps such runs (see {@link Rle}), and its answers for them are
+ * checked in {@link PycocotoolsZeroRunsTest}. The random test checks the rule against decoding.
  */
 class RleTest {
     private static String fails(Executable e) {

@@ -13,8 +13,9 @@ import osprey4j.core.mask.Mask;
 /**
  * Uncompressed RLEs with zero-length runs through the COCO entry points: the compressed RLE and box are those of
  * the mask (a deliberate departure from pycocotools, which keeps the zero runs; see {@code osprey4j.core.mask.Rle}).
- * Expected values are worked out by hand: 2x3 with runs 2,0,1,3 is background 3 then foreground 3 (pixels (1,1),
- * (2,0), (2,1)); runs 0,0,0,2,4 set the first column.
+ * Expected values are worked out by hand (and are pycocotools' for the same masks, encoded: osprey-core's
+ * pycocotools_zero_runs.json): 2x3 with runs 2,0,1,3 is background 3 then foreground 3 (pixels (1,1), (2,0),
+ * (2,1)); runs 0,0,0,2,4 set the first column.
  */
 class UncompressedRleTest {
     private static final ObjectMapper JSON = new ObjectMapper();
