@@ -6,7 +6,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import osprey4j.core.tensor.Tensor;
+import osprey4j.core.mask.Mask;
 import osprey4j.model.Answer;
 import osprey4j.model.ChatTemplate;
 import osprey4j.model.QuestionPrompt;
@@ -62,7 +62,7 @@ final class AskCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         RgbImage img = ModelSupport.readImage(input.image);
-        List<Tensor> masks = ModelSupport.tensors(RegionInputs.masks(regions, img.width(), img.height()));
+        List<Mask> masks = RegionInputs.masks(regions, img.width(), img.height());
         // The question's region references are checked before the (slow) model load.
         ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, masks.size()));
         PrintWriter out = spec.commandLine().getOut();

@@ -117,7 +117,7 @@ final class DescribeCommand implements Callable<Integer> {
                     img.height(), session.encodeMs(), regions.size());
             err.flush();
             for (CocoRegions.Region region : regions) {
-                Answer a = ModelSupport.asUsage(() -> osprey.ask(session, List.of(region.mask().toTensor()),
+                Answer a = ModelSupport.asUsage(() -> osprey.ask(session, List.of(region.mask()),
                         question, options));
                 ObjectNode line = JsonNodeFactory.instance.objectNode();
                 line.put("id", region.id());

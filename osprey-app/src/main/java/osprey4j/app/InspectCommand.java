@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
-import osprey4j.data.mask.Mask;
 import osprey4j.model.ChatTemplate;
 import osprey4j.model.ImageSession;
 import osprey4j.model.Osprey;
@@ -67,14 +67,13 @@ final class InspectCommand implements Callable<Integer> {
         for (int i = 0; i < masks.size(); i++) {
             regionMasks.add(RegionInputs.readPng(masks.get(i), i + 1, img.width(), img.height()));
         }
-        List<Tensor> maskTensors = ModelSupport.tensors(regionMasks);
-        ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, maskTensors.size()));
+        ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, regionMasks.size()));
 
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
              Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine())) {
             ImageSession session = osprey.encode(img);
-            Osprey.PreparedPrompt prompt = ModelSupport.asUsage(() -> osprey.prepare(session, maskTensors, question));
+            Osprey.PreparedPrompt prompt = ModelSupport.asUsage(() -> osprey.prepare(session, regionMasks, question));
             float[] logits = osprey.firstLogits(prompt);
 
             ConvNextTower.Features f = session.features();

@@ -21,12 +21,12 @@ import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import osprey4j.core.io.AtomicFiles;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
+import osprey4j.core.mask.Rle;
 import osprey4j.data.coco.CocoMasks;
-import osprey4j.data.coco.Rle;
 import osprey4j.data.coco.Segmentation;
 import osprey4j.data.coco.SegmentationJson;
-import osprey4j.data.mask.Mask;
-import osprey4j.data.mask.MaskPng;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -46,7 +46,9 @@ final class MaskCommand {
                     "  .json   a COCO segmentation value (polygon list, uncompressed or compressed RLE), or an"
                             + " object with a \"segmentation\" field (optional \"height\"/\"width\" give the"
                             + " size for polygons). Written as {\"segmentation\": compressed RLE, \"area\","
-                            + " \"bbox\"} computed as pycocotools does, keeping the object's other fields.",
+                            + " \"bbox\"} computed as pycocotools does (except that zero-length runs of an"
+                            + " uncompressed RLE are merged: the mask's own RLE and box), keeping the object's"
+                            + " other fields.",
                     "  .jsonl  one .json value per line, converted line by line (streaming); both --in and"
                             + " --out must be .jsonl.",
                     "The output appears only when the whole conversion succeeded."})

@@ -6,9 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import osprey4j.core.tensor.Tensor;
-import osprey4j.data.mask.Mask;
 import osprey4j.model.Answer;
 import osprey4j.model.Osprey;
 import osprey4j.model.image.RgbImage;
@@ -89,10 +86,6 @@ final class ModelSupport {
         } catch (Exception e) {
             throw new UsageException("cannot read image " + file + ": " + OneLineErrors.message(e));
         }
-    }
-
-    static List<Tensor> tensors(List<Mask> masks) {
-        return masks.stream().map(Mask::toTensor).toList();
     }
 
     /** An IllegalArgumentException about the caller's input (masks, question) as a usage error. */

@@ -5,8 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import osprey4j.data.mask.Mask;
-import osprey4j.data.mask.MaskPng;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
+import osprey4j.model.Osprey;
 import picocli.CommandLine.Option;
 
 /**
@@ -49,7 +50,10 @@ final class RegionInputs {
         return out;
     }
 
-    /** A mask PNG, with an error naming the region when it is missing, unreadable or of another size. */
+    /**
+     * A mask PNG, with an error naming the region when it is missing, unreadable or of another size (the model's
+     * own size check, {@link Osprey#checkMask}, made here before the model is loaded).
+     */
     static Mask readPng(Path file, int index, int imageWidth, int imageHeight) {
         if (!Files.isRegularFile(file)) {
             throw new UsageException("mask file not found: " + file);
@@ -60,10 +64,10 @@ final class RegionInputs {
         } catch (IOException | RuntimeException e) {
             throw new UsageException("cannot read mask " + file + ": " + OneLineErrors.message(e));
         }
-        if (m.width() != imageWidth || m.height() != imageHeight) {
-            throw new UsageException("mask " + index + " (" + file + ") is " + m.width() + "x" + m.height()
-                    + " but the image is " + imageWidth + "x" + imageHeight + " (width x height); masks must have"
-                    + " the image's size");
+        try {
+            Osprey.checkMask(index, m, imageWidth, imageHeight);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(file + ": " + e.getMessage());
         }
         return m;
     }

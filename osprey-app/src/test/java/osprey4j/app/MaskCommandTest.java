@@ -17,8 +17,8 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import osprey4j.data.mask.Mask;
-import osprey4j.data.mask.MaskPng;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
 
 /**
  * {@code osprey mask convert}, run in-process. Expected counts strings, areas and boxes are pycocotools'
@@ -100,6 +100,71 @@ class MaskCommandTest {
         assertEquals(LONG_RUNS_COUNTS, o.at("/segmentation/counts").textValue());
         assertEquals(1996999, o.get("area").longValue());
         assertEquals("[66.0,0.0,1334.0,1500.0]", o.get("bbox").toString());
+    }
+
+    /**
+     * Uncompressed RLEs with zero-length runs are written as the canonical compressed RLE of their mask, with the
+     * mask's true box (pycocotools would write "2013" and [0,0,3,2] for the first and [0,0,2147483648,2] for the
+     * second; osprey4j departs on purpose). Expected values worked out by hand, and they are what pycocotools
+     * gives when it encodes the same masks (osprey-core's pycocotools_zero_runs.json): 2x3 runs 2,0,1,3 set
+     * pixels (1,1), (2,0), (2,1); runs 0,0,0,2,4 set the first column.
+     */
+    @Test
+    void uncompressedRleWithZeroRunsIsWrittenCanonical() throws IOException {
+        String[][] cases = {
+                {"{\"counts\": [2,0,1,3], \"size\": [2,3]}", "33", "3", "[1.0,0.0,2.0,2.0]"},
+                {"{\"counts\": [0,0,0,2,4], \"size\": [2,3]}", "024", "2", "[0.0,0.0,1.0,2.0]"},
+                {"{\"counts\": [3,0,0,3,0], \"size\": [2,3]}", "33", "3", "[1.0,0.0,2.0,2.0]"},
+                {"{\"counts\": [0,0,6,0], \"size\": [2,3]}", "6", "0", "[0.0,0.0,0.0,0.0]"},
+                {"{\"counts\": [0,6,0,0], \"size\": [2,3]}", "06", "6", "[0.0,0.0,3.0,2.0]"}};
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < cases.length; i++) {
+            String[] c = cases[i];
+            Path in = write("z" + i + ".json", c[0]), out = dir.resolve("z" + i + "-out.json");
+            Run r = run("mask", "convert", "--in", in.toString(), "--out", out.toString(), "--json");
+            assertEquals(0, r.code(), r.err());
+            JsonNode o = readJson(out);
+            assertEquals(c[1], o.at("/segmentation/counts").textValue(), c[0]);
+            assertEquals(Long.parseLong(c[2]), o.get("area").longValue(), c[0]);
+            assertEquals(c[3], o.get("bbox").toString(), c[0]);
+            assertEquals(c[3], JSON.readTree(r.out()).get("bbox").toString(), c[0]);
+
+            Path png = dir.resolve("z" + i + ".png");
+            assertEquals(0, run("mask", "convert", "--in", in.toString(), "--out", png.toString()).code());
+            Mask m = MaskPng.read(png);
+            assertEquals(Long.parseLong(c[2]), m.area(), c[0]);
+            assertEquals(c[3], JSON.valueToTree(m.bbox().toXywh()).toString(), c[0]);
+            jsonl.append("{\"id\":").append(i).append(",\"segmentation\":").append(c[0]).append("}\n");
+        }
+        Path in = write("z.jsonl", jsonl.toString()), out = dir.resolve("z-out.jsonl");
+        Run r = run("mask", "convert", "--in", in.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(cases.length, lines.size());
+        for (int i = 0; i < cases.length; i++) {
+            JsonNode o = JSON.readTree(lines.get(i));
+            assertEquals(i, o.get("id").intValue());
+            assertEquals(cases[i][1], o.at("/segmentation/counts").textValue());
+            assertEquals(cases[i][3], o.get("bbox").toString());
+        }
+    }
+
+    @Test
+    void badUncompressedCountsAreOneLineErrors() throws IOException {
+        String out = dir.resolve("o.json").toString();
+        assertError(run("mask", "convert", "--in", write("a.json", "{\"counts\": [2,0,1,2], \"size\": [2,3]}")
+                .toString(), "--out", out), "add up to 5 pixels, but its size 2x3 has 6");
+        assertError(run("mask", "convert", "--in", write("b.json", "{\"counts\": [7,-1], \"size\": [2,3]}")
+                .toString(), "--out", out), "run 1 is -1");
+        assertError(run("mask", "convert", "--in", write("c.json", "{\"counts\": [2,0.5,4], \"size\": [2,3]}")
+                .toString(), "--out", out), "run 1 is not an integer: 0.5");
+        assertError(run("mask", "convert", "--in", write("d.json", "{\"counts\": [0,0,0], \"size\": [2,3]}")
+                .toString(), "--out", out), "add up to 0");
+        assertError(run("mask", "convert", "--in", write("e.jsonl", "{\"counts\": [6], \"size\": [2,3]}\n"
+                + "{\"counts\": [1,\"2\",3], \"size\": [2,3]}\n").toString(), "--out",
+                dir.resolve("o.jsonl").toString()), "line 2");
+        assertFalse(Files.exists(dir.resolve("o.json")));
+        assertFalse(Files.exists(dir.resolve("o.jsonl")));
     }
 
     @Test

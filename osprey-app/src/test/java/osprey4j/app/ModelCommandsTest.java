@@ -20,11 +20,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
-import osprey4j.data.mask.Mask;
-import osprey4j.data.mask.MaskPng;
 
 /**
  * {@code osprey ask}, {@code describe} and {@code inspect} in-process on the parity fixture of osprey-model (a

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 
 /** Regions from the command line (--box) and from COCO-style files, without the model. */
 class RegionSourcesTest {

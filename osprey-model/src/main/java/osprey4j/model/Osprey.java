@@ -10,7 +10,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
-import osprey4j.core.tensor.DType;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.ImageProcessor;
 import osprey4j.model.image.RgbImage;
@@ -247,28 +247,28 @@ public final class Osprey implements AutoCloseable {
      * {@code "<image>\nThis provides an overview of the picture.\n" + question}, unless the question contains
      * {@code <image>}: then it is the whole message, verbatim.
      *
-     * @param masks one F32 (or any numeric) [height, width] tensor per region, at the image's size, 1 inside the
-     *              region and 0 outside. An empty mask, or one too small to cover a pixel of any feature level, is
-     *              accepted as the reference accepts it: its mask token is then made from zero features (the
-     *              extractor's biases only), and {@link MaskExtractor} logs a warning saying so.
+     * @param masks one mask per region, at the image's size ({@link #checkMasks}). An empty mask, or one too small
+     *              to cover a pixel of any feature level, is accepted as the reference accepts it: its mask token
+     *              is then made from zero features (the extractor's biases only), and {@link MaskExtractor} logs a
+     *              warning saying so.
      * @throws IllegalArgumentException for a mask of another size, or a question whose region references do
      *                                  not match the masks
      */
-    public PreparedPrompt prepare(ImageSession session, List<Tensor> masks, String question) {
+    public PreparedPrompt prepare(ImageSession session, List<Mask> masks, String question) {
         Objects.requireNonNull(session, "session");
         Objects.requireNonNull(question, "question");
         long t0 = System.nanoTime();
-        List<Tensor> checked = checkMasks(session, masks);
-        QuestionPrompt q = QuestionPrompt.of(template, question, checked.size());
+        checkMasks(masks, session.width(), session.height());
+        QuestionPrompt q = QuestionPrompt.of(template, question, masks.size());
         String prompt = q.text();
         int[] ids = tokenizer.encodePrompt(prompt);
 
         Tensor maskTokens = null;
         Tensor posTokens = null;
         if (q.maskOrder().length > 0) {
-            List<Tensor> ordered = new ArrayList<>(q.maskOrder().length);
+            List<Mask> ordered = new ArrayList<>(q.maskOrder().length);
             for (int i : q.maskOrder()) {
-                ordered.add(checked.get(i));
+                ordered.add(masks.get(i));
             }
             MaskExtractor.RegionTokens regions = maskExtractor.forward(session.features(), ordered);
             maskTokens = regions.maskTokens();
@@ -279,20 +279,28 @@ public final class Osprey implements AutoCloseable {
         return new PreparedPrompt(prompt, ids, maskTokens, posTokens, embeddings, millisSince(t0));
     }
 
-    private List<Tensor> checkMasks(ImageSession session, List<Tensor> masks) {
-        List<Tensor> out = new ArrayList<>(masks.size());
+    /**
+     * The one check of region masks against their image: every mask must be {@code imageWidth x imageHeight}.
+     * {@link #prepare} makes it; a caller may make it earlier (before loading the model) for the same message.
+     * Masks are binary by construction, so their values need no check.
+     *
+     * @throws IllegalArgumentException naming the first mask (from 1) of another size
+     */
+    public static void checkMasks(List<Mask> masks, int imageWidth, int imageHeight) {
+        Objects.requireNonNull(masks, "masks");
         for (int i = 0; i < masks.size(); i++) {
-            Tensor m = Objects.requireNonNull(masks.get(i), "mask " + (i + 1));
-            if (m.rank() != 2 || m.dim(0) != session.height() || m.dim(1) != session.width()) {
-                String size = m.rank() == 2 ? m.dim(1) + "x" + m.dim(0) : "of shape " + Arrays.toString(m.shape());
-                throw new IllegalArgumentException("mask " + (i + 1) + " is " + size + " but the image is "
-                        + session.width() + "x" + session.height() + " (width x height); masks must have the"
-                        + " image's size");
-            }
-            Tensor f = m.dtype() == DType.F32 ? m : m.to(DType.F32);
-            out.add(f);
+            checkMask(i + 1, masks.get(i), imageWidth, imageHeight);
         }
-        return out;
+    }
+
+    /** {@link #checkMasks} for one mask, region {@code number} (from 1) of a question. */
+    public static void checkMask(int number, Mask mask, int imageWidth, int imageHeight) {
+        Objects.requireNonNull(mask, "mask " + number);
+        if (mask.width() != imageWidth || mask.height() != imageHeight) {
+            throw new IllegalArgumentException("mask " + number + " is " + mask.width() + "x" + mask.height()
+                    + " but the image is " + imageWidth + "x" + imageHeight + " (width x height); masks must have the"
+                    + " image's size");
+        }
     }
 
     /** The logits of the first generated position (a fresh KV cache, discarded afterwards). */
@@ -318,7 +326,7 @@ public final class Osprey implements AutoCloseable {
      * Answers one question about regions of an encoded image; see {@link #prepare} for the question and masks.
      * The answer is streamed to {@code listener} as it is generated and also returned whole.
      */
-    public Answer ask(ImageSession session, List<Tensor> masks, String question, GenerationOptions options,
+    public Answer ask(ImageSession session, List<Mask> masks, String question, GenerationOptions options,
                       TokenListener listener) {
         Objects.requireNonNull(options, "options");
         TokenListener sink = listener == null ? TokenListener.NONE : listener;
@@ -387,7 +395,7 @@ public final class Osprey implements AutoCloseable {
     }
 
     /** {@link #ask(ImageSession, List, String, GenerationOptions, TokenListener)} without streaming. */
-    public Answer ask(ImageSession session, List<Tensor> masks, String question, GenerationOptions options) {
+    public Answer ask(ImageSession session, List<Mask> masks, String question, GenerationOptions options) {
         return ask(session, masks, question, options, TokenListener.NONE);
     }
 

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.RgbImage;
@@ -42,7 +43,7 @@ class OspreyFacadeTest {
     /** The reference demo's sampling (temperature 0.2, top-k 50): repeatable with a seed, streamed whole. */
     @Test
     void sampledAnswersRepeatWithTheirSeed() {
-        List<Tensor> masks = List.of(OspreyParityTest.readMask("D_full.png"));
+        List<Mask> masks = List.of(OspreyParityTest.readMask("D_full.png"));
         GenerationOptions options = GenerationOptions.reference().withMaxNewTokens(12).withSeed(42);
         StringBuilder streamed = new StringBuilder();
         Answer a = osprey.ask(sessionD, masks, "What is <region1>?", options, (id, t) -> streamed.append(t));
@@ -61,8 +62,8 @@ class OspreyFacadeTest {
     @Test
     void laterQuestionsReuseTheImagePrefixAndAnswerAsAFreshSessionWould() throws IOException {
         RgbImage image = RgbImage.read(FacadeFixtures.input("rgba_wide.png"));
-        List<Tensor> blob = List.of(OspreyParityTest.readMask("C_blob.png"));
-        List<Tensor> holes = List.of(OspreyParityTest.readMask("C_large_holes.png"));
+        List<Mask> blob = List.of(OspreyParityTest.readMask("C_blob.png"));
+        List<Mask> holes = List.of(OspreyParityTest.readMask("C_large_holes.png"));
         GenerationOptions greedy = GenerationOptions.greedy(8);
         ImageSession shared = osprey.encode(image);
         Answer first = osprey.ask(shared, blob, "What is <region1>?", greedy);
@@ -82,15 +83,23 @@ class OspreyFacadeTest {
 
     @Test
     void maskOfAnotherSizeIsRefused() {
-        Tensor wrong = OspreyParityTest.readMask("A_ellipse.png");
+        Mask wrong = OspreyParityTest.readMask("A_ellipse.png");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> osprey.prepare(sessionD, List.of(wrong), "What is <region1>?"));
         assertTrue(e.getMessage().contains("mask 1 is 360x240 but the image is 96x80"), e.getMessage());
+        Mask full = OspreyParityTest.readMask("D_full.png");
+        e = assertThrows(IllegalArgumentException.class,
+                () -> osprey.prepare(sessionD, List.of(full, Mask.full(80, 96)), "Compare <region1> and <region2>."));
+        assertTrue(e.getMessage().contains("mask 2 is 80x96 but the image is 96x80 (width x height)"), e.getMessage());
+        // the same check, callable before a model is loaded
+        e = assertThrows(IllegalArgumentException.class, () -> Osprey.checkMasks(List.of(full, wrong), 96, 80));
+        assertTrue(e.getMessage().contains("mask 2 is 360x240 but the image is 96x80"), e.getMessage());
+        Osprey.checkMasks(List.of(full, full), 96, 80);
     }
 
     @Test
     void regionCountMismatchIsRefused() {
-        Tensor full = OspreyParityTest.readMask("D_full.png");
+        Mask full = OspreyParityTest.readMask("D_full.png");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> osprey.prepare(sessionD, List.of(full, full), "What is <region1>?"));
         assertTrue(e.getMessage().contains("mask 2 is not referred to"), e.getMessage());
@@ -131,7 +140,7 @@ class OspreyFacadeTest {
      */
     @Test
     void emptyMaskWarnsAndBehavesAsTheReference() {
-        Tensor empty = Tensor.zeros(DType.F32, 80, 96);
+        Mask empty = Mask.empty(96, 80);
         Osprey.PreparedPrompt p;
         try (LogCapture log = new LogCapture(osprey4j.model.vision.MaskExtractor.class)) {
             p = osprey.prepare(sessionD, List.of(empty), "What is <region1>?");

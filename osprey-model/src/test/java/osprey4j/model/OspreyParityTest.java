@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import osprey4j.core.io.Checkpoint;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.RgbImage;
 
@@ -45,26 +46,26 @@ class OspreyParityTest {
     }
 
     /** A mask as the reference's eval scripts read it: {@code np.asarray(Image.open(png).convert('L')) > 0}. */
-    static Tensor readMask(String name) {
+    static Mask readMask(String name) {
         RgbImage img;
         try {
             img = RgbImage.read(FacadeFixtures.input(name));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        float[] m = new float[img.width() * img.height()];
+        byte[] m = new byte[img.width() * img.height()];
         byte[] rgb = img.rgb();
         for (int i = 0; i < m.length; i++) {
             int r = rgb[3 * i] & 0xFF, g = rgb[3 * i + 1] & 0xFF, b = rgb[3 * i + 2] & 0xFF;
             // Pillow's RGB -> L conversion (ITU-R 601-2 luma in 16-bit fixed point).
             int luma = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
-            m[i] = luma > 0 ? 1f : 0f;
+            m[i] = (byte) (luma > 0 ? 1 : 0);
         }
-        return Tensor.wrap(m, img.height(), img.width());
+        return Mask.fromBytes(img.width(), img.height(), m);
     }
 
-    static List<Tensor> masks(JsonNode c) {
-        List<Tensor> out = new ArrayList<>();
+    static List<Mask> masks(JsonNode c) {
+        List<Mask> out = new ArrayList<>();
         c.path("masks").forEach(n -> out.add(readMask(n.asText())));
         return out;
     }

@@ -2,12 +2,13 @@ package osprey4j.data.coco;
 
 import java.util.ArrayList;
 import java.util.List;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.Rle;
 
 /**
  * COCO segmentations to masks and back, with pycocotools' results: the entry point for dataset readers,
- * evaluation and the {@code osprey mask convert} command. The work is done by {@link Rle}, a port of
- * pycocotools' {@code maskApi.c}.
+ * evaluation and the {@code osprey mask convert} command. The work is done by {@link Rle} (osprey-core) and
+ * {@link PolygonRaster}, a port of pycocotools' {@code maskApi.c}.
  *
  * <p>How a {@link Segmentation} becomes an RLE follows {@code COCO.annToRLE}:
  * <ul>
@@ -16,7 +17,10 @@ import osprey4j.data.mask.Mask;
  *       {@code rleFrPoly}, whatever its length. (pycocotools' {@code frPyObjects} refuses a list whose
  *       first polygon has fewer than 6 numbers: with 4 it takes the list for boxes and fails with a
  *       TypeError, with 2 it fails outright. Such a polygon is rasterised here as {@code frPoly} would.)
- *   <li>{@link Segmentation.UncompressedRle}: its runs as they are ({@code frUncompressedRLE}).
+ *   <li>{@link Segmentation.UncompressedRle}: its runs ({@code frUncompressedRLE}), with zero-length runs merged
+ *       away, so that the compressed string and the box are those of the mask (pycocotools keeps them and
+ *       computes a wrong box; see {@link Rle}). Runs that are negative, above 2^32-1 or do not add up to the
+ *       image are refused.
  *   <li>{@link Segmentation.CompressedRle}: its counts string parsed ({@code rleFrString}).
  * </ul>
  * RLEs carry their own size; where a method also takes a height and width, an RLE of another size is an
@@ -72,12 +76,14 @@ public final class CocoMasks {
                 }
                 yield Rle.merge(frPyObjects(p, height, width), false);
             }
-            case Segmentation.UncompressedRle u -> checkSize(Rle.of(u.height(), u.width(), u.counts()), height, width);
+            case Segmentation.UncompressedRle u -> checkSize(
+                    InvalidSegmentationException.rethrow(() -> Rle.of(u.height(), u.width(), u.counts())), height, width);
             case Segmentation.CompressedRle c -> {
                 if (c.counts() == null) {
                     throw new InvalidSegmentationException("compressed RLE has no counts string");
                 }
-                yield checkSize(Rle.fromString(c.height(), c.width(), c.counts()), height, width);
+                yield checkSize(InvalidSegmentationException.rethrow(
+                        () -> Rle.fromString(c.height(), c.width(), c.counts())), height, width);
             }
         };
     }
@@ -103,7 +109,7 @@ public final class CocoMasks {
         List<Rle> out = new ArrayList<>(polys.size());
         for (int i = 0; i < polys.size(); i++) {
             try {
-                out.add(Rle.fromPolygon(polys.get(i), height, width));
+                out.add(PolygonRaster.polygon(polys.get(i), height, width));
             } catch (InvalidSegmentationException e) {
                 throw polys.size() == 1 ? e
                         : new InvalidSegmentationException("polygon " + i + ": " + e.getMessage(), e);
@@ -130,7 +136,10 @@ public final class CocoMasks {
         return toRle(segmentation, height, width).area();
     }
 
-    /** {@code pycocotools.mask.toBbox}: {x, y, w, h}, with pycocotools' rules (see {@link Rle#toBbox}). */
+    /**
+     * {@code pycocotools.mask.toBbox}: {x, y, w, h}, with pycocotools' rules (see {@link Rle#toBbox}); for an
+     * uncompressed RLE with zero-length runs, the true box of its mask (pycocotools' differs, see {@link Rle}).
+     */
     public static double[] toBbox(Segmentation segmentation, int height, int width) {
         return toRle(segmentation, height, width).toBbox();
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
+import osprey4j.core.mask.Rle;
 
 /**
  * COCO {@code segmentation} values in JSON, read into {@link Segmentation}s and written back:
@@ -74,7 +75,7 @@ public final class SegmentationJson {
                     + size);
         }
         long h = size.get(0).longValue(), w = size.get(1).longValue();
-        Rle.checkSize(h, w);
+        InvalidSegmentationException.rethrowing(() -> Rle.checkSize(h, w));
         JsonNode counts = node.get("counts");
         if (counts == null) {
             throw new InvalidSegmentationException("RLE has no \"counts\"");
@@ -86,8 +87,11 @@ public final class SegmentationJson {
             long[] runs = new long[counts.size()];
             for (int i = 0; i < runs.length; i++) {
                 JsonNode v = counts.get(i);
-                if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+                if (!v.isIntegralNumber()) {
                     throw new InvalidSegmentationException("RLE run " + i + " is not an integer: " + v);
+                }
+                if (!v.canConvertToLong()) {
+                    throw new InvalidSegmentationException("RLE run " + i + " is " + v + ", outside 0..4294967295");
                 }
                 runs[i] = v.longValue();
             }

@@ -1,6 +1,6 @@
 package osprey4j.data.instruct;
 
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 
 import java.awt.image.BufferedImage;
 

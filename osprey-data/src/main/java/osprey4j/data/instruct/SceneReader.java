@@ -1,5 +1,6 @@
 package osprey4j.data.instruct;
 
+import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.datasets.CocoAnnotation;
 import osprey4j.data.datasets.CocoAttribute;
@@ -7,7 +8,6 @@ import osprey4j.data.datasets.CocoCategory;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ImageAnnotations;
 import osprey4j.data.datasets.ReadReport;
-import osprey4j.data.mask.Mask;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;

@@ -1,6 +1,6 @@
 package osprey4j.data.world;
 
-import osprey4j.data.coco.Rle;
+import osprey4j.core.mask.Rle;
 
 import java.util.Arrays;
 

@@ -1,7 +1,7 @@
 package osprey4j.data.world;
 
-import osprey4j.data.coco.Rle;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.Rle;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -6,10 +6,10 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
 import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.Rle;
 import osprey4j.data.coco.CocoMasks;
-import osprey4j.data.coco.Rle;
 import osprey4j.data.coco.Segmentation;
-import osprey4j.data.mask.Mask;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

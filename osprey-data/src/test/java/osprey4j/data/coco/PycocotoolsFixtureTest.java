@@ -12,7 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.Rle;
 
 /**
  * Everything here is checked against outputs of the official pycocotools C code (see the README next to
@@ -62,7 +63,7 @@ class PycocotoolsFixtureTest {
             }
             for (int i = 0; i < polys.size(); i++) {
                 assertEquals(c.get("parts").get(i).textValue(),
-                        Rle.fromPolygon(polys.get(i), h, w).toCompressedString(), name + ", part " + i);
+                        PolygonRaster.polygon(polys.get(i), h, w).toCompressedString(), name + ", part " + i);
             }
             Segmentation seg = new Segmentation.Polygons(polys);
             Rle merged = CocoMasks.toRle(seg, h, w);
@@ -136,7 +137,7 @@ class PycocotoolsFixtureTest {
     @Test
     void boxesAsPycocotools() {
         for (JsonNode c : fixtures.get("boxes")) {
-            assertEquals(c.get("counts").textValue(), Rle.fromBox(doubles(c.get("box")), c.get("height").intValue(),
+            assertEquals(c.get("counts").textValue(), PolygonRaster.box(doubles(c.get("box")), c.get("height").intValue(),
                     c.get("width").intValue()).toCompressedString());
         }
     }

@@ -1,8 +1,8 @@
 package osprey4j.data.world;
 
 import org.junit.jupiter.api.Test;
-import osprey4j.data.coco.Rle;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.Rle;
 
 import java.util.List;
 import java.util.SplittableRandom;

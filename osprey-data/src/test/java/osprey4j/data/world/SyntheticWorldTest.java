@@ -2,13 +2,13 @@ package osprey4j.data.world;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.datasets.CocoAnnotation;
 import osprey4j.data.datasets.CocoCategory;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ImageAnnotations;
 import osprey4j.data.datasets.ReadReport;
-import osprey4j.data.mask.Mask;
 import osprey4j.data.samples.Recipe;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.samples.TrainingSample;

@@ -12,6 +12,7 @@ import osprey4j.core.kernels.Activations;
 import osprey4j.core.kernels.BilinearResize;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.Residual;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
@@ -135,29 +136,13 @@ public final class MaskExtractor {
     }
 
     /**
-     * Mask and pos tokens for masks given at the original image's size, checked against that size.
-     *
-     * @throws IllegalArgumentException if a mask is not {@code imageHeight x imageWidth}
-     */
-    public RegionTokens forward(ConvNextTower.Features features, List<Tensor> masks, int imageWidth, int imageHeight) {
-        Objects.requireNonNull(masks, "masks");
-        for (int i = 0; i < masks.size(); i++) {
-            Tensor m = Objects.requireNonNull(masks.get(i), "mask " + i);
-            if (m.rank() != 2 || m.dim(0) != imageHeight || m.dim(1) != imageWidth) {
-                throw new IllegalArgumentException("mask " + (i + 1) + " is " + describeSize(m) + " but the image is "
-                        + imageWidth + "x" + imageHeight + " (width x height); masks must have the image's size");
-            }
-        }
-        return forward(features, masks);
-    }
-
-    /**
      * Mask and pos tokens, one row per mask.
      *
-     * @param masks F32 [H, W] 0/1 masks (1 = inside), all of one size: the original image's
+     * @param masks the regions at the original image's size (the caller checks the size: {@code Osprey} does,
+     *              where the image is known); each is read as the reference's F32 0/1 map
      * @return [n, D] mask tokens and [n, D] pos tokens
      */
-    public RegionTokens forward(ConvNextTower.Features features, List<Tensor> masks) {
+    public RegionTokens forward(ConvNextTower.Features features, List<Mask> masks) {
         Objects.requireNonNull(features, "features");
         Objects.requireNonNull(masks, "masks");
         int n = masks.size();
@@ -173,8 +158,10 @@ public final class MaskExtractor {
                         + ", H, W] for this mask extractor, got " + f);
             }
         }
-        long h = checkMasks(masks);
-        long w = masks.getFirst().dim(1);
+        List<Tensor> grids = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            grids.add(floatGrid(Objects.requireNonNull(masks.get(i), "mask " + (i + 1))));
+        }
         int embed = levelWeights[0].size(0);
         Tensor summed = Tensor.zeros(DType.F32, n, embed);
         int[] emptyLevels = new int[n];
@@ -183,7 +170,7 @@ public final class MaskExtractor {
             int fh = f.size(1), fw = f.size(2);
             Tensor pooled = Tensor.zeros(DType.F32, n, f.dim(0));
             for (int i = 0; i < n; i++) {
-                int[] inside = insidePixels(resize(masks.get(i), fh, fw));
+                int[] inside = insidePixels(resize(grids.get(i), fh, fw));
                 if (inside.length == 0) {
                     emptyLevels[i]++;
                 }
@@ -196,7 +183,7 @@ public final class MaskExtractor {
 
         Tensor grid = Tensor.zeros(DType.F32, n, (long) maskShape * maskShape);
         for (int i = 0; i < n; i++) {
-            Tensor resized = resize(masks.get(i), maskShape, maskShape);
+            Tensor resized = resize(grids.get(i), maskShape, maskShape);
             MemorySegment.copy(resized.segment(), 0, grid.row(i).segment(), 0, resized.byteSize());
         }
         Tensor pos = grid;
@@ -208,9 +195,11 @@ public final class MaskExtractor {
         }
         for (int i = 0; i < n; i++) {
             if (emptyLevels[i] == LEVELS.length) {
-                long inside = countInside(masks.get(i));
+                Mask m = masks.get(i);
+                long inside = m.area();
                 String what = inside == 0 ? "region " + (i + 1) + " is empty (no pixel set)"
-                        : "region " + (i + 1) + " (" + inside + " pixels of " + w + "x" + h + ") covers no pixel of any "
+                        : "region " + (i + 1) + " (" + inside + " pixels of " + m.width() + "x" + m.height()
+                        + ") covers no pixel of any "
                         + "feature level after the reference's bilinear resize";
                 LOG.log(System.Logger.Level.WARNING, what + "; as in the reference, its mask token carries no image "
                         + "information (feat_linear of the sum of the level biases)");
@@ -219,47 +208,9 @@ public final class MaskExtractor {
         return new RegionTokens(maskTokens, pos);
     }
 
-    /** Checks that every mask is a 2-d F32 0/1 map of one common size; returns the height. */
-    private static long checkMasks(List<Tensor> masks) {
-        Tensor first = Objects.requireNonNull(masks.getFirst(), "mask 1");
-        for (int i = 0; i < masks.size(); i++) {
-            Tensor m = Objects.requireNonNull(masks.get(i), "mask " + (i + 1));
-            if (m.dtype() != DType.F32 || m.rank() != 2) {
-                throw new IllegalArgumentException("mask " + (i + 1) + " must be an F32 [H, W] map, got " + m);
-            }
-            if (m.dim(0) == 0 || m.dim(1) == 0) {
-                throw new IllegalArgumentException("mask " + (i + 1) + " is empty (" + describeSize(m) + ")");
-            }
-            if (m.dim(0) != first.dim(0) || m.dim(1) != first.dim(1)) {
-                throw new IllegalArgumentException("mask " + (i + 1) + " is " + describeSize(m) + " but mask 1 is "
-                        + describeSize(first) + "; all masks must have the image's size");
-            }
-            MemorySegment s = m.segment();
-            long size = m.numel();
-            for (long k = 0; k < size; k++) {
-                float v = s.getAtIndex(FLOAT, k);
-                if (v != 0f && v != 1f) {
-                    throw new IllegalArgumentException("mask " + (i + 1) + " has the value " + v + " at (x=" + (k % m.dim(1))
-                            + ", y=" + (k / m.dim(1)) + "); masks must hold 0 (outside) and 1 (inside)");
-                }
-            }
-        }
-        return first.dim(0);
-    }
-
-    private static String describeSize(Tensor m) {
-        return m.rank() == 2 ? m.dim(1) + "x" + m.dim(0) + " (width x height)" : "of shape " + java.util.Arrays.toString(m.shape());
-    }
-
-    private static long countInside(Tensor mask) {
-        MemorySegment s = mask.segment();
-        long count = 0;
-        for (long k = 0; k < mask.numel(); k++) {
-            if (s.getAtIndex(FLOAT, k) != 0f) {
-                count++;
-            }
-        }
-        return count;
+    /** The reference's {@code mask.float()}: a [height, width] F32 map, 1 inside the region and 0 outside. */
+    private static Tensor floatGrid(Mask mask) {
+        return mask.toTensor();
     }
 
     /** The mask bilinearly resized to h x w (a [h, w] view of a new tensor). */

@@ -19,6 +19,7 @@ import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.kernels.BilinearResize;
 import osprey4j.core.kernels.PillowResize;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -69,24 +70,17 @@ final class ParityFixtures {
         return names;
     }
 
-    /** A mask PNG as the reference reads it: {@code np.asarray(Image.open(png).convert('L')) > 0}, as F32 0/1 [H, W]. */
-    static Tensor readMask(String name) {
+    /** A mask PNG as the reference reads it: {@code np.asarray(Image.open(png).convert('L')) > 0}. */
+    static Mask readMask(String name) {
         BufferedImage img = read(name);
         if (img.getColorModel().getColorSpace().getType() != ColorSpace.TYPE_GRAY) {
             throw new IllegalStateException(name + " is not a grayscale PNG");
         }
         Raster r = img.getRaster();
-        int w = img.getWidth(), h = img.getHeight();
-        float[] out = new float[w * h];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                out[y * w + x] = r.getSample(x, y, 0) > 0 ? 1f : 0f;
-            }
-        }
-        return Tensor.wrap(out, h, w);
+        return Mask.fromPredicate(img.getWidth(), img.getHeight(), (x, y) -> r.getSample(x, y, 0) > 0);
     }
 
-    static List<Tensor> masks(String caseName) {
+    static List<Mask> masks(String caseName) {
         return maskNames(caseName).stream().map(ParityFixtures::readMask).toList();
     }
 

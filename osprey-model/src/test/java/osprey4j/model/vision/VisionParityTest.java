@@ -14,8 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import osprey4j.core.io.Checkpoint;
+import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.model.Osprey;
 import osprey4j.model.vision.ConvNextTower.Features;
 import osprey4j.model.vision.MaskExtractor.RegionTokens;
 
@@ -85,9 +87,10 @@ class VisionParityTest {
             // the reference's own features in, so the extractor is checked on its own
             Features ref = new Features(dump.tensor("stem"), dump.tensor("res2"), dump.tensor("res3"),
                     dump.tensor("res4"), dump.tensor("res5"));
-            List<Tensor> masks = ParityFixtures.masks("A"); // the ellipse and the ring with a hole
+            List<Mask> masks = ParityFixtures.masks("A"); // the ellipse and the ring with a hole
             int[] size = ParityFixtures.imageSize("scene_rgb.jpg");
-            RegionTokens rt = extractor.forward(ref, masks, size[0], size[1]);
+            Osprey.checkMasks(masks, size[0], size[1]);
+            RegionTokens rt = extractor.forward(ref, masks);
             assertClose(dump.tensor("mask_tokens"), rt.maskTokens(), FEATURE_TOLERANCE, "A mask_tokens");
             assertClose(dump.tensor("pos_tokens"), rt.posTokens(), FEATURE_TOLERANCE, "A pos_tokens");
         }
@@ -118,7 +121,9 @@ class VisionParityTest {
             assertClose(dump.tensor("image_tokens"), tokens, FEATURE_TOLERANCE, caseName + " image_tokens");
 
             int[] size = ParityFixtures.imageSize(image);
-            RegionTokens rt = extractor.forward(f, ParityFixtures.masks(caseName), size[0], size[1]);
+            List<Mask> masks = ParityFixtures.masks(caseName);
+            Osprey.checkMasks(masks, size[0], size[1]);
+            RegionTokens rt = extractor.forward(f, masks);
             assertClose(dump.tensor("mask_tokens"), rt.maskTokens(), FEATURE_TOLERANCE, caseName + " mask_tokens");
             assertClose(dump.tensor("pos_tokens"), rt.posTokens(), FEATURE_TOLERANCE, caseName + " pos_tokens");
         }

@@ -1,4 +1,4 @@
-package osprey4j.data.mask;
+package osprey4j.core.mask;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,22 +1,29 @@
-package osprey4j.data.coco;
+package osprey4j.core.mask;
 
 import java.util.Arrays;
 import java.util.List;
-import osprey4j.data.mask.Mask;
 
 /**
- * A COCO run-length encoding, computed exactly as pycocotools' {@code maskApi.c} computes it.
+ * A COCO run-length encoding of a {@link Mask}, computed as pycocotools' {@code maskApi.c} computes it: the codec
+ * between masks, run lists and the compressed counts string, and the RLE algebra (merge, area, box, IoU).
  *
  * <p>Runs go down the columns of an image (column-major, Fortran order), alternate background and
  * foreground, and start with background; the first run is 0 when the top-left pixel is set. An {@code Rle}
- * always covers its image: the runs add up to height * width. Runs keep whatever zero-length runs they were
- * given (an uncompressed RLE from a file may have some), because pycocotools keeps them too and its
- * {@link #toBbox} and string encoding depend on them.
+ * always covers its image: the runs add up to height * width.
+ *
+ * <p><b>Canonical runs.</b> An {@code Rle} holds the runs {@link #encode} would give for its mask: no
+ * zero-length run except a leading one. Runs given with zero-length runs elsewhere (an uncompressed RLE from a
+ * file may have them, e.g. {@code [2,0,1,3]} or {@code [0,0,0,2,4]}) are merged on construction
+ * ({@code [3,3]}, {@code [0,2,4]}). This departs from pycocotools on purpose: pycocotools keeps such runs, so
+ * its counts string repeats them and its {@code toBbox} counts a zero-length foreground run as a pixel (and,
+ * for a zero-length run at the start, computes a width of 2^31 by unsigned overflow). The mask, area and IoU
+ * are the same either way; only the string and the box differ, and here they are the mask's own.
  *
  * <p>Each operation is a port of the function named in its comment, with the same integer and
  * floating-point steps in the same order, so that results match bit for bit. Where pycocotools would read
  * past a string, divide by zero or silently return a wrong or empty answer, this class throws
- * {@link InvalidSegmentationException} or {@link IllegalArgumentException} instead.
+ * {@link InvalidMaskException} or {@link IllegalArgumentException} instead. Polygon rasterisation
+ * ({@code rleFrPoly}) belongs to COCO's annotation format and lives with it, in osprey-data.
  */
 public final class Rle {
     private static final long UINT_MAX = 0xFFFF_FFFFL;
@@ -25,38 +32,75 @@ public final class Rle {
     private final int width;
     private final long[] counts;
 
+    /** {@code counts} must be valid runs (non-negative, adding up to height * width); they are made canonical. */
     private Rle(int height, int width, long[] counts) {
         this.height = height;
         this.width = width;
-        this.counts = counts;
+        this.counts = canonical(counts);
     }
 
-    /** An RLE from uncompressed counts; checks that the size is valid and the runs cover the image exactly. */
+    /**
+     * An RLE from uncompressed counts; checks that the size is valid, that every run is within 0..2^32-1 and that
+     * the runs cover the image exactly. Zero-length runs are merged away (see the class comment).
+     */
     public static Rle of(int height, int width, long[] counts) {
         checkSize(height, width);
         long total = (long) height * width;
         long sum = 0;
         for (int i = 0; i < counts.length; i++) {
             if (counts[i] < 0 || counts[i] > UINT_MAX) {
-                throw new InvalidSegmentationException("RLE run " + i + " is " + counts[i]
+                throw new InvalidMaskException("RLE run " + i + " is " + counts[i]
                         + ", outside 0.." + UINT_MAX);
             }
             sum += counts[i];
         }
         if (sum != total) {
-            throw new InvalidSegmentationException("RLE runs add up to " + sum + " pixels, but its size "
+            throw new InvalidMaskException("RLE runs add up to " + sum + " pixels, but its size "
                     + height + "x" + width + " has " + total);
         }
         return new Rle(height, width, counts.clone());
     }
 
-    static void checkSize(long height, long width) {
+    /**
+     * Valid runs without zero-length runs, except a leading one (the top-left pixel is foreground): a zero-length
+     * run at index i > 0 joins runs i-1 and i+1, which have the same value. Returns {@code runs} itself when it is
+     * already canonical (every RLE this class computes is).
+     */
+    static long[] canonical(long[] runs) {
+        boolean clean = runs.length > 0;
+        for (int i = 1; i < runs.length && clean; i++) {
+            clean = runs[i] != 0;
+        }
+        if (clean) {
+            return runs;
+        }
+        long[] out = new long[runs.length + 1];
+        int n = 0;
+        boolean value = false; // the value of out[n - 1]; out starts with a background run
+        out[n++] = 0;
+        for (int i = 0; i < runs.length; i++) {
+            if (runs[i] == 0) {
+                continue;
+            }
+            boolean v = (i & 1) == 1;
+            if (v == value) {
+                out[n - 1] += runs[i];
+            } else {
+                out[n++] = runs[i];
+                value = v;
+            }
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    /** Checks an RLE size: both sides positive, at most {@link Mask#MAX_PIXELS} pixels. */
+    public static void checkSize(long height, long width) {
         if (height <= 0 || width <= 0) {
-            throw new InvalidSegmentationException("segmentation size must be positive, got height " + height
+            throw new InvalidMaskException("segmentation size must be positive, got height " + height
                     + " and width " + width);
         }
         if (height * width > Mask.MAX_PIXELS) {
-            throw new InvalidSegmentationException("segmentation size " + height + "x" + width
+            throw new InvalidMaskException("segmentation size " + height + "x" + width
                     + " has more than " + Mask.MAX_PIXELS + " pixels");
         }
     }
@@ -131,16 +175,16 @@ public final class Rle {
             int start = p;
             while (more) {
                 if (p >= s.length()) {
-                    throw new InvalidSegmentationException("compressed RLE counts string is truncated: the number"
+                    throw new InvalidMaskException("compressed RLE counts string is truncated: the number"
                             + " starting at character " + start + " is not finished");
                 }
                 char ch = s.charAt(p);
                 if (ch < 48 || ch > 111) {
-                    throw new InvalidSegmentationException("compressed RLE counts string has an invalid character "
+                    throw new InvalidMaskException("compressed RLE counts string has an invalid character "
                             + describe(ch) + " at position " + p + " (allowed: '0'..'o')");
                 }
                 if (k == 12) {
-                    throw new InvalidSegmentationException("compressed RLE counts string has a number too long"
+                    throw new InvalidMaskException("compressed RLE counts string has a number too long"
                             + " to be a run, starting at character " + start);
                 }
                 int c = ch - 48;
@@ -156,7 +200,7 @@ public final class Rle {
                 x += cnts[m - 2];
             }
             if (x < 0 || x > UINT_MAX) {
-                throw new InvalidSegmentationException("compressed RLE counts string gives run " + m + " a length of "
+                throw new InvalidMaskException("compressed RLE counts string gives run " + m + " a length of "
                         + x + " (the number starting at character " + start + ")");
             }
             cnts[m++] = x;
@@ -167,7 +211,7 @@ public final class Rle {
             sum += cnts[i];
         }
         if (sum != total) {
-            throw new InvalidSegmentationException("compressed RLE runs add up to " + sum + " pixels, but its size "
+            throw new InvalidMaskException("compressed RLE runs add up to " + sum + " pixels, but its size "
                     + height + "x" + width + " has " + total);
         }
         return new Rle(height, width, Arrays.copyOf(cnts, m));
@@ -175,145 +219,6 @@ public final class Rle {
 
     private static String describe(char ch) {
         return ch >= 32 && ch < 127 ? "'" + ch + "'" : String.format("U+%04X", (int) ch);
-    }
-
-    // ---- polygons and boxes: rleFrPoly / rleFrBbox ----
-
-    /** Coordinates beyond this make pycocotools' int arithmetic overflow, so they are refused. */
-    static final double MAX_COORDINATE = 1e8;
-
-    /**
-     * Rasterises one polygon {x0,y0,x1,y1,...} as pycocotools' {@code rleFrPoly} does: the outline is traced on
-     * a 5x finer grid, and a pixel is inside when its centre is below an odd number of outline crossings in
-     * its column. Parts outside the image are clipped. A polygon needs an even, non-zero number of finite
-     * coordinates.
-     */
-    public static Rle fromPolygon(double[] xy, int height, int width) {
-        checkSize(height, width);
-        if (xy.length == 0) {
-            throw new InvalidSegmentationException("polygon has no coordinates");
-        }
-        if (xy.length % 2 != 0) {
-            throw new InvalidSegmentationException("polygon has an odd number of coordinates (" + xy.length
-                    + "); it needs x,y pairs");
-        }
-        for (int i = 0; i < xy.length; i++) {
-            if (!(Math.abs(xy[i]) <= MAX_COORDINATE)) {
-                throw new InvalidSegmentationException("polygon coordinate " + i + " is " + xy[i]
-                        + "; coordinates must be finite and within +-" + (long) MAX_COORDINATE);
-            }
-        }
-        final double scale = 5;
-        int k = xy.length / 2;
-        int[] x = new int[k + 1];
-        int[] y = new int[k + 1];
-        for (int j = 0; j < k; j++) {
-            x[j] = (int) (scale * xy[j * 2] + .5);
-            y[j] = (int) (scale * xy[j * 2 + 1] + .5);
-        }
-        x[k] = x[0];
-        y[k] = y[0];
-
-        // Trace the outline point by point on the fine grid. pycocotools stores every traced point and then
-        // looks at consecutive pairs; keeping only the previous point gives the same pairs in the same order.
-        LongBuffer boundary = new LongBuffer();
-        boolean havePrev = false;
-        int pu = 0, pv = 0;
-        for (int j = 0; j < k; j++) {
-            int xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
-            int dx = Math.abs(xe - xs), dy = Math.abs(ys - ye);
-            boolean flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
-            if (flip) {
-                int t = xs;
-                xs = xe;
-                xe = t;
-                t = ys;
-                ys = ye;
-                ye = t;
-            }
-            if (dx == 0 && dy == 0) {
-                // A zero-length edge: pycocotools emits one point whose x is that of its neighbours (its y
-                // comes from 0/0 and is never read, since only pairs whose x differs are looked at).
-                if (havePrev && xs != pu) {
-                    throw new AssertionError("zero-length edge away from its neighbours");
-                }
-                pu = xs;
-                pv = ys;
-                havePrev = true;
-                continue;
-            }
-            double s = dx >= dy ? (double) (ye - ys) / dx : (double) (xe - xs) / dy;
-            int n = Math.max(dx, dy);
-            for (int d = 0; d <= n; d++) {
-                int t = flip ? n - d : d;
-                int u, v;
-                if (dx >= dy) {
-                    u = t + xs;
-                    v = (int) (ys + s * t + .5);
-                } else {
-                    v = t + ys;
-                    u = (int) (xs + s * t + .5);
-                }
-                if (havePrev && u != pu) {
-                    addCrossing(boundary, u, v, pu, pv, scale, height, width);
-                }
-                pu = u;
-                pv = v;
-                havePrev = true;
-            }
-        }
-
-        // Sort the crossings (as column-major pixel positions) and turn them into runs.
-        boundary.add((long) height * width);
-        long[] a = boundary.toSortedArray();
-        long prev = 0;
-        for (int j = 0; j < a.length; j++) {
-            long t = a[j];
-            a[j] -= prev;
-            prev = t;
-        }
-        long[] b = new long[a.length];
-        int m = 0, j = 0;
-        b[m++] = a[j++];
-        while (j < a.length) {
-            if (a[j] > 0) {
-                b[m++] = a[j++];
-            } else { // two crossings at the same pixel cancel: merge the runs either side
-                j++;
-                if (j < a.length) {
-                    b[m - 1] += a[j++];
-                }
-            }
-        }
-        return new Rle(height, width, Arrays.copyOf(b, m));
-    }
-
-    /** The "get points along y-boundary and downsample" step of rleFrPoly for one pair of traced points. */
-    private static void addCrossing(LongBuffer out, int u, int v, int pu, int pv, double scale, int h, int w) {
-        double xd = u < pu ? u : u - 1;
-        xd = (xd + .5) / scale - .5;
-        if (Math.floor(xd) != xd || xd < 0 || xd > w - 1) {
-            return;
-        }
-        double yd = v < pv ? v : pv;
-        yd = (yd + .5) / scale - .5;
-        if (yd < 0) {
-            yd = 0;
-        } else if (yd > h) {
-            yd = h;
-        }
-        yd = Math.ceil(yd);
-        out.add((long) xd * h + (long) yd);
-    }
-
-    /** pycocotools {@code frBbox}: the box {x, y, w, h} rasterised as the polygon of its four corners. */
-    public static Rle fromBox(double[] xywh, int height, int width) {
-        if (xywh.length != 4) {
-            throw new InvalidSegmentationException("a box needs 4 numbers x,y,w,h, got " + xywh.length);
-        }
-        double xs = xywh[0], xe = xs + xywh[2];
-        double ys = xywh[1], ye = ys + xywh[3];
-        return fromPolygon(new double[] {xs, ys, xs, ye, xe, ye, xe, ys}, height, width);
     }
 
     // ---- rleMerge / rleArea / rleToBbox ----
@@ -383,11 +288,18 @@ public final class Rle {
     /**
      * pycocotools {@code toBbox}: {x, y, width, height}, [0,0,0,0] when empty. It looks only at the first and
      * last pixel of each foreground run; a run that continues from the bottom of one column into the next
-     * touches the bottom and the top row, so the box is then full height. For runs without zero-length
-     * entries this is the tight box ({@link Mask#bbox}).
+     * touches the bottom and the top row, so the box is then full height. On canonical runs (every {@code Rle}'s)
+     * this is the tight box of the mask ({@link Mask#bbox}).
      */
     public double[] toBbox() {
-        long h = height, w = width;
+        return toBbox(counts, height, width);
+    }
+
+    /**
+     * rleToBbox on any valid runs, canonical or not (tests use it to show what pycocotools answers for runs with
+     * zero-length entries).
+     */
+    static double[] toBbox(long[] counts, long h, long w) {
         int m = (counts.length / 2) * 2;
         if (m == 0) {
             return new double[4];
@@ -409,7 +321,8 @@ public final class Rle {
             ys = Math.min(ys, y);
             ye = Math.max(ye, y);
         }
-        return new double[] {xs, ys, xe - xs + 1, ye - ys + 1};
+        // widths in unsigned 32-bit, as in C (they wrap only for runs with zero-length entries, never here)
+        return new double[] {xs, ys, (xe - xs + 1) & UINT_MAX, (ye - ys + 1) & UINT_MAX};
     }
 
     // ---- rleIou / bbIou ----
@@ -556,12 +469,6 @@ public final class Rle {
 
         long[] toArray() {
             return Arrays.copyOf(data, size);
-        }
-
-        long[] toSortedArray() {
-            long[] a = toArray();
-            Arrays.sort(a);
-            return a;
         }
     }
 }

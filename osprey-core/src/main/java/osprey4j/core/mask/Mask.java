@@ -1,4 +1,4 @@
-package osprey4j.data.mask;
+package osprey4j.core.mask;
 
 import java.util.Arrays;
 import osprey4j.core.tensor.Tensor;
@@ -10,14 +10,14 @@ import osprey4j.core.tensor.Tensor;
  * <p><b>Layout.</b> Pixels are stored <em>row-major</em>: pixel (x, y) is bit {@code y * width + x} of the
  * packed array (bit {@code i & 63} of word {@code i >>> 6}). Image files and the model read masks row by
  * row, so this is the natural order for them. COCO's RLE is column-major instead; the conversion lives in
- * {@code osprey4j.data.coco.Rle}, which walks the columns of this layout.
+ * {@link Rle}, which walks the columns of this layout.
  *
  * <p>Sizes: both sides at least 1, and at most {@link #MAX_PIXELS} pixels in all (the largest image whose
  * run lengths fit pycocotools' 32-bit counts). Coordinates are x = column (0..width-1), y = row
  * (0..height-1).
  *
  * <p>Build a mask with {@link #builder}, {@link #fromBytes}, {@link #fromPredicate} or from a PNG
- * ({@link MaskPng}) or a COCO segmentation ({@code osprey4j.data.coco.CocoMasks}).
+ * ({@link MaskPng}), an {@link Rle} or a COCO segmentation ({@code osprey4j.data.coco.CocoMasks}).
  */
 public final class Mask {
     /** The most pixels a mask may have: 2^32 - 1, as COCO RLE counts are unsigned 32-bit. */

@@ -1,4 +1,4 @@
-package osprey4j.data.mask;
+package osprey4j.core.mask;
 
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
