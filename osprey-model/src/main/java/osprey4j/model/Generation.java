@@ -1,6 +1,7 @@
 package osprey4j.model;
 
 import java.util.Arrays;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * The generation loop after the prompt has been prefilled: choose a token, report it, feed it back, until the

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /** The generation loop's stopping and streaming, with scripted "logits" that pick a given token sequence. */
 class GenerationTest {
@@ -14,7 +15,7 @@ class GenerationTest {
 
     @BeforeAll
     static void load() {
-        tokenizer = Tokenizer.loadForOsprey(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
+        tokenizer = OspreyTokens.loadTokenizer(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
     }
 
     /** Runs the loop over a script of ids: step k's "logits" name the k-th id, the chooser reads it back. */

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,8 +14,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import osprey4j.model.SentencePieceModel.PieceType;
-import osprey4j.model.Tokenizer.AddedToken;
+import osprey4j.model.tokenizer.SentencePieceModel.PieceType;
+import osprey4j.model.tokenizer.Tokenizer.AddedToken;
 
 /**
  * Reads the tokenizer files of a Hugging Face LLaMA checkpoint directory: {@code tokenizer.json} (the fast
