@@ -50,6 +50,38 @@ final class TokenDecoder {
                 new Strip(' ', 1, 0)));
     }
 
+    /**
+     * Whether decoding a sequence in parts (the first part normally, each later one as a continuation, no part
+     * boundary inside a run of byte pieces) always gives the whole decode: true unless a step after {@code Fuse}
+     * strips more than one leading or any trailing character, or replaces a pattern longer than one character.
+     */
+    boolean isPrefixStable() {
+        boolean fused = false;
+        for (Step step : steps) {
+            switch (step) {
+                case Fuse f -> fused = true;
+                case Strip s -> {
+                    if (fused && (s.start() > 1 || s.stop() > 0)) {
+                        return false;
+                    }
+                }
+                case Replace r -> {
+                    if (fused && r.pattern().codePointCount(0, r.pattern().length()) > 1) {
+                        return false;
+                    }
+                }
+                case Metaspace m -> {
+                    if (fused && m.replacement().codePointCount(0, m.replacement().length()) > 1) {
+                        return false;
+                    }
+                }
+                case ByteFallback b -> {
+                }
+            }
+        }
+        return true;
+    }
+
     String decode(List<String> tokens, boolean continuation) {
         List<String> current = tokens;
         boolean fused = false;

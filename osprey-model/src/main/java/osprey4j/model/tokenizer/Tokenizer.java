@@ -258,9 +258,9 @@ public final class Tokenizer {
         return spec.cleanUpSpaces() ? cleanUpTokenizationSpaces(text) : text;
     }
 
-    /** A decoder for generated ids one at a time; see {@link StreamDecoder}. */
+    /** A decoder for generated ids one at a time, equal to {@link #decode(int[], boolean)}; see {@link StreamDecoder}. */
     public StreamDecoder streamDecoder(boolean skipSpecialTokens) {
-        return new StreamDecoder(this, spec.decoder(), skipSpecialTokens);
+        return new StreamDecoder(this, spec.decoder(), skipSpecialTokens, spec.cleanUpSpaces());
     }
 
     /** transformers' {@code clean_up_tokenization}: no space before punctuation and some English contractions. */

@@ -124,8 +124,17 @@ class TokenizerOracleTest {
         assertEquals("", stream.next(ids[0]));   // the leading space is stripped, as in the whole decode
         assertEquals("", stream.next(ids[1]));
         assertEquals("", stream.next(ids[2]));
-        assertEquals("文", stream.next(ids[3]));
-        assertEquals("", stream.flush());
+        // Complete, but a further byte could still make the run invalid (then every byte becomes U+FFFD).
+        assertEquals("", stream.next(ids[3]));
+        assertEquals("文", stream.text().toString());
+        assertEquals("文", stream.next(fromJson.tokenId("a").orElseThrow()).substring(0, 1));
+        StreamDecoder broken = fromJson.streamDecoder(true);
+        for (int id : ids) {
+            broken.next(id);
+        }
+        broken.next(ids[1]);
+        assertEquals(oracle.decode(new long[] {ids[0], ids[1], ids[2], ids[3], ids[1]}, true), broken.flush());
+        assertEquals("\uFFFD".repeat(4), oracle.decode(new long[] {ids[1], ids[2], ids[3], ids[1]}, true));
         // An unfinished sequence comes out as replacement characters at the end.
         StreamDecoder cut = fromJson.streamDecoder(true);
         cut.next(ids[1]);
