@@ -169,7 +169,14 @@ final class TokenizerFiles {
             Candidate c = candidates.get(i);
             merges.add(new BpeModel.Merge(pieces[c.left()], pieces[c.right()], i));
         }
-        return new BpeModel(renamed, merges, true, 0, true);
+        // BPE(bpe_vocab, merges, unk_token=trainer_spec.unk_piece, fuse_unk=True, byte_fallback=True)
+        int unkId = -1;
+        for (int i = 0; i < n; i++) {
+            if (renamed[i].equals(sp.unkPiece())) {
+                unkId = i; // {word: i} keeps a repeated word's last id
+            }
+        }
+        return new BpeModel(renamed, merges, true, unkId, true);
     }
 
     /**
