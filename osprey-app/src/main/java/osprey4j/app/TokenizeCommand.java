@@ -9,8 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import osprey4j.model.ChatTemplate;
+import osprey4j.model.OspreyTokens;
 import osprey4j.model.RegionPrompt;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -38,7 +39,7 @@ final class TokenizeCommand implements Callable<Integer> {
     boolean slow;
 
     @Option(names = "--prompt", description = "Treat TEXT as a model prompt: split at <image>, each part encoded "
-            + "on its own, BOS only on the first, the image shown as id " + Tokenizer.IMAGE_TOKEN_ID + ".")
+            + "on its own, BOS only on the first, the image shown as id " + OspreyTokens.IMAGE_TOKEN_ID + ".")
     boolean prompt;
 
     @Option(names = "--chat", description = "Treat TEXT as a question the way 'osprey ask' does: <region1>, "
@@ -75,12 +76,12 @@ final class TokenizeCommand implements Callable<Integer> {
         Tokenizer.Mode mode = slow ? Tokenizer.slowModeOf(model) : Tokenizer.Mode.FAST;
         Tokenizer tokenizer;
         try {
-            tokenizer = Tokenizer.loadForOsprey(model, mode);
+            tokenizer = OspreyTokens.loadTokenizer(model, mode);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        int[] ids = prompt || chat ? tokenizer.encodePrompt(input) : tokenizer.encode(input, !noSpecial);
-        List<String> pieces = tokenizer.pieces(ids);
+        int[] ids = prompt || chat ? OspreyTokens.encodePrompt(tokenizer, input) : tokenizer.encode(input, !noSpecial);
+        List<String> pieces = OspreyTokens.pieces(tokenizer, ids);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectMapper mapper = new ObjectMapper();

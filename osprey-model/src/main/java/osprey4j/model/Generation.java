@@ -1,6 +1,8 @@
 package osprey4j.model;
 
 import java.util.Arrays;
+import osprey4j.model.tokenizer.StreamDecoder;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * The generation loop after the prompt has been prefilled: choose a token, report it, feed it back, until the
@@ -40,14 +42,17 @@ final class Generation {
     }
 
     /**
-     * Generates from {@code firstLogits} (the prefill's last position). Each step's text is decoded from all
-     * generated ids so far, exactly as the final answer is, and only the part that can no longer change is
-     * passed to the listener (see {@link TokenListener}).
+     * Generates from {@code firstLogits} (the prefill's last position). Each step's text is the decode of all
+     * generated ids so far, exactly as the final answer is, kept up to date by a {@link StreamDecoder} (work per
+     * step does not grow with the answer), and only the part that can no longer change is passed to the listener
+     * (see {@link TokenListener}).
      */
     Result run(float[] firstLogits, Step step, TokenChooser chooser, int maxNewTokens, TokenListener listener) {
         int[] tokens = new int[Math.min(maxNewTokens, 256)];
         int n = 0;
-        int emitted = 0;
+        StreamDecoder decoder = tokenizer.streamDecoder(true);
+        Stream stream = new Stream();
+        String answer = null;
         float[] logits = firstLogits;
         boolean stopped = false;
         while (!stopped) {
@@ -57,17 +62,65 @@ final class Generation {
             }
             tokens[n++] = id;
             stopped = stop.shouldStop(tokens, n) || n >= maxNewTokens;
-            String raw = tokenizer.decode(Arrays.copyOf(tokens, n));
-            String stable = stopped ? finalText(raw) : stablePrefix(raw);
-            String delta = stable.length() > emitted ? stable.substring(emitted) : "";
-            emitted = Math.max(emitted, stable.length());
+            decoder.add(id);
+            String delta;
+            if (stopped) {
+                answer = finalText(decoder.text().toString());
+                delta = stream.finish(answer);
+            } else {
+                delta = stream.advance(decoder.text(), decoder.finalLength());
+            }
             listener.onToken(id, delta);
             if (!stopped) {
                 logits = step.forward(id);
             }
         }
-        int[] generated = Arrays.copyOf(tokens, n);
-        return new Result(finalText(tokenizer.decode(generated)), generated);
+        return new Result(answer, Arrays.copyOf(tokens, n));
+    }
+
+    /**
+     * What has been streamed: {@code emitted} characters of the text with its leading whitespace stripped. The
+     * text so far is {@code raw}; the part of it the final answer will start with whatever comes next is its
+     * leading whitespace dropped, and held back at the end are whitespace (the final answer strips it), a
+     * trailing U+FFFD (an incomplete multi-byte character may still complete) and the stop string or any start
+     * of it (an end-of-sequence right after it would drop it from the answer).
+     */
+    private final class Stream {
+        private int emitted;
+        /** {@code raw[0, lead)} is whitespace and final, so every later text starts with it too. */
+        private int lead;
+
+        /** The new stable text after a step, given the text so far and how much of it no later id changes. */
+        String advance(CharSequence raw, int finalLength) {
+            int start = lead;
+            while (start < raw.length() && Character.isWhitespace(raw.charAt(start))) {
+                start++;
+            }
+            lead = Math.max(lead, Math.min(start, finalLength));
+            int length = raw.length() - start;
+            int end = length - longestSuffixStartingStop(raw, start);
+            // Below `emitted` nothing new can come out, so the scan stops there.
+            while (end > emitted && isHeldBack(raw.charAt(start + end - 1))) {
+                end--;
+            }
+            if (end <= emitted) {
+                return "";
+            }
+            String delta = raw.subSequence(start + emitted, start + end).toString();
+            emitted = end;
+            return delta;
+        }
+
+        /** The rest of the final answer, after the answer is complete. */
+        String finish(String finalText) {
+            String delta = finalText.length() > emitted ? finalText.substring(emitted) : "";
+            emitted = Math.max(emitted, finalText.length());
+            return delta;
+        }
+    }
+
+    private static boolean isHeldBack(char c) {
+        return Character.isWhitespace(c) || c == '\uFFFD';
     }
 
     /** The reference's post-processing: strip, drop a trailing stop string, strip again. */
@@ -75,28 +128,23 @@ final class Generation {
         return stop.cleanAnswer(decoded);
     }
 
-    /**
-     * The part of the text so far that the final answer will start with whatever comes next: leading
-     * whitespace dropped, and held back at the end are whitespace (the final answer strips it), a trailing
-     * U+FFFD (an incomplete multi-byte character may still complete) and the stop string or any start of it
-     * (an end-of-sequence right after it would drop it from the answer).
-     */
-    String stablePrefix(String raw) {
-        String s = raw.stripLeading();
-        int end = s.length() - longestSuffixStartingStop(s);
-        while (end > 0 && (Character.isWhitespace(s.charAt(end - 1)) || s.charAt(end - 1) == '\uFFFD')) {
-            end--;
-        }
-        return s.substring(0, end);
-    }
-
-    private int longestSuffixStartingStop(String s) {
-        // The longest k such that the last k characters are the first k of the stop string.
-        for (int k = Math.min(stopString.length(), s.length()); k > 0; k--) {
-            if (s.regionMatches(s.length() - k, stopString, 0, k)) {
+    /** The longest k such that the last k characters of {@code raw[start..]} are the first k of the stop string. */
+    private int longestSuffixStartingStop(CharSequence raw, int start) {
+        int length = raw.length() - start;
+        for (int k = Math.min(stopString.length(), length); k > 0; k--) {
+            if (regionMatches(raw, raw.length() - k, stopString, k)) {
                 return k;
             }
         }
         return 0;
+    }
+
+    private static boolean regionMatches(CharSequence raw, int from, String stop, int k) {
+        for (int i = 0; i < k; i++) {
+            if (raw.charAt(from + i) != stop.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -10,7 +10,7 @@ import osprey4j.core.tensor.Tensor;
  * Builds the LLM's input sequence from a prompt's ids the way the reference's
  * {@code prepare_inputs_labels_for_multimodal} does:
  * <ul>
- *   <li>the image placeholder id ({@link Tokenizer#IMAGE_TOKEN_ID}) is replaced by all image tokens;
+ *   <li>the image placeholder id ({@link OspreyTokens#IMAGE_TOKEN_ID}) is replaced by all image tokens;
  *   <li>the i-th {@code <mask>} id gets region i's mask token, and the position right after it gets region i's
  *       position token, whatever id is there (in a well-formed prompt it is {@code <pos>});
  *   <li>every other id is looked up in the LLM's embedding table. {@code <mask>} and {@code <pos>} are never
@@ -25,7 +25,7 @@ public final class InputEmbeddings {
     }
 
     /**
-     * @param ids         prompt ids with exactly one {@link Tokenizer#IMAGE_TOKEN_ID}
+     * @param ids         prompt ids with exactly one {@link OspreyTokens#IMAGE_TOKEN_ID}
      * @param maskId      the id of {@code <mask>}
      * @param embed       the LLM's embedding lookup, ids to F32 [n, hidden]
      * @param imageTokens F32 [imageTokens, hidden]
@@ -37,7 +37,7 @@ public final class InputEmbeddings {
                                   Tensor maskTokens, Tensor posTokens) {
         int imageAt = -1;
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] == Tokenizer.IMAGE_TOKEN_ID) {
+            if (ids[i] == OspreyTokens.IMAGE_TOKEN_ID) {
                 if (imageAt >= 0) {
                     throw new IllegalArgumentException("the prompt has more than one <image>");
                 }

@@ -17,6 +17,7 @@ import osprey4j.model.image.RgbImage;
 import osprey4j.model.llm.KvCache;
 import osprey4j.model.llm.Llama;
 import osprey4j.model.llm.LlamaConfig;
+import osprey4j.model.tokenizer.Tokenizer;
 import osprey4j.model.vision.ConvNextTower;
 import osprey4j.model.vision.MaskExtractor;
 import osprey4j.model.vision.Projector;
@@ -110,7 +111,7 @@ public final class Osprey implements AutoCloseable {
             throw new IllegalArgumentException("model directory not found: " + dir);
         }
         OspreyConfig config = OspreyConfig.read(dir);
-        LlamaConfig llamaConfig = LlamaConfig.fromJson(dir.resolve("config.json"));
+        LlamaConfig llamaConfig = LlamaConfig.read(dir.resolve("config.json"));
         Checkpoint weights = Checkpoints.open(dir);
         Checkpoint clip = null;
         try {
@@ -123,7 +124,7 @@ public final class Osprey implements AutoCloseable {
                         : "CLIP file '" + config.visionTower() + "' (mm_vision_tower) not found, looked at "
                                 + config.visionTowerCandidates(dir) + "; the reference would fail to load here");
             }
-            Tokenizer tokenizer = Tokenizer.loadForOsprey(dir, Tokenizer.Mode.FAST);
+            Tokenizer tokenizer = OspreyTokens.loadTokenizer(dir, Tokenizer.Mode.FAST);
             int maskId = tokenizer.tokenId("<mask>").orElseThrow();
             StopCondition stop = stopCondition(tokenizer, config);
 
@@ -179,7 +180,7 @@ public final class Osprey implements AutoCloseable {
         long[] embedShape = weights.info("model.embed_tokens.weight").shape();
         long vocab = embedShape[0];
         for (Tokenizer.AddedToken t : tokenizer.addedTokens()) {
-            if (t.id() >= vocab && !Tokenizer.OSPREY_REGION_TOKENS.contains(t.content())) {
+            if (t.id() >= vocab && !OspreyTokens.REGION_TOKENS.contains(t.content())) {
                 throw new IllegalArgumentException("tokenizer token '" + t.content() + "' has id " + t.id()
                         + " but model.embed_tokens.weight has only " + vocab + " rows (shape "
                         + Arrays.toString(embedShape) + ")");
@@ -231,7 +232,7 @@ public final class Osprey implements AutoCloseable {
      * Everything the LLM is fed for one question, before it runs.
      *
      * @param prompt     the full prompt text (osprey_v1 template around the user message)
-     * @param inputIds   its ids, {@link Tokenizer#IMAGE_TOKEN_ID} where the image goes
+     * @param inputIds   its ids, {@link OspreyTokens#IMAGE_TOKEN_ID} where the image goes
      * @param maskTokens F32 [regions, hidden] in the order of the {@code <mask>} tokens, or null without regions
      * @param posTokens  F32 [regions, hidden], or null without regions
      * @param embeddings F32 [sequence, hidden], the LLM's input
@@ -261,7 +262,7 @@ public final class Osprey implements AutoCloseable {
         checkMasks(masks, session.width(), session.height());
         QuestionPrompt q = QuestionPrompt.of(template, question, masks.size());
         String prompt = q.text();
-        int[] ids = tokenizer.encodePrompt(prompt);
+        int[] ids = OspreyTokens.encodePrompt(tokenizer, prompt);
 
         Tensor maskTokens = null;
         Tensor posTokens = null;
@@ -381,7 +382,7 @@ public final class Osprey implements AutoCloseable {
     private static void keepPrefix(ImageSession session, PreparedPrompt prompt, KvCache cache) {
         int imageAt = -1;
         for (int i = 0; i < prompt.inputIds().length && imageAt < 0; i++) {
-            if (prompt.inputIds()[i] == Tokenizer.IMAGE_TOKEN_ID) {
+            if (prompt.inputIds()[i] == OspreyTokens.IMAGE_TOKEN_ID) {
                 imageAt = i;
             }
         }

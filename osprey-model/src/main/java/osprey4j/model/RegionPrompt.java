@@ -91,7 +91,7 @@ public final class RegionPrompt {
      * itself places {@code <image>}, in which case it is the whole message, verbatim.
      */
     public static String firstUserMessage(String question) {
-        return question.contains(Tokenizer.IMAGE_PLACEHOLDER) ? question : IMAGE_PREAMBLE + question;
+        return question.contains(OspreyTokens.IMAGE_PLACEHOLDER) ? question : IMAGE_PREAMBLE + question;
     }
 
     /**

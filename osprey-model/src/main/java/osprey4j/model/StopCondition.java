@@ -2,6 +2,7 @@ package osprey4j.model;
 
 import java.util.Arrays;
 import java.util.function.Function;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * When to stop generating, and how to clean up the answer, as the reference does.

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /** The generation loop's stopping and streaming, with scripted "logits" that pick a given token sequence. */
 class GenerationTest {
@@ -14,7 +15,7 @@ class GenerationTest {
 
     @BeforeAll
     static void load() {
-        tokenizer = Tokenizer.loadForOsprey(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
+        tokenizer = OspreyTokens.loadTokenizer(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
     }
 
     /** Runs the loop over a script of ids: step k's "logits" name the k-th id, the chooser reads it back. */
@@ -139,5 +140,91 @@ class GenerationTest {
         for (String d : deltas) {
             assertEquals(-1, d.indexOf('\uFFFD'), "no replacement character was streamed: " + deltas);
         }
+    }
+
+    /**
+     * Streaming is incremental now; its deltas must be those of the former loop, which decoded all generated ids
+     * again at every step ({@link #formerDeltas}), for any ids: random sequences with byte pieces (complete, cut
+     * and broken multi-byte UTF-8), spaces, newlines, pieces of the stop string, EOS.
+     */
+    @Test
+    void streamedDeltasEqualThoseOfTheFullDecodeEachStep() {
+        StopCondition stop = StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1);
+        java.util.Random rng = new java.util.Random(42);
+        int[] stopPieces = spelledStop();
+        for (int s = 0; s < 2000; s++) {
+            List<Integer> script = new ArrayList<>();
+            int length = 1 + rng.nextInt(30);
+            while (script.size() < length) {
+                switch (rng.nextInt(6)) {
+                    case 0 -> script.add(byteId(rng.nextInt(256)));
+                    case 1 -> {
+                        String ch = List.of("é", "文", "😀", "☃", "\n", " ", "\t").get(rng.nextInt(7));
+                        byte[] bytes = ch.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                        int keep = rng.nextInt(4) == 0 ? 1 + rng.nextInt(bytes.length) : bytes.length;
+                        for (int i = 0; i < keep; i++) {
+                            script.add(byteId(bytes[i] & 0xff));
+                        }
+                    }
+                    case 2 -> script.add(stopPieces[rng.nextInt(stopPieces.length)]);
+                    case 3 -> script.add(rng.nextInt(20) == 0 ? tokenizer.eosId() : rng.nextInt(tokenizer.size()));
+                    default -> {
+                        for (int id : ids(List.of(" A", " red", "  ", " car.", "\n", " ", "ok", " \t ", "</")
+                                .get(rng.nextInt(9)))) {
+                            script.add(id);
+                        }
+                    }
+                }
+            }
+            int[] ids = script.stream().mapToInt(Integer::intValue).toArray();
+            int[] padded = java.util.Arrays.copyOf(ids, ids.length + 1); // the chooser reads one step ahead
+            int maxNew = ids.length;
+            List<String> expected = new ArrayList<>();
+            String expectedText = formerDeltas(stop, ids, maxNew, expected);
+            List<String> deltas = new ArrayList<>();
+            float[][] logits = new float[padded.length][];
+            for (int i = 0; i < padded.length; i++) {
+                logits[i] = new float[] {padded[i]};
+            }
+            int[] step = {0};
+            Generation.Result r = new Generation(tokenizer, stop).run(logits[0], id -> logits[++step[0]],
+                    l -> (int) l[0], maxNew, (id, text) -> deltas.add(text));
+            assertEquals(expected, deltas, () -> "pieces " + tokenizer.pieces(ids));
+            assertEquals(expectedText, r.text());
+        }
+    }
+
+    private static int byteId(int b) {
+        return tokenizer.tokenId(String.format("<0x%02X>", b)).orElseThrow();
+    }
+
+    /** The former loop's deltas: the whole decode at each step, then its stable prefix; returns the answer. */
+    private static String formerDeltas(StopCondition stop, int[] ids, int maxNew, List<String> deltas) {
+        int emitted = 0;
+        for (int n = 1; n <= ids.length; n++) {
+            int[] tokens = java.util.Arrays.copyOf(ids, n);
+            boolean stopped = stop.shouldStop(tokens, n) || n >= maxNew;
+            String raw = tokenizer.decode(tokens);
+            String stable = stopped ? stop.cleanAnswer(raw) : formerStablePrefix(raw, stop.stopString());
+            deltas.add(stable.length() > emitted ? stable.substring(emitted) : "");
+            emitted = Math.max(emitted, stable.length());
+            if (stopped) {
+                return stop.cleanAnswer(raw);
+            }
+        }
+        throw new IllegalStateException("the script ended before the loop stopped");
+    }
+
+    private static String formerStablePrefix(String raw, String stopString) {
+        String s = raw.stripLeading();
+        int k = Math.min(stopString.length(), s.length());
+        while (k > 0 && !s.regionMatches(s.length() - k, stopString, 0, k)) {
+            k--;
+        }
+        int end = s.length() - k;
+        while (end > 0 && (Character.isWhitespace(s.charAt(end - 1)) || s.charAt(end - 1) == '\uFFFD')) {
+            end--;
+        }
+        return s.substring(0, end);
     }
 }

@@ -72,7 +72,7 @@ class OspreyFacadeTest {
         assertEquals(0, first.timings().reusedPromptTokens(), "nothing to reuse on the first question");
         int[] ids = osprey.prepare(shared, holes, "Describe <region1> briefly.").inputIds();
         int imageAt = java.util.stream.IntStream.range(0, ids.length)
-                .filter(i -> ids[i] == Tokenizer.IMAGE_TOKEN_ID).findFirst().orElseThrow();
+                .filter(i -> ids[i] == OspreyTokens.IMAGE_TOKEN_ID).findFirst().orElseThrow();
         int imageEnd = imageAt + shared.imageTokens().size(0);
         assertEquals(imageEnd, second.timings().reusedPromptTokens(), "the system sentence, USER: and the image");
         assertEquals(imageEnd, third.timings().reusedPromptTokens());

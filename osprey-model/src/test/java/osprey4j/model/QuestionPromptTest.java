@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /** The prompt text and ids the facade builds, against what the reference built for the parity cases. */
 class QuestionPromptTest {
@@ -17,7 +18,7 @@ class QuestionPromptTest {
 
     @BeforeAll
     static void load() {
-        tokenizer = Tokenizer.loadForOsprey(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
+        tokenizer = OspreyTokens.loadTokenizer(FacadeFixtures.modelDir(), Tokenizer.Mode.FAST);
     }
 
     /**
@@ -37,7 +38,7 @@ class QuestionPromptTest {
         int masks = c.path("masks").size();
         QuestionPrompt p = QuestionPrompt.of(ChatTemplate.OSPREY_V1, askedQuestion(c), masks);
         assertEquals(c.path("prompt").asText(), p.text());
-        assertArrayEquals(FacadeFixtures.ints(c.path("input_ids")), tokenizer.encodePrompt(p.text()));
+        assertArrayEquals(FacadeFixtures.ints(c.path("input_ids")), OspreyTokens.encodePrompt(tokenizer, p.text()));
         int[] identity = new int[masks];
         for (int i = 0; i < masks; i++) {
             identity[i] = i;
@@ -50,7 +51,7 @@ class QuestionPromptTest {
         JsonNode c = FacadeFixtures.testCase("A");
         String withRegions = "What is the relationship between region1<region1> and region2<region2>?";
         QuestionPrompt p = QuestionPrompt.of(ChatTemplate.OSPREY_V1, withRegions, 2);
-        assertArrayEquals(FacadeFixtures.ints(c.path("input_ids")), tokenizer.encodePrompt(p.text()));
+        assertArrayEquals(FacadeFixtures.ints(c.path("input_ids")), OspreyTokens.encodePrompt(tokenizer, p.text()));
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import osprey4j.model.tokenizer.Tokenizer;
 
 class StopConditionTest {
     /** A toy vocabulary: each id decodes to one fixed string; 2 is EOS (decoded as nothing, it is special). */
@@ -38,7 +39,7 @@ class StopConditionTest {
 
     @Test
     void ospreyV1OnTheParityTokenizerStopsAtEos() {
-        Tokenizer tokenizer = Tokenizer.loadForOsprey(Path.of("src/test/resources/parity/model"), Tokenizer.Mode.FAST);
+        Tokenizer tokenizer = OspreyTokens.loadTokenizer(Path.of("src/test/resources/parity/model"), Tokenizer.Mode.FAST);
         StopCondition stop = StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1);
         assertEquals("</s>", stop.stopString());
         int eos = tokenizer.eosId();

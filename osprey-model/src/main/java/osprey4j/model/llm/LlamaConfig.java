@@ -76,7 +76,7 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
     }
 
     /** Reads {@code config.json} (or a directory holding one). */
-    public static LlamaConfig fromJson(Path configJson) {
+    public static LlamaConfig read(Path configJson) {
         Path file = configJson.toFile().isDirectory() ? configJson.resolve("config.json") : configJson;
         JsonNode root;
         try {
@@ -88,7 +88,7 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
             throw new IllegalArgumentException(file + ": not a JSON object");
         }
         try {
-            return fromJson(root);
+            return parse(root);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
@@ -99,7 +99,7 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
      * refused by name rather than ignored: a {@code rope_scaling} other than null, a {@code hidden_act} other
      * than SiLU, biases on the projections, a {@code head_dim} that is not hidden_size / num_attention_heads.
      */
-    public static LlamaConfig fromJson(JsonNode root) {
+    public static LlamaConfig parse(JsonNode root) {
         JsonNode scaling = root.get("rope_scaling");
         if (scaling != null && !scaling.isNull()) {
             throw new IllegalArgumentException("rope_scaling " + scaling + " is not supported (only rope_scaling null: "

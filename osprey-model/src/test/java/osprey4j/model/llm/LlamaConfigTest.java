@@ -29,16 +29,16 @@ class LlamaConfigTest {
 
     @Test
     void readsTheOspreyParityConfig() {
-        LlamaConfig c = LlamaConfig.fromJson(LlamaParityTest.parity("model/config.json"));
+        LlamaConfig c = LlamaConfig.read(LlamaParityTest.parity("model/config.json"));
         assertEquals(new LlamaConfig(64, 172, 2, 4, 4, 1e-5f, 10000.0, 2048, 1000, false, 1, 2), c);
         assertEquals(16, c.headDim());
         assertEquals(1, c.kvGroups());
-        assertEquals(c, LlamaConfig.fromJson(LlamaParityTest.parity("model")), "a directory reads its config.json");
+        assertEquals(c, LlamaConfig.read(LlamaParityTest.parity("model")), "a directory reads its config.json");
     }
 
     @Test
     void absentKeysTakeTheReferenceDefaults() {
-        LlamaConfig c = LlamaConfig.fromJson(minimal());
+        LlamaConfig c = LlamaConfig.parse(minimal());
         assertEquals(4, c.numKeyValueHeads(), "num_key_value_heads defaults to the head count");
         assertEquals(10000.0, c.ropeTheta());
         assertFalse(c.tieWordEmbeddings());
@@ -50,7 +50,7 @@ class LlamaConfigTest {
     void groupedQueryAttentionAndAnEosList() {
         ObjectNode n = minimal().put("num_key_value_heads", 2).put("rope_theta", 500000.0);
         n.putArray("eos_token_id").add(7).add(2);
-        LlamaConfig c = LlamaConfig.fromJson(n);
+        LlamaConfig c = LlamaConfig.parse(n);
         assertEquals(2, c.kvGroups());
         assertEquals(32, c.kvDim());
         assertEquals(500000.0, c.ropeTheta());
@@ -61,28 +61,28 @@ class LlamaConfigTest {
     void unsupportedFeaturesAreRefusedByName() {
         ObjectNode scaling = minimal();
         scaling.putObject("rope_scaling").put("type", "linear").put("factor", 2.0);
-        assertMessage(() -> LlamaConfig.fromJson(scaling), "rope_scaling");
-        assertMessage(() -> LlamaConfig.fromJson(minimal().put("hidden_act", "gelu")), "hidden_act 'gelu'");
-        assertMessage(() -> LlamaConfig.fromJson(minimal().put("attention_bias", true)), "attention_bias");
-        assertMessage(() -> LlamaConfig.fromJson(minimal().put("head_dim", 32)), "head_dim 32");
-        assertMessage(() -> LlamaConfig.fromJson(minimal().put("num_key_value_heads", 3)), "num_key_value_heads 3");
-        assertMessage(() -> LlamaConfig.fromJson(minimal().put("num_attention_heads", 5)), "not divisible");
-        assertMessage(() -> LlamaConfig.fromJson(minimal().put("vocab_size", "many")), "'vocab_size' must be an integer");
+        assertMessage(() -> LlamaConfig.parse(scaling), "rope_scaling");
+        assertMessage(() -> LlamaConfig.parse(minimal().put("hidden_act", "gelu")), "hidden_act 'gelu'");
+        assertMessage(() -> LlamaConfig.parse(minimal().put("attention_bias", true)), "attention_bias");
+        assertMessage(() -> LlamaConfig.parse(minimal().put("head_dim", 32)), "head_dim 32");
+        assertMessage(() -> LlamaConfig.parse(minimal().put("num_key_value_heads", 3)), "num_key_value_heads 3");
+        assertMessage(() -> LlamaConfig.parse(minimal().put("num_attention_heads", 5)), "not divisible");
+        assertMessage(() -> LlamaConfig.parse(minimal().put("vocab_size", "many")), "'vocab_size' must be an integer");
         ObjectNode missing = minimal();
         missing.remove("hidden_size");
-        assertMessage(() -> LlamaConfig.fromJson(missing), "missing 'hidden_size'");
+        assertMessage(() -> LlamaConfig.parse(missing), "missing 'hidden_size'");
     }
 
     @Test
     void aFileErrorNamesTheFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("config.json");
         Files.writeString(file, "{\"hidden_size\": 64, \"num_attention_heads\": 4}");
-        assertMessage(() -> LlamaConfig.fromJson(file), file + ": missing 'intermediate_size'");
+        assertMessage(() -> LlamaConfig.read(file), file + ": missing 'intermediate_size'");
     }
 
     @Test
     void weightShapesAreCheckedAgainstTheConfig() {
-        LlamaConfig parity = LlamaConfig.fromJson(LlamaParityTest.parity("model/config.json"));
+        LlamaConfig parity = LlamaConfig.read(LlamaParityTest.parity("model/config.json"));
         try (Checkpoint ckpt = Checkpoints.open(LlamaParityTest.parity("model"))) {
             LlamaConfig gqa = new LlamaConfig(64, 172, 2, 4, 2, 1e-5f, 10000.0, 2048, 1000, false, 1, 2);
             assertMessage(() -> Llama.load(ckpt, gqa),
@@ -104,7 +104,7 @@ class LlamaConfigTest {
 
     @Test
     void inputsAndCachesAreChecked() {
-        LlamaConfig config = LlamaConfig.fromJson(LlamaParityTest.parity("model/config.json"));
+        LlamaConfig config = LlamaConfig.read(LlamaParityTest.parity("model/config.json"));
         try (Checkpoint ckpt = Checkpoints.open(LlamaParityTest.parity("model"))) {
             Llama llama = Llama.load(ckpt, config);
             assertMessage(() -> llama.embed(new int[] {5, -200}), "token id -200 at index 1");
@@ -127,7 +127,7 @@ class LlamaConfigTest {
     @Test
     void embeddingRowsAreTheCheckpointRows() {
         try (Checkpoint ckpt = Checkpoints.open(LlamaGqaTest.fixture("model"))) {
-            Llama llama = Llama.load(ckpt, LlamaConfig.fromJson(LlamaGqaTest.fixture("model/config.json")));
+            Llama llama = Llama.load(ckpt, LlamaConfig.read(LlamaGqaTest.fixture("model/config.json")));
             Tensor table = ckpt.tensor("model.embed_tokens.weight");
             Tensor rows = llama.embed(new int[] {7, 255, 7});
             for (int j = 0; j < 64; j++) {

@@ -46,7 +46,7 @@ class LlamaGqaTest {
     @BeforeAll
     static void load() {
         weights = Checkpoints.open(fixture("model"));
-        llama = Llama.load(weights, LlamaConfig.fromJson(fixture("model/config.json")));
+        llama = Llama.load(weights, LlamaConfig.read(fixture("model/config.json")));
     }
 
     @AfterAll

@@ -82,7 +82,7 @@ public final class LlamaMemoryReport {
             print("before loading");
             try (Checkpoint ckpt = Checkpoints.open(dir)) {
                 long t1 = System.nanoTime();
-                Llama llama = Llama.load(ckpt, LlamaConfig.fromJson(dir.resolve("config.json")));
+                Llama llama = Llama.load(ckpt, LlamaConfig.read(dir.resolve("config.json")));
                 System.out.printf("Checkpoints.open + Llama.load: %.3f s%n", (System.nanoTime() - t1) / 1e9);
                 print("after loading");
                 try (KvCache cache = llama.newCache(PREFILL + DECODE_STEPS)) {

@@ -40,7 +40,7 @@ class LlamaParityTest {
     @BeforeAll
     static void load() {
         weights = Checkpoints.open(parity("model"));
-        llama = Llama.load(weights, LlamaConfig.fromJson(parity("model/config.json")));
+        llama = Llama.load(weights, LlamaConfig.read(parity("model/config.json")));
     }
 
     @AfterAll

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,13 +13,15 @@ import java.util.List;
 import java.util.Random;
 
 /** The committed tokenizer fixtures (see src/test/resources/tokenizer/README.md) and the Rust oracle over them. */
-final class TokenizerFixtures {
+public final class TokenizerFixtures {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** The tokens the fixture script adds after loading (Osprey's region tokens, as test data). */
+    public static final List<String> ADDED_TOKENS = List.of("<mask>", "<pos>");
 
     private TokenizerFixtures() {
     }
 
-    static Path dir() {
+    public static Path dir() {
         try {
             return Path.of(TokenizerFixtures.class.getResource("/tokenizer/tokenizer.json").toURI()).getParent();
         } catch (URISyntaxException e) {
@@ -37,7 +39,7 @@ final class TokenizerFixtures {
     }
 
     /** Hugging Face's Rust tokenizers (via DJL's binding) on the fixture tokenizer.json. */
-    static HuggingFaceTokenizer oracle() {
+    public static HuggingFaceTokenizer oracle() {
         return oracle(dir().resolve("tokenizer.json"));
     }
 
@@ -51,7 +53,7 @@ final class TokenizerFixtures {
         }
     }
 
-    static int[] oracleIds(HuggingFaceTokenizer oracle, String text, boolean addSpecialTokens) {
+    public static int[] oracleIds(HuggingFaceTokenizer oracle, String text, boolean addSpecialTokens) {
         long[] ids = oracle.encode(text, addSpecialTokens, false).getIds();
         int[] out = new int[ids.length];
         for (int i = 0; i < ids.length; i++) {
@@ -60,7 +62,7 @@ final class TokenizerFixtures {
         return out;
     }
 
-    static long[] longs(int[] ids) {
+    public static long[] longs(int[] ids) {
         long[] out = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
             out[i] = ids[i];

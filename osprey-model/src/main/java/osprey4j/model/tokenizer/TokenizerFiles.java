@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,11 +11,12 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import osprey4j.model.SentencePieceModel.PieceType;
-import osprey4j.model.Tokenizer.AddedToken;
+import osprey4j.model.tokenizer.SentencePieceModel.PieceType;
+import osprey4j.model.tokenizer.Tokenizer.AddedToken;
 
 /**
  * Reads the tokenizer files of a Hugging Face LLaMA checkpoint directory: {@code tokenizer.json} (the fast
@@ -61,8 +62,11 @@ final class TokenizerFiles {
             fast = llamaConverterBpe(sp);
             normalizer = TextNormalizer.llama();
             decoder = TokenDecoder.llama();
+            // LlamaConverter adds AddedToken("<unk>") etc. with add_special_tokens; a token made without a
+            // `normalized` argument is then special and unnormalised (tokenizers 0.13: normalized = !special),
+            // so "<s>" typed in text is matched in the raw text, before '▁' is prepended.
             for (int i = 0; i < 3; i++) {
-                added.add(new AddedToken(LLAMA_SPECIALS[i], i, true, true, false, false, false));
+                added.add(new AddedToken(LLAMA_SPECIALS[i], i, true, false, false, false, false));
             }
         }
         // added_tokens.json: tokens added after the model; special if the special-tokens map names them.
@@ -108,61 +112,71 @@ final class TokenizerFiles {
     private static final String[] LLAMA_SPECIALS = {"<unk>", "<s>", "</s>"};
 
     /**
-     * The fast BPE model transformers 4.31 converts a LLaMA {@code tokenizer.model} into: pieces 0..2 renamed
-     * {@code <unk> <s> </s>}; a merge (left, right) for every pair of pieces whose concatenation is a piece with a
-     * non-zero score (the converter tests the score's truth value, so a piece scored exactly 0 is never merged);
-     * merges ordered by that score, highest first, ties in (left id, right id) order.
+     * The fast BPE model transformers 4.31 converts a LLaMA {@code tokenizer.model} into ({@code LlamaConverter}
+     * with {@code SentencePieceExtractor.extract(vocab_scores)}): pieces 0..2 renamed {@code <unk> <s> </s>} with
+     * score 0; for every entry of that renamed vocabulary (in id order, a repeated name keeping its first place and
+     * its last score), a merge (left, right) for each split of it into two pieces of the original vocabulary, in
+     * (left id, right id) order; then all merges stably sorted by their piece's score, highest first. Every score
+     * counts, 0 included: SentencePiece's BPE trainer scores its first merged piece -0.0 (on LLaMA-like models
+     * often {@code ▁▁}), and that merge ranks first. The Rust BPE ranks merges by their place in this list.
+     *
+     * @throws IllegalArgumentException for a unigram (or word/char) model, which the converter refuses
      */
     static BpeModel llamaConverterBpe(SentencePieceModel sp) {
         if (sp.modelType() != SentencePieceModel.ModelType.BPE) {
-            throw new IllegalArgumentException("tokenizer.model is a " + sp.modelType()
-                    + " model; LLaMA tokenizers are BPE");
+            throw new IllegalArgumentException("tokenizer.model is a " + sp.modelType() + " SentencePiece model, but "
+                    + "the fast LLaMA tokenizer (transformers 4.31 LlamaConverter) converts only BPE models ("
+                    + (sp.modelType() == SentencePieceModel.ModelType.UNIGRAM
+                    ? "it raises 'Llama is supposed to be a BPE model!')" : "it raises for any other model type)"));
         }
         int n = sp.pieces().size();
         String[] pieces = new String[n];
-        float[] scores = new float[n];
-        for (int i = 0; i < n; i++) {
-            pieces[i] = sp.pieces().get(i).piece();
-            scores[i] = i < 3 ? 0f : sp.pieces().get(i).score();
-        }
         Map<String, Integer> index = new HashMap<>();
         for (int i = 0; i < n; i++) {
-            index.putIfAbsent(pieces[i], i);
+            pieces[i] = sp.pieces().get(i).piece();
+            index.put(pieces[i], i); // {piece: id} over the original pieces, a repeated piece keeping its last id
         }
         String[] renamed = pieces.clone();
         System.arraycopy(LLAMA_SPECIALS, 0, renamed, 0, Math.min(3, n));
-        Map<String, Float> scoreOf = new HashMap<>();
+        // dict(vocab_scores): insertion order, a repeated key keeps its first place and takes its last score.
+        Map<String, Float> vocabScores = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
-            scoreOf.put(renamed[i], scores[i]);
+            vocabScores.put(renamed[i], i < 3 ? 0f : sp.pieces().get(i).score());
         }
         record Candidate(int left, int right, float score) {
         }
         List<Candidate> candidates = new ArrayList<>();
-        for (int m = 0; m < n; m++) {
-            String merged = pieces[m];
-            Float score = scoreOf.get(merged);
-            if (score == null || score == 0f) {
-                continue;
-            }
+        for (Map.Entry<String, Float> e : vocabScores.entrySet()) {
+            String merged = e.getKey();
+            List<Candidate> local = new ArrayList<>();
             for (int k = 1; k < merged.length(); k++) {
                 if (Character.isLowSurrogate(merged.charAt(k))) {
-                    continue;
+                    continue; // Python slices code points
                 }
                 Integer l = index.get(merged.substring(0, k));
                 Integer r = index.get(merged.substring(k));
                 if (l != null && r != null) {
-                    candidates.add(new Candidate(l, r, score));
+                    local.add(new Candidate(l, r, e.getValue()));
                 }
             }
+            local.sort(Comparator.comparingInt(Candidate::left).thenComparingInt(Candidate::right));
+            candidates.addAll(local);
         }
-        candidates.sort(Comparator.comparingDouble((Candidate c) -> -c.score())
-                .thenComparingInt(Candidate::left).thenComparingInt(Candidate::right));
+        // Python's stable sort on the float score, reverse=True: equal scores (-0.0 == 0.0) keep their order.
+        candidates.sort((x, y) -> x.score() == y.score() ? 0 : x.score() > y.score() ? -1 : 1);
         List<BpeModel.Merge> merges = new ArrayList<>(candidates.size());
         for (int i = 0; i < candidates.size(); i++) {
             Candidate c = candidates.get(i);
             merges.add(new BpeModel.Merge(pieces[c.left()], pieces[c.right()], i));
         }
-        return new BpeModel(renamed, merges, true, 0, true);
+        // BPE(bpe_vocab, merges, unk_token=trainer_spec.unk_piece, fuse_unk=True, byte_fallback=True)
+        int unkId = -1;
+        for (int i = 0; i < n; i++) {
+            if (renamed[i].equals(sp.unkPiece())) {
+                unkId = i; // {word: i} keeps a repeated word's last id
+            }
+        }
+        return new BpeModel(renamed, merges, true, unkId, true);
     }
 
     /**

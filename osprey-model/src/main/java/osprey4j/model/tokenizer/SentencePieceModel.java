@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

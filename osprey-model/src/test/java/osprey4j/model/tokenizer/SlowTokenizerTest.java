@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,7 +21,7 @@ class SlowTokenizerTest {
 
     @Test
     void sentencePieceBpeMatchesPythonSentencepiece() {
-        Tokenizer tok = Tokenizer.loadForOsprey(TokenizerFixtures.dir(), Tokenizer.Mode.SLOW_LEGACY);
+        Tokenizer tok = Tokenizer.load(TokenizerFixtures.dir(), Tokenizer.Mode.SLOW_LEGACY, TokenizerFixtures.ADDED_TOKENS);
         for (JsonNode c : CASES) {
             String text = c.path("text").asText();
             IntList out = new IntList();
@@ -32,7 +32,7 @@ class SlowTokenizerTest {
 
     @Test
     void legacySlowModeMatchesTheFixtures() {
-        Tokenizer tok = Tokenizer.loadForOsprey(TokenizerFixtures.dir(), Tokenizer.Mode.SLOW_LEGACY);
+        Tokenizer tok = Tokenizer.load(TokenizerFixtures.dir(), Tokenizer.Mode.SLOW_LEGACY, TokenizerFixtures.ADDED_TOKENS);
         for (JsonNode c : CASES) {
             String text = c.path("text").asText();
             assertArrayEquals(ints(c.path("legacy")), tok.encode(text, false), () -> "\"" + text + "\" got "
@@ -42,7 +42,7 @@ class SlowTokenizerTest {
 
     @Test
     void nonLegacySlowModeMatchesTheFixtures() {
-        Tokenizer tok = Tokenizer.loadForOsprey(TokenizerFixtures.dir(), Tokenizer.Mode.SLOW);
+        Tokenizer tok = Tokenizer.load(TokenizerFixtures.dir(), Tokenizer.Mode.SLOW, TokenizerFixtures.ADDED_TOKENS);
         for (JsonNode c : CASES) {
             String text = c.path("text").asText();
             assertArrayEquals(ints(c.path("non_legacy")), tok.encode(text, false), () -> "\"" + text + "\" got "
@@ -54,7 +54,7 @@ class SlowTokenizerTest {
     void slowModeDiffersFromFastAroundAddedTokens() {
         // The reason fast is the default: the model was trained on the fast tokenizer's ids, which keep the
         // space before <mask> and give the text after <pos> its own '▁'.
-        Tokenizer fast = Tokenizer.loadForOsprey(TokenizerFixtures.dir(), Tokenizer.Mode.FAST);
+        Tokenizer fast = Tokenizer.load(TokenizerFixtures.dir(), Tokenizer.Mode.FAST, TokenizerFixtures.ADDED_TOKENS);
         Tokenizer slow = fast.withMode(Tokenizer.Mode.SLOW_LEGACY);
         String text = "of <mask><pos>, please";
         assertEquals("[▁of, ▁, <mask>, <pos>, ▁, ,, ▁p, le, ase]", fast.pieces(fast.encode(text, false)).toString());

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -48,6 +48,38 @@ final class TokenDecoder {
     static TokenDecoder llama() {
         return new TokenDecoder(List.of(new Replace("\u2581", " "), new ByteFallback(), new Fuse(),
                 new Strip(' ', 1, 0)));
+    }
+
+    /**
+     * Whether decoding a sequence in parts (the first part normally, each later one as a continuation, no part
+     * boundary inside a run of byte pieces) always gives the whole decode: true unless a step after {@code Fuse}
+     * strips more than one leading or any trailing character, or replaces a pattern longer than one character.
+     */
+    boolean isPrefixStable() {
+        boolean fused = false;
+        for (Step step : steps) {
+            switch (step) {
+                case Fuse f -> fused = true;
+                case Strip s -> {
+                    if (fused && (s.start() > 1 || s.stop() > 0)) {
+                        return false;
+                    }
+                }
+                case Replace r -> {
+                    if (fused && r.pattern().codePointCount(0, r.pattern().length()) > 1) {
+                        return false;
+                    }
+                }
+                case Metaspace m -> {
+                    if (fused && m.replacement().codePointCount(0, m.replacement().length()) > 1) {
+                        return false;
+                    }
+                }
+                case ByteFallback b -> {
+                }
+            }
+        }
+        return true;
     }
 
     String decode(List<String> tokens, boolean continuation) {

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -45,7 +45,8 @@ final class BpeModel {
                 throw new IllegalArgumentException("merge '" + m.left() + " " + m.right()
                         + "' uses a piece that is not in the vocabulary");
             }
-            merges.putIfAbsent(pair(l, r), (long) m.rank() << 32 | merged);
+            // A pair listed twice keeps its last rank, as the Rust BPE's merge map does.
+            merges.put(pair(l, r), (long) m.rank() << 32 | merged);
         }
         java.util.Arrays.fill(byteIds, -1);
         for (int b = 0; b < 256; b++) {
@@ -99,26 +100,35 @@ final class BpeModel {
         int capacity = word.length() * 4;
         int[] sym = new int[capacity];
         int n = 0;
-        boolean lastWasUnk = false;
+        // An unknown character waits as a pending <unk> (fused with following unknown ones when fuse_unk) until
+        // a character of the vocabulary or the end of the word comes; characters spelled with byte fallback
+        // in between are added before it. This is the Rust BPE's order.
+        boolean unkPending = false;
         for (int i = 0; i < word.length(); ) {
             int cp = word.codePointAt(i);
             int next = i + Character.charCount(cp);
-            Integer id = ids.get(word.substring(i, next));
+            String ch = word.substring(i, next);
+            i = next;
+            Integer id = ids.get(ch);
             if (id != null) {
+                if (unkPending) {
+                    sym[n++] = unkId;
+                    unkPending = false;
+                }
                 sym[n++] = id;
-                lastWasUnk = false;
-            } else if (byteFallback && allBytesKnown(word.substring(i, next))) {
-                for (byte b : word.substring(i, next).getBytes(StandardCharsets.UTF_8)) {
+            } else if (byteFallback && allBytesKnown(ch)) {
+                for (byte b : ch.getBytes(StandardCharsets.UTF_8)) {
                     sym[n++] = byteIds[b & 0xff];
                 }
-                lastWasUnk = false;
-            } else {
-                if (!(fuseUnk && lastWasUnk)) {
+            } else if (unkId >= 0) {
+                if (unkPending && !fuseUnk) {
                     sym[n++] = unkId;
                 }
-                lastWasUnk = true;
+                unkPending = true;
             }
-            i = next;
+        }
+        if (unkPending) {
+            sym[n++] = unkId;
         }
         int[] prev = new int[n];
         int[] nxt = new int[n];

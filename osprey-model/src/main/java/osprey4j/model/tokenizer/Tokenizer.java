@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,8 +11,8 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The LLaMA tokeniser in pure Java: SentencePiece-style BPE with byte fallback, plus added tokens such as Osprey's
- * {@code <mask>} and {@code <pos>}.
+ * The LLaMA tokeniser in pure Java: SentencePiece-style BPE with byte fallback, plus added tokens (the checkpoint's
+ * own, and any the caller adds with {@link #withSpecialTokens}). It knows nothing of the models that use it.
  *
  * <p>By default it behaves like the Hugging Face <em>fast</em> tokenizer the reference loads
  * ({@code use_fast=True}), the behaviour the model was trained with: the text is first split at added tokens
@@ -28,11 +28,6 @@ import java.util.Optional;
  * <p>Instances are immutable and thread-safe.
  */
 public final class Tokenizer {
-    /** What the reference puts in place of {@code <image>} in the ids; the image embeddings go there. */
-    public static final int IMAGE_TOKEN_ID = -200;
-    public static final String IMAGE_PLACEHOLDER = "<image>";
-    /** The tokens Osprey adds ({@code add_tokens(['<mask>', '<pos>'], special_tokens=True)}). */
-    public static final List<String> OSPREY_REGION_TOKENS = List.of("<mask>", "<pos>");
     static final String SPACE_MARK = "\u2581";
 
     /** Which Hugging Face implementation to match. */
@@ -134,10 +129,13 @@ public final class Tokenizer {
         return TokenizerFiles.legacyFlag(dir) ? Mode.SLOW_LEGACY : Mode.SLOW;
     }
 
-    /** {@link #load(Path, Mode)} plus {@code <mask>} and {@code <pos>} as Osprey adds them after loading. */
-    public static Tokenizer loadForOsprey(Path dir, Mode mode) {
+    /**
+     * {@link #load(Path, Mode)} plus {@code specialTokens} added after loading, as
+     * {@code tokenizer.add_tokens(specialTokens, special_tokens=True)} does.
+     */
+    public static Tokenizer load(Path dir, Mode mode, List<String> specialTokens) {
         // Built in fast mode first so the slow modes' SentencePiece merges are computed once, at the end.
-        return load(dir, Mode.FAST).withSpecialTokens(OSPREY_REGION_TOKENS).withMode(mode);
+        return load(dir, Mode.FAST).withSpecialTokens(specialTokens).withMode(mode);
     }
 
     /**
@@ -170,7 +168,7 @@ public final class Tokenizer {
         return mode;
     }
 
-    /** Number of ids, added tokens included (32002 for Osprey). */
+    /** Number of ids, added tokens included. */
     public int size() {
         return size;
     }
@@ -235,52 +233,11 @@ public final class Tokenizer {
         return out.toArray();
     }
 
-    /**
-     * The ids of a multimodal prompt as the reference's {@code tokenizer_image_token} makes them: the prompt is
-     * split at {@code <image>}, each chunk encoded on its own, the chunks joined with {@link #IMAGE_TOKEN_ID}, and
-     * only the first chunk keeps its BOS.
-     */
-    public int[] encodePrompt(String prompt) {
-        List<int[]> chunks = new ArrayList<>();
-        for (String chunk : splitLikePython(prompt, IMAGE_PLACEHOLDER)) {
-            chunks.add(encode(chunk, true));
-        }
-        IntList out = new IntList(prompt.length() / 2 + 8);
-        int offset = 0;
-        if (!chunks.isEmpty() && chunks.get(0).length > 0 && chunks.get(0)[0] == bosId()) {
-            offset = 1;
-            out.add(chunks.get(0)[0]);
-        }
-        for (int c = 0; c < chunks.size(); c++) {
-            if (c > 0) {
-                // The separator is [IMAGE] * (offset + 1) with its first `offset` entries dropped.
-                out.add(IMAGE_TOKEN_ID);
-            }
-            int[] ids = chunks.get(c);
-            for (int i = offset; i < ids.length; i++) {
-                out.add(ids[i]);
-            }
-        }
-        return out.toArray();
-    }
-
-    /** Python's {@code str.split(sep)}: n separators give n + 1 parts, empty ones included. */
-    static List<String> splitLikePython(String s, String sep) {
-        List<String> parts = new ArrayList<>();
-        int from = 0;
-        for (int at = s.indexOf(sep); at >= 0; at = s.indexOf(sep, from)) {
-            parts.add(s.substring(from, at));
-            from = at + sep.length();
-        }
-        parts.add(s.substring(from));
-        return parts;
-    }
-
     /** The piece strings of {@code ids}. */
     public List<String> pieces(int[] ids) {
         List<String> out = new ArrayList<>(ids.length);
         for (int id : ids) {
-            out.add(id == IMAGE_TOKEN_ID ? IMAGE_PLACEHOLDER : piece(id));
+            out.add(piece(id));
         }
         return out;
     }
@@ -301,9 +258,9 @@ public final class Tokenizer {
         return spec.cleanUpSpaces() ? cleanUpTokenizationSpaces(text) : text;
     }
 
-    /** A decoder for generated ids one at a time; see {@link StreamDecoder}. */
+    /** A decoder for generated ids one at a time, equal to {@link #decode(int[], boolean)}; see {@link StreamDecoder}. */
     public StreamDecoder streamDecoder(boolean skipSpecialTokens) {
-        return new StreamDecoder(this, spec.decoder(), skipSpecialTokens);
+        return new StreamDecoder(this, spec.decoder(), skipSpecialTokens, spec.cleanUpSpaces());
     }
 
     /** transformers' {@code clean_up_tokenization}: no space before punctuation and some English contractions. */

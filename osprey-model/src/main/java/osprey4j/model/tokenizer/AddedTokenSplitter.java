@@ -1,10 +1,10 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import osprey4j.model.Tokenizer.AddedToken;
-import osprey4j.model.Tokenizer.Segment;
+import osprey4j.model.tokenizer.Tokenizer.AddedToken;
+import osprey4j.model.tokenizer.Tokenizer.Segment;
 
 /**
  * Splits text at added tokens the way Hugging Face's added vocabulary does: leftmost match first, the longest

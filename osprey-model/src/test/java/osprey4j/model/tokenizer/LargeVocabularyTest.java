@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.model.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -41,8 +41,8 @@ class LargeVocabularyTest {
                 "added_tokens.json")) {
             Files.copy(dir.resolve(name), modelOnly.resolve(name));
         }
-        Tokenizer fromJson = Tokenizer.loadForOsprey(dir, Tokenizer.Mode.FAST);
-        Tokenizer fromModel = Tokenizer.loadForOsprey(modelOnly, Tokenizer.Mode.FAST);
+        Tokenizer fromJson = Tokenizer.load(dir, Tokenizer.Mode.FAST, TokenizerFixtures.ADDED_TOKENS);
+        Tokenizer fromModel = Tokenizer.load(modelOnly, Tokenizer.Mode.FAST, TokenizerFixtures.ADDED_TOKENS);
         assertEquals(32002, fromJson.size());
         List<String> texts = new ArrayList<>(TokenizerFixtures.trickyStrings());
         Random rng = new Random(32000);
@@ -64,7 +64,7 @@ class LargeVocabularyTest {
     @Test
     void slowModesMatchPythonSentencepiece(@TempDir Path tmp) throws IOException {
         Path dir = fixtureDir(tmp);
-        Tokenizer legacy = Tokenizer.loadForOsprey(dir, Tokenizer.Mode.SLOW_LEGACY);
+        Tokenizer legacy = Tokenizer.load(dir, Tokenizer.Mode.SLOW_LEGACY, TokenizerFixtures.ADDED_TOKENS);
         Tokenizer nonLegacy = legacy.withMode(Tokenizer.Mode.SLOW);
         JsonNode cases = TokenizerFixtures.JSON.readTree(
                 TokenizerFixtures.dir().resolveSibling("tokenizer-32k").resolve("slow_ids.json").toFile());
