@@ -106,8 +106,7 @@ public final class Norms {
         }
         // The weight is read in its stored dtype and converted in registers: a decoder calls this twice per
         // layer per token, and a float copy of a BF16 weight each time would be garbage on every call.
-        boolean inRegisters = weight.dtype() == DType.F32 || weight.dtype() == DType.BF16
-                || weight.dtype() == DType.F16;
+        boolean inRegisters = weight.dtype().isWeightType();
         MemorySegment w = inRegisters ? weight.segment()
                 : Tensor.wrap(KernelChecks.weightFloats(weight, "weight"), c).segment();
         DType wLoad = inRegisters ? weight.dtype() : DType.F32;
