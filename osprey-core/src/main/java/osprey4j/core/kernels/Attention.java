@@ -61,6 +61,40 @@ public final class Attention {
                 }
             };
         }
+
+        /**
+         * A bias decomposed over a 2-d key grid of kh x kw keys (key j at grid row j / kw, column j % kw):
+         * {@code scores[j] += rowBias[head, query, j / kw]}, then {@code += colBias[head, query, j % kw]}, the
+         * order in which a decomposed relative position bias (SAM's ViT) adds them. F32 [heads, queries, kh] and
+         * [heads, queries, kw]; the full [heads, queries, kh x kw] bias is never built.
+         */
+        static ScoreBias decomposed(Tensor rowBias, Tensor colBias) {
+            KernelChecks.requireF32(rowBias, "rowBias");
+            KernelChecks.requireF32(colBias, "colBias");
+            KernelChecks.requireRank(rowBias, 3, "rowBias");
+            KernelChecks.requireRank(colBias, 3, "colBias");
+            if (rowBias.dim(0) != colBias.dim(0) || rowBias.dim(1) != colBias.dim(1)) {
+                throw new IllegalArgumentException("rowBias " + rowBias + " and colBias " + colBias
+                        + " must share heads and queries");
+            }
+            MemorySegment rb = rowBias.segment(), cb = colBias.segment();
+            long queries = rowBias.dim(1);
+            int kh = rowBias.size(2), kw = colBias.size(2);
+            return (head, query, scores, keys) -> {
+                if (keys != (long) kh * kw) {
+                    throw new IllegalArgumentException(keys + " keys are not the " + kh + " x " + kw + " grid of the bias");
+                }
+                long rOff = ((long) head * queries + query) * kh * Float.BYTES;
+                long cOff = ((long) head * queries + query) * kw * Float.BYTES;
+                for (int y = 0; y < kh; y++) {
+                    float r = rb.get(FLOAT, rOff + (long) y * Float.BYTES);
+                    for (int x = 0; x < kw; x++) {
+                        int j = y * kw + x;
+                        scores[j] = scores[j] + r + cb.get(FLOAT, cOff + (long) x * Float.BYTES);
+                    }
+                }
+            };
+        }
     }
 
     /**

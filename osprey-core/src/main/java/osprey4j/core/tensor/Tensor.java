@@ -165,14 +165,7 @@ public final class Tensor {
     /** Element {@code index} (flat, row-major) converted to float (dequantised for the block types). */
     public float getFloat(long index) {
         Objects.checkIndex(index, numel);
-        return switch (dtype) {
-            case I64 -> segment.getAtIndex(I64_LE, index);
-            case I32 -> segment.getAtIndex(I32_LE, index);
-            case I16 -> segment.getAtIndex(I16_LE, index);
-            case I8 -> segment.get(ValueLayout.JAVA_BYTE, index);
-            case U8, BOOL -> segment.get(ValueLayout.JAVA_BYTE, index) & 0xFF;
-            default -> VectorConvert.scalar(dtype, segment, index);
-        };
+        return dtype.isFloatingPoint() ? VectorConvert.scalar(dtype, segment, index) : getLong(index);
     }
 
     /** Element {@code index} as a long (integer types; floats are truncated toward zero). */

@@ -71,6 +71,34 @@ class AttentionTest {
         }
     }
 
+    /** SAM's windowed attention: non-causal, no GQA, a decomposed 2-d relative bias, against the dense form. */
+    @Test
+    void decomposedBiasEqualsItsDenseForm() {
+        Random rnd = new Random(10);
+        int heads = 3, d = 20, kh = 5, kw = 7, keys = kh * kw, queries = keys;
+        float[] q = Close.random(rnd, queries * heads * d, -1f, 1f);
+        float[] k = Close.random(rnd, keys * heads * d, -1f, 1f);
+        float[] v = Close.random(rnd, keys * heads * d, -1f, 1f);
+        float[] rows = Close.random(rnd, heads * queries * kh, -2f, 2f);
+        float[] cols = Close.random(rnd, heads * queries * kw, -2f, 2f);
+        float[] dense = new float[heads * queries * keys];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < queries; i++) {
+                for (int j = 0; j < keys; j++) {
+                    dense[(h * queries + i) * keys + j] = rows[(h * queries + i) * kh + j / kw]
+                            + cols[(h * queries + i) * kw + j % kw];
+                }
+            }
+        }
+        Tensor out = Tensor.zeros(DType.F32, queries, (long) heads * d);
+        Attention.attend(Tensor.copyOf(q, queries, (long) heads * d), Tensor.copyOf(k, keys, (long) heads * d),
+                Tensor.copyOf(v, keys, (long) heads * d), heads, heads, Attention.NOT_CAUSAL,
+                Attention.ScoreBias.decomposed(Tensor.copyOf(rows, heads, queries, kh), Tensor.copyOf(cols, heads, queries, kw)),
+                null, out);
+        Close.assertClose(ScalarKernels.attention(q, k, v, queries, keys, heads, heads, d, -1, dense), out.toFloatArray(),
+                ABS, REL, "decomposed bias");
+    }
+
     @Test
     void refusesMismatchedShapes() {
         Tensor q = Tensor.zeros(DType.F32, 3, 12);

@@ -12,7 +12,7 @@ class MaskPoolingTest {
     @Test
     void matchesScalarReference() {
         Random rnd = new Random(7);
-        int[][] maps = {{1, 1, 1}, {3, 5, 7}, {17, 4, 9}, {33, 8, 8}};
+        int[][] maps = {{0, 3, 3}, {1, 1, 1}, {3, 5, 7}, {17, 4, 9}, {33, 8, 8}};
         int[][] masks = {{1, 1}, {5, 7}, {2, 3}, {23, 11}, {64, 64}};
         for (int[] m : maps) {
             int c = m[0], h = m[1], w = m[2];
