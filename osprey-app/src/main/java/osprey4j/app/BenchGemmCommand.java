@@ -93,7 +93,7 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         }
 
         long weightBytes() {
-            return (long) n * k * dtype.byteSize();
+            return dtype.bytesFor((long) n * k);
         }
 
         /** Distinct weight matrices cycled through: several for a 1-row product, so caches do not help it. */
@@ -183,7 +183,7 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 }
             }
             DType d = parts.length == 2 ? DType.fromSafetensorsName(parts[1]) : DType.F32;
-            if (d != DType.F32 && d != DType.BF16 && d != DType.F16) {
+            if (d == null || !d.isWeightType()) {
                 throw new UsageException("bad shape '" + spec + "': weight dtype must be f32, bf16 or f16");
             }
             result.add(new Shape(v[0], v[1], v[2], d));

@@ -144,7 +144,7 @@ final class BenchVisionCommand implements Callable<Integer> {
             } catch (RuntimeException e) {
                 d = null;
             }
-            if (d != DType.F32 && d != DType.F16 && d != DType.BF16) {
+            if (d == null || !d.isWeightType()) {
                 throw new UsageException("bad --dtypes entry '" + s + "': expected f16, bf16, f32, f16-as-f32 or bf16-as-f32");
             }
             out.add(new Variant(d, asF32));

@@ -44,8 +44,8 @@ public interface Checkpoint extends AutoCloseable {
                     + Arrays.toString(expectedShape) + ", found " + Arrays.toString(info.shape()) + " in " + info.file());
         }
         DType d = info.dtype();
-        if (d != DType.F32 && d != DType.F16 && d != DType.BF16) {
-            throw new CheckpointException("weight '" + name + "' is " + d + "; expected F32, F16 or BF16, in "
+        if (!d.isWeightType()) {
+            throw new CheckpointException("weight '" + name + "' is " + d + "; expected " + DType.weightTypeNames() + ", in "
                     + info.file());
         }
         return tensor(name);

@@ -142,10 +142,12 @@ final class SafetensorsCheckpoint extends AbstractCheckpoint {
         }
         long bytes;
         try {
-            bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.byteSize());
+            bytes = Tensor.byteSize(dtype, shape);
         } catch (ArithmeticException e) {
             throw new CheckpointException(where + ": shape " + java.util.Arrays.toString(shape)
                     + " overflows a 64-bit byte count");
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(where + ": " + e.getMessage());
         }
         if (end - begin != bytes) {
             throw new CheckpointException(where + ": data_offsets [" + begin + ", " + end + ") hold " + (end - begin)

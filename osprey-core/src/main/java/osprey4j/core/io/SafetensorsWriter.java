@@ -45,7 +45,7 @@ public final class SafetensorsWriter {
             }
             Objects.requireNonNull(e.getValue(), e.getKey());
         }
-        ordered.sort(Comparator.<Map.Entry<String, Tensor>>comparingInt(e -> -e.getValue().dtype().byteSize())
+        ordered.sort(Comparator.<Map.Entry<String, Tensor>>comparingInt(e -> -e.getValue().dtype().alignment())
                 .thenComparing(Map.Entry::getKey));
         byte[] header = header(ordered, metadata == null ? Map.of() : metadata);
 

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
 import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
 
 /**
  * What a checkpoint says about one tensor, known without touching its data.
@@ -37,7 +38,7 @@ public record TensorInfo(String name, DType dtype, long[] shape, Path file) {
 
     /** Bytes the data takes when contiguous. */
     public long byteSize() {
-        return numel() * dtype.byteSize();
+        return Tensor.byteSize(dtype, shape);
     }
 
     @Override

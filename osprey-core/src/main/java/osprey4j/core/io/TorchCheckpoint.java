@@ -181,7 +181,12 @@ final class TorchCheckpoint extends AbstractCheckpoint {
                     + "' has no entry " + prefix + "data/" + TorchUnpickler.printable(key) + " in the archive");
         }
         MemorySegment data = zip.storedData(entry);
-        long bytes = numel > Long.MAX_VALUE / dtype.byteSize() ? Long.MAX_VALUE : numel * dtype.byteSize();
+        long bytes;
+        try {
+            bytes = dtype.bytesFor(numel);
+        } catch (ArithmeticException e) {
+            bytes = Long.MAX_VALUE;
+        }
         if (bytes > data.byteSize()) {
             throw new CheckpointException(path + ": storage '" + key + "' declares " + numel + " " + dtype
                     + " elements (" + bytes + " bytes) but its entry holds " + data.byteSize() + " bytes");
@@ -214,7 +219,7 @@ final class TorchCheckpoint extends AbstractCheckpoint {
                     lastIndex = Math.addExact(lastIndex, Math.multiplyExact(shape[d] - 1, stride[d]));
                 }
             }
-            bytes = Math.multiplyExact(numel, (long) s.dtype().byteSize());
+            bytes = s.dtype().bytesFor(numel);
         } catch (ArithmeticException e) {
             throw new CheckpointException(where + ": size " + Arrays.toString(shape) + " with stride "
                     + Arrays.toString(stride) + " overflows");

@@ -3,7 +3,6 @@ package osprey4j.core.kernels;
 import static osprey4j.core.kernels.VectorMath.F;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -12,263 +11,143 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
- * The two convolutions of a ConvNeXt on a single image (batch 1, channels-first [C, H, W] F32 activations;
- * filters and biases F32, BF16 or F16).
+ * The convolutions of a single image (batch 1) on channels-last activations, [H*W, C] rows of C channel values per
+ * pixel, F32 (filters and biases F32, BF16 or F16):
+ * <ul>
+ *   <li>a k x k stride-k convolution (ConvNeXt's 4x4/4 stem and 2x2/2 downsampling, a ViT's patch embedding) is
+ *       one {@link Gemm} over gathered patches: {@link #imagePatchRows} from a channels-first image, or
+ *       {@link #patchRows} from a channels-last map with filters reordered by {@link #filtersTapMajor};</li>
+ *   <li>{@link #depthwiseChannelsLast}: the depthwise k x k convolution with vectors along the channels.</li>
+ * </ul>
  */
 public final class Conv2d {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
-    /** Output channels and patch vectors per register tile of the patchify GEMM. */
-    private static final int TILE_O = 4;
-    private static final int TILE_P_VECTORS = 3;
 
     private Conv2d() {
     }
 
     /**
-     * Patchify convolution: {@code torch.nn.functional.conv2d(x, weight, bias, stride=k)} with a k x k kernel,
-     * stride k and no padding (ConvNeXt's 4x4/4 stem and 2x2/2 downsampling).
+     * Patchify convolution of a channels-first image: {@code conv2d(x, weight, bias, stride=k)} with a k x k
+     * kernel, stride k and no padding, returned channels-last.
      *
-     * @param x      [C, H, W]
+     * @param image  [C, H, W] F32
      * @param weight [O, C, k, k]
      * @param bias   [O], or null for none
-     * @return [O, H / k, W / k] (floor division: trailing rows and columns that do not fill a patch are
-     *         ignored, as torch does)
+     * @return [(H / k) * (W / k), O], one row per patch, row-major over the patch grid (trailing rows and
+     *         columns that do not fill a patch are ignored, as torch does)
      */
-    public static Tensor patchify(Tensor x, Tensor weight, Tensor bias) {
-        KernelChecks.requireF32(x, "x");
-        KernelChecks.requireRank(x, 3, "x");
+    public static Tensor patchify(Tensor image, Tensor weight, Tensor bias) {
         KernelChecks.requireRank(weight, 4, "weight");
-        int c = x.size(0), h = x.size(1), w = x.size(2);
-        int outC = weight.size(0), k = weight.size(2);
-        if (weight.size(1) != c || weight.size(3) != k || k <= 0) {
-            throw new IllegalArgumentException("weight " + weight + " is not [O, " + c + ", k, k] for input " + x);
+        int k = weight.size(2);
+        if (image.rank() != 3 || weight.size(1) != image.size(0) || weight.size(3) != k || k <= 0) {
+            throw new IllegalArgumentException("weight " + weight + " is not [O, C, k, k] for the image " + image);
         }
-        float[] b = bias == null ? new float[outC] : biasFloats(bias, outC);
+        Tensor patches = imagePatchRows(image, k);
+        return Gemm.linear(patches, weight.reshape(weight.dim(0), patches.dim(1)), bias);
+    }
+
+    /**
+     * The k x k stride-k patches of a channels-first image [C, H, W] as GEMM rows [(H / k) * (W / k), C * k * k],
+     * each in the (c, ky, kx) order of a [O, C, k, k] filter's flattening. Trailing rows and columns that do not
+     * fill a patch are skipped, as torch does.
+     */
+    public static Tensor imagePatchRows(Tensor image, int k) {
+        KernelChecks.requireF32(image, "image");
+        KernelChecks.requireRank(image, 3, "image");
+        if (k <= 0) {
+            throw new IllegalArgumentException("patch size must be positive, got " + k);
+        }
+        int c = image.size(0), h = image.size(1), w = image.size(2);
         int oh = h / k, ow = w / k;
-        int patches = oh * ow;
-        int depth = c * k * k;
-        Tensor out = Tensor.zeros(DType.F32, outC, oh, ow);
-        if (outC == 0 || patches == 0) {
-            return out;
-        }
-        float[] wt = KernelChecks.weightFloats(weight, "weight"); // [O][depth], depth ordered (c, ky, kx)
-        // Pack the patches into panels of TILE_P patches: panel t holds, for every depth index d, the values
-        // of patches t*TILE_P .. t*TILE_P+TILE_P-1 contiguously, so the micro-kernel reads one row of vectors
-        // per d. Patches past the end are zero and their outputs are never stored.
-        int tileP = TILE_P_VECTORS * F.length();
-        int panels = (patches + tileP - 1) / tileP;
-        float[] packed = new float[panels * depth * tileP];
-        MemorySegment in = x.segment();
-        ComputePool.parallelFor(c * k, 1, (from, to) -> {
-            for (int cy = from; cy < to; cy++) {
-                int ch = cy / k, ky = cy % k;
-                for (int py = 0; py < oh; py++) {
-                    long rowOff = ((long) ch * h + (long) py * k + ky) * w;
-                    for (int px = 0; px < ow; px++) {
-                        int p = py * ow + px;
-                        int dst = ((p / tileP) * depth + cy * k) * tileP + p % tileP;
-                        for (int kx = 0; kx < k; kx++) {
-                            packed[dst + kx * tileP] = in.getAtIndex(FLOAT, rowOff + (long) px * k + kx);
+        Tensor out = Tensor.zeros(DType.F32, (long) oh * ow, (long) c * k * k);
+        MemorySegment in = image.segment();
+        MemorySegment dst = out.segment();
+        long run = (long) k * Float.BYTES;
+        ComputePool.parallelFor(oh, 1, (from, to) -> {
+            for (int py = from; py < to; py++) {
+                for (int px = 0; px < ow; px++) {
+                    long rowOff = ((long) py * ow + px) * c * k * run;
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            long src = (((long) ch * h + (long) py * k + ky) * w + (long) px * k) * Float.BYTES;
+                            MemorySegment.copy(in, src, dst, rowOff + (ch * k + ky) * run, run);
                         }
                     }
                 }
             }
         });
-        MemorySegment o = out.segment();
-        int oTiles = (outC + TILE_O - 1) / TILE_O;
-        // Parallel over (panel, output-channel tile); each task keeps its panel hot across the O tiles.
-        ComputePool.parallelFor(panels * oTiles, 1, (from, to) -> {
-            for (int job = from; job < to; job++) {
-                int panel = job / oTiles;
-                int o0 = (job % oTiles) * TILE_O;
-                int p0 = panel * tileP;
-                if (o0 + TILE_O <= outC) {
-                    tile4(packed, panel * depth * tileP, depth, wt, b, o0, o, p0, patches);
-                } else {
-                    for (int oc = o0; oc < outC; oc++) {
-                        tile1(packed, panel * depth * tileP, depth, wt, b, oc, o, p0, patches);
+        return out;
+    }
+
+    /**
+     * Gathers the k x k patches of a channels-last map into GEMM rows: {@code dst}[patch, (ky * k + kx) * C + c] =
+     * {@code src}[(py * k + ky) * w + px * k + kx, c], so a k x k stride-k convolution is one product with its
+     * filters reordered by {@link #filtersTapMajor}. Rows and columns that do not fill a patch are skipped, as
+     * torch does.
+     *
+     * @param src [h * w, C] F32
+     * @param dst [(h / k) * (w / k), k * k * C] F32
+     */
+    public static void patchRows(Tensor src, int h, int w, int k, Tensor dst) {
+        if (k <= 0 || src.rank() != 2 || dst.rank() != 2) {
+            throw new IllegalArgumentException("cannot gather " + k + "x" + k + " patches of " + src + " into " + dst);
+        }
+        int c = src.size(1);
+        int oh = h / k, ow = w / k;
+        if (src.dtype() != DType.F32 || dst.dtype() != DType.F32 || src.dim(0) != (long) h * w
+                || dst.dim(0) != (long) oh * ow || dst.dim(1) != (long) k * k * c) {
+            throw new IllegalArgumentException("cannot gather " + k + "x" + k + " patches of " + src + " (" + h + "x" + w
+                    + ") into " + dst);
+        }
+        MemorySegment in = src.segment();
+        MemorySegment out = dst.segment();
+        long run = (long) c * Float.BYTES;
+        ComputePool.parallelFor(oh, 1, (from, to) -> {
+            for (int py = from; py < to; py++) {
+                for (int px = 0; px < ow; px++) {
+                    long rowOff = ((long) py * ow + px) * k * k * run;
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int kx = 0; kx < k; kx++) {
+                            long pixel = (long) (py * k + ky) * w + px * k + kx;
+                            MemorySegment.copy(in, pixel * run, out, rowOff + (ky * k + kx) * run, run);
+                        }
                     }
                 }
             }
         });
+    }
+
+    /**
+     * Convolution filters [O, C, k, k] (any dtype) reordered to [O, k * k * C], tap-major, the column order of
+     * {@link #patchRows}; a new tensor of the same dtype.
+     */
+    public static Tensor filtersTapMajor(Tensor filters) {
+        KernelChecks.requireRank(filters, 4, "filters");
+        int o = filters.size(0), c = filters.size(1), k = filters.size(2);
+        if (filters.size(3) != k) {
+            throw new IllegalArgumentException("filters " + filters + " are not [O, C, k, k]");
+        }
+        Tensor out = Tensor.zeros(filters.dtype(), o, (long) k * k * c);
+        long e = filters.dtype().byteSize();
+        MemorySegment in = filters.segment();
+        MemorySegment dst = out.segment();
+        int kk = k * k;
+        for (int oc = 0; oc < o; oc++) {
+            long base = (long) oc * c * kk;
+            for (int ch = 0; ch < c; ch++) {
+                for (int t = 0; t < kk; t++) {
+                    MemorySegment.copy(in, (base + (long) ch * kk + t) * e, dst, (base + (long) t * c + ch) * e, e);
+                }
+            }
+        }
         return out;
-    }
-
-    /** 4 output channels x 48 patches: 12 accumulators, 3 vector loads and 4 broadcasts per depth step. */
-    private static void tile4(float[] packed, int panelBase, int depth, float[] wt, float[] b, int o0,
-                              MemorySegment out, int p0, int patches) {
-        int n = F.length();
-        int stride = TILE_P_VECTORS * n;
-        FloatVector a00 = FloatVector.broadcast(F, b[o0]), a01 = a00, a02 = a00;
-        FloatVector a10 = FloatVector.broadcast(F, b[o0 + 1]), a11 = a10, a12 = a10;
-        FloatVector a20 = FloatVector.broadcast(F, b[o0 + 2]), a21 = a20, a22 = a20;
-        FloatVector a30 = FloatVector.broadcast(F, b[o0 + 3]), a31 = a30, a32 = a30;
-        int w0 = o0 * depth, w1 = w0 + depth, w2 = w1 + depth, w3 = w2 + depth;
-        for (int d = 0, pi = panelBase; d < depth; d++, pi += stride) {
-            FloatVector p0v = FloatVector.fromArray(F, packed, pi);
-            FloatVector p1v = FloatVector.fromArray(F, packed, pi + n);
-            FloatVector p2v = FloatVector.fromArray(F, packed, pi + 2 * n);
-            FloatVector c0 = FloatVector.broadcast(F, wt[w0 + d]), c1 = FloatVector.broadcast(F, wt[w1 + d]);
-            FloatVector c2 = FloatVector.broadcast(F, wt[w2 + d]), c3 = FloatVector.broadcast(F, wt[w3 + d]);
-            a00 = p0v.fma(c0, a00); a01 = p1v.fma(c0, a01); a02 = p2v.fma(c0, a02);
-            a10 = p0v.fma(c1, a10); a11 = p1v.fma(c1, a11); a12 = p2v.fma(c1, a12);
-            a20 = p0v.fma(c2, a20); a21 = p1v.fma(c2, a21); a22 = p2v.fma(c2, a22);
-            a30 = p0v.fma(c3, a30); a31 = p1v.fma(c3, a31); a32 = p2v.fma(c3, a32);
-        }
-        // stores written out (not a helper taking vectors, which C2 may refuse to inline and then box)
-        int n0 = patches - p0;
-        long r0 = ((long) o0 * patches + p0) * Float.BYTES, rs = (long) patches * Float.BYTES, vb = (long) n * Float.BYTES;
-        if (n0 >= stride) {
-            a00.intoMemorySegment(out, r0, LE); a01.intoMemorySegment(out, r0 + vb, LE); a02.intoMemorySegment(out, r0 + 2 * vb, LE);
-            r0 += rs;
-            a10.intoMemorySegment(out, r0, LE); a11.intoMemorySegment(out, r0 + vb, LE); a12.intoMemorySegment(out, r0 + 2 * vb, LE);
-            r0 += rs;
-            a20.intoMemorySegment(out, r0, LE); a21.intoMemorySegment(out, r0 + vb, LE); a22.intoMemorySegment(out, r0 + 2 * vb, LE);
-            r0 += rs;
-            a30.intoMemorySegment(out, r0, LE); a31.intoMemorySegment(out, r0 + vb, LE); a32.intoMemorySegment(out, r0 + 2 * vb, LE);
-        } else {
-            VectorMask<Float> m0 = F.indexInRange(0, n0), m1 = F.indexInRange(n, n0), m2 = F.indexInRange(2 * n, n0);
-            a00.intoMemorySegment(out, r0, LE, m0); a01.intoMemorySegment(out, r0 + vb, LE, m1); a02.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
-            r0 += rs;
-            a10.intoMemorySegment(out, r0, LE, m0); a11.intoMemorySegment(out, r0 + vb, LE, m1); a12.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
-            r0 += rs;
-            a20.intoMemorySegment(out, r0, LE, m0); a21.intoMemorySegment(out, r0 + vb, LE, m1); a22.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
-            r0 += rs;
-            a30.intoMemorySegment(out, r0, LE, m0); a31.intoMemorySegment(out, r0 + vb, LE, m1); a32.intoMemorySegment(out, r0 + 2 * vb, LE, m2);
-        }
-    }
-
-    private static void tile1(float[] packed, int panelBase, int depth, float[] wt, float[] b, int oc,
-                              MemorySegment out, int p0, int patches) {
-        int n = F.length();
-        int stride = TILE_P_VECTORS * n;
-        FloatVector a0 = FloatVector.broadcast(F, b[oc]), a1 = a0, a2 = a0;
-        int w0 = oc * depth;
-        for (int d = 0, pi = panelBase; d < depth; d++, pi += stride) {
-            FloatVector c0 = FloatVector.broadcast(F, wt[w0 + d]);
-            a0 = FloatVector.fromArray(F, packed, pi).fma(c0, a0);
-            a1 = FloatVector.fromArray(F, packed, pi + n).fma(c0, a1);
-            a2 = FloatVector.fromArray(F, packed, pi + 2 * n).fma(c0, a2);
-        }
-        int n0 = patches - p0;
-        long r0 = ((long) oc * patches + p0) * Float.BYTES, vb = (long) n * Float.BYTES;
-        a0.intoMemorySegment(out, r0, LE, F.indexInRange(0, n0));
-        a1.intoMemorySegment(out, r0 + vb, LE, F.indexInRange(n, n0));
-        a2.intoMemorySegment(out, r0 + 2 * vb, LE, F.indexInRange(2 * n, n0));
     }
 
     /**
      * Depthwise convolution with a k x k kernel (k odd), stride 1 and zero padding k/2, so the output has the
-     * input's size: {@code torch.nn.functional.conv2d(x, weight, bias, padding=k//2, groups=C)} (ConvNeXt's
-     * 7x7 {@code conv_dw}).
-     *
-     * @param x      [C, H, W]
-     * @param weight [C, 1, k, k]
-     * @param bias   [C], or null for none
-     * @return [C, H, W]
-     */
-    public static Tensor depthwise(Tensor x, Tensor weight, Tensor bias) {
-        KernelChecks.requireF32(x, "x");
-        KernelChecks.requireRank(x, 3, "x");
-        KernelChecks.requireRank(weight, 4, "weight");
-        int c = x.size(0), h = x.size(1), w = x.size(2);
-        int k = weight.size(2);
-        if (weight.size(0) != c || weight.size(1) != 1 || weight.size(3) != k || k % 2 == 0) {
-            throw new IllegalArgumentException("depthwise weight " + weight + " is not [" + c + ", 1, k, k] with k odd");
-        }
-        float[] b = bias == null ? new float[c] : biasFloats(bias, c);
-        float[] filters = KernelChecks.weightFloats(weight, "weight");
-        Tensor out = Tensor.zeros(DType.F32, c, h, w);
-        if (c == 0 || h == 0 || w == 0) {
-            return out;
-        }
-        int pad = k / 2;
-        int pw = w + 2 * pad; // padded row width
-        int ph = h + 2 * pad;
-        MemorySegment in = x.segment();
-        MemorySegment o = out.segment();
-        ComputePool.parallelFor(c, 1, (from, to) -> {
-            // One zero-padded plane per task, so the inner loop needs no bounds tests.
-            float[] padded = new float[ph * pw + F.length()];
-            float[] kernel = new float[k * k];
-            for (int ch = from; ch < to; ch++) {
-                long planeOff = (long) ch * h * w;
-                for (int y = 0; y < h; y++) {
-                    MemorySegment.copy(in, FLOAT, (planeOff + (long) y * w) * Float.BYTES, padded, (y + pad) * pw + pad, w);
-                }
-                System.arraycopy(filters, ch * k * k, kernel, 0, k * k);
-                int y = 0;
-                for (; y + 4 <= h; y += 4) {
-                    depthwiseFourRows(padded, pw, kernel, k, b[ch], y, w, o, planeOff);
-                }
-                for (; y < h; y++) {
-                    depthwiseRow(padded, pw, kernel, k, b[ch], y, w, o, planeOff);
-                }
-            }
-        });
-        return out;
-    }
-
-    /**
-     * Output rows y..y+3 of one channel. Each loaded input vector feeds up to four accumulators (one per output
-     * row it lies under), so a 7x7 filter costs 70 loads per 196 multiply-adds instead of one load each.
-     */
-    private static void depthwiseFourRows(float[] padded, int pw, float[] kernel, int k, float bias, int y, int w,
-                                          MemorySegment out, long planeOff) {
-        FloatVector b = FloatVector.broadcast(F, bias);
-        for (int x0 = 0; x0 < w; x0 += F.length()) {
-            FloatVector acc0 = b, acc1 = b, acc2 = b, acc3 = b;
-            for (int r = 0; r < k + 3; r++) {
-                // padded row y + r is kernel row r for output y, r - 1 for output y + 1, ...
-                int rowBase = (y + r) * pw + x0;
-                boolean in0 = r < k, in1 = r >= 1 && r <= k, in2 = r >= 2 && r <= k + 1, in3 = r >= 3;
-                for (int kx = 0; kx < k; kx++) {
-                    FloatVector v = FloatVector.fromArray(F, padded, rowBase + kx);
-                    if (in0) {
-                        acc0 = v.fma(FloatVector.broadcast(F, kernel[r * k + kx]), acc0);
-                    }
-                    if (in1) {
-                        acc1 = v.fma(FloatVector.broadcast(F, kernel[(r - 1) * k + kx]), acc1);
-                    }
-                    if (in2) {
-                        acc2 = v.fma(FloatVector.broadcast(F, kernel[(r - 2) * k + kx]), acc2);
-                    }
-                    if (in3) {
-                        acc3 = v.fma(FloatVector.broadcast(F, kernel[(r - 3) * k + kx]), acc3);
-                    }
-                }
-            }
-            VectorMask<Float> m = F.indexInRange(x0, w);
-            long row = (planeOff + (long) y * w + x0) * Float.BYTES, rowBytes = (long) w * Float.BYTES;
-            acc0.intoMemorySegment(out, row, LE, m);
-            acc1.intoMemorySegment(out, row + rowBytes, LE, m);
-            acc2.intoMemorySegment(out, row + 2 * rowBytes, LE, m);
-            acc3.intoMemorySegment(out, row + 3 * rowBytes, LE, m);
-        }
-    }
-
-    /** Output row y of one channel (the rows left over after the groups of four). */
-    private static void depthwiseRow(float[] padded, int pw, float[] kernel, int k, float bias, int y, int w,
-                                     MemorySegment out, long planeOff) {
-        FloatVector b = FloatVector.broadcast(F, bias);
-        for (int x0 = 0; x0 < w; x0 += F.length()) {
-            FloatVector acc = b;
-            for (int ky = 0; ky < k; ky++) {
-                int rowBase = (y + ky) * pw + x0;
-                for (int kx = 0; kx < k; kx++) {
-                    acc = FloatVector.fromArray(F, padded, rowBase + kx).fma(FloatVector.broadcast(F, kernel[ky * k + kx]), acc);
-                }
-            }
-            acc.intoMemorySegment(out, (planeOff + (long) y * w + x0) * Float.BYTES, LE, F.indexInRange(x0, w));
-        }
-    }
-
-    /**
-     * The depthwise convolution of {@link #depthwise} on a channels-last map: {@code x} and {@code out} are
-     * [H, W, C] (or [H*W, C] with {@code h} given), one row of C channels per pixel, as ConvNeXt blocks keep their
-     * residual stream. Vectors run along the channels, so no transposition is needed around the convolution.
+     * input's size: {@code conv2d(x, weight, bias, padding=k//2, groups=C)} (ConvNeXt's 7x7 {@code conv_dw}), on a
+     * channels-last map: {@code x} and {@code out} are [H, W, C] (or [H*W, C] with {@code h} given), one row of C
+     * channels per pixel, as ConvNeXt blocks keep their residual stream. Vectors run along the channels.
      *
      * @param x      [H, W, C] F32
      * @param h      the map's height (W = pixels / h)

@@ -132,7 +132,7 @@ public final class Gemm {
                     + Arrays.toString(w.shape()));
         }
         DType d = w.dtype();
-        if (d != DType.F32 && d != DType.BF16 && d != DType.F16) {
+        if (!d.isWeightType()) {
             throw new IllegalArgumentException("linear: weight must be F32, BF16 or F16, got " + d);
         }
     }

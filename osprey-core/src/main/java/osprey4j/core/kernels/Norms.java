@@ -5,7 +5,6 @@ import static osprey4j.core.kernels.VectorMath.F;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -14,7 +13,9 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
- * Normalisation layers on F32 activations; scales and shifts may be F32, BF16 or F16.
+ * Normalisation layers on F32 activations; scales and shifts may be F32, BF16 or F16. A channels-first
+ * {@code LayerNorm2d} (timm's ConvNeXt, SAM's neck and mask decoder) is {@link #layerNorm} on the map's
+ * channels-last rows [H*W, C]: the same per-pixel arithmetic, so models keep their maps channels-last.
  *
  * <p>Statistics are accumulated in float, 16 partial sums per vector lane, in two passes (the mean first,
  * then the mean of squared deviations), which keeps the variance accurate even when the mean is large
@@ -24,8 +25,6 @@ public final class Norms {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int MIN_CHUNK_ELEMENTS = 1 << 14;
-    /** Pixels per tile of {@link #layerNorm2d}: a multiple of the vector width. */
-    private static final int TILE_PIXELS = 256;
 
     private Norms() {
     }
@@ -89,87 +88,6 @@ public final class Norms {
     }
 
     /**
-     * Channels-first LayerNorm of a [C, H, W] feature map: every pixel's C values are normalised as by
-     * {@link #layerNorm}, the same as timm's {@code LayerNorm2d} (permute to channels-last, layer_norm over C,
-     * permute back) used in ConvNeXt's stem and downsampling layers.
-     *
-     * @param out output [C, H, W]; may be {@code x}
-     */
-    public static void layerNorm2d(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out) {
-        KernelChecks.requireF32(x, "x");
-        KernelChecks.requireF32(out, "out");
-        KernelChecks.requireRank(x, 3, "x");
-        KernelChecks.requireSameShape(x, out, "x", "out");
-        int c = x.size(0);
-        int pixels = x.size(1) * x.size(2);
-        float[] w = paramFloats(weight, "weight", c);
-        float[] b = paramFloats(bias, "bias", c);
-        if (c == 0 || pixels == 0) {
-            return;
-        }
-        MemorySegment in = x.segment();
-        MemorySegment o = out.segment();
-        long planeBytes = (long) pixels * Float.BYTES;
-        int tiles = (pixels + TILE_PIXELS - 1) / TILE_PIXELS;
-        // Work on tiles of TILE_PIXELS pixels: each pass reads a contiguous 1 KiB run from every channel plane
-        // (C KiB per tile stays in L2 across the three passes) and keeps per-pixel statistics in small arrays.
-        ComputePool.parallelFor(tiles, 1, (from, to) -> {
-            float[] mean = new float[TILE_PIXELS];
-            float[] rstd = new float[TILE_PIXELS];
-            for (int t = from; t < to; t++) {
-                int p0 = t * TILE_PIXELS;
-                int len = Math.min(TILE_PIXELS, pixels - p0);
-                long base = (long) p0 * Float.BYTES;
-                Arrays.fill(mean, 0f);
-                Arrays.fill(rstd, 0f);
-                for (int ch = 0; ch < c; ch++) {
-                    long plane = base + ch * planeBytes;
-                    for (int i = 0; i < len; i += F.length()) {
-                        VectorMask<Float> m = F.indexInRange(i, len);
-                        FloatVector.fromArray(F, mean, i)
-                                .add(FloatVector.fromMemorySegment(F, in, plane + (long) i * Float.BYTES, LE, m))
-                                .intoArray(mean, i);
-                    }
-                }
-                for (int i = 0; i < len; i += F.length()) {
-                    FloatVector.fromArray(F, mean, i).div(c).intoArray(mean, i);
-                }
-                // rstd first accumulates the sum of squared deviations
-                for (int ch = 0; ch < c; ch++) {
-                    long plane = base + ch * planeBytes;
-                    for (int i = 0; i < len; i += F.length()) {
-                        VectorMask<Float> m = F.indexInRange(i, len);
-                        FloatVector d = FloatVector.fromMemorySegment(F, in, plane + (long) i * Float.BYTES, LE, m)
-                                .sub(FloatVector.fromArray(F, mean, i));
-                        d.fma(d, FloatVector.fromArray(F, rstd, i)).intoArray(rstd, i);
-                    }
-                }
-                for (int i = 0; i < len; i += F.length()) {
-                    FloatVector var = FloatVector.fromArray(F, rstd, i).div(c);
-                    FloatVector.broadcast(F, 1f).div(var.add(eps).sqrt()).intoArray(rstd, i);
-                }
-                for (int ch = 0; ch < c; ch++) {
-                    long plane = base + ch * planeBytes;
-                    FloatVector wv = FloatVector.broadcast(F, w[ch]);
-                    FloatVector bv = FloatVector.broadcast(F, b[ch]);
-                    for (int i = 0; i < len; i += F.length()) {
-                        VectorMask<Float> m = F.indexInRange(i, len);
-                        long off = plane + (long) i * Float.BYTES;
-                        FloatVector.fromMemorySegment(F, in, off, LE, m).sub(FloatVector.fromArray(F, mean, i))
-                                .mul(FloatVector.fromArray(F, rstd, i)).fma(wv, bv)
-                                .intoMemorySegment(o, off, LE, m);
-                    }
-                }
-            }
-        });
-    }
-
-    /** {@link #layerNorm2d(Tensor, Tensor, Tensor, float, Tensor)} in place. */
-    public static void layerNorm2d(Tensor x, Tensor weight, Tensor bias, float eps) {
-        layerNorm2d(x, weight, bias, eps, x);
-    }
-
-    /**
      * RMSNorm as Hugging Face's {@code LlamaRMSNorm} in float32:
      * {@code y = weight * (x * rsqrt(mean(x^2) + eps))}, the mean over the last dimension.
      *
@@ -188,8 +106,7 @@ public final class Norms {
         }
         // The weight is read in its stored dtype and converted in registers: a decoder calls this twice per
         // layer per token, and a float copy of a BF16 weight each time would be garbage on every call.
-        boolean inRegisters = weight.dtype() == DType.F32 || weight.dtype() == DType.BF16
-                || weight.dtype() == DType.F16;
+        boolean inRegisters = weight.dtype().isWeightType();
         MemorySegment w = inRegisters ? weight.segment()
                 : Tensor.wrap(KernelChecks.weightFloats(weight, "weight"), c).segment();
         DType wLoad = inRegisters ? weight.dtype() : DType.F32;

@@ -12,9 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.tensor.DType;
 
 /**
- * Loads of F32, BF16 and F16 data from a {@link MemorySegment} as a {@link FloatVector}, converting the 16-bit
- * formats in registers. The kernels that read weights in their checkpoint dtype use these so that a BF16 or
- * F16 matrix is never expanded to a full F32 copy.
+ * The one place where data of a floating dtype is read as floats: {@link #toFloats} (a row or any run of
+ * elements), {@link #scalar} (one element) for every floating dtype including the block-quantised Q8_0 and
+ * Q4_0 (dequantised as GGML does), and {@link #load} (a {@link FloatVector} of F32, BF16 or F16, the 16-bit
+ * formats converted in registers). The kernels that read weights in their checkpoint dtype use these so
+ * that a BF16 or F16 matrix is never expanded to a full F32 copy; {@code Tensor}'s element reads go
+ * through here too.
  *
  * <p>Every load is little-endian and unaligned-safe (checkpoint data need not be aligned).
  */
@@ -29,6 +32,7 @@ public final class VectorConvert {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED;
 
     /** 2^112: rescales a half's exponent (bias 15) placed in a float's exponent field (bias 127). */
     private static final float HALF_EXPONENT_SCALE = 0x1p112f;
@@ -87,30 +91,79 @@ public final class VectorConvert {
 
     /**
      * Converts {@code count} elements of {@code dtype} starting at element {@code index} of {@code seg} into
-     * {@code dst[dstOffset..]}.
+     * {@code dst[dstOffset..]}: a row load. Any floating dtype; a block-quantised run may start and end
+     * inside a block.
      */
     public static void toFloats(DType dtype, MemorySegment seg, long index, float[] dst, int dstOffset, int count) {
-        if (dtype == DType.F32) {
-            MemorySegment.copy(seg, F32, index * 4, dst, dstOffset, count);
-            return;
-        }
-        int lanes = F.length();
-        int i = 0;
-        for (; i <= count - lanes; i += lanes) {
-            load(dtype, seg, index + i).intoArray(dst, dstOffset + i);
-        }
-        for (; i < count; i++) {
-            dst[dstOffset + i] = scalar(dtype, seg, index + i);
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(seg, F32, index * 4, dst, dstOffset, count);
+            case BF16, F16 -> {
+                int lanes = F.length();
+                int i = 0;
+                for (; i <= count - lanes; i += lanes) {
+                    load(dtype, seg, index + i).intoArray(dst, dstOffset + i);
+                }
+                for (; i < count; i++) {
+                    dst[dstOffset + i] = scalar(dtype, seg, index + i);
+                }
+            }
+            case Q8_0, Q4_0 -> blocksToFloats(dtype, seg, index, dst, dstOffset, count);
+            default -> {
+                for (int i = 0; i < count; i++) {
+                    dst[dstOffset + i] = scalar(dtype, seg, index + i);
+                }
+            }
         }
     }
 
-    /** One element of a float dtype as float. */
+    /** One element of a floating dtype as float. */
     public static float scalar(DType dtype, MemorySegment seg, long index) {
         return switch (dtype) {
             case F32 -> seg.getAtIndex(F32, index);
             case BF16 -> Float.intBitsToFloat((seg.getAtIndex(I16, index) & 0xFFFF) << 16);
             case F16 -> Float.float16ToFloat(seg.getAtIndex(I16, index));
-            default -> throw new IllegalArgumentException("not a float dtype the kernels read: " + dtype);
+            case F64 -> (float) seg.getAtIndex(F64, index);
+            case Q8_0, Q4_0 -> {
+                long block = index / QK;
+                long base = block * dtype.blockBytes();
+                yield Float.float16ToFloat(seg.get(I16, base)) * quant(dtype, seg, base, (int) (index - block * QK));
+            }
+            default -> throw new IllegalArgumentException("not a floating dtype: " + dtype);
         };
+    }
+
+    /** Elements per block of Q8_0 and Q4_0. */
+    private static final int QK = 32;
+
+    /**
+     * Q8_0 / Q4_0 elements [index, index + count) as floats, a block at a time: each weight is its block's f16
+     * scale times its quant, {@code d * q} in float, as GGML's {@code dequantize_row_q8_0/q4_0}.
+     */
+    private static void blocksToFloats(DType dtype, MemorySegment seg, long index, float[] dst, int dstOffset,
+                                       int count) {
+        long end = index + count;
+        long e = index;
+        while (e < end) {
+            long block = e / QK;
+            long first = block * QK;
+            int from = (int) (e - first);
+            int to = (int) Math.min(QK, end - first);
+            long base = block * dtype.blockBytes();
+            float d = Float.float16ToFloat(seg.get(I16, base));
+            int out = dstOffset + (int) (first - index);
+            for (int i = from; i < to; i++) {
+                dst[out + i] = d * quant(dtype, seg, base, i);
+            }
+            e = first + to;
+        }
+    }
+
+    /** The integer quant of weight {@code i} of the block at byte {@code base}. */
+    private static int quant(DType dtype, MemorySegment seg, long base, int i) {
+        if (dtype == DType.Q8_0) {
+            return seg.get(ValueLayout.JAVA_BYTE, base + 2 + i);
+        }
+        int packed = seg.get(ValueLayout.JAVA_BYTE, base + 2 + (i & 15)) & 0xFF;
+        return (i < 16 ? packed & 0x0F : packed >>> 4) - 8;
     }
 }

@@ -5,37 +5,117 @@ import java.util.Locale;
 /**
  * Element types a {@link Tensor} can hold. Floating types are what models compute with; integer and
  * boolean types appear in checkpoints (position ids, masks, counters) and are carried as data.
+ *
+ * <p>Sizes are per block: a plain type is a block of one element; the block-quantised types store
+ * {@link #blockSize()} weights in {@link #blockBytes()} bytes, GGML's layouts:
+ * <ul>
+ *   <li>{@link #Q8_0}: 32 weights as an f16 scale d then 32 int8 q; weight i is {@code d * q[i]} (34 bytes);</li>
+ *   <li>{@link #Q4_0}: 32 weights as an f16 scale d then 16 bytes of nibbles; byte j holds weight j in its low
+ *       nibble and weight j + 16 in its high nibble, each {@code d * (nibble - 8)} (18 bytes).</li>
+ * </ul>
+ * A block type's rows (the last dimension) must be whole blocks, so that a row view starts on a block.
+ * Byte counts go through {@link #bytesFor(long)}, which refuses element counts that are not whole blocks.
  */
 public enum DType {
-    F32(4, true),
-    F16(2, true),
-    BF16(2, true),
-    F64(8, true),
-    I64(8, false),
-    I32(4, false),
-    I16(2, false),
-    I8(1, false),
-    U8(1, false),
-    BOOL(1, false);
+    F32(4, 1, true),
+    F16(2, 1, true),
+    BF16(2, 1, true),
+    F64(8, 1, true),
+    I64(8, 1, false),
+    I32(4, 1, false),
+    I16(2, 1, false),
+    I8(1, 1, false),
+    U8(1, 1, false),
+    BOOL(1, 1, false),
+    Q8_0(34, 32, true),
+    Q4_0(18, 32, true);
 
-    private final int byteSize;
+    private final int blockBytes;
+    private final int blockSize;
     private final boolean floating;
 
-    DType(int byteSize, boolean floating) {
-        this.byteSize = byteSize;
+    DType(int blockBytes, int blockSize, boolean floating) {
+        this.blockBytes = blockBytes;
+        this.blockSize = blockSize;
         this.floating = floating;
     }
 
-    /** Bytes per element. */
+    /** Elements per block: 1 for plain types, 32 for Q8_0 and Q4_0. */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Bytes per block (for a plain type, per element). */
+    public int blockBytes() {
+        return blockBytes;
+    }
+
+    /** True for the block-quantised types, whose elements have no byte of their own. */
+    public boolean isBlockQuantized() {
+        return blockSize > 1;
+    }
+
+    /**
+     * Bytes per element of a plain type.
+     *
+     * @throws IllegalStateException for a block-quantised type (use {@link #bytesFor(long)})
+     */
     public int byteSize() {
-        return byteSize;
+        if (blockSize != 1) {
+            throw new IllegalStateException(this + " stores " + blockSize + " elements in " + blockBytes
+                    + " bytes; it has no per-element size");
+        }
+        return blockBytes;
+    }
+
+    /**
+     * Bytes that {@code numel} elements take.
+     *
+     * @throws IllegalArgumentException if numel is negative or not a whole number of blocks
+     * @throws ArithmeticException      if the size overflows a long
+     */
+    public long bytesFor(long numel) {
+        requireWholeBlocks(numel);
+        return Math.multiplyExact(numel / blockSize, (long) blockBytes);
+    }
+
+    /** Checks that {@code numel} elements are a whole number of blocks. */
+    public void requireWholeBlocks(long numel) {
+        if (numel < 0) {
+            throw new IllegalArgumentException("negative element count " + numel);
+        }
+        if (numel % blockSize != 0) {
+            throw new IllegalArgumentException(this + " stores elements in blocks of " + blockSize + "; " + numel
+                    + " is not a multiple of " + blockSize);
+        }
     }
 
     public boolean isFloatingPoint() {
         return floating;
     }
 
-    /** The dtype string used in safetensors headers ("F32", "BF16", "I64", ...). */
+    /**
+     * The types weights are taken in: F32, F16 and BF16, which every kernel reads in place (the block-quantised
+     * types join when their kernels exist). The one list that checkpoint checks, kernels and commands consult.
+     */
+    public boolean isWeightType() {
+        return this == F32 || this == F16 || this == BF16;
+    }
+
+    /** The weight types, for messages: "F32, F16 or BF16". */
+    public static String weightTypeNames() {
+        return "F32, F16 or BF16";
+    }
+
+    /**
+     * The alignment in bytes that tensors of this type want in a file: the element size, or 2 for the
+     * block-quantised types (their blocks start with an f16 scale and have an even size).
+     */
+    public int alignment() {
+        return blockSize == 1 ? blockBytes : 2;
+    }
+
+    /** The dtype string used in safetensors headers ("F32", "BF16", "I64", ... and "Q8_0", "Q4_0"). */
     public String safetensorsName() {
         return name();
     }
@@ -56,6 +136,8 @@ public enum DType {
             case "I8" -> I8;
             case "U8" -> U8;
             case "BOOL" -> BOOL;
+            case "Q8_0" -> Q8_0;
+            case "Q4_0" -> Q4_0;
             default -> null;
         };
     }

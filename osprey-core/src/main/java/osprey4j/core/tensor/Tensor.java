@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
+import osprey4j.core.kernels.VectorConvert;
 
 /**
  * A dense, row-major (C-order) n-dimensional array over a {@link MemorySegment}.
@@ -43,8 +44,7 @@ public final class Tensor {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(segment, "segment");
         long[] s = shape.clone();
-        long n = numel(s);
-        long bytes = Math.multiplyExact(n, (long) dtype.byteSize());
+        long bytes = byteSize(dtype, s);
         if (segment.byteSize() != bytes) {
             throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes cannot hold a "
                     + dtype + " tensor of shape " + Arrays.toString(s) + " (" + bytes + " bytes)");
@@ -54,13 +54,13 @@ public final class Tensor {
 
     /** A zero-filled tensor in off-heap memory owned by the garbage collector (64-byte aligned). */
     public static Tensor zeros(DType dtype, long... shape) {
-        long bytes = Math.multiplyExact(numel(shape), (long) dtype.byteSize());
+        long bytes = byteSize(dtype, shape);
         return new Tensor(dtype, shape.clone(), Arena.ofAuto().allocate(bytes, 64));
     }
 
     /** A zero-filled tensor allocated in the given arena (its lifetime is the arena's). */
     public static Tensor zeros(Arena arena, DType dtype, long... shape) {
-        long bytes = Math.multiplyExact(numel(shape), (long) dtype.byteSize());
+        long bytes = byteSize(dtype, shape);
         return new Tensor(dtype, shape.clone(), arena.allocate(bytes, 64));
     }
 
@@ -120,12 +120,13 @@ public final class Tensor {
         return segment;
     }
 
-    /** The same memory seen with another shape of the same element count. */
+    /** The same memory seen with another shape of the same element count (and rows of whole blocks). */
     public Tensor reshape(long... newShape) {
         if (numel(newShape) != numel) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to "
                     + Arrays.toString(newShape));
         }
+        byteSize(dtype, newShape);
         return new Tensor(dtype, newShape.clone(), segment);
     }
 
@@ -135,7 +136,7 @@ public final class Tensor {
             throw new IllegalStateException("cannot slice a scalar");
         }
         Objects.checkFromToIndex(from, to, shape[0]);
-        long rowBytes = rowElements() * dtype.byteSize();
+        long rowBytes = dtype.bytesFor(rowElements());
         long[] s = shape.clone();
         s[0] = to - from;
         return new Tensor(dtype, s, segment.asSlice(from * rowBytes, (to - from) * rowBytes));
@@ -148,7 +149,7 @@ public final class Tensor {
         }
         Objects.checkIndex(i, shape[0]);
         long rowElems = rowElements();
-        long rowBytes = rowElems * dtype.byteSize();
+        long rowBytes = dtype.bytesFor(rowElems);
         return new Tensor(dtype, Arrays.copyOfRange(shape, 1, shape.length), segment.asSlice(i * rowBytes, rowBytes));
     }
 
@@ -161,20 +162,10 @@ public final class Tensor {
         return n;
     }
 
-    /** Element {@code index} (flat, row-major) converted to float. */
+    /** Element {@code index} (flat, row-major) converted to float (dequantised for the block types). */
     public float getFloat(long index) {
         Objects.checkIndex(index, numel);
-        return switch (dtype) {
-            case F32 -> segment.getAtIndex(F32_LE, index);
-            case F16 -> Floats.f16ToFloat(segment.getAtIndex(I16_LE, index));
-            case BF16 -> Floats.bf16ToFloat(segment.getAtIndex(I16_LE, index));
-            case F64 -> (float) segment.getAtIndex(F64_LE, index);
-            case I64 -> segment.getAtIndex(I64_LE, index);
-            case I32 -> segment.getAtIndex(I32_LE, index);
-            case I16 -> segment.getAtIndex(I16_LE, index);
-            case I8 -> segment.get(ValueLayout.JAVA_BYTE, index);
-            case U8, BOOL -> segment.get(ValueLayout.JAVA_BYTE, index) & 0xFF;
-        };
+        return dtype.isFloatingPoint() ? VectorConvert.scalar(dtype, segment, index) : getLong(index);
     }
 
     /** Element {@code index} as a long (integer types; floats are truncated toward zero). */
@@ -204,6 +195,8 @@ public final class Tensor {
             case I16 -> segment.setAtIndex(I16_LE, index, (short) value);
             case I8, U8 -> segment.set(ValueLayout.JAVA_BYTE, index, (byte) value);
             case BOOL -> segment.set(ValueLayout.JAVA_BYTE, index, (byte) (value != 0 ? 1 : 0));
+            case Q8_0, Q4_0 -> throw new UnsupportedOperationException("cannot store one element of a " + dtype
+                    + " tensor (its elements share a block scale)");
         }
     }
 
@@ -211,8 +204,8 @@ public final class Tensor {
     public float[] toFloatArray() {
         int n = Math.toIntExact(numel);
         float[] out = new float[n];
-        if (dtype == DType.F32) {
-            MemorySegment.copy(segment, F32_LE, 0, out, 0, n);
+        if (dtype.isFloatingPoint()) {
+            VectorConvert.toFloats(dtype, segment, 0, out, 0, n);
         } else {
             for (int i = 0; i < n; i++) {
                 out[i] = getFloat(i);
@@ -237,6 +230,28 @@ public final class Tensor {
     /** A contiguous off-heap copy (useful to detach from a mapped file). */
     public Tensor copy() {
         return to(dtype);
+    }
+
+    /**
+     * Bytes a tensor of {@code dtype} and {@code shape} takes. For a block-quantised type the last dimension
+     * (a row) must be whole blocks, so that every row view starts on a block.
+     *
+     * @throws IllegalArgumentException for a negative dimension or rows that are not whole blocks
+     * @throws ArithmeticException      if the size overflows a long
+     */
+    public static long byteSize(DType dtype, long... shape) {
+        long n = numel(shape);
+        if (dtype.isBlockQuantized()) {
+            if (shape.length == 0) {
+                throw new IllegalArgumentException("a " + dtype + " tensor needs rows of whole blocks, not a scalar");
+            }
+            try {
+                dtype.requireWholeBlocks(shape[shape.length - 1]);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("rows of shape " + Arrays.toString(shape) + ": " + e.getMessage());
+            }
+        }
+        return dtype.bytesFor(n);
     }
 
     public static long numel(long... shape) {

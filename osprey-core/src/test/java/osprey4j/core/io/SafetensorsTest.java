@@ -41,6 +41,9 @@ class SafetensorsTest {
         tensors.put("a.weight", Tensor.wrap(new float[] {1.5f, -2f, 3.25f, 0f, 7f, -0.5f}, 2, 3));
         int i = 0;
         for (DType d : DType.values()) {
+            if (d.isBlockQuantized()) {
+                continue; // rows of whole 32-weight blocks: round-tripped in BlockDTypeTest
+            }
             Tensor t = Tensor.zeros(d, 3, 1 + i % 3);
             for (long j = 0; j < t.numel(); j++) {
                 t.setFloat(j, d == DType.BOOL ? (j % 2) : (float) (j * 3 - 4 + i));

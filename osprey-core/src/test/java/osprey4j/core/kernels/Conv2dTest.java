@@ -29,9 +29,9 @@ class Conv2dTest {
             float[] wt = Close.random(rnd, o * c * k * k, -1f, 1f);
             float[] b = Close.random(rnd, o, -1f, 1f);
             Tensor out = Conv2d.patchify(Tensor.copyOf(x, c, h, w), Tensor.copyOf(wt, o, c, k, k), Tensor.copyOf(b, o));
-            assertArrayEquals(new long[]{o, h / k, w / k}, out.shape());
-            Close.assertClose(ScalarKernels.patchify(x, c, h, w, wt, b, o, k), out.toFloatArray(), ABS, REL,
-                    "patchify " + java.util.Arrays.toString(cs));
+            assertArrayEquals(new long[]{(long) (h / k) * (w / k), o}, out.shape());
+            Close.assertClose(ScalarKernels.patchify(x, c, h, w, wt, b, o, k), channelsFirst(out, h / k, w / k), ABS,
+                    REL, "patchify " + java.util.Arrays.toString(cs));
         }
     }
 
@@ -42,26 +42,8 @@ class Conv2dTest {
         float[] x = Close.random(rnd, c * h * w, -1f, 1f);
         Tensor wt = Tensor.copyOf(Close.random(rnd, o * c * k * k, -1f, 1f), o, c, k, k).to(DType.BF16);
         Tensor out = Conv2d.patchify(Tensor.copyOf(x, c, h, w), wt, null);
-        Close.assertClose(ScalarKernels.patchify(x, c, h, w, wt.toFloatArray(), null, o, k), out.toFloatArray(), ABS, REL,
-                "patchify bf16");
-    }
-
-    @Test
-    void depthwiseMatchesScalarReference() {
-        Random rnd = new Random(33);
-        int[][] cases = {
-            // c, h, w, k
-            {3, 16, 16, 7}, {2, 1, 1, 7}, {2, 3, 2, 7}, {5, 9, 20, 7}, {4, 17, 33, 7}, {3, 8, 8, 3}, {2, 5, 6, 1},
-            {6, 32, 31, 5}};
-        for (int[] cs : cases) {
-            int c = cs[0], h = cs[1], w = cs[2], k = cs[3];
-            float[] x = Close.random(rnd, c * h * w, -1f, 1f);
-            float[] wt = Close.random(rnd, c * k * k, -1f, 1f);
-            float[] b = Close.random(rnd, c, -1f, 1f);
-            Tensor out = Conv2d.depthwise(Tensor.copyOf(x, c, h, w), Tensor.copyOf(wt, c, 1, k, k), Tensor.copyOf(b, c));
-            Close.assertClose(ScalarKernels.depthwise(x, c, h, w, wt, b, k), out.toFloatArray(), ABS, REL,
-                    "depthwise " + java.util.Arrays.toString(cs));
-        }
+        Close.assertClose(ScalarKernels.patchify(x, c, h, w, wt.toFloatArray(), null, o, k),
+                channelsFirst(out, h / k, w / k), ABS, REL, "patchify bf16");
     }
 
     /** The channels-last form against the same scalar reference, transposing its input and output here. */
@@ -108,18 +90,32 @@ class Conv2dTest {
     @Test
     void matchTorchConv2d() {
         Fixtures.Case p = Fixtures.single("patchify");
-        Tensor out = Conv2d.patchify(p.tensor("input"), p.tensor("weight"), p.tensor("bias"));
-        Close.assertClose(p.floats("output"), out.toFloatArray(), ABS, REL, "patchify vs torch");
+        Tensor input = p.tensor("input");
+        Tensor weight = p.tensor("weight");
+        Tensor out = Conv2d.patchify(input, weight, p.tensor("bias"));
+        int k = weight.size(2);
+        Close.assertClose(p.floats("output"), channelsFirst(out, input.size(1) / k, input.size(2) / k), ABS, REL,
+                "patchify vs torch");
         Fixtures.Case d = Fixtures.single("depthwise");
-        Tensor out2 = Conv2d.depthwise(d.tensor("input"), d.tensor("weight"), d.tensor("bias"));
-        Close.assertClose(d.floats("output"), out2.toFloatArray(), ABS, REL, "depthwise vs torch");
+        Tensor map = d.tensor("input");
+        Tensor rows = ChannelLayout.toChannelsLast(map);
+        Tensor out2 = Tensor.zeros(DType.F32, rows.shape());
+        Conv2d.depthwiseChannelsLast(rows, map.size(1), d.tensor("weight"), d.tensor("bias"), out2);
+        Close.assertClose(d.floats("output"), channelsFirst(out2, map.size(1), map.size(2)), ABS, REL,
+                "depthwise vs torch");
     }
 
     @Test
     void rejectsMismatchedWeights() {
         assertThrows(IllegalArgumentException.class, () -> Conv2d.patchify(Tensor.zeros(DType.F32, 3, 8, 8),
                 Tensor.zeros(DType.F32, 4, 2, 4, 4), null));
-        assertThrows(IllegalArgumentException.class, () -> Conv2d.depthwise(Tensor.zeros(DType.F32, 3, 8, 8),
-                Tensor.zeros(DType.F32, 3, 1, 6, 6), null));
+        Tensor rows = Tensor.zeros(DType.F32, 64, 3);
+        assertThrows(IllegalArgumentException.class, () -> Conv2d.depthwiseChannelsLast(rows, 8,
+                Tensor.zeros(DType.F32, 3, 1, 6, 6), null, Tensor.zeros(DType.F32, 64, 3)));
+    }
+
+    /** A [h * w, C] channels-last result as the flat [C, h, w] array torch returns. */
+    private static float[] channelsFirst(Tensor rows, int h, int w) {
+        return ChannelLayout.toChannelsFirst(rows, h, w).toFloatArray();
     }
 }

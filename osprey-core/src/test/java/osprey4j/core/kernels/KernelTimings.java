@@ -25,29 +25,19 @@ public final class KernelTimings {
         Tensor img = random(3, 512, 512);
         Tensor stemW = random(192, 3, 4, 4);
         Tensor stemB = random(192);
-        time("patchify stem 3x512x512 -> 192x128x128", 2.0 * 192 * 48 * 128 * 128,
+        time("patchify stem 3x512x512 -> 128*128x192", 2.0 * 192 * 48 * 128 * 128,
                 () -> Conv2d.patchify(img, stemW, stemB));
-        int[][] downsample = {{192, 128, 384}, {384, 64, 768}, {768, 32, 1536}};
-        for (int[] d : downsample) {
-            Tensor x = random(d[0], d[1], d[1]);
-            Tensor w = random(d[2], d[0], 2, 2);
-            Tensor b = random(d[2]);
-            time("patchify 2x2 " + d[0] + "x" + d[1] + "x" + d[1] + " -> " + d[2],
-                    2.0 * d[2] * d[0] * 4 * (d[1] / 2) * (d[1] / 2), () -> Conv2d.patchify(x, w, b));
-        }
         int[][] depthwise = {{192, 128}, {384, 64}, {768, 32}, {1536, 16}};
         for (int[] d : depthwise) {
-            Tensor x = random(d[0], d[1], d[1]);
+            Tensor x = random((long) d[1] * d[1], d[0]);
+            Tensor out = Tensor.zeros(DType.F32, (long) d[1] * d[1], d[0]);
             Tensor w = random(d[0], 1, 7, 7);
             Tensor b = random(d[0]);
-            time("depthwise 7x7 " + d[0] + "x" + d[1] + "x" + d[1], 2.0 * 49 * d[0] * d[1] * d[1],
-                    () -> Conv2d.depthwise(x, w, b));
+            time("depthwise 7x7 " + d[1] + "x" + d[1] + "x" + d[0], 2.0 * 49 * d[0] * d[1] * d[1],
+                    () -> Conv2d.depthwiseChannelsLast(x, d[1], w, b, out));
         }
-        Tensor map = random(192, 128, 128);
         Tensor g = random(192);
         Tensor be = random(192);
-        Tensor mapOut = Tensor.zeros(DType.F32, 192, 128, 128);
-        time("layerNorm2d 192x128x128", 0, () -> Norms.layerNorm2d(map, g, be, 1e-6f, mapOut));
         Tensor rows = random(16384, 192);
         Tensor rowsOut = Tensor.zeros(DType.F32, 16384, 192);
         time("layerNorm 16384x192", 0, () -> Norms.layerNorm(rows, g, be, 1e-6f, rowsOut));
@@ -57,6 +47,13 @@ public final class KernelTimings {
         time("silu 4096x3072", 0, () -> Activations.silu(act, actOut));
         Tensor scores = random(32, 512, 512);
         time("softmax 32x512x512", 0, () -> Softmax.softmax(scores));
+        Tensor q = random(64, 4096);
+        Tensor keys = random(1100, 4096);
+        Tensor values = random(1100, 4096);
+        Tensor att = Tensor.zeros(DType.F32, 64, 4096);
+        Attention.Workspace ws = new Attention.Workspace(1100, 128);
+        time("attention 64 queries x 1100 keys, 32 heads", 4.0 * 32 * 128 * 64 * 1068,
+                () -> Attention.attend(q, keys, values, 32, 32, 1036, null, ws, att));
         byte[] photo = new byte[1024 * 683 * 3];
         new Random(2).nextBytes(photo);
         time("pillow bicubic 1024x683 -> 767x512", 0, () -> PillowResize.resize(photo, 1024, 683, 3, 767, 512));

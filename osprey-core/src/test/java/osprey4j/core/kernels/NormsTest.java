@@ -44,18 +44,20 @@ class NormsTest {
                 ABS, REL, "layerNorm with bf16/f16 parameters");
     }
 
+    /** LayerNorm2d (channels-first) is layerNorm on the channels-last rows; checked against its own reference. */
     @Test
-    void layerNorm2dMatchesScalarReference() {
+    void layerNormOnChannelsLastRowsIsLayerNorm2d() {
         Random rnd = new Random(13);
         for (int c : new int[]{1, 3, 16, 17, 192}) {
             for (int[] hw : new int[][]{{1, 1}, {3, 5}, {4, 4}, {7, 9}, {32, 33}}) {
                 int pixels = hw[0] * hw[1];
                 float[] x = Close.random(rnd, c * pixels, -3f, 5f);
                 float[] w = Close.random(rnd, c, 0.5f, 1.5f), b = Close.random(rnd, c, -1f, 1f);
-                Tensor t = Tensor.copyOf(x, c, hw[0], hw[1]);
-                Norms.layerNorm2d(t, Tensor.copyOf(w, c), Tensor.copyOf(b, c), 1e-6f);
-                Close.assertClose(ScalarKernels.layerNorm2d(x, c, pixels, w, b, 1e-6), t.toFloatArray(), ABS, REL,
-                        "layerNorm2d C=" + c + " " + hw[0] + "x" + hw[1]);
+                Tensor rows = ChannelLayout.toChannelsLast(Tensor.copyOf(x, c, hw[0], hw[1]));
+                Norms.layerNorm(rows, Tensor.copyOf(w, c), Tensor.copyOf(b, c), 1e-6f);
+                Close.assertClose(ScalarKernels.layerNorm2d(x, c, pixels, w, b, 1e-6),
+                        ChannelLayout.toChannelsFirst(rows, hw[0], hw[1]).toFloatArray(), ABS, REL,
+                        "LayerNorm2d C=" + c + " " + hw[0] + "x" + hw[1]);
             }
         }
     }
@@ -99,9 +101,11 @@ class NormsTest {
         Close.assertClose(ln.floats("output"), x.toFloatArray(), ABS, REL, "layer_norm vs torch");
 
         Fixtures.Case ln2 = Fixtures.single("layer_norm2d");
-        Tensor y = ln2.tensor("input");
-        Norms.layerNorm2d(y, ln2.tensor("weight"), ln2.tensor("bias"), (float) ln2.paramDouble("eps"));
-        Close.assertClose(ln2.floats("output"), y.toFloatArray(), ABS, REL, "LayerNorm2d vs torch");
+        Tensor map = ln2.tensor("input");
+        Tensor y = ChannelLayout.toChannelsLast(map);
+        Norms.layerNorm(y, ln2.tensor("weight"), ln2.tensor("bias"), (float) ln2.paramDouble("eps"));
+        Close.assertClose(ln2.floats("output"), ChannelLayout.toChannelsFirst(y, map.dim(1), map.dim(2)).toFloatArray(),
+                ABS, REL, "LayerNorm2d vs torch");
 
         Fixtures.Case rms = Fixtures.single("rms_norm");
         Tensor z = rms.tensor("input");

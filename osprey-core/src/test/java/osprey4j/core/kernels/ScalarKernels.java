@@ -56,6 +56,46 @@ final class ScalarKernels {
         return out;
     }
 
+    /**
+     * Scaled dot-product attention in double: q [queries, heads * d], k and v [keys, kvHeads * d], query head h
+     * reading kv head h / (heads / kvHeads); causalFrom < 0 for none, else query i sees keys 0..causalFrom + i;
+     * bias [heads, queries, keys] or null.
+     */
+    static float[] attention(float[] q, float[] k, float[] v, int queries, int keys, int heads, int kvHeads, int d,
+                             int causalFrom, float[] bias) {
+        float[] out = new float[queries * heads * d];
+        int groups = heads / kvHeads;
+        for (int i = 0; i < queries; i++) {
+            int visible = causalFrom < 0 ? keys : causalFrom + i + 1;
+            for (int h = 0; h < heads; h++) {
+                int g = h / groups;
+                double[] s = new double[visible];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < visible; j++) {
+                    double dot = 0;
+                    for (int e = 0; e < d; e++) {
+                        dot += (double) q[(i * heads + h) * d + e] * k[(j * kvHeads + g) * d + e];
+                    }
+                    s[j] = dot / Math.sqrt(d) + (bias == null ? 0 : bias[(h * queries + i) * keys + j]);
+                    max = Math.max(max, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < visible; j++) {
+                    s[j] = Math.exp(s[j] - max);
+                    sum += s[j];
+                }
+                for (int e = 0; e < d; e++) {
+                    double o = 0;
+                    for (int j = 0; j < visible; j++) {
+                        o += s[j] / sum * v[(j * kvHeads + g) * d + e];
+                    }
+                    out[(i * heads + h) * d + e] = (float) o;
+                }
+            }
+        }
+        return out;
+    }
+
     /** LayerNorm over the last dimension of [rows, c], in double. */
     static float[] layerNorm(float[] x, int rows, int c, float[] w, float[] b, double eps) {
         float[] out = new float[x.length];

@@ -59,7 +59,7 @@ public final class KvCache implements AutoCloseable {
 
     /** Bytes of key/value storage held off-heap. */
     public long byteSize() {
-        return 2L * layers.length * capacity * config.kvDim() * Float.BYTES;
+        return 2L * layers.length * DType.F32.bytesFor((long) capacity * config.kvDim());
     }
 
     /**

@@ -1,6 +1,7 @@
 package osprey4j.model.llm;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.kernels.Gemm;
@@ -84,15 +85,8 @@ public final class Llama {
                         + config.vocabSize() + " rows (ids such as the image placeholder -200 or <mask>/<pos> "
                         + "must be replaced by their embeddings, not looked up)");
             }
-            Tensor row = embedTokens.row(id);
-            Tensor dst = out.row(r);
-            if (row.dtype() == DType.F32) {
-                MemorySegment.copy(row.segment(), 0, dst.segment(), 0, row.byteSize());
-            } else {
-                for (int j = 0; j < hidden; j++) {
-                    dst.setFloat(j, row.getFloat(j));
-                }
-            }
+            MemorySegment.copy(embedTokens.row(id).toFloatArray(), 0, out.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    (long) r * hidden * Float.BYTES, hidden);
         }
         return out;
     }

@@ -1,14 +1,9 @@
 package osprey4j.model.llm;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
-import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.io.Checkpoint;
+import osprey4j.core.kernels.Attention;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.RotaryEmbedding;
 import osprey4j.core.tensor.Tensor;
@@ -20,10 +15,6 @@ import osprey4j.core.tensor.Tensor;
  * o_proj.
  */
 final class LlamaAttention {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     /** [heads x head_dim, hidden] */
     final Tensor qProj;
     /** [kv_heads x head_dim, hidden] */
@@ -35,7 +26,6 @@ final class LlamaAttention {
     private final RotaryEmbedding rotaryEmb;
     private final int heads;
     private final int kvHeads;
-    private final int headDim;
 
     private LlamaAttention(Tensor qProj, Tensor kProj, Tensor vProj, Tensor oProj, RotaryEmbedding rotaryEmb,
             LlamaConfig c) {
@@ -46,7 +36,6 @@ final class LlamaAttention {
         this.rotaryEmb = rotaryEmb;
         this.heads = c.numAttentionHeads();
         this.kvHeads = c.numKeyValueHeads();
-        this.headDim = c.headDim();
     }
 
     /**
@@ -101,88 +90,9 @@ final class LlamaAttention {
         long rowBytes = s.key.byteSize() / n;
         MemorySegment.copy(s.key.segment(), 0, cache.keys().segment(), firstPosition * rowBytes, n * rowBytes);
         MemorySegment.copy(s.value.segment(), 0, cache.values().segment(), firstPosition * rowBytes, n * rowBytes);
-        attend(s, cache, firstPosition);
+        int keys = firstPosition + n;
+        Attention.attend(s.query, cache.keys().slice(0, keys), cache.values().slice(0, keys), heads, kvHeads,
+                firstPosition, null, s.attention, s.attnOutput);
         Gemm.linear(s.attnOutput, oProj, null, s.projected);
-    }
-
-    /**
-     * softmax(q k^T / sqrt(head_dim)) v per (token, head), causal: the query at position p sees keys 0..p. The
-     * (token, head) pairs are dealt round-robin to the workers, which balances the longer rows of late tokens;
-     * each worker has its own score row and accumulator.
-     */
-    private void attend(Scratch s, KvCache.Layer cache, int firstPosition) {
-        int n = s.rows();
-        int items = n * heads;
-        int workers = Math.min(items, s.scores.length);
-        int groups = heads / kvHeads;
-        int d = headDim;
-        long qRowBytes = (long) heads * d * Float.BYTES;
-        long kvRowBytes = (long) kvHeads * d * Float.BYTES;
-        long headBytes = (long) d * Float.BYTES;
-        float scale = (float) Math.sqrt(d);
-        int vectorEnd = F.loopBound(d);
-        MemorySegment q = s.query.segment();
-        MemorySegment out = s.attnOutput.segment();
-        MemorySegment keys = cache.keys().segment();
-        MemorySegment values = cache.values().segment();
-        ComputePool.parallelFor(workers, 1, (w0, w1) -> {
-            for (int w = w0; w < w1; w++) {
-                float[] scores = s.scores[w];
-                float[] acc = s.accumulators[w];
-                for (int item = w; item < items; item += workers) {
-                    int token = item / heads;
-                    int head = item % heads;
-                    int visible = firstPosition + token + 1;
-                    long qOff = token * qRowBytes + head * headBytes;
-                    long kvHeadOff = (head / groups) * headBytes;
-                    // scores[j] = q . k_j / sqrt(d), as torch: matmul, then the division
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < visible; j++) {
-                        long kOff = j * kvRowBytes + kvHeadOff;
-                        FloatVector sum = FloatVector.zero(F);
-                        int i = 0;
-                        for (; i < vectorEnd; i += F.length()) {
-                            long off = (long) i * Float.BYTES;
-                            sum = FloatVector.fromMemorySegment(F, q, qOff + off, LE)
-                                    .fma(FloatVector.fromMemorySegment(F, keys, kOff + off, LE), sum);
-                        }
-                        float dot = sum.reduceLanes(VectorOperators.ADD);
-                        for (; i < d; i++) {
-                            long off = (long) i * Float.BYTES;
-                            dot += q.get(FLOAT, qOff + off)
-                                    * keys.get(FLOAT, kOff + off);
-                        }
-                        float score = dot / scale;
-                        scores[j] = score;
-                        max = Math.max(max, score);
-                    }
-                    // softmax in float32
-                    float total = 0f;
-                    for (int j = 0; j < visible; j++) {
-                        float e = (float) Math.exp(scores[j] - max);
-                        scores[j] = e;
-                        total += e;
-                    }
-                    // out = sum_j p_j v_j
-                    Arrays.fill(acc, 0f);
-                    for (int j = 0; j < visible; j++) {
-                        float p = scores[j] / total;
-                        long vOff = j * kvRowBytes + kvHeadOff;
-                        FloatVector pv = FloatVector.broadcast(F, p);
-                        int i = 0;
-                        for (; i < vectorEnd; i += F.length()) {
-                            FloatVector.fromMemorySegment(F, values, vOff + (long) i * Float.BYTES, LE)
-                                    .fma(pv, FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
-                        }
-                        for (; i < d; i++) {
-                            acc[i] += p * values.get(FLOAT,
-                                    vOff + (long) i * Float.BYTES);
-                        }
-                    }
-                    MemorySegment.copy(acc, 0, out, FLOAT,
-                            token * qRowBytes + head * headBytes, d);
-                }
-            }
-        });
     }
 }

@@ -1,7 +1,7 @@
 package osprey4j.model.llm;
 
 import java.lang.foreign.Arena;
-import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.kernels.Attention;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
@@ -27,8 +27,7 @@ final class Scratch implements AutoCloseable {
     final Tensor gate;
     final Tensor up;
     /** Per attention worker: the scores of one query against every cached key, and its output row. */
-    final float[][] scores;
-    final float[][] accumulators;
+    final Attention.Workspace attention;
 
     private final Arena ownArena;
 
@@ -52,9 +51,7 @@ final class Scratch implements AutoCloseable {
         projected = Tensor.zeros(a, DType.F32, n, c.hiddenSize());
         gate = Tensor.zeros(a, DType.F32, n, c.intermediateSize());
         up = Tensor.zeros(a, DType.F32, n, c.intermediateSize());
-        int workers = ComputePool.threads();
-        scores = new float[workers][keys];
-        accumulators = new float[workers][headDim];
+        attention = new Attention.Workspace(keys, headDim);
     }
 
     int rows() {

@@ -9,6 +9,7 @@ import java.util.Objects;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.CheckpointException;
 import osprey4j.core.kernels.Activations;
+import osprey4j.core.kernels.ChannelLayout;
 import osprey4j.core.kernels.Conv2d;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.Norms;
@@ -86,7 +87,7 @@ public final class ConvNextTower {
 
     /**
      * A stage: optional downsample (LayerNorm2d, then a k x k stride-k conv), then its blocks. The conv's
-     * filters are kept reordered tap-major ({@link ChannelLayout#filtersTapMajor}), so the conv is one GEMM over
+     * filters are kept reordered tap-major ({@link Conv2d#filtersTapMajor}), so the conv is one GEMM over
      * the channels-last stream's patches.
      */
     private record Stage(Tensor downsampleNormWeight, Tensor downsampleNormBias, Tensor downsampleRows,
@@ -271,7 +272,7 @@ public final class ConvNextTower {
                 long k = shape(p + "downsample.1.weight", 4)[2];
                 dsNormW = weight(p + "downsample.0.weight", inChannels);
                 dsNormB = weight(p + "downsample.0.bias", inChannels);
-                dsRows = ChannelLayout.filtersTapMajor(weight(p + "downsample.1.weight", c, inChannels, k, k));
+                dsRows = Conv2d.filtersTapMajor(weight(p + "downsample.1.weight", c, inChannels, k, k));
                 dsKernel = Math.toIntExact(k);
                 dsB = weight(p + "downsample.1.bias", c);
             } else if (c != inChannels) {
@@ -402,8 +403,7 @@ public final class ConvNextTower {
         // The stem conv as one GEMM over the image's patches, (c, ky, kx) ordered like the filters' own layout.
         int k0 = stemWeight.size(2);
         int h = pixels.size(1) / k0, w = pixels.size(2) / k0;
-        Tensor imagePatches = ChannelLayout.imagePatchRows(pixels, k0);
-        Tensor x = Gemm.linear(imagePatches, stemWeight.reshape(stemWeight.dim(0), imagePatches.dim(1)), stemBias);
+        Tensor x = Conv2d.patchify(pixels, stemWeight, stemBias);
         Norms.layerNorm(x, stemNormWeight, stemNormBias, EPS);
         step.done(Op.STEM);
         Tensor stem = ChannelLayout.toChannelsFirst(x, h, w);
@@ -433,7 +433,7 @@ public final class ConvNextTower {
                     Tensor normed = Tensor.zeros(DType.F32, x.shape());
                     Norms.layerNorm(x, stage.downsampleNormWeight(), stage.downsampleNormBias(), EPS, normed);
                     Tensor patches = Tensor.zeros(DType.F32, (long) (h / k) * (w / k), (long) k * k * x.size(1));
-                    ChannelLayout.patchRows(normed, h, w, k, patches);
+                    Conv2d.patchRows(normed, h, w, k, patches);
                     x = Gemm.linear(patches, stage.downsampleRows(), stage.downsampleBias());
                     h /= k;
                     w /= k;

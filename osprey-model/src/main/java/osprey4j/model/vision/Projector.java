@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.CheckpointException;
 import osprey4j.core.kernels.Activations;
+import osprey4j.core.kernels.ChannelLayout;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;

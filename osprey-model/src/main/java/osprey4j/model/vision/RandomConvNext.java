@@ -53,8 +53,8 @@ public final class RandomConvNext {
             throw new IllegalArgumentException("need one depth per stage, got dims " + dims.length + " and depths "
                     + depths.length);
         }
-        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) {
-            throw new IllegalArgumentException("weights must be F32, F16 or BF16, got " + dtype);
+        if (!dtype.isWeightType()) {
+            throw new IllegalArgumentException("weights must be " + DType.weightTypeNames() + ", got " + dtype);
         }
         Map<String, Tensor> t = new LinkedHashMap<>();
         Filler f = new Filler(dtype, seed, t);

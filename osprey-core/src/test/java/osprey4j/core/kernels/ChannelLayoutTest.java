@@ -1,20 +1,20 @@
-package osprey4j.model.vision;
+package osprey4j.core.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.util.SplittableRandom;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
-/** The layout changes against index arithmetic, on sizes that do not fill the tiles. */
+/** The layout changes and patch gathering against index arithmetic, on sizes that do not fill the tiles. */
 class ChannelLayoutTest {
     @Test
     void toChannelsLastIsATranspose() {
         for (int[] s : new int[][] {{1, 1, 1}, {3, 5, 7}, {70, 9, 15}, {130, 66, 65}}) {
             int c = s[0], h = s[1], w = s[2];
-            Tensor x = ConvNextLargeShapesTest.random(new SplittableRandom(c), DType.F32, 1f, c, h, w);
+            Tensor x = random(c, DType.F32, c, h, w);
             Tensor y = ChannelLayout.toChannelsLast(x);
             assertArrayEquals(new long[] {(long) h * w, c}, y.shape());
             for (int ch = 0; ch < c; ch++) {
@@ -29,7 +29,7 @@ class ChannelLayoutTest {
     void toChannelsFirstIsTheInverseTranspose() {
         for (int[] s : new int[][] {{1, 1, 1}, {3, 5, 7}, {70, 9, 15}, {130, 66, 65}}) {
             int c = s[0], h = s[1], w = s[2];
-            Tensor x = ConvNextLargeShapesTest.random(new SplittableRandom(c + 1), DType.F32, 1f, (long) h * w, c);
+            Tensor x = random(c + 1, DType.F32, (long) h * w, c);
             Tensor y = ChannelLayout.toChannelsFirst(x, h, w);
             assertArrayEquals(new long[] {c, h, w}, y.shape());
             for (int ch = 0; ch < c; ch++) {
@@ -44,12 +44,11 @@ class ChannelLayoutTest {
     @Test
     void patchRowsTimesTapMajorFiltersIsTheStridedConvolution() {
         int c = 5, o = 3, k = 2, h = 7, w = 9;
-        SplittableRandom rng = new SplittableRandom(5);
-        Tensor x = ConvNextLargeShapesTest.random(rng, DType.F32, 1f, (long) h * w, c); // channels-last
-        Tensor filters = ConvNextLargeShapesTest.random(rng, DType.F16, 1f, o, c, k, k);
+        Tensor x = random(5, DType.F32, (long) h * w, c); // channels-last
+        Tensor filters = random(6, DType.F16, o, c, k, k);
         Tensor rows = Tensor.zeros(DType.F32, (long) (h / k) * (w / k), (long) k * k * c);
-        ChannelLayout.patchRows(x, h, w, k, rows);
-        Tensor tapMajor = ChannelLayout.filtersTapMajor(filters);
+        Conv2d.patchRows(x, h, w, k, rows);
+        Tensor tapMajor = Conv2d.filtersTapMajor(filters);
         assertArrayEquals(new long[] {o, (long) k * k * c}, tapMajor.shape());
         for (int py = 0; py < h / k; py++) {
             for (int px = 0; px < w / k; px++) {
@@ -78,8 +77,8 @@ class ChannelLayoutTest {
     @Test
     void imagePatchRowsFollowTheFiltersOwnOrder() {
         int c = 3, k = 4, h = 9, w = 13;
-        Tensor img = ConvNextLargeShapesTest.random(new SplittableRandom(9), DType.F32, 1f, c, h, w);
-        Tensor rows = ChannelLayout.imagePatchRows(img, k);
+        Tensor img = random(9, DType.F32, c, h, w);
+        Tensor rows = Conv2d.imagePatchRows(img, k);
         assertArrayEquals(new long[] {(long) (h / k) * (w / k), (long) c * k * k}, rows.shape());
         for (int py = 0; py < h / k; py++) {
             for (int px = 0; px < w / k; px++) {
@@ -96,13 +95,8 @@ class ChannelLayoutTest {
         }
     }
 
-    @Test
-    void linearProjectorIsOneLinear() {
-        MemoryCheckpoint ck = new MemoryCheckpoint()
-                .put("proj.weight", Tensor.copyOf(new float[] {1, 2, 3, 4, 5, 6}, 3, 2))
-                .put("proj.bias", Tensor.copyOf(new float[] {1, 0, -1}, 3));
-        Projector p = Projector.load(ck, "proj", "linear");
-        Tensor out = p.forward(Tensor.copyOf(new float[] {1, 1, 2, 0}, 2, 2));
-        assertArrayEquals(new float[] {4, 7, 10, 3, 6, 9}, out.toFloatArray());
+    private static Tensor random(long seed, DType dtype, long... shape) {
+        float[] a = Close.random(new Random(seed), Math.toIntExact(Tensor.numel(shape)), -1f, 1f);
+        return Tensor.copyOf(a, shape).to(dtype);
     }
 }

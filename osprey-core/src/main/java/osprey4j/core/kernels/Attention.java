@@ -1,0 +1,260 @@
+package osprey4j.core.kernels;
+
+import static osprey4j.core.kernels.VectorMath.F;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * Scaled dot-product attention in float32 over rows of concatenated heads:
+ * {@code out[i, h] = sum_j softmax_j(q[i, h] . k[j, g(h)] / sqrt(head_dim) + bias_h[i, j]) v[j, g(h)]}.
+ *
+ * <ul>
+ *   <li>q and out are [queries, heads x head_dim]; k and v are [keys, kv_heads x head_dim] (a key/value cache
+ *       passes a view of its first rows). Query head h reads key/value head {@code h / (heads / kv_heads)}
+ *       (grouped-query attention; kv_heads = heads is plain multi-head attention).</li>
+ *   <li>Causal: queries at absolute positions {@code causalFrom .. causalFrom + queries - 1} see the keys at
+ *       positions 0 .. their own; {@link #NOT_CAUSAL} lets every query see every key.</li>
+ *   <li>An optional {@link ScoreBias} is added to each row of scores before the softmax (e.g. a relative
+ *       position bias).</li>
+ * </ul>
+ * Scores are {@code dot / sqrt(head_dim)}, the division as torch writes it; the softmax is {@link Softmax}'s.
+ * (query, head) pairs are dealt round-robin to the workers, which balances the longer rows of late queries
+ * under a causal mask; each worker has its own score row and accumulator in a {@link Workspace}.
+ */
+public final class Attention {
+    /** {@code causalFrom} value for attention without a causal mask. */
+    public static final int NOT_CAUSAL = -1;
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private Attention() {
+    }
+
+    /** Adds a bias to one row of attention scores, before the softmax. */
+    @FunctionalInterface
+    public interface ScoreBias {
+        /** Adds the bias of query {@code query} in head {@code head} to {@code scores[0 .. keys)}, in place. */
+        void addTo(int head, int query, float[] scores, int keys);
+
+        /** A dense bias, F32 [heads, queries, keys]. */
+        static ScoreBias of(Tensor bias) {
+            KernelChecks.requireF32(bias, "bias");
+            KernelChecks.requireRank(bias, 3, "bias");
+            MemorySegment b = bias.segment();
+            long rows = bias.dim(1), cols = bias.dim(2);
+            return (head, query, scores, keys) -> {
+                if (keys > cols) {
+                    throw new IllegalArgumentException("bias " + bias + " has no column for key " + (keys - 1));
+                }
+                long off = ((long) head * rows + query) * cols * Float.BYTES;
+                for (int j = 0; j < keys; j++) {
+                    scores[j] += b.get(FLOAT, off + (long) j * Float.BYTES);
+                }
+            };
+        }
+
+        /**
+         * A bias decomposed over a 2-d key grid of kh x kw keys (key j at grid row j / kw, column j % kw):
+         * {@code scores[j] += rowBias[head, query, j / kw]}, then {@code += colBias[head, query, j % kw]}, the
+         * order in which a decomposed relative position bias (SAM's ViT) adds them. F32 [heads, queries, kh] and
+         * [heads, queries, kw]; the full [heads, queries, kh x kw] bias is never built.
+         */
+        static ScoreBias decomposed(Tensor rowBias, Tensor colBias) {
+            KernelChecks.requireF32(rowBias, "rowBias");
+            KernelChecks.requireF32(colBias, "colBias");
+            KernelChecks.requireRank(rowBias, 3, "rowBias");
+            KernelChecks.requireRank(colBias, 3, "colBias");
+            if (rowBias.dim(0) != colBias.dim(0) || rowBias.dim(1) != colBias.dim(1)) {
+                throw new IllegalArgumentException("rowBias " + rowBias + " and colBias " + colBias
+                        + " must share heads and queries");
+            }
+            MemorySegment rb = rowBias.segment(), cb = colBias.segment();
+            long queries = rowBias.dim(1);
+            int kh = rowBias.size(2), kw = colBias.size(2);
+            return (head, query, scores, keys) -> {
+                if (keys != (long) kh * kw) {
+                    throw new IllegalArgumentException(keys + " keys are not the " + kh + " x " + kw + " grid of the bias");
+                }
+                long rOff = ((long) head * queries + query) * kh * Float.BYTES;
+                long cOff = ((long) head * queries + query) * kw * Float.BYTES;
+                for (int y = 0; y < kh; y++) {
+                    float r = rb.get(FLOAT, rOff + (long) y * Float.BYTES);
+                    for (int x = 0; x < kw; x++) {
+                        int j = y * kw + x;
+                        scores[j] = scores[j] + r + cb.get(FLOAT, cOff + (long) x * Float.BYTES);
+                    }
+                }
+            };
+        }
+    }
+
+    /**
+     * Per-worker buffers: a score row for up to {@code maxKeys} keys and an output row of {@code headDim}. Kept
+     * by the caller so that repeated calls (one decoding step per token) allocate nothing; not thread-safe.
+     */
+    public static final class Workspace {
+        private final float[][] scores;
+        private final float[][] accumulators;
+        private final int maxKeys;
+        private final int headDim;
+
+        public Workspace(int maxKeys, int headDim) {
+            if (maxKeys < 0 || headDim < 0) {
+                throw new IllegalArgumentException("workspace sizes must not be negative: " + maxKeys + " keys, head_dim "
+                        + headDim);
+            }
+            int workers = ComputePool.threads();
+            this.maxKeys = maxKeys;
+            this.headDim = headDim;
+            this.scores = new float[workers][VectorMath.roundUp(maxKeys)];
+            this.accumulators = new float[workers][headDim];
+        }
+    }
+
+    /**
+     * Writes the attention of every query row of {@code q} to {@code out}.
+     *
+     * @param q          [queries, heads x head_dim] F32 (or [queries, heads, head_dim])
+     * @param k          [keys, kvHeads x head_dim] F32
+     * @param v          same shape as k
+     * @param heads      query heads
+     * @param kvHeads    key/value heads, dividing {@code heads}
+     * @param causalFrom position of the first query for a causal mask, or {@link #NOT_CAUSAL}
+     * @param bias       added to the scores, or null
+     * @param workspace  buffers for at least {@code keys} keys and head_dim, or null to allocate them
+     * @param out        same shape as q, F32, not overlapping the inputs
+     */
+    public static void attend(Tensor q, Tensor k, Tensor v, int heads, int kvHeads, int causalFrom, ScoreBias bias,
+                              Workspace workspace, Tensor out) {
+        KernelChecks.requireF32(q, "q");
+        KernelChecks.requireF32(k, "k");
+        KernelChecks.requireF32(v, "v");
+        KernelChecks.requireF32(out, "out");
+        KernelChecks.requireSameShape(q, out, "q", "out");
+        KernelChecks.requireSameShape(k, v, "k", "v");
+        if (q.rank() < 2 || k.rank() < 2) {
+            throw new IllegalArgumentException("attention needs row tensors, got q " + q + " and k " + k);
+        }
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new IllegalArgumentException("kv_heads " + kvHeads + " must divide heads " + heads);
+        }
+        int queries = q.size(0);
+        int keys = k.size(0);
+        long qWidth = rowWidth(q);
+        long kvWidth = rowWidth(k);
+        if (qWidth % heads != 0 || kvWidth != qWidth / heads * kvHeads) {
+            throw new IllegalArgumentException("q " + q + " and k " + k + " are not " + heads + " and " + kvHeads
+                    + " heads of one head_dim");
+        }
+        int d = Math.toIntExact(qWidth / heads);
+        if (causalFrom != NOT_CAUSAL && (causalFrom < 0 || (long) causalFrom + queries > keys)) {
+            throw new IllegalArgumentException("queries at positions " + causalFrom + ".." + (causalFrom + queries - 1)
+                    + " need at least " + ((long) causalFrom + queries) + " keys, got " + keys);
+        }
+        if (causalFrom == NOT_CAUSAL && keys == 0 && queries > 0) {
+            throw new IllegalArgumentException("attention of " + queries + " queries over no keys");
+        }
+        if (overlaps(out, q) || overlaps(out, k) || overlaps(out, v)) {
+            throw new IllegalArgumentException("attention cannot write over its inputs");
+        }
+        Workspace ws = workspace != null ? workspace : new Workspace(keys, d);
+        if (ws.maxKeys < keys || ws.headDim < d) {
+            throw new IllegalArgumentException("workspace for " + ws.maxKeys + " keys and head_dim " + ws.headDim
+                    + " is too small for " + keys + " keys and head_dim " + d);
+        }
+        int items = queries * heads;
+        if (items == 0 || d == 0) {
+            out.segment().fill((byte) 0);
+            return;
+        }
+        int workers = Math.min(items, ws.scores.length);
+        int groups = heads / kvHeads;
+        long qRowBytes = qWidth * Float.BYTES;
+        long kvRowBytes = kvWidth * Float.BYTES;
+        long headBytes = (long) d * Float.BYTES;
+        float scale = (float) Math.sqrt(d);
+        MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), os = out.segment();
+        ComputePool.parallelFor(workers, 1, (w0, w1) -> {
+            for (int w = w0; w < w1; w++) {
+                float[] scores = ws.scores[w];
+                float[] acc = ws.accumulators[w];
+                for (int item = w; item < items; item += workers) {
+                    int query = item / heads;
+                    int head = item % heads;
+                    int visible = causalFrom == NOT_CAUSAL ? keys : causalFrom + query + 1;
+                    long qOff = query * qRowBytes + head * headBytes;
+                    long kvOff = (head / groups) * headBytes;
+                    scores(qs, qOff, ks, kvOff, kvRowBytes, visible, d, scale, scores);
+                    if (bias != null) {
+                        bias.addTo(head, query, scores, visible);
+                    }
+                    Softmax.softmax(scores, visible);
+                    weightedSum(scores, vs, kvOff, kvRowBytes, visible, d, acc);
+                    MemorySegment.copy(acc, 0, os, FLOAT, query * qRowBytes + head * headBytes, d);
+                }
+            }
+        });
+    }
+
+    /** scores[j] = q . k_j / scale for the first {@code visible} keys: matmul, then the division, as torch. */
+    private static void scores(MemorySegment q, long qOff, MemorySegment keys, long kvOff, long kvRowBytes, int visible,
+                               int d, float scale, float[] scores) {
+        int vectorEnd = F.loopBound(d);
+        for (int j = 0; j < visible; j++) {
+            long kOff = j * kvRowBytes + kvOff;
+            FloatVector sum = FloatVector.zero(F);
+            int i = 0;
+            for (; i < vectorEnd; i += F.length()) {
+                long off = (long) i * Float.BYTES;
+                sum = FloatVector.fromMemorySegment(F, q, qOff + off, LE)
+                        .fma(FloatVector.fromMemorySegment(F, keys, kOff + off, LE), sum);
+            }
+            float dot = sum.reduceLanes(VectorOperators.ADD);
+            for (; i < d; i++) {
+                long off = (long) i * Float.BYTES;
+                dot += q.get(FLOAT, qOff + off) * keys.get(FLOAT, kOff + off);
+            }
+            scores[j] = dot / scale;
+        }
+    }
+
+    /** acc = sum_j p_j v_j over the first {@code visible} values. */
+    private static void weightedSum(float[] p, MemorySegment values, long kvOff, long kvRowBytes, int visible, int d,
+                                    float[] acc) {
+        int vectorEnd = F.loopBound(d);
+        Arrays.fill(acc, 0, d, 0f);
+        for (int j = 0; j < visible; j++) {
+            long vOff = j * kvRowBytes + kvOff;
+            FloatVector pv = FloatVector.broadcast(F, p[j]);
+            int i = 0;
+            for (; i < vectorEnd; i += F.length()) {
+                FloatVector.fromMemorySegment(F, values, vOff + (long) i * Float.BYTES, LE)
+                        .fma(pv, FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
+            }
+            for (; i < d; i++) {
+                acc[i] += p[j] * values.get(FLOAT, vOff + (long) i * Float.BYTES);
+            }
+        }
+    }
+
+    private static long rowWidth(Tensor t) {
+        long n = 1;
+        for (int i = 1; i < t.rank(); i++) {
+            n *= t.dim(i);
+        }
+        return n;
+    }
+
+    private static boolean overlaps(Tensor a, Tensor b) {
+        return a.byteSize() > 0 && b.byteSize() > 0 && a.segment().asOverlappingSlice(b.segment()).isPresent();
+    }
+}

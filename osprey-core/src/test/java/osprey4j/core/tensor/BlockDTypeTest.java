@@ -1,0 +1,132 @@
+package osprey4j.core.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.io.CheckpointException;
+import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.kernels.VectorConvert;
+
+/** Q8_0 and Q4_0: block sizes, views, file validation and the row load against a scalar reading of the bytes. */
+class BlockDTypeTest {
+    @Test
+    void sizesArePerBlock() {
+        assertEquals(34, DType.Q8_0.blockBytes());
+        assertEquals(18, DType.Q4_0.blockBytes());
+        assertEquals(32, DType.Q8_0.blockSize());
+        assertEquals(1, DType.BF16.blockSize());
+        assertEquals(34L * 3, DType.Q8_0.bytesFor(96));
+        assertEquals(18L * 128, DType.Q4_0.bytesFor(4096));
+        assertEquals(0L, DType.Q4_0.bytesFor(0));
+        assertEquals(12L, DType.F32.bytesFor(3));
+        assertThrows(IllegalArgumentException.class, () -> DType.Q8_0.bytesFor(33));
+        assertThrows(IllegalArgumentException.class, () -> DType.Q8_0.bytesFor(-32));
+        assertThrows(IllegalStateException.class, DType.Q4_0::byteSize);
+        assertThrows(ArithmeticException.class, () -> DType.F64.bytesFor(Long.MAX_VALUE / 4));
+        assertEquals(DType.Q8_0, DType.fromSafetensorsName("q8_0"));
+        assertTrue(DType.Q4_0.isBlockQuantized() && !DType.F16.isBlockQuantized());
+    }
+
+    @Test
+    void rowsMustBeWholeBlocksAndViewsStartOnBlocks() {
+        assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(DType.Q8_0, 64, 48));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(DType.Q8_0));
+        assertThrows(IllegalArgumentException.class,
+                () -> Tensor.of(DType.Q4_0, MemorySegment.ofArray(new byte[18 * 3]), 3, 32).reshape(6, 16));
+        assertThrows(IllegalArgumentException.class,
+                () -> Tensor.of(DType.Q4_0, MemorySegment.ofArray(new byte[18 * 3 - 1]), 3, 32));
+        Tensor q = Tensor.zeros(DType.Q8_0, 5, 64);
+        assertEquals(5 * 2 * 34, q.byteSize());
+        Tensor row = q.row(3);
+        assertEquals(2 * 34, row.byteSize());
+        assertEquals(3L * 2 * 34, row.segment().address() - q.segment().address());
+        assertEquals(3 * 2 * 34, q.slice(1, 4).byteSize());
+        assertThrows(IllegalArgumentException.class, () -> row.row(0), "one element of a block is no view");
+        assertThrows(UnsupportedOperationException.class, () -> q.setFloat(0, 1f));
+    }
+
+    @Test
+    void rowLoadMatchesScalarDequantisation() {
+        Random rnd = new Random(8);
+        for (DType t : new DType[] {DType.Q8_0, DType.Q4_0}) {
+            int blocks = 7;
+            byte[] bytes = randomBlocks(rnd, t, blocks);
+            MemorySegment seg = MemorySegment.ofArray(bytes);
+            float[] expected = new float[blocks * 32];
+            for (int b = 0; b < blocks; b++) {
+                int base = b * t.blockBytes();
+                float d = Float.float16ToFloat((short) ((bytes[base] & 0xFF) | bytes[base + 1] << 8));
+                for (int i = 0; i < 32; i++) {
+                    int q = t == DType.Q8_0 ? bytes[base + 2 + i]
+                            : (i < 16 ? bytes[base + 2 + i] & 0xF : (bytes[base + 2 + i - 16] >> 4) & 0xF) - 8;
+                    expected[b * 32 + i] = q * d;
+                }
+            }
+            Tensor tensor = Tensor.of(t, seg, blocks, 32);
+            assertArrayEquals(expected, tensor.toFloatArray(), t + " whole tensor");
+            for (int[] range : new int[][] {{0, 0}, {0, 1}, {5, 27}, {31, 2}, {17, 150}, {64, 32}, {3, 221}}) {
+                float[] got = new float[range[1] + 2];
+                VectorConvert.toFloats(t, seg, range[0], got, 1, range[1]);
+                for (int i = 0; i < range[1]; i++) {
+                    assertEquals(expected[range[0] + i], got[1 + i], t + " element " + (range[0] + i));
+                }
+                assertEquals(0f, got[0]);
+                assertEquals(0f, got[range[1] + 1], "nothing written past the run");
+            }
+            for (int i = 0; i < expected.length; i += 13) {
+                assertEquals(expected[i], tensor.getFloat(i));
+            }
+            assertArrayEquals(java.util.Arrays.copyOfRange(expected, 96, 128), tensor.row(3).toFloatArray());
+        }
+    }
+
+    @Test
+    void safetensorsCarryBlockTypesAndCheckTheirSizes(@TempDir Path dir) throws Exception {
+        Random rnd = new Random(9);
+        Tensor q8 = Tensor.of(DType.Q8_0, MemorySegment.ofArray(randomBlocks(rnd, DType.Q8_0, 6)), 3, 64);
+        Tensor q4 = Tensor.of(DType.Q4_0, MemorySegment.ofArray(randomBlocks(rnd, DType.Q4_0, 3)), 96);
+        Path file = dir.resolve("q.safetensors");
+        SafetensorsWriter.write(file, Map.of("a.weight", q8, "b.weight", q4, "c", Tensor.copyOf(new float[] {1, 2}, 2)));
+        try (Checkpoint ck = Checkpoints.open(file)) {
+            assertArrayEquals(q8.toFloatArray(), ck.tensor("a.weight").toFloatArray());
+            assertArrayEquals(q4.toFloatArray(), ck.tensor("b.weight").toFloatArray());
+            assertEquals(DType.Q8_0.bytesFor(192), ck.info("a.weight").byteSize());
+            long offset = ck.tensor("b.weight").segment().address() - ck.tensor("a.weight").segment().address();
+            assertEquals(0, Math.floorMod(offset, DType.Q4_0.alignment()), "block scales stay 2-byte aligned");
+        }
+        // a Q8_0 entry whose rows are not whole blocks is refused with the file named
+        String header = "{\"w\":{\"dtype\":\"Q8_0\",\"shape\":[2,48],\"data_offsets\":[0,102]}}";
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] out = new byte[8 + h.length + 102];
+        MemorySegment.ofArray(out).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, h.length);
+        System.arraycopy(h, 0, out, 8, h.length);
+        Path bad = dir.resolve("bad.safetensors");
+        Files.write(bad, out);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.open(bad).close());
+        assertTrue(e.getMessage().contains("multiple of 32"), e.getMessage());
+    }
+
+    /** Blocks with a random finite f16 scale and random quants. */
+    private static byte[] randomBlocks(Random rnd, DType t, int blocks) {
+        byte[] b = new byte[blocks * t.blockBytes()];
+        rnd.nextBytes(b);
+        for (int i = 0; i < blocks; i++) {
+            short scale = Float.floatToFloat16((rnd.nextFloat() - 0.5f) * 0.1f);
+            b[i * t.blockBytes()] = (byte) scale;
+            b[i * t.blockBytes() + 1] = (byte) (scale >> 8);
+        }
+        return b;
+    }
+}
