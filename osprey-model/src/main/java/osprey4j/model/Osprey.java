@@ -10,6 +10,8 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
+import osprey4j.core.prompt.ChatTemplate;
+import osprey4j.core.prompt.QuestionPrompt;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.ImageProcessor;
@@ -244,7 +246,7 @@ public final class Osprey implements AutoCloseable {
      * Builds the LLM input for a question as the reference does. {@code <region1>}, {@code <region2>}... in the
      * question refer to {@code masks} in order and become {@code <mask><pos>}; a question may instead write
      * {@code <mask><pos>} itself, once per mask in order. The user message is
-     * {@code "<image>\nThis provides an overview of the picture.\n" + question}, unless the question contains
+     * {@link osprey4j.core.prompt.Preambles#IMAGE} followed by the question, unless the question contains
      * {@code <image>}: then it is the whole message, verbatim.
      *
      * @param masks one F32 (or any numeric) [height, width] tensor per region, at the image's size, 1 inside the
