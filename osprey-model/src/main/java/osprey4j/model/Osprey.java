@@ -330,8 +330,7 @@ public final class Osprey implements AutoCloseable {
         // Generation also ends where the model's positions end (the reference would run past them, extending
         // rotary tables the model was never trained on).
         int maxNew = Math.min(options.maxNewTokens(), llamaConfig.maxPositionEmbeddings() - length);
-        Sampler sampler = new Sampler(new Sampler.SamplingConfig(options.greedy(), options.temperature(),
-                options.topP(), options.topK(), options.seed()));
+        Sampler sampler = new Sampler(options);
         Generation generation = new Generation(tokenizer, stopCondition);
         double prefillMs;
         double decodeMs;
