@@ -43,7 +43,9 @@ import osprey4j.model.vision.Projector;
  * {@link #load(Path, Consumer)} for where each part comes from. Weights stay memory-mapped until
  * {@link #close}.
  *
- * <p>One question at a time per instance: calls may come from any thread but should not overlap.
+ * <p><b>Threads.</b> Calls may overlap, from any threads, as long as each uses its own {@link ImageSession}: the
+ * weights are only read, and every call makes its own KV cache and activation scratch. Questions about one session
+ * must not overlap (they share the session's cached prompt prefix).
  */
 public final class Osprey implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Osprey.class.getName());
