@@ -96,12 +96,11 @@ final class DescribeCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         RgbImage img = ModelSupport.readImage(input.image);
-        List<DescribeRequest.Region> regions = CocoRegions.read(source.masks, input.image, img.width(), img.height())
-                .stream().map(r -> new DescribeRequest.Region(r.id(), r.mask())).toList();
+        List<DescribeRequest.Region> regions = CocoRegions.read(source.masks, input.image, img.width(), img.height());
         DescribeRequest request = new DescribeRequest(input.image.toString(), regions, level, options);
         PrintWriter err = spec.commandLine().getErr();
         String prefix = OneLineErrors.prefix(spec.commandLine());
-        ObjectMapper json = ServiceJson.mapper();
+        ObjectMapper mapper = ServiceJson.mapper();
         int done;
         double loadMs;
         Path tmp = AtomicFiles.temporarySibling(target);
@@ -119,7 +118,7 @@ final class DescribeCommand implements Callable<Integer> {
                 @Override
                 public void described(int n, int total, RegionDescription d, double millis) {
                     try {
-                        w.write(json.writeValueAsString(d));
+                        w.write(mapper.writeValueAsString(d));
                         w.write('\n');
                         w.flush();
                     } catch (IOException e) {
@@ -138,7 +137,7 @@ final class DescribeCommand implements Callable<Integer> {
         }
         move(tmp, target);
         PrintWriter stdout = spec.commandLine().getOut();
-        if (this.json) {
+        if (json) {
             ObjectNode summary = JsonNodeFactory.instance.objectNode();
             summary.put("out", out.toString());
             summary.put("regions", done);

@@ -67,11 +67,6 @@ public final class OspreyService implements AutoCloseable {
         return model.directory();
     }
 
-    /** The loaded model, for what the service does not cover (its tokenizer, its configuration). */
-    public Osprey model() {
-        return model;
-    }
-
     /** Reads an image file as the model sees it. */
     public static RgbImage readImage(String file) {
         Path path = Path.of(file);
