@@ -7,14 +7,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import osprey4j.core.mask.Mask;
-import osprey4j.model.Answer;
-import osprey4j.model.ChatTemplate;
-import osprey4j.model.QuestionPrompt;
 import osprey4j.model.GenerationOptions;
-import osprey4j.model.ImageSession;
-import osprey4j.model.Osprey;
 import osprey4j.model.TokenListener;
 import osprey4j.model.image.RgbImage;
+import osprey4j.service.AskRequest;
+import osprey4j.service.AskResult;
+import osprey4j.service.OspreyService;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -63,20 +61,20 @@ final class AskCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         RgbImage img = ModelSupport.readImage(input.image);
         List<Mask> masks = RegionInputs.masks(regions, img.width(), img.height());
-        // The question's region references are checked before the (slow) model load.
-        ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, masks.size()));
+        // The request checks the question's region references before the (slow) model load.
+        AskRequest request = ModelSupport.asUsage(() -> new AskRequest(input.image.toString(), masks, question,
+                options));
         PrintWriter out = spec.commandLine().getOut();
-        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
-             Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine())) {
+        try (OspreyService service = ModelSupport.loadService(input.model, spec.commandLine())) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
-            ImageSession session = osprey.encode(img);
             TokenListener listener = json ? TokenListener.NONE : (id, text) -> {
                 if (!text.isEmpty()) {
                     out.print(text);
                     out.flush();
                 }
             };
-            Answer answer = ModelSupport.asUsage(() -> osprey.ask(session, masks, question, options, listener));
+            AskResult answer = ModelSupport.serviceCall(() -> service.ask(img, request, listener,
+                    ModelSupport.warner(spec.commandLine())));
             if (json) {
                 ObjectNode root = JsonNodeFactory.instance.objectNode();
                 root.put("text", answer.text());

@@ -11,6 +11,8 @@ import java.util.List;
 import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
+import osprey4j.core.mask.Mask;
+import osprey4j.service.DescribeRequest.Region;
 
 /**
  * The regions of one image from a COCO-style annotation file. Accepted shapes:
@@ -23,13 +25,10 @@ import osprey4j.data.coco.SegmentationJson;
  * Polygons are rasterised at the image's size and RLEs must have it, exactly as pycocotools decodes them.
  */
 final class CocoRegions {
-    /** One region: the annotation's id when it has one, else its position (from 1). */
-    record Region(long id, Mask mask) {
-    }
-
     private CocoRegions() {
     }
 
+    /** The regions, each with the annotation's id when it has one, else its position (from 1). */
     static List<Region> read(Path file, Path imageFile, int width, int height) {
         if (!Files.isRegularFile(file)) {
             throw new UsageException("annotation file not found: " + file);

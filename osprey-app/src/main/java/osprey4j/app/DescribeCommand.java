@@ -1,6 +1,6 @@
 package osprey4j.app;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedWriter;
@@ -13,12 +13,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import osprey4j.core.io.AtomicFiles;
-import osprey4j.data.coco.CocoMasks;
-import osprey4j.model.Answer;
 import osprey4j.model.GenerationOptions;
-import osprey4j.model.ImageSession;
-import osprey4j.model.Osprey;
 import osprey4j.model.image.RgbImage;
+import osprey4j.service.DescribeProgress;
+import osprey4j.service.DescribeRequest;
+import osprey4j.service.OspreyService;
+import osprey4j.service.RegionDescription;
+import osprey4j.service.ServiceJson;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,18 +33,11 @@ import picocli.CommandLine.Spec;
                 "Describes every region of an image, one JSON line per region in FILE.jsonl:",
                 "  {\"id\", \"bbox\" [x,y,w,h], \"area\", \"question\", \"answer\", \"tokens\", \"prompt_tokens\"}.",
                 "The image is encoded once; each region is asked the question of the reference demo:",
-                "  --short     \"" + DescribeCommand.SHORT_QUESTION + "\"",
-                "  --detailed  \"" + DescribeCommand.DETAILED_QUESTION + "\"",
+                "  --short     \"" + DescribeRequest.SHORT_QUESTION + "\"",
+                "  --detailed  \"" + DescribeRequest.DETAILED_QUESTION + "\"",
                 "after the demo's opening \"<image>\\n\\nThis provides an overview of the picture.\\n\".",
                 "Progress goes to stderr; FILE.jsonl appears only when every region is done."})
 final class DescribeCommand implements Callable<Integer> {
-    /** The reference demo's opening of the user message (osprey_inference.py, begin_str). */
-    static final String DEMO_OPENING = "<image>\n\nThis provides an overview of the picture.\n";
-    /** The reference demo's short-description question. */
-    static final String SHORT_QUESTION = "Please give me a short description of <mask><pos>. Using a short phrase.";
-    /** The reference demo's detailed-description question. */
-    static final String DETAILED_QUESTION = "Can you give me a detailed description of <mask><pos>?";
-
     @Spec
     CommandSpec spec;
 
@@ -94,51 +88,49 @@ final class DescribeCommand implements Callable<Integer> {
             throw new UsageException("--everything needs SAM (--sam CKPT) to segment the image, which is not yet"
                     + " supported; give the regions with --masks COCO.json");
         }
-        String question = DEMO_OPENING
-                + (detail != null && detail.detailed ? DETAILED_QUESTION : SHORT_QUESTION);
+        DescribeRequest.Detail level = detail != null && detail.detailed ? DescribeRequest.Detail.DETAILED
+                : DescribeRequest.Detail.SHORT;
         Path target = out.toAbsolutePath();
         if (target.getParent() == null || !Files.isDirectory(target.getParent())) {
             throw new UsageException("output directory not found: " + target.getParent());
         }
         long t0 = System.nanoTime();
         RgbImage img = ModelSupport.readImage(input.image);
-        List<CocoRegions.Region> regions = CocoRegions.read(source.masks, input.image, img.width(), img.height());
+        List<DescribeRequest.Region> regions = CocoRegions.read(source.masks, input.image, img.width(), img.height());
+        DescribeRequest request = new DescribeRequest(input.image.toString(), regions, level, options);
         PrintWriter err = spec.commandLine().getErr();
         String prefix = OneLineErrors.prefix(spec.commandLine());
-        int done = 0;
+        ObjectMapper mapper = ServiceJson.mapper();
+        int done;
         double loadMs;
         Path tmp = AtomicFiles.temporarySibling(target);
-        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
-             Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine());
+        try (OspreyService service = ModelSupport.loadService(input.model, spec.commandLine());
              BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             loadMs = (System.nanoTime() - t0) / 1e6;
-            ImageSession session = osprey.encode(img);
-            err.printf("%sencoded %s (%dx%d) in %.0f ms; %d region(s)%n", prefix, input.image.getFileName(), img.width(),
-                    img.height(), session.encodeMs(), regions.size());
-            err.flush();
-            for (CocoRegions.Region region : regions) {
-                Answer a = ModelSupport.asUsage(() -> osprey.ask(session, List.of(region.mask()),
-                        question, options));
-                ObjectNode line = JsonNodeFactory.instance.objectNode();
-                line.put("id", region.id());
-                ArrayNode bbox = line.putArray("bbox");
-                for (double v : CocoMasks.toBbox(region.mask())) {
-                    bbox.add(v);
+            DescribeProgress progress = new DescribeProgress() {
+                @Override
+                public void encoded(int width, int height, double encodeMs, int count) {
+                    err.printf("%sencoded %s (%dx%d) in %.0f ms; %d region(s)%n", prefix, input.image.getFileName(),
+                            width, height, encodeMs, count);
+                    err.flush();
                 }
-                line.put("area", region.mask().area());
-                line.put("question", question);
-                line.put("answer", a.text());
-                line.set("tokens", ModelSupport.ids(a.tokens()));
-                line.put("prompt_tokens", a.promptTokens());
-                w.write(line.toString());
-                w.write('\n');
-                w.flush();
-                done++;
-                err.printf("%s[%d/%d] region %d: %s (%.0f ms)%n", prefix, done, regions.size(), region.id(),
-                        abbreviate(a.text()), a.timings().regionsMs() + a.timings().prefillMs()
-                                + a.timings().decodeMs());
-                err.flush();
-            }
+
+                @Override
+                public void described(int n, int total, RegionDescription d, double millis) {
+                    try {
+                        w.write(mapper.writeValueAsString(d));
+                        w.write('\n');
+                        w.flush();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    err.printf("%s[%d/%d] region %d: %s (%.0f ms)%n", prefix, n, total, d.id(), abbreviate(d.answer()),
+                            millis);
+                    err.flush();
+                }
+            };
+            done = ModelSupport.serviceCall(() -> service.describe(img, request, progress,
+                    ModelSupport.warner(spec.commandLine()))).regions().size();
         } catch (RuntimeException | IOException e) {
             Files.deleteIfExists(tmp);
             throw e;

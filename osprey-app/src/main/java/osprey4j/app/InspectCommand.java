@@ -7,20 +7,13 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.mask.Mask;
-import osprey4j.core.tensor.DType;
-import osprey4j.core.tensor.Tensor;
-import osprey4j.model.ChatTemplate;
-import osprey4j.model.ImageSession;
-import osprey4j.model.Osprey;
-import osprey4j.model.QuestionPrompt;
 import osprey4j.model.image.RgbImage;
-import osprey4j.model.vision.ConvNextTower;
+import osprey4j.service.InspectRequest;
+import osprey4j.service.InspectResult;
+import osprey4j.service.OspreyService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -67,64 +60,29 @@ final class InspectCommand implements Callable<Integer> {
         for (int i = 0; i < masks.size(); i++) {
             regionMasks.add(RegionInputs.readPng(masks.get(i), i + 1, img.width(), img.height()));
         }
-        ModelSupport.asUsage(() -> QuestionPrompt.of(ChatTemplate.OSPREY_V1, question, regionMasks.size()));
+        InspectRequest request = ModelSupport.asUsage(() -> new InspectRequest(input.image.toString(), regionMasks,
+                masks.stream().map(Path::toString).toList(), question, dump.toString()));
 
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        try (ModelSupport.Restore logs = ModelSupport.routeComponentWarnings(spec.commandLine());
-             Osprey osprey = ModelSupport.loadModel(input.model, spec.commandLine())) {
-            ImageSession session = osprey.encode(img);
-            Osprey.PreparedPrompt prompt = ModelSupport.asUsage(() -> osprey.prepare(session, regionMasks, question));
-            float[] logits = osprey.firstLogits(prompt);
-
-            ConvNextTower.Features f = session.features();
-            tensors.put("pixel_values", session.pixelValues());
-            tensors.put("stem", f.stem());
-            tensors.put("res2", f.res2());
-            tensors.put("res3", f.res3());
-            tensors.put("res4", f.res4());
-            tensors.put("res5", f.res5());
-            tensors.put("image_tokens", session.imageTokens());
-            tensors.put("mask_tokens", prompt.maskTokens());
-            tensors.put("pos_tokens", prompt.posTokens());
-            tensors.put("input_ids", longs(prompt.inputIds()));
-            tensors.put("inputs_embeds", prompt.embeddings());
-            tensors.put("logits", Tensor.copyOf(logits, logits.length));
-            tensors.replaceAll((name, t) -> t.dtype() == DType.F32 || t.dtype() == DType.I64 ? t : t.to(DType.F32));
-
-            Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("image", input.image.toString());
-            metadata.put("masks", String.join(",", masks.stream().map(Path::toString).toList()));
-            metadata.put("question", question);
-            metadata.put("prompt", prompt.prompt());
-            metadata.put("model", input.model.toString());
-            SafetensorsWriter.write(dump, tensors, metadata);
+        InspectResult result;
+        try (OspreyService service = ModelSupport.loadService(input.model, spec.commandLine())) {
+            result = ModelSupport.serviceCall(() -> service.inspect(img, request, ModelSupport.warner(spec.commandLine())));
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode root = JsonNodeFactory.instance.objectNode();
             root.put("dump", dump.toString());
             ObjectNode list = root.putObject("tensors");
-            tensors.forEach((name, t) -> {
+            result.tensors().forEach((name, t) -> {
                 ObjectNode o = list.putObject(name);
-                o.put("dtype", t.dtype().name());
+                o.put("dtype", t.dtype());
                 ArrayNode shape = o.putArray("shape");
-                for (long d : t.shape()) {
-                    shape.add(d);
-                }
+                t.shape().forEach(shape::add);
             });
             out.println(root);
         } else {
-            out.println("wrote " + dump + ": " + String.join(", ", tensors.keySet()));
+            out.println("wrote " + dump + ": " + String.join(", ", result.tensors().keySet()));
         }
         out.flush();
         return 0;
-    }
-
-    private static Tensor longs(int[] ids) {
-        Tensor t = Tensor.zeros(DType.I64, ids.length);
-        for (int i = 0; i < ids.length; i++) {
-            t.segment().setAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, ids[i]);
-        }
-        return t;
     }
 }

@@ -6,18 +6,19 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import osprey4j.model.Answer;
-import osprey4j.model.Osprey;
 import osprey4j.model.image.RgbImage;
+import osprey4j.service.InvalidRequestException;
+import osprey4j.service.OspreyService;
+import osprey4j.service.Timings;
 import picocli.CommandLine;
 
-/** What the model commands share: loading the model and the image, warnings, JSON of answers. */
+/** What the model commands share: loading the service and the image, warnings, JSON of answers. */
 final class ModelSupport {
     private ModelSupport() {
     }
 
-    /** Loads the model, printing its warnings as "osprey CMD: warning: ..." lines on stderr. */
-    static Osprey loadModel(Path dir, CommandLine cl) {
+    /** Loads the model behind the service, printing its warnings as "osprey CMD: warning: ..." lines on stderr. */
+    static OspreyService loadService(Path dir, CommandLine cl) {
         if (!Files.isDirectory(dir)) {
             throw new UsageException("model directory not found: " + dir);
         }
@@ -25,46 +26,7 @@ final class ModelSupport {
             throw new UsageException(dir + " has no config.json (expected an Osprey checkpoint in the Hugging Face"
                     + " layout)");
         }
-        return Osprey.load(dir, warner(cl));
-    }
-
-    /**
-     * Sends the warnings the model's components log through {@link System.Logger} (java.util.logging underneath)
-     * to the command's stderr as one line each, like the facade's own, instead of the JDK's two-line console
-     * format. Close the returned handle to restore the default.
-     */
-    static Restore routeComponentWarnings(CommandLine cl) {
-        java.util.logging.Logger osprey = java.util.logging.Logger.getLogger("osprey4j");
-        java.util.function.Consumer<String> warn = warner(cl);
-        java.util.logging.Handler handler = new java.util.logging.Handler() {
-            @Override
-            public void publish(java.util.logging.LogRecord r) {
-                if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
-                    warn.accept(new java.util.logging.SimpleFormatter().formatMessage(r));
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        boolean useParent = osprey.getUseParentHandlers();
-        osprey.setUseParentHandlers(false);
-        osprey.addHandler(handler);
-        return () -> {
-            osprey.removeHandler(handler);
-            osprey.setUseParentHandlers(useParent);
-        };
-    }
-
-    /** Undoes a setting when closed. */
-    interface Restore extends AutoCloseable {
-        @Override
-        void close();
+        return OspreyService.load(dir, warner(cl));
     }
 
     /** A sink for warnings: one line each on the command's stderr. */
@@ -88,11 +50,20 @@ final class ModelSupport {
         }
     }
 
-    /** An IllegalArgumentException about the caller's input (masks, question) as a usage error. */
+    /** An IllegalArgumentException about the caller's input (a request's own check of its question) as a usage error. */
     static <T> T asUsage(java.util.function.Supplier<T> work) {
         try {
             return work.get();
         } catch (IllegalArgumentException e) {
+            throw new UsageException(OneLineErrors.message(e));
+        }
+    }
+
+    /** A service call, with what the request got wrong ({@link InvalidRequestException}) as a usage error. */
+    static <T> T serviceCall(java.util.function.Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (InvalidRequestException e) {
             throw new UsageException(OneLineErrors.message(e));
         }
     }
@@ -105,7 +76,7 @@ final class ModelSupport {
         return a;
     }
 
-    static ObjectNode timings(Answer.Timings t, double loadMs) {
+    static ObjectNode timings(Timings t, double loadMs) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         if (loadMs >= 0) {
             o.put("load_ms", round(loadMs));
@@ -115,7 +86,7 @@ final class ModelSupport {
         o.put("prefill_ms", round(t.prefillMs()));
         o.put("reused_prompt_tokens", t.reusedPromptTokens());
         o.put("decode_ms", round(t.decodeMs()));
-        o.put("generated_tokens", t.generated());
+        o.put("generated_tokens", t.generatedTokens());
         o.put("decode_tokens_per_s", round(t.decodeTokensPerSecond()));
         return o;
     }

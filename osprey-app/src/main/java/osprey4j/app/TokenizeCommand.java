@@ -8,9 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import osprey4j.model.ChatTemplate;
+import osprey4j.core.prompt.ChatTemplate;
+import osprey4j.core.prompt.QuestionPrompt;
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.model.OspreyTokens;
-import osprey4j.model.RegionPrompt;
 import osprey4j.model.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -67,8 +68,7 @@ final class TokenizeCommand implements Callable<Integer> {
         String input = text;
         if (chat) {
             try {
-                RegionPrompt.Question q = RegionPrompt.resolve(text, referencedRegions(text));
-                input = ChatTemplate.OSPREY_V1.prompt(RegionPrompt.firstUserMessage(q.text()));
+                input = QuestionPrompt.of(ChatTemplate.OSPREY_V1, text, referencedRegions(text)).text();
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
@@ -106,10 +106,12 @@ final class TokenizeCommand implements Callable<Integer> {
 
     /** How many masks a question implies: its highest <regionN>, or its number of raw <mask><pos>. */
     static int referencedRegions(String question) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<region(\\d{1,6})>").matcher(question);
+        java.util.regex.Matcher m = RegionPrompt.REFERENCE.matcher(question);
         int max = 0;
         while (m.find()) {
-            max = Math.max(max, Integer.parseInt(m.group(1)));
+            if (m.group(1).length() <= 6) { // a longer number is left to resolve() to refuse
+                max = Math.max(max, Integer.parseInt(m.group(1)));
+            }
         }
         if (max > 0) {
             return max;

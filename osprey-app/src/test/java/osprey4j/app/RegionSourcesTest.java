@@ -11,6 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.Mask;
+import osprey4j.service.DescribeRequest;
 
 /** Regions from the command line (--box) and from COCO-style files, without the model. */
 class RegionSourcesTest {
@@ -43,8 +45,8 @@ class RegionSourcesTest {
                                  {"id": 11, "image_id": 1, "segmentation": [[0,0,2,0,2,2]]},
                                  {"id": 12, "image_id": 2, "segmentation": {"size": [6, 8], "counts": [0, 48]}}]}
                 """);
-        List<CocoRegions.Region> r = CocoRegions.read(f, Path.of("x/b.png"), 8, 6);
-        assertEquals(List.of(10L, 12L), r.stream().map(CocoRegions.Region::id).toList());
+        List<DescribeRequest.Region> r = CocoRegions.read(f, Path.of("x/b.png"), 8, 6);
+        assertEquals(List.of(10L, 12L), r.stream().map(DescribeRequest.Region::id).toList());
         assertEquals(48, r.get(1).mask().area());
         assertEquals(1, CocoRegions.read(f, Path.of("a.png"), 8, 6).size());
         UsageException e = assertThrows(UsageException.class, () -> CocoRegions.read(f, Path.of("c.png"), 8, 6));
@@ -55,7 +57,7 @@ class RegionSourcesTest {
     void listOfAnnotationsOneAnnotationOrOneSegmentation() throws IOException {
         Path list = write("[{\"segmentation\": [[0,0,4,0,4,4,0,4]]}, {\"id\": 5, \"segmentation\": [[1,1,3,1,3,3]]}]");
         assertEquals(List.of(1L, 5L), CocoRegions.read(list, Path.of("i.png"), 8, 6).stream()
-                .map(CocoRegions.Region::id).toList());
+                .map(DescribeRequest.Region::id).toList());
         Path one = write("{\"id\": 9, \"segmentation\": {\"size\": [6, 8], \"counts\": [6, 42]}}");
         assertEquals(42, CocoRegions.read(one, Path.of("i.png"), 8, 6).getFirst().mask().area());
         Path polygons = write("[[0,0,4,0,4,4,0,4]]");

@@ -11,6 +11,9 @@ import java.util.function.Consumer;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.mask.Mask;
+import osprey4j.core.prompt.ChatTemplate;
+import osprey4j.core.prompt.QuestionPrompt;
+import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.ImageProcessor;
 import osprey4j.model.image.RgbImage;
@@ -42,7 +45,9 @@ import osprey4j.model.vision.Projector;
  * {@link #load(Path, Consumer)} for where each part comes from. Weights stay memory-mapped until
  * {@link #close}.
  *
- * <p>One question at a time per instance: calls may come from any thread but should not overlap.
+ * <p><b>Threads.</b> Calls may overlap, from any threads, as long as each uses its own {@link ImageSession}: the
+ * weights are only read, and every call makes its own KV cache and activation scratch. Questions about one session
+ * must not overlap (they share the session's cached prompt prefix).
  */
 public final class Osprey implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Osprey.class.getName());
@@ -245,7 +250,7 @@ public final class Osprey implements AutoCloseable {
      * Builds the LLM input for a question as the reference does. {@code <region1>}, {@code <region2>}... in the
      * question refer to {@code masks} in order and become {@code <mask><pos>}; a question may instead write
      * {@code <mask><pos>} itself, once per mask in order. The user message is
-     * {@code "<image>\nThis provides an overview of the picture.\n" + question}, unless the question contains
+     * {@link osprey4j.core.prompt.Preambles#IMAGE} followed by the question, unless the question contains
      * {@code <image>}: then it is the whole message, verbatim.
      *
      * @param masks one mask per region, at the image's size ({@link #checkMasks}). An empty mask, or one too small
@@ -337,8 +342,7 @@ public final class Osprey implements AutoCloseable {
         // Generation also ends where the model's positions end (the reference would run past them, extending
         // rotary tables the model was never trained on).
         int maxNew = Math.min(options.maxNewTokens(), llamaConfig.maxPositionEmbeddings() - length);
-        Sampler sampler = new Sampler(new Sampler.SamplingConfig(options.greedy(), options.temperature(),
-                options.topP(), options.topK(), options.seed()));
+        Sampler sampler = new Sampler(options);
         Generation generation = new Generation(tokenizer, stopCondition);
         double prefillMs;
         double decodeMs;

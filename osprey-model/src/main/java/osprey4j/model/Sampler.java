@@ -12,68 +12,25 @@ import java.util.SplittableRandom;
  * and machine, but not torch's tokens (its generator is not reproduced).
  *
  * <p>Osprey's own demo and evaluation scripts sample with {@code temperature=0.2} and leave top-k and top-p at
- * transformers' defaults, 50 and 1.0: {@link SamplingConfig#osprey(long)}.
+ * transformers' defaults, 50 and 1.0: {@link GenerationOptions#reference()}. The sampler uses every field of the
+ * options but {@code maxNewTokens}, which is the generation loop's.
  *
  * <p>Not thread-safe: one sampler per generation.
  */
 public final class Sampler {
-    /** transformers' default {@code top_k}, in effect whenever a caller does not set it. */
-    public static final int HF_DEFAULT_TOP_K = 50;
-
-    /**
-     * How to pick tokens.
-     *
-     * @param greedy      argmax (the other fields are then ignored, apart from validation of topP and topK)
-     * @param temperature logits are divided by it before the other warpers; must be positive and finite when
-     *                    sampling; 1 leaves them unchanged
-     * @param topP        nucleus sampling: keep the most likely tokens whose probabilities sum to at least topP;
-     *                    in (0, 1], 1 turns it off
-     * @param topK        keep the topK most likely tokens (and any tied with the last); 0 turns it off
-     * @param seed        seeds the draw
-     */
-    public record SamplingConfig(boolean greedy, float temperature, float topP, int topK, long seed) {
-        public SamplingConfig {
-            if (!(topP > 0f && topP <= 1f)) {
-                throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
-            }
-            if (topK < 0) {
-                throw new IllegalArgumentException("top-k must be 0 (off) or positive, got " + topK);
-            }
-            if (!greedy && !(temperature > 0f && Float.isFinite(temperature))) {
-                throw new IllegalArgumentException("temperature must be positive and finite when sampling, got "
-                        + temperature + " (use greedy decoding for temperature 0)");
-            }
-        }
-
-        /** Greedy decoding (argmax). */
-        public static SamplingConfig greedyDecoding() {
-            return new SamplingConfig(true, 1f, 1f, 0, 0L);
-        }
-
-        /** Sampling with temperature and top-p, top-k off. */
-        public static SamplingConfig sampling(float temperature, float topP, long seed) {
-            return new SamplingConfig(false, temperature, topP, 0, seed);
-        }
-
-        /** What Osprey's demo and eval scripts run: temperature 0.2, transformers' default top-k 50, top-p off. */
-        public static SamplingConfig osprey(long seed) {
-            return new SamplingConfig(false, 0.2f, 1f, HF_DEFAULT_TOP_K, seed);
-        }
-    }
-
-    private final SamplingConfig config;
+    private final GenerationOptions config;
     private final SplittableRandom random;
     /** 1 - top_p as transformers compares it: the user's decimal in double, then float (torch's scalar cast). */
     private final float topPCutoff;
 
-    public Sampler(SamplingConfig config) {
+    public Sampler(GenerationOptions config) {
         this.config = config;
         this.random = new SplittableRandom(config.seed());
         // The float topP stands for a decimal the user typed (0.9f for 0.9); Python computes 1 - 0.9 in double.
         this.topPCutoff = (float) (1.0 - Double.parseDouble(Float.toString(config.topP())));
     }
 
-    public SamplingConfig config() {
+    public GenerationOptions config() {
         return config;
     }
 

@@ -3,6 +3,7 @@ package osprey4j.model;
 import java.util.Arrays;
 import java.util.function.Function;
 import osprey4j.model.tokenizer.Tokenizer;
+import osprey4j.core.prompt.ChatTemplate;
 
 /**
  * When to stop generating, and how to clean up the answer, as the reference does.

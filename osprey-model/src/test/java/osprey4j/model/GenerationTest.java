@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import osprey4j.model.tokenizer.Tokenizer;
+import osprey4j.core.prompt.ChatTemplate;
 
 /** The generation loop's stopping and streaming, with scripted "logits" that pick a given token sequence. */
 class GenerationTest {

@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import osprey4j.model.tokenizer.Tokenizer;
+import osprey4j.core.prompt.ChatTemplate;
+import osprey4j.core.prompt.QuestionPrompt;
 
 /** The prompt text and ids the facade builds, against what the reference built for the parity cases. */
 class QuestionPromptTest {

@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
-import osprey4j.model.Sampler.SamplingConfig;
 
 class SamplerTest {
     /**
@@ -30,7 +29,7 @@ class SamplerTest {
         assertTrue(cases.size() >= 30);
         for (JsonNode c : cases) {
             float[] logits = floats(c.get("logits"));
-            SamplingConfig config = new SamplingConfig(false, (float) c.get("temperature").asDouble(),
+            GenerationOptions config = GenerationOptions.sampling((float) c.get("temperature").asDouble(),
                     (float) c.get("top_p").asDouble(), c.get("top_k").asInt(), 1);
             Sampler sampler = new Sampler(config);
             float[] probs = sampler.probabilities(logits);
@@ -55,7 +54,7 @@ class SamplerTest {
 
     @Test
     void greedyTakesTheLowestIndexAmongTies() {
-        Sampler greedy = new Sampler(SamplingConfig.greedyDecoding());
+        Sampler greedy = new Sampler(GenerationOptions.greedy(1));
         assertEquals(1, greedy.next(new float[] {1f, 5f, 5f, -2f}));
         assertEquals(0, greedy.next(new float[] {7f, 7f}));
         assertEquals(2, greedy.next(new float[] {Float.NEGATIVE_INFINITY, -1e30f, -3f}));
@@ -64,8 +63,8 @@ class SamplerTest {
     @Test
     void topKOneAndTinyTopPAreGreedy() {
         Random r = new Random(5);
-        Sampler topK1 = new Sampler(new SamplingConfig(false, 1.5f, 1f, 1, 42));
-        Sampler tinyP = new Sampler(new SamplingConfig(false, 0.8f, 1e-6f, 0, 43));
+        Sampler topK1 = new Sampler(new GenerationOptions(false, 1.5f, 1f, 1, 42, 1));
+        Sampler tinyP = new Sampler(new GenerationOptions(false, 0.8f, 1e-6f, 0, 43, 1));
         for (int t = 0; t < 200; t++) {
             float[] logits = new float[50];
             for (int i = 0; i < logits.length; i++) {
@@ -80,9 +79,9 @@ class SamplerTest {
     @Test
     void sameSeedSameTokensOtherSeedOtherTokens() {
         float[] logits = {0.1f, 0.5f, 0.2f, 0.9f, 0.0f, 0.4f, 0.3f, 0.7f};
-        int[] a = draw(new Sampler(Sampler.SamplingConfig.sampling(1f, 1f, 123)), logits, 100);
-        int[] b = draw(new Sampler(Sampler.SamplingConfig.sampling(1f, 1f, 123)), logits, 100);
-        int[] c = draw(new Sampler(Sampler.SamplingConfig.sampling(1f, 1f, 124)), logits, 100);
+        int[] a = draw(new Sampler(GenerationOptions.sampling(1f, 1f, 0, 123)), logits, 100);
+        int[] b = draw(new Sampler(GenerationOptions.sampling(1f, 1f, 0, 123)), logits, 100);
+        int[] c = draw(new Sampler(GenerationOptions.sampling(1f, 1f, 0, 124)), logits, 100);
         assertArrayEquals(a, b);
         assertNotEquals(java.util.Arrays.toString(a), java.util.Arrays.toString(c));
     }
@@ -106,7 +105,7 @@ class SamplerTest {
             }
             int n = 20000;
             int[] counts = new int[3];
-            for (int tok : draw(new Sampler(SamplingConfig.sampling(temperature, 1f, 7 + t)), logits, n)) {
+            for (int tok : draw(new Sampler(GenerationOptions.sampling(temperature, 1f, 0, 7 + t)), logits, n)) {
                 counts[tok]++;
             }
             double chi2 = 0;
@@ -125,13 +124,13 @@ class SamplerTest {
         // probabilities 0.5, 0.3, 0.15, 0.05; top-p 0.75 keeps the tokens with p 0.5 and 0.3
         float[] logits = {(float) Math.log(0.5), (float) Math.log(0.3), (float) Math.log(0.15), (float) Math.log(0.05)};
         TreeSet<Integer> seen = new TreeSet<>();
-        for (int tok : draw(new Sampler(SamplingConfig.sampling(1f, 0.75f, 3)), logits, 2000)) {
+        for (int tok : draw(new Sampler(GenerationOptions.sampling(1f, 0.75f, 0, 3)), logits, 2000)) {
             seen.add(tok);
         }
         assertEquals(List.of(0, 1), List.copyOf(seen));
         // top-k 2 over ties at the boundary keeps all tied tokens
         seen.clear();
-        for (int tok : draw(new Sampler(new SamplingConfig(false, 1f, 1f, 2, 3)), new float[] {3f, 2f, 2f, 1f}, 2000)) {
+        for (int tok : draw(new Sampler(new GenerationOptions(false, 1f, 1f, 2, 3, 1)), new float[] {3f, 2f, 2f, 1f}, 2000)) {
             seen.add(tok);
         }
         assertEquals(List.of(0, 1, 2), List.copyOf(seen));
@@ -139,7 +138,7 @@ class SamplerTest {
 
     @Test
     void ospreyDefaultsAreTheReferenceScripts() {
-        SamplingConfig c = SamplingConfig.osprey(9);
+        GenerationOptions c = GenerationOptions.reference().withSeed(9);
         assertEquals(0.2f, c.temperature());
         assertEquals(50, c.topK());
         assertEquals(1f, c.topP());
@@ -148,20 +147,20 @@ class SamplerTest {
     @Test
     void invalidConfigsAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new SamplingConfig(false, 0f, 1f, 0, 1));
+                () -> new GenerationOptions(false, 0f, 1f, 0, 1, 1));
         assertTrue(e.getMessage().contains("temperature"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(false, -1f, 1f, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(false, Float.NaN, 1f, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(false, Float.POSITIVE_INFINITY, 1f, 0, 1));
-        e = assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(false, 1f, 0f, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(false, -1f, 1f, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(false, Float.NaN, 1f, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(false, Float.POSITIVE_INFINITY, 1f, 0, 1, 1));
+        e = assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(false, 1f, 0f, 0, 1, 1));
         assertTrue(e.getMessage().contains("top-p"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(false, 1f, 1.01f, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(true, 1f, Float.NaN, 0, 1));
-        e = assertThrows(IllegalArgumentException.class, () -> new SamplingConfig(false, 1f, 1f, -1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(false, 1f, 1.01f, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(true, 1f, Float.NaN, 0, 1, 1));
+        e = assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(false, 1f, 1f, -1, 1, 1));
         assertTrue(e.getMessage().contains("top-k"), e.getMessage());
         // greedy does not use the temperature
-        assertEquals(1, new Sampler(new SamplingConfig(true, 0f, 1f, 0, 1)).next(new float[] {0f, 1f}));
-        Sampler s = new Sampler(SamplingConfig.greedyDecoding());
+        assertEquals(1, new Sampler(new GenerationOptions(true, 0f, 1f, 0, 1, 1)).next(new float[] {0f, 1f}));
+        Sampler s = new Sampler(GenerationOptions.greedy(1));
         assertThrows(IllegalArgumentException.class, () -> s.next(new float[0]));
         assertThrows(IllegalArgumentException.class, () -> s.next(new float[] {1f, Float.NaN}));
     }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import osprey4j.model.tokenizer.Tokenizer;
+import osprey4j.core.prompt.ChatTemplate;
 
 class StopConditionTest {
     /** A toy vocabulary: each id decodes to one fixed string; 2 is EOS (decoded as nothing, it is special). */

@@ -1,5 +1,6 @@
 package osprey4j.data.instruct;
 
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.datasets.Turn;
 
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ final class ReplyParser {
 
     private static final Pattern DESCRIPTION = Pattern.compile("(?m)^\\s*\\**<region(\\d+)>\\**\\s*:\\s*");
     private static final Pattern QA = Pattern.compile("(?m)^\\s*\\**(Question|Answer)\\s*\\d*\\s*\\**\\s*:\\s*");
-    private static final Pattern TAG = Pattern.compile("<region(\\d+)>");
+    private static final Pattern TAG = RegionPrompt.REFERENCE;
     static final int SHORT_ANSWER_WORDS = 6;
 
     /** {@code "<regionK>: text"} for K = 1..regions, each exactly once. */

@@ -1,5 +1,6 @@
 package osprey4j.data.instruct;
 
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.datasets.Turn;
 
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ final class TemplateText {
     }
 
     static String region(int i) {
-        return "<region" + (i + 1) + ">";
+        return RegionPrompt.reference(i + 1);
     }
 
     /** {@code "red mug"}, {@code "mug"}: the category with its colour when known. */

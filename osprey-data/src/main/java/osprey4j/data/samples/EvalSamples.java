@@ -1,5 +1,6 @@
 package osprey4j.data.samples;
 
+import osprey4j.core.prompt.Preambles;
 import osprey4j.data.datasets.CategoryEval;
 import osprey4j.data.datasets.CocoAnnotation;
 import osprey4j.data.datasets.CocoImage;
@@ -34,7 +35,7 @@ public final class EvalSamples {
      */
     public static Stream<TrainingSample> categories(Path file, String dataset, SampleOptions options,
                                                     ReadReport report) throws IOException {
-        String question = Prompts.OVERVIEW + Prompts.CATEGORY_QUESTION;
+        String question = Preambles.IMAGE + Prompts.CATEGORY_QUESTION;
         return CategoryEval.read(file, report).flatMap(e -> IntStream.range(0, e.regions().size()).mapToObj(i ->
                 TrainingSamples.sample(dataset, "#" + e.index() + "/" + i, options.imageRoot(), e.fileName(),
                         e.width(), e.height(), List.of(e.regions().get(i)), List.of(Turn.human(question),
@@ -49,8 +50,8 @@ public final class EvalSamples {
     public static Stream<TrainingSample> pope(Path file, SampleOptions options, ReadReport report) throws IOException {
         return Pope.read(file, report).map(q -> TrainingSamples.sample("pope", "q" + key(q), options.imageRoot(),
                 popeImage(options.imageRoot(), q.image()), 0, 0, List.of(),
-                q.label() == null ? List.of(Turn.human(Prompts.IMAGE_TOKEN + "\n" + q.text()))
-                        : List.of(Turn.human(Prompts.IMAGE_TOKEN + "\n" + q.text()), Turn.gpt(q.label()))));
+                q.label() == null ? List.of(Turn.human(Preambles.IMAGE_TOKEN + "\n" + q.text()))
+                        : List.of(Turn.human(Preambles.IMAGE_TOKEN + "\n" + q.text()), Turn.gpt(q.label()))));
     }
 
     private static long key(PopeQuestion q) {
@@ -70,7 +71,7 @@ public final class EvalSamples {
      * {@code refcocog_eval:annotationId}, the key the reference writes its results under.
      */
     public static Stream<TrainingSample> refcocogCaptions(CocoStyleFile file, SampleOptions options) {
-        String question = Prompts.REFCOCOG_EVAL_PREAMBLE + Prompts.REFCOCOG_EVAL_QUESTION;
+        String question = Preambles.REFCOCOG_EVAL + Prompts.REFCOCOG_EVAL_QUESTION;
         return file.images().flatMap(ia -> {
             CocoImage image = ia.image();
             List<TrainingSample> out = new ArrayList<>();

@@ -1,25 +1,21 @@
 package osprey4j.data.samples;
 
 import java.util.List;
+import osprey4j.core.prompt.Preambles;
 
 /**
- * The prompt conventions the reference trained and evaluates with. The fixed strings below are reproduced
- * character for character (typos included: the model learnt them), because the weights depend on them. The
- * question pools from which wording is drawn at random are our own; the reference's pools are not copied.
+ * The prompt conventions the reference trained and evaluates with that only its datasets use. The conventions
+ * the model, the CLI and the data share (the chat templates, the image preamble, the region list, {@code <regionN>}
+ * and {@code <mask><pos>}) are in {@code osprey4j.core.prompt}. The fixed strings below are reproduced character
+ * for character (typos included: the model learnt them), because the weights depend on them. The question pools
+ * from which wording is drawn at random are our own; the reference's pools are not copied.
  */
 public final class Prompts {
     private Prompts() {
     }
 
-    public static final String IMAGE_TOKEN = "<image>";
-    public static final String MASK_TOKEN = "<mask>";
-    /** What stands for one region in a prompt: its mask token followed by its position token. */
-    public static final String REGION = "<mask><pos>";
     /** Placeholder for a region in the question pools below. */
     static final String POOL_REGION = "<region>";
-
-    /** Image preamble of Osprey-724K, Visual Genome and the evaluations. */
-    public static final String OVERVIEW = "<image>\nThis provides an overview of the picture.\n";
 
     /** Stage-2 COCO preamble: answer with the category name, one region per question. */
     public static final String COCO_CATEGORY = "<image>\nIn the conversation below, you simply answer the category "
@@ -63,24 +59,8 @@ public final class Prompts {
     /** Appended to every Visual Genome question. */
     public static final String SHORT_PHRASE = " Answer the question using a short phrase.";
 
-    /** The region list that opens the first question of a multi-region conversation (reference wording). */
-    public static String regionPreamble(int regions) {
-        StringBuilder list = new StringBuilder();
-        for (int i = 0; i < regions; i++) {
-            if (i > 0) {
-                list.append(',');
-            }
-            list.append("region").append(i + 1).append(REGION);
-        }
-        String head = regions == 1 ? "Ther are 1 part region in the picture: "
-                : "Ther are " + regions + " part regions in the picture: ";
-        return head + list + ". ";
-    }
-
     /** Referring-object classification (LVIS/PACO evaluation) question. */
     public static final String CATEGORY_QUESTION = "What is the category of <mask><pos>? Using only one word or phrase.";
-    /** Region-captioning (RefCOCOg evaluation) preamble; the stray full stop after {@code <image>} is the reference's. */
-    public static final String REFCOCOG_EVAL_PREAMBLE = "<image>.\nThis provides an overview of the picture.\n";
     public static final String REFCOCOG_EVAL_QUESTION = "Please give me a short description of <mask><pos>.";
 
     /** Requests for a detailed description of one region (our wording). */
@@ -141,17 +121,9 @@ public final class Prompts {
      * {@code <image>} gets it moved to its very start, followed by a newline and the rest of the text trimmed.
      */
     public static String moveImageToFront(String value) {
-        if (!value.contains(IMAGE_TOKEN)) {
+        if (!value.contains(Preambles.IMAGE_TOKEN)) {
             return value;
         }
-        return (IMAGE_TOKEN + "\n" + value.replace(IMAGE_TOKEN, "").strip()).strip();
-    }
-
-    static int count(String text, String token) {
-        int n = 0;
-        for (int i = text.indexOf(token); i >= 0; i = text.indexOf(token, i + token.length())) {
-            n++;
-        }
-        return n;
+        return (Preambles.IMAGE_TOKEN + "\n" + value.replace(Preambles.IMAGE_TOKEN, "").strip()).strip();
     }
 }

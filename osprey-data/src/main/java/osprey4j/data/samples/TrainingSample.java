@@ -1,5 +1,6 @@
 package osprey4j.data.samples;
 
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.coco.Segmentation;
 import osprey4j.data.datasets.Turn;
 
@@ -29,7 +30,7 @@ public record TrainingSample(String id, String dataset, String image, int width,
     public int regionReferences() {
         int n = 0;
         for (Turn t : turns) {
-            n += Prompts.count(t.value(), Prompts.MASK_TOKEN);
+            n += RegionPrompt.count(t.value(), RegionPrompt.MASK_TOKEN);
         }
         return n;
     }

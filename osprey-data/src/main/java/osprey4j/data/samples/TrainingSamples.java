@@ -1,5 +1,7 @@
 package osprey4j.data.samples;
 
+import osprey4j.core.prompt.Preambles;
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.coco.Segmentation;
 import osprey4j.data.datasets.CocoAnnotation;
 import osprey4j.data.datasets.CocoCategory;
@@ -32,7 +34,9 @@ import java.util.stream.Stream;
 public final class TrainingSamples {
     /** A description line is {@code "<region3>: text"}; the answer is what follows the last {@code ">: "}. */
     private static final Pattern DESCRIPTION = Pattern.compile("<.*>: (.*)", Pattern.UNIX_LINES);   // "." stops only at \n, as in Python
-    private static final Pattern NUMBERED_REGION = Pattern.compile("<region\\d+>", Pattern.UNICODE_CHARACTER_CLASS);
+    /** {@code <regionN>} with any Unicode digits, as the reference's Python regular expression reads it. */
+    private static final Pattern NUMBERED_REGION = Pattern.compile(RegionPrompt.REFERENCE.pattern(),
+            Pattern.UNICODE_CHARACTER_CLASS);
 
     private TrainingSamples() {
     }
@@ -108,8 +112,8 @@ public final class TrainingSamples {
         for (int i = 0; i < keep; i++) {
             String question = switch (recipe) {
                 case VISUAL_GENOME -> pick(Prompts.SHORT_QUESTIONS, rng).strip()
-                        .replace(Prompts.POOL_REGION, Prompts.REGION);
-                default -> Prompts.REGION;
+                        .replace(Prompts.POOL_REGION, RegionPrompt.REGION_TOKENS);
+                default -> RegionPrompt.REGION_TOKENS;
             };
             if (i == 0) {
                 question = preamble(recipe) + question;
@@ -132,7 +136,7 @@ public final class TrainingSamples {
             case PART_IMAGENET -> Prompts.PART_IMAGENET;
             case REFCOCO, REFCOCOG -> Prompts.REFCOCO;
             case REFCOCO_PLUS -> Prompts.REFCOCO_PLUS;
-            default -> Prompts.OVERVIEW;
+            default -> Preambles.IMAGE;
         };
     }
 
@@ -156,7 +160,7 @@ public final class TrainingSamples {
         }
         CocoImage image = ia.image();
         SplittableRandom rng = Seeds.forSample(options.seed(), recipe.id(), image.id());
-        String question = Prompts.IMAGE_TOKEN + "\n" + pick(Prompts.CAPTION_QUESTIONS, rng);
+        String question = Preambles.IMAGE_TOKEN + "\n" + pick(Prompts.CAPTION_QUESTIONS, rng);
         String answer = captions.get(rng.nextInt(captions.size())).strip();
         return sample(recipe, String.valueOf(image.id()), options.imageRoot(), image.fileName(), image.width(),
                 image.height(), List.of(), List.of(Turn.human(question), Turn.gpt(answer)));
@@ -199,8 +203,8 @@ public final class TrainingSamples {
                             "expected '<regionN>: text'");
                     return null;
                 }
-                String question = pick(Prompts.DETAILED_QUESTIONS, rng).replace(Prompts.POOL_REGION, Prompts.REGION);
-                turns.add(Turn.human(j == 0 ? Prompts.OVERVIEW + question : question));
+                String question = pick(Prompts.DETAILED_QUESTIONS, rng).replace(Prompts.POOL_REGION, RegionPrompt.REGION_TOKENS);
+                turns.add(Turn.human(j == 0 ? Preambles.IMAGE + question : question));
                 turns.add(Turn.gpt(m.group(1)));
                 kept.add(regions.get(i));
             }
@@ -215,9 +219,9 @@ public final class TrainingSamples {
                 String question = e.conversations().get(2 * i).value();
                 String answer = e.conversations().get(2 * i + 1).value();
                 if (recipe == Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE) {
-                    question = NUMBERED_REGION.matcher(question).replaceAll(Prompts.REGION);
+                    question = NUMBERED_REGION.matcher(question).replaceAll(RegionPrompt.REGION_TOKENS);
                     if (i == 0) {
-                        question = Prompts.OVERVIEW + question;
+                        question = Preambles.IMAGE + question;
                     }
                 } else {
                     // Region names in these files are written <region1>; the reference drops the brackets and
@@ -225,7 +229,7 @@ public final class TrainingSamples {
                     question = withoutAngleBrackets(question);
                     answer = withoutAngleBrackets(answer);
                     if (i == 0) {
-                        question = Prompts.OVERVIEW + Prompts.regionPreamble(regions.size()) + question;
+                        question = Preambles.IMAGE + Preambles.regionList(regions.size()) + question;
                     }
                     if (recipe != Recipe.OSPREY_CONVERSATION) {
                         question += Prompts.SINGLE_WORD_OR_PHRASE;

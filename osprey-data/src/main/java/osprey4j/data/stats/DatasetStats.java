@@ -1,5 +1,6 @@
 package osprey4j.data.stats;
 
+import osprey4j.core.prompt.Preambles;
 import osprey4j.data.datasets.CocoAnnotation;
 import osprey4j.data.datasets.CocoAttribute;
 import osprey4j.data.datasets.CocoCategory;
@@ -39,7 +40,6 @@ public final class DatasetStats {
 
     private static final Pattern REGION = Pattern.compile("<region\\d+>|<mask>\\s*<pos>");
     private static final Pattern DESCRIPTION_PREFIX = Pattern.compile("^\\s*<region\\d+>\\s*:\\s*");
-    private static final String PREAMBLE = "This provides an overview of the picture.";
 
     private DatasetStats() {
     }
@@ -135,7 +135,7 @@ public final class DatasetStats {
         StringBuilder q = new StringBuilder();
         for (String line : value.split("\n")) {
             String l = line.replace("<image>", "").strip();
-            if (!l.isEmpty() && !l.equals(PREAMBLE)) {
+            if (!l.isEmpty() && !l.equals(Preambles.OVERVIEW_SENTENCE)) {
                 q.append(q.isEmpty() ? "" : " ").append(l);
             }
         }

@@ -2,6 +2,8 @@ package osprey4j.data.samples;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.prompt.Preambles;
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ReadReport;
 import osprey4j.data.datasets.Turn;
@@ -263,11 +265,11 @@ class TrainingSamplesTest {
     void questionPoolsAskAboutExactlyOneRegion() {
         for (List<String> pool : List.of(Prompts.DETAILED_QUESTIONS, Prompts.SHORT_QUESTIONS)) {
             for (String q : pool) {
-                assertEquals(1, Prompts.count(q, "<region>"), q);
+                assertEquals(1, RegionPrompt.count(q, "<region>"), q);
             }
         }
         for (String q : Prompts.CAPTION_QUESTIONS) {
-            assertEquals(0, Prompts.count(q, "<"), q);
+            assertEquals(0, RegionPrompt.count(q, "<"), q);
         }
     }
 
@@ -276,7 +278,7 @@ class TrainingSamplesTest {
         assertEquals("<image>\nIn the conversation", Prompts.moveImageToFront("<image>\n In the conversation"));
         assertEquals("<image>\n.\nThis provides an overview of the picture.\nPlease give me a short description of "
                         + "<mask><pos>.",
-                Prompts.moveImageToFront(Prompts.REFCOCOG_EVAL_PREAMBLE + Prompts.REFCOCOG_EVAL_QUESTION));
+                Prompts.moveImageToFront(Preambles.REFCOCOG_EVAL + Prompts.REFCOCOG_EVAL_QUESTION));
         assertEquals("no image here ", Prompts.moveImageToFront("no image here "));
         assertTrue(Prompts.PASCAL_PART.contains("based on what you seein the image"));
         assertTrue(Prompts.PART_IMAGENET.endsWith("Subcategories Containing Tier,Hand,Wing,Mouth,Tail,Side,Fin,Engine,"

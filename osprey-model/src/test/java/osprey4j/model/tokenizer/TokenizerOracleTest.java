@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.prompt.ChatTemplate;
 
 /**
  * Our fast-mode tokenizer against Hugging Face's Rust tokenizers (the library the reference runs) on the same

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.core.prompt;
 
 /**
  * The prompt text for one question about regions, as the reference writes it: {@code <regionN>} references
@@ -6,7 +6,7 @@ package osprey4j.model;
  * question places {@code <image>} itself ({@link RegionPrompt#firstUserMessage}), and the chat template around
  * it, with the assistant's turn open.
  *
- * @param text      the prompt, ready for {@link OspreyTokens#encodePrompt}
+ * @param text      the prompt, ready for the tokenizer (which splits it at {@code <image>})
  * @param maskOrder {@code maskOrder[i]} is the index of the mask the i-th {@code <mask>} stands for
  */
 public record QuestionPrompt(String text, int[] maskOrder) {

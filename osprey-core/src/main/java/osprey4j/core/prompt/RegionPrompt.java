@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.core.prompt;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -6,17 +6,20 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * How questions about regions are written for Osprey, as in the reference's datasets and demo: each region is
- * the token pair {@code <mask><pos>}, whose embeddings are replaced by that region's mask and position tokens;
- * the first user message starts with the image and a sentence about it.
+ * How regions are written in Osprey's prompts, as in the reference's datasets and demo: each region is the token
+ * pair {@code <mask><pos>}, whose embeddings are replaced by that region's mask and position tokens. People (and
+ * the reference's annotation files) write {@code <region1>}, {@code <region2>}... instead; {@link #resolve} turns
+ * those into the token pairs. The first user message starts with the image ({@link Preambles#IMAGE}).
  */
 public final class RegionPrompt {
+    /** The token whose embedding becomes a region's mask token. */
+    public static final String MASK_TOKEN = "<mask>";
+    /** The token right after it, whose embedding becomes the region's position token. */
+    public static final String POS_TOKEN = "<pos>";
     /** What stands for one region in the text. */
-    public static final String REGION_TOKENS = "<mask><pos>";
-    /** The first user message's opening in the reference's instruction data. */
-    public static final String IMAGE_PREAMBLE = "<image>\nThis provides an overview of the picture.\n";
-
-    private static final Pattern REGION_REFERENCE = Pattern.compile("<region(\\d+)>");
+    public static final String REGION_TOKENS = MASK_TOKEN + POS_TOKEN;
+    /** A reference to the n-th region (from 1) as people write it: {@code <regionN>}, group 1 the number. */
+    public static final Pattern REFERENCE = Pattern.compile("<region(\\d+)>");
 
     private RegionPrompt() {
     }
@@ -26,6 +29,11 @@ public final class RegionPrompt {
      * the mask that the i-th {@code <mask>} of {@code text} stands for.
      */
     public record Question(String text, int[] maskOrder) {
+    }
+
+    /** {@code <regionN>} for region {@code n} (from 1). */
+    public static String reference(int n) {
+        return "<region" + n + ">";
     }
 
     /**
@@ -38,12 +46,12 @@ public final class RegionPrompt {
             throw new IllegalArgumentException("negative mask count");
         }
         int rawPairs = count(question, REGION_TOKENS);
-        int rawMasks = count(question, "<mask>");
-        int rawPos = count(question, "<pos>");
+        int rawMasks = count(question, MASK_TOKEN);
+        int rawPos = count(question, POS_TOKEN);
         if (rawMasks != rawPairs || rawPos != rawPairs) {
             throw new IllegalArgumentException("'<mask>' and '<pos>' must appear together as '<mask><pos>' in the question");
         }
-        Matcher m = REGION_REFERENCE.matcher(question);
+        Matcher m = REFERENCE.matcher(question);
         List<Integer> order = new ArrayList<>();
         StringBuilder sb = new StringBuilder();
         while (m.find()) {
@@ -91,31 +99,11 @@ public final class RegionPrompt {
      * itself places {@code <image>}, in which case it is the whole message, verbatim.
      */
     public static String firstUserMessage(String question) {
-        return question.contains(OspreyTokens.IMAGE_PLACEHOLDER) ? question : IMAGE_PREAMBLE + question;
+        return question.contains(Preambles.IMAGE_TOKEN) ? question : Preambles.IMAGE + question;
     }
 
-    /**
-     * The sentence the reference's conversation data (Osprey-724K conversations, part-level and short-form
-     * sets) puts before the first question, naming every region, spelled as in the reference (including its
-     * "Ther are"): {@code "Ther are 2 part regions in the picture: region1<mask><pos>,region2<mask><pos>. "}.
-     */
-    public static String regionListPreamble(int regionCount) {
-        if (regionCount < 1) {
-            throw new IllegalArgumentException("at least one region is needed, got " + regionCount);
-        }
-        StringBuilder regions = new StringBuilder();
-        for (int i = 0; i < regionCount; i++) {
-            if (i > 0) {
-                regions.append(',');
-            }
-            regions.append("region").append(i + 1).append(REGION_TOKENS);
-        }
-        String head = regionCount == 1 ? "Ther are 1 part region in the picture: "
-                : "Ther are " + regionCount + " part regions in the picture: ";
-        return head + regions + ". ";
-    }
-
-    private static int count(String s, String sub) {
+    /** How many times {@code sub} occurs in {@code s}, without overlaps. */
+    public static int count(String s, String sub) {
         int n = 0;
         for (int i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length())) {
             n++;

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.core.prompt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,8 +42,8 @@ class RegionPromptTest {
         assertEquals("<image>\nThis provides an overview of the picture.\nWhat is <mask><pos>?",
                 RegionPrompt.firstUserMessage("What is <mask><pos>?"));
         assertEquals("<image> verbatim", RegionPrompt.firstUserMessage("<image> verbatim"));
-        assertEquals("Ther are 1 part region in the picture: region1<mask><pos>. ", RegionPrompt.regionListPreamble(1));
+        assertEquals("Ther are 1 part region in the picture: region1<mask><pos>. ", Preambles.regionList(1));
         assertEquals("Ther are 3 part regions in the picture: region1<mask><pos>,region2<mask><pos>,"
-                + "region3<mask><pos>. ", RegionPrompt.regionListPreamble(3));
+                + "region3<mask><pos>. ", Preambles.regionList(3));
     }
 }

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.core.prompt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package osprey4j.model;
+package osprey4j.core.prompt;
 
 import java.util.List;
 import java.util.Objects;
