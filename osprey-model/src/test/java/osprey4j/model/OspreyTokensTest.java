@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import osprey4j.core.prompt.ChatTemplate;
 import osprey4j.model.tokenizer.Tokenizer;
 import osprey4j.model.tokenizer.TokenizerFixtures;
 import org.junit.jupiter.api.AfterAll;

@@ -94,7 +94,7 @@ public final class OspreyService implements AutoCloseable {
     public AskResult ask(RgbImage image, AskRequest request, TokenListener tokens, Consumer<String> warnings) {
         return Warnings.routed(warnings, () -> {
             ImageSession session = model.encode(image);
-            List<Tensor> masks = masks(request.regions());
+            List<Mask> masks = request.regions();
             Answer a = invalidIfArgument(() -> model.ask(session, masks, request.question(), request.options(),
                     tokens));
             return AskResult.of(a);
@@ -120,7 +120,7 @@ public final class OspreyService implements AutoCloseable {
             String question = request.detail().message();
             List<RegionDescription> out = new ArrayList<>(regions.size());
             for (DescribeRequest.Region region : regions) {
-                List<Tensor> mask = masks(List.of(region.mask()));
+                List<Mask> mask = List.of(region.mask());
                 Answer a = invalidIfArgument(() -> model.ask(session, mask, question, request.options()));
                 RegionDescription d = new RegionDescription(region.id(), CocoMasks.toBbox(region.mask()),
                         region.mask().area(), question, a.text(), a.tokens(), a.promptTokens());
@@ -147,7 +147,7 @@ public final class OspreyService implements AutoCloseable {
     public InspectResult inspect(RgbImage image, InspectRequest request, Consumer<String> warnings) {
         return Warnings.routed(warnings, () -> {
             ImageSession session = model.encode(image);
-            List<Tensor> masks = masks(request.regions());
+            List<Mask> masks = request.regions();
             Osprey.PreparedPrompt prompt = invalidIfArgument(() -> model.prepare(session, masks, request.question()));
             float[] logits = model.firstLogits(prompt);
 
@@ -180,11 +180,6 @@ public final class OspreyService implements AutoCloseable {
                     Arrays.stream(t.shape()).boxed().toList())));
             return new InspectResult(request.dump(), written, prompt.prompt());
         });
-    }
-
-    /** The masks as the model takes them. */
-    private static List<Tensor> masks(List<Mask> masks) {
-        return masks.stream().map(Mask::toTensor).toList();
     }
 
     /** The model's IllegalArgumentExceptions about a request's masks and question, as the request's fault. */
