@@ -81,8 +81,25 @@ final class ReferenceForward {
         return y;
     }
 
+    /** erf in double: Maclaurin series below 3, the erfc continued fraction above. */
     private static double erf(double x) {
-        return osprey4j.train.nn.Pointwise.erf(x);
+        double ax = Math.abs(x);
+        double r;
+        if (ax < 3) {
+            double term = ax, sum = ax;
+            for (int k = 1; k < 200; k++) {
+                term *= -ax * ax / k;
+                sum += term / (2 * k + 1);
+            }
+            r = sum * 2 / Math.sqrt(Math.PI);
+        } else {
+            double f = ax;
+            for (int k = 60; k >= 1; k--) {
+                f = ax + k / 2.0 / f;
+            }
+            r = 1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+        }
+        return x < 0 ? -r : r;
     }
 
     private double[] sample(TrainSample s) {

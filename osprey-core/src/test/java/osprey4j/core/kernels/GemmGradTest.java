@@ -12,12 +12,15 @@ import org.junit.jupiter.api.Test;
  * {@link GemmGrad} against scalar double-precision loops. Tolerance as in {@link GemmTest}: F32 rounding of
  * a J-term sum of random-sign terms is about sqrt(J) * eps * (sum of |terms|); we allow 4 sqrt(J) eps times
  * that scale plus a ulp of the result. A wrong or missing term is off by a whole term, far above this.
+ * The shapes cover the in-place tiles (full 4-row panels, narrow and masked panels, row edges) and, from
+ * {@link GemmGrad#GEMM_FMAS} multiply-adds on, the transposed route through {@link Gemm}.
  */
 class GemmGradTest {
     private static final double EPS = Math.ulp(1.0f);
 
     @ParameterizedTest(name = "M={0} N={1} K={2}")
-    @CsvSource({"1,1,1", "3,5,7", "4,9,64", "7,20,20", "5,33,65", "9,16,130", "13,300,47", "64,70,129", "2,1000,20"})
+    @CsvSource({"1,1,1", "3,5,7", "4,9,64", "7,20,20", "5,33,65", "9,16,130", "13,300,47", "64,70,129", "2,1000,20", "8,33,40",
+            "100,300,70", "64,129,300", "17,2000,65"})
     void inputGradMatchesScalar(int m, int n, int k) {
         SplittableRandom rnd = new SplittableRandom(m * 1000L + n * 10L + k);
         float[] dy = random(rnd, m * n), w = random(rnd, n * k), start = random(rnd, m * k);
@@ -39,7 +42,8 @@ class GemmGradTest {
     }
 
     @ParameterizedTest(name = "M={0} N={1} K={2}")
-    @CsvSource({"1,1,1", "3,5,7", "4,9,64", "7,20,20", "5,33,65", "9,16,130", "300,13,47", "70,64,129", "20,1000,20"})
+    @CsvSource({"1,1,1", "3,5,7", "4,9,64", "7,20,20", "5,33,65", "9,16,130", "300,13,47", "70,64,129", "20,1000,20", "8,33,40",
+            "300,100,70", "129,64,300", "2000,17,65"})
     void weightGradMatchesScalar(int m, int n, int k) {
         SplittableRandom rnd = new SplittableRandom(m * 1000L + n * 10L + k + 1);
         float[] dy = random(rnd, m * n), x = random(rnd, m * k), start = random(rnd, n * k);
