@@ -3,6 +3,7 @@ package osprey4j.train;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import osprey4j.core.concurrent.ComputePool;
 import osprey4j.model.Tokenizer;
 import osprey4j.train.nn.Attention;
 import osprey4j.train.nn.Linear;
@@ -237,23 +238,16 @@ public final class OspreyLoss {
         }
         int vocab = d.vocab();
         float[] logits = Linear.forward(hv, nv, m.head.value(), null, vocab, h);
+        double[] rowLoss = new double[nv];
+        float[] lg = logits;
+        ComputePool.parallelFor(nv, Math.max(1, 65536 / vocab), (from, to) -> {
+            for (int i = from; i < to; i++) {
+                rowLoss[i] = crossEntropyRow(lg, i * vocab, vocab, target[i], scale);
+            }
+        });
         double lossSum = 0;
-        for (int i = 0; i < nv; i++) {
-            int o = i * vocab;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int v = 0; v < vocab; v++) {
-                max = Math.max(max, logits[o + v]);
-            }
-            double sum = 0;
-            for (int v = 0; v < vocab; v++) {
-                sum += Math.exp(logits[o + v] - max);
-            }
-            double lse = max + Math.log(sum);
-            lossSum += lse - logits[o + target[i]];
-            for (int v = 0; v < vocab; v++) {
-                logits[o + v] = (float) (Math.exp(logits[o + v] - lse) * scale);
-            }
-            logits[o + target[i]] -= scale;
+        for (double l : rowLoss) {
+            lossSum += l;
         }
         float[] dLogits = logits;
 
@@ -323,6 +317,28 @@ public final class OspreyLoss {
             }
         }
         return lossSum;
+    }
+
+    /**
+     * One row's -log softmax(logits)[target] (log-sum-exp in double), and the row replaced by its gradient
+     * times scale: scale * (softmax - onehot(target)).
+     */
+    private static double crossEntropyRow(float[] logits, int o, int vocab, int target, float scale) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int v = 0; v < vocab; v++) {
+            max = Math.max(max, logits[o + v]);
+        }
+        double sum = 0;
+        for (int v = 0; v < vocab; v++) {
+            sum += Math.exp(logits[o + v] - max);
+        }
+        double lse = max + Math.log(sum);
+        double loss = lse - logits[o + target];
+        for (int v = 0; v < vocab; v++) {
+            logits[o + v] = (float) (Math.exp(logits[o + v] - lse) * scale);
+        }
+        logits[o + target] -= scale;
+        return loss;
     }
 
     private static boolean anyTrainable(Param[] ps) {

@@ -4,6 +4,8 @@ import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.GemmGrad;
 import osprey4j.core.kernels.RotaryEmbedding;
+import osprey4j.core.kernels.Softmax;
+import osprey4j.core.kernels.SoftmaxGrad;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -11,7 +13,7 @@ import osprey4j.core.tensor.Tensor;
  * o projections, for one sequence at positions 0..T-1:
  * <pre>
  *   q, k = rope(q), rope(k)        rotate_half, the angles of position t
- *   P_h  = softmax(q_h k_g^T / sqrt(d) + causal)   g = h / (heads / kvHeads)
+ *   P_h  = softmax((q_h / sqrt(d)) k_g^T + causal)  g = h / (heads / kvHeads)
  *   out_h = P_h v_g
  * </pre>
  * Right padding needs no mask here: a padded key is only ever seen by padded queries, whose losses are ignored,
@@ -73,10 +75,12 @@ public final class Attention {
                 q[h] = headRows(qLin, t, heads, h, true);
                 int g = h / group;
                 float[] s = new float[t * t];
-                Gemm.linear(Tensor.wrap(q[h], t, d), Tensor.wrap(k[g], t, d), null, Tensor.wrap(s, t, t));
-                for (int i = 0; i < t; i++) {
-                    softmaxCausalRow(s, i * t, i, scale, t);
+                float[] scaled = q[h].clone();
+                for (int i = 0; i < scaled.length; i++) {
+                    scaled[i] *= scale;
                 }
+                Gemm.linear(Tensor.wrap(scaled, t, d), Tensor.wrap(k[g], t, d), null, Tensor.wrap(s, t, t));
+                Softmax.softmaxCausal(Tensor.wrap(s, t, t), 0);
                 p[h] = s;
                 float[] o = new float[t * d];
                 GemmGrad.inputGrad(s, v[g], o, t, t, d, false);
@@ -87,28 +91,6 @@ public final class Attention {
             }
         });
         return new Saved(t, q, k, v, p);
-    }
-
-    /** Row i of the scores: scaled, positions after i masked, softmax in place (zeros after i). */
-    private static void softmaxCausalRow(float[] s, int o, int i, float scale, int t) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j <= i; j++) {
-            s[o + j] *= scale;
-            max = Math.max(max, s[o + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j <= i; j++) {
-            float e = (float) Math.exp(s[o + j] - max);
-            s[o + j] = e;
-            sum += e;
-        }
-        float inv = (float) (1 / sum);
-        for (int j = 0; j <= i; j++) {
-            s[o + j] *= inv;
-        }
-        for (int j = i + 1; j < t; j++) {
-            s[o + j] = 0f;
-        }
     }
 
     /**
@@ -131,20 +113,7 @@ public final class Attention {
                 Gemm.linear(Tensor.wrap(doh, t, d), Tensor.wrap(s.v[g], t, d), null, Tensor.wrap(dp, t, t));
                 float[] dvl = new float[t * d];
                 GemmGrad.weightGrad(p, doh, dvl, t, t, d);
-                for (int i = 0; i < t; i++) {
-                    int o = i * t;
-                    double dot = 0;
-                    for (int j = 0; j <= i; j++) {
-                        dot += p[o + j] * dp[o + j];
-                    }
-                    float c = (float) dot;
-                    for (int j = 0; j <= i; j++) {
-                        dp[o + j] = p[o + j] * (dp[o + j] - c) * scale;
-                    }
-                    for (int j = i + 1; j < t; j++) {
-                        dp[o + j] = 0f;
-                    }
-                }
+                SoftmaxGrad.backwardCausal(p, dp, t, t, 0, scale);
                 float[] dql = new float[t * d];
                 GemmGrad.inputGrad(dp, s.k[g], dql, t, t, d, false);
                 float[] dkl = new float[t * d];
