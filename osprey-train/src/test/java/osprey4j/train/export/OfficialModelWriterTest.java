@@ -200,16 +200,26 @@ class OfficialModelWriterTest {
             writeFixtureModel(Path.of(keep), DType.F32);
         }
         float[] expected = readFloats(resource("expected_first_logits.txt"));
+        JsonNode reference = new ObjectMapper().readTree(resource("exported_model_case.json").toFile());
         float[] actual;
         try (Osprey o = Osprey.load(dir)) {
-            actual = firstLogits(o);
+            ImageSession session = o.encode(RgbImage.read(resource("scene_rgb.jpg")));
+            Osprey.PreparedPrompt prompt = o.prepare(session, List.of(readMask("A_ellipse.png"),
+                    readMask("A_ring.png")), QUESTION);
+            int[] ids = new int[reference.path("input_ids").size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = reference.path("input_ids").get(i).asInt();
+            }
+            assertArrayEquals(ids, prompt.inputIds(), "the fast tokenizer's ids");
+            actual = o.firstLogits(prompt);
         }
         assertEquals(expected.length, actual.length);
         float maxDiff = 0;
         for (int i = 0; i < expected.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(expected[i] - actual[i]));
         }
-        assertTrue(maxDiff < 1e-3f, "max |diff| " + maxDiff);
+        System.out.println("exported model vs official code: max |logit diff| = " + maxDiff);
+        assertTrue(maxDiff < 1e-4f, "max |diff| " + maxDiff);
     }
 
     static float[] readFloats(Path file) throws IOException {
