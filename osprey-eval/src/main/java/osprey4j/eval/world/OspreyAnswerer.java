@@ -2,7 +2,6 @@ package osprey4j.eval.world;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.mask.Mask;
@@ -47,19 +46,7 @@ public final class OspreyAnswerer implements Answerer {
     }
 
     static List<Tensor> tensors(List<Mask> masks) {
-        List<Tensor> out = new ArrayList<>(masks.size());
-        for (Mask m : masks) {
-            float[] values = new float[m.width() * m.height()];
-            for (int y = 0; y < m.height(); y++) {
-                for (int x = 0; x < m.width(); x++) {
-                    if (m.get(x, y)) {
-                        values[y * m.width() + x] = 1f;
-                    }
-                }
-            }
-            out.add(Tensor.wrap(values, m.height(), m.width()));
-        }
-        return out;
+        return masks.stream().map(Mask::toTensor).toList();
     }
 
     @Override
