@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 AskCommand.class,
                 DescribeCommand.class,
                 InspectCommand.class,
+                EvalCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {
