@@ -2,9 +2,6 @@ package osprey4j.eval.world;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
-import osprey4j.core.tensor.Tensor;
-import osprey4j.data.mask.Mask;
 import osprey4j.model.GenerationOptions;
 import osprey4j.model.ImageSession;
 import osprey4j.model.Osprey;
@@ -36,17 +33,13 @@ public final class OspreyAnswerer implements Answerer {
     @Override
     public ImageAnswers open(Path image) throws IOException {
         ImageSession session = osprey.encode(RgbImage.read(image));
-        return q -> osprey.ask(session, tensors(q.masks()), q.text(),
+        return q -> osprey.ask(session, q.masks(), q.text(),
                 GenerationOptions.greedy(q.type().maxNewTokens())).text();
     }
 
     @Override
     public String name() {
         return osprey.directory().toString();
-    }
-
-    static List<Tensor> tensors(List<Mask> masks) {
-        return masks.stream().map(Mask::toTensor).toList();
     }
 
     @Override

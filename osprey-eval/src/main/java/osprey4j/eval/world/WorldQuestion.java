@@ -1,7 +1,7 @@
 package osprey4j.eval.world;
 
 import java.util.List;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 
 /**
  * One question about one image of a synthetic world, with the truth it is scored against.

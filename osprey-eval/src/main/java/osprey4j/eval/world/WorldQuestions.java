@@ -23,7 +23,7 @@ import osprey4j.data.instruct.SceneObject;
 import osprey4j.data.instruct.SceneReader;
 import osprey4j.data.instruct.Subset;
 import osprey4j.data.instruct.TextEmbedder;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 import osprey4j.data.samples.Prompts;
 import osprey4j.data.samples.Recipe;
 import osprey4j.data.samples.SampleOptions;

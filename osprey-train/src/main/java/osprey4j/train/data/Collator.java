@@ -1,6 +1,6 @@
 package osprey4j.train.data;
 
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -4,7 +4,7 @@ import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.Segmentation;
 import osprey4j.data.datasets.ReadReport;
 import osprey4j.data.instruct.Subset;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 import osprey4j.data.samples.Recipe;
 import osprey4j.data.samples.SampleJsonl;
 import osprey4j.data.samples.SampleOptions;

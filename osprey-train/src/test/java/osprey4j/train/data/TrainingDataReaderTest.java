@@ -22,7 +22,7 @@ import osprey4j.data.instruct.InstructOptions;
 import osprey4j.data.instruct.SceneReader;
 import osprey4j.data.instruct.Subset;
 import osprey4j.data.instruct.TextEmbedder;
-import osprey4j.data.mask.Mask;
+import osprey4j.core.mask.Mask;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.world.SyntheticWorld;
 import osprey4j.model.Tokenizer;

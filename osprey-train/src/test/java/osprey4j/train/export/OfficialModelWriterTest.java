@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.tensor.DType;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.Answer;
 import osprey4j.model.GenerationOptions;
@@ -55,17 +57,9 @@ class OfficialModelWriterTest {
     }
 
     /** A mask as the reference's eval scripts read it: {@code np.asarray(Image.open(png).convert('L')) > 0}. */
-    static Tensor readMask(String name) {
+    static Mask readMask(String name) {
         try {
-            RgbImage img = RgbImage.read(resource(name));
-            float[] m = new float[img.width() * img.height()];
-            byte[] rgb = img.rgb();
-            for (int i = 0; i < m.length; i++) {
-                int r = rgb[3 * i] & 0xFF, g = rgb[3 * i + 1] & 0xFF, b = rgb[3 * i + 2] & 0xFF;
-                int luma = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
-                m[i] = luma > 0 ? 1f : 0f;
-            }
-            return Tensor.wrap(m, img.height(), img.width());
+            return MaskPng.read(resource(name));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
