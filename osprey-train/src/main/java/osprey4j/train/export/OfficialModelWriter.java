@@ -31,7 +31,8 @@ import osprey4j.model.llm.LlamaConfig;
  * config.json                         LLaMA keys + the multimodal keys, as OspreyLlamaForCausalLM writes them
  * generation_config.json
  * model.safetensors                   every Osprey weight (LLM, vision tower copy, projector, mask extractor)
- * open_clip_vision_tower.safetensors  the tower as open_clip's CLIP file (visual.*), named by mm_vision_tower
+ * open_clip_pytorch_model.bin         the tower as open_clip's CLIP file (visual.*), named by mm_vision_tower, in
+ *                                     torch.save format: the reference reads it with torch.load
  * tokenizer.model, tokenizer_config.json, special_tokens_map.json, added_tokens.json
  * </pre>
  *
@@ -45,7 +46,7 @@ import osprey4j.model.llm.LlamaConfig;
  */
 public final class OfficialModelWriter {
     /** The CLIP file's name inside the directory; {@code mm_vision_tower} names it relative to the directory. */
-    public static final String CLIP_FILE = "open_clip_vision_tower.safetensors";
+    public static final String CLIP_FILE = "open_clip_pytorch_model.bin";
     public static final String WEIGHTS_FILE = "model.safetensors";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Python's {@code json.dumps(indent=2)}, which transformers uses: {@code "key": value}, arrays one item a line. */
@@ -115,7 +116,7 @@ public final class OfficialModelWriter {
                 writeJson(tmp.resolve("config.json"), config(shape, options.dtype()));
                 writeJson(tmp.resolve("generation_config.json"), generationConfig(shape.llm()));
                 SafetensorsWriter.write(tmp.resolve(WEIGHTS_FILE), osprey, Map.of("format", "pt"));
-                SafetensorsWriter.write(tmp.resolve(CLIP_FILE), clip, Map.of("format", "pt"));
+                TorchSaveWriter.write(tmp.resolve(CLIP_FILE), clip);
                 Files.copy(options.tokenizerModel(), tmp.resolve("tokenizer.model"));
                 writeTokenizerFiles(tmp, options, spVocab);
                 replace(tmp, abs);

@@ -40,9 +40,9 @@ import java.util.SplittableRandom;
  * </ol>
  * Scores: learnt piece i (0-based) scores {@code -(i + 1)}, characters continue below. SentencePiece's BPE
  * encoder merges the highest-scoring piece first, so encoding replays training order. ({@code spm_train} scores
- * its first piece {@code -0.0}; transformers' LlamaConverter skips any piece whose score is exactly zero when it
- * builds the fast tokenizer's merges, so that piece would never be produced by the fast tokenizer. Starting at
- * -1 keeps the fast and SentencePiece encodings equal.)
+ * its first piece {@code -0.0}. transformers before 4.31, and osprey-model's converter, skip a piece scored exactly
+ * zero when they build the fast tokenizer's merges, so that piece would never come out of the fast tokenizer;
+ * 4.31's {@code SentencePieceExtractor} keeps it. With no zero score, every converter gives the same merges.)
  *
  * <p>Against {@code spm_train}: on the test corpus the learnt pieces are the same, in the same order. Two
  * differences remain by design. Merges are picked exactly, where SentencePiece rescans only the 5% most frequent
