@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 DescribeCommand.class,
                 InspectCommand.class,
                 EvalCommand.class,
+                TrainCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

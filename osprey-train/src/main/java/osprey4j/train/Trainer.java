@@ -55,6 +55,14 @@ public final class Trainer {
         return step;
     }
 
+    /** Continues a run from a saved state: the next step is {@code stepsTaken + 1} (optimiser state restored apart). */
+    public void restoreStepsTaken(int stepsTaken) {
+        if (stepsTaken < 0) {
+            throw new IllegalArgumentException("steps taken must not be negative, got " + stepsTaken);
+        }
+        this.step = stepsTaken;
+    }
+
     /** One optimiser step over {@code microBatches} (normally {@link TrainConfig#gradientAccumulation()} of them). */
     public StepResult step(List<List<TrainSample>> microBatches) {
         if (microBatches.isEmpty()) {

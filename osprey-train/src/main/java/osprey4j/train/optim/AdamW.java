@@ -81,4 +81,22 @@ public final class AdamW {
     public float[][] moments(Param p) {
         return state.get(p);
     }
+
+    /**
+     * Puts back a parameter's state as a checkpoint recorded it ({@link #moments} and {@link #steps}), for a run
+     * resumed from its training state; the arrays are copied.
+     */
+    public void restore(Param p, float[] m, float[] v, int stepCount) {
+        if (m.length != p.size() || v.length != p.size()) {
+            throw new IllegalArgumentException("AdamW moments of '" + p.name() + "' have " + m.length + "/" + v.length
+                    + " values, the parameter " + p.size());
+        }
+        if (stepCount <= 0) {
+            state.remove(p);
+            steps.remove(p);
+            return;
+        }
+        state.put(p, new float[][] {m.clone(), v.clone()});
+        steps.put(p, stepCount);
+    }
 }
