@@ -74,8 +74,7 @@ final class EvalCommand {
             }
             PrintWriter err = spec.commandLine().getErr();
             WorldEval.Report report;
-            try (ModelSupport.Restore quiet = ModelSupport.routeComponentWarnings(spec.commandLine());
-                 Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
+            try (Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
                  OspreyAnswerer answerer = new OspreyAnswerer(osprey)) {
                 WorldEval.Options options = new WorldEval.Options(data, out, seed, limit, MiniLmEmbedder.get(),
                         line -> {

@@ -4,7 +4,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import osprey4j.core.concurrent.ComputePool;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 import osprey4j.train.nn.Attention;
 import osprey4j.train.nn.Linear;
 import osprey4j.train.nn.Pointwise;
@@ -77,7 +78,7 @@ public final class OspreyLoss {
         Plan p = new Plan();
         p.imageAt = -1;
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] == Tokenizer.IMAGE_TOKEN_ID) {
+            if (ids[i] == OspreyTokens.IMAGE_TOKEN_ID) {
                 if (p.imageAt >= 0) {
                     throw new IllegalArgumentException("a training sample has more than one <image>");
                 }

@@ -4,7 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import osprey4j.core.tensor.Tensor;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * Times full training steps (forward, backward, clipping, AdamW) of a random model at given dimensions on
@@ -39,7 +40,7 @@ public final class TrainBench {
         int[] ids = new int[textTokens + 1];
         int[] labels = new int[ids.length];
         ids[0] = 1;
-        ids[1] = Tokenizer.IMAGE_TOKEN_ID;
+        ids[1] = OspreyTokens.IMAGE_TOKEN_ID;
         for (int i = 2; i < ids.length; i++) {
             ids[i] = rnd.nextInt(3, d.vocab());
         }

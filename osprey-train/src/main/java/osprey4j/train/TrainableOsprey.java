@@ -153,7 +153,7 @@ public final class TrainableOsprey {
         if (!Files.isDirectory(modelDir)) {
             throw new IllegalArgumentException("not a model directory: " + modelDir);
         }
-        LlamaConfig c = LlamaConfig.fromJson(modelDir);
+        LlamaConfig c = LlamaConfig.read(modelDir);
         try (Checkpoint ckpt = Checkpoints.open(modelDir)) {
             int depth = 0;
             while (ckpt.contains(PROJECTOR + "." + (2 * depth) + ".weight")) {

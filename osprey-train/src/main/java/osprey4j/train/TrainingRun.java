@@ -30,7 +30,8 @@ import osprey4j.core.tensor.Tensor;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.model.Osprey;
 import osprey4j.model.OspreyConfig;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 import osprey4j.model.llm.LlamaConfig;
 import osprey4j.train.cache.TowerIdentity;
 import osprey4j.train.cache.VisionFeatureCache;
@@ -159,7 +160,7 @@ public final class TrainingRun {
             // text, every multi-turn sample fails preprocess_v1's length check and is masked whole (the reference
             // does the same with use_fast=True). The slow tokenizer always splits "</s>" off.
             Tokenizer tokenizer = o.tokenizerMode() == Tokenizer.Mode.FAST ? osprey.tokenizer()
-                    : Tokenizer.loadForOsprey(o.modelDir(), o.tokenizerMode());
+                    : OspreyTokens.loadTokenizer(o.modelDir(), o.tokenizerMode());
             int maskId = tokenizer.tokenId("<mask>").orElseThrow(
                     () -> new IllegalArgumentException(o.modelDir() + ": the tokenizer has no <mask> token"));
             Preprocessor pre = new Preprocessor(tokenizer, o.conversation(), o.modelMaxLength(), true);
@@ -446,7 +447,7 @@ public final class TrainingRun {
         Path tmp = abs.resolveSibling("." + abs.getFileName() + ".export");
         deleteTree(tmp);
         OfficialModelWriter.write(tmp, shape, weights, new OfficialModelWriter.Options(tokenizerModel,
-                Tokenizer.OSPREY_REGION_TOKENS, modelMaxLength, dtype));
+                OspreyTokens.REGION_TOKENS, modelMaxLength, dtype));
         if (imageSize > 0) {
             ObjectNode config = (ObjectNode) JSON.readTree(tmp.resolve("config.json").toFile());
             config.put("mm_image_size", imageSize);
@@ -463,7 +464,7 @@ public final class TrainingRun {
 
     /** The {@link OspreyShape} of a model directory, from its config and its weights' shapes. */
     public static OspreyShape shapeOf(Path dir) {
-        LlamaConfig llm = LlamaConfig.fromJson(dir);
+        LlamaConfig llm = LlamaConfig.read(dir);
         JsonNode config;
         try {
             config = JSON.readTree(dir.resolve("config.json").toFile());

@@ -3,7 +3,8 @@ package osprey4j.train;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * A plain scalar float64 forward of the Osprey training loss, written from the reference's definitions with no
@@ -155,7 +156,7 @@ final class ReferenceForward {
         int region = 0;
         boolean afterImage = false;
         for (int i = 0; i < ids.length; i++) {
-            if (ids[i] == Tokenizer.IMAGE_TOKEN_ID) {
+            if (ids[i] == OspreyTokens.IMAGE_TOKEN_ID) {
                 System.arraycopy(image, 0, x0, row * h, n * h);
                 java.util.Arrays.fill(lab, row, row + n, -100);
                 row += n;

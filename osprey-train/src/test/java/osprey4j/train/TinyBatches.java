@@ -4,7 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import osprey4j.core.tensor.Tensor;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /** Small random models and batches whose sizes are not multiples of any vector width. */
 final class TinyBatches {
@@ -22,7 +23,7 @@ final class TinyBatches {
 
     static List<TrainSample> batch(long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        int img = Tokenizer.IMAGE_TOKEN_ID;
+        int img = OspreyTokens.IMAGE_TOKEN_ID;
         int[] idsA = {1, 5, img, 7, MASK, POS, 9, 3, MASK, POS, 4, 11, 12, 2};
         int[] labA = {-100, -100, -100, -100, -100, -100, -100, -100, -100, -100, 4, 11, 12, 2};
         int[] idsB = {1, img, 8, MASK, POS, 6, 13, 22, 0, 2};

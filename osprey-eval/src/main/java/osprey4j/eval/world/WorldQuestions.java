@@ -24,6 +24,8 @@ import osprey4j.data.instruct.SceneReader;
 import osprey4j.data.instruct.Subset;
 import osprey4j.data.instruct.TextEmbedder;
 import osprey4j.core.mask.Mask;
+import osprey4j.core.prompt.Preambles;
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.samples.Prompts;
 import osprey4j.data.samples.Recipe;
 import osprey4j.data.samples.SampleOptions;
@@ -162,26 +164,26 @@ public final class WorldQuestions {
     private static void questions(Subset subset, TrainingSample sample, List<Mask> masks, List<Region> regions,
                                   Path image, List<WorldQuestion> out) {
         int n = masks.size();
-        String preamble = Prompts.regionPreamble(n);
+        String preamble = Preambles.regionList(n);
         int running = 0;
         List<Turn> turns = sample.turns();
         for (int t = 0; t + 1 < turns.size(); t += 2) {
             String human = turns.get(t).value();
             String answer = turns.get(t + 1).value();
-            int refs = count(human, Prompts.MASK_TOKEN);
-            String core = human.startsWith(Prompts.OVERVIEW) ? human.substring(Prompts.OVERVIEW.length()) : human;
+            int refs = count(human, RegionPrompt.MASK_TOKEN);
+            String core = human.startsWith(Preambles.IMAGE) ? human.substring(Preambles.IMAGE.length()) : human;
             List<Mask> asked;
             List<Region> askedRegions;
             String text;
             if (refs > 0) {
                 asked = masks.subList(running, running + refs);
                 askedRegions = regions.subList(running, running + refs);
-                text = Prompts.OVERVIEW + core;
+                text = Preambles.IMAGE + core;
                 running += refs;
             } else {
                 asked = masks;
                 askedRegions = regions;
-                text = Prompts.OVERVIEW + preamble + core;
+                text = Preambles.IMAGE + preamble + core;
             }
             if (core.startsWith(preamble)) {
                 core = core.substring(preamble.length());

@@ -1,6 +1,7 @@
 package osprey4j.train.data;
 
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 import java.util.Arrays;
 
@@ -28,7 +29,7 @@ public final class ModelLabels {
         }
         int images = 0;
         for (int id : inputIds) {
-            if (id == Tokenizer.IMAGE_TOKEN_ID) {
+            if (id == OspreyTokens.IMAGE_TOKEN_ID) {
                 images++;
             }
         }
@@ -39,7 +40,7 @@ public final class ModelLabels {
         int o = 0;
         int start = 0;
         for (int i = 0; i < inputIds.length; i++) {
-            if (inputIds[i] == Tokenizer.IMAGE_TOKEN_ID) {
+            if (inputIds[i] == OspreyTokens.IMAGE_TOKEN_ID) {
                 System.arraycopy(labels, start, out, o, i - start);
                 o += i - start;
                 Arrays.fill(out, o, o + imageTokens, Preprocessor.IGNORE_INDEX);

@@ -1,7 +1,8 @@
 package osprey4j.train.data;
 
 import osprey4j.data.datasets.Turn;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,7 +40,7 @@ public final class Preprocessor {
     /** {@code IGNORE_INDEX}: labels the loss skips. */
     public static final int IGNORE_INDEX = -100;
     /** {@code DEFAULT_IMAGE_TOKEN}. */
-    public static final String IMAGE_TOKEN = Tokenizer.IMAGE_PLACEHOLDER;
+    public static final String IMAGE_TOKEN = OspreyTokens.IMAGE_PLACEHOLDER;
 
     private final Tokenizer tokenizer;
     private final Conversation conversation;
@@ -109,7 +110,7 @@ public final class Preprocessor {
     /** {@code preprocess_v1} for one conversation (already through {@link #multimodal}). */
     public Tokenized preprocessV1(List<Turn> source) {
         String prompt = conversation.prompt(source);
-        int[] ids = hasImage ? tokenizer.encodePrompt(prompt) : encodeTruncated(prompt);
+        int[] ids = hasImage ? OspreyTokens.encodePrompt(tokenizer, prompt) : encodeTruncated(prompt);
         int[] target = ids.clone();
         int totalLen = 0;
         for (int id : target) {
@@ -145,7 +146,7 @@ public final class Preprocessor {
 
     /** {@code len(tokenizer_image_token(s))} with an image, {@code len(tokenizer(s).input_ids)} without. */
     private int length(String s) {
-        return hasImage ? tokenizer.encodePrompt(s).length : tokenizer.encode(s, true).length;
+        return hasImage ? OspreyTokens.encodePrompt(tokenizer, s).length : tokenizer.encode(s, true).length;
     }
 
     /**

@@ -10,7 +10,8 @@ import osprey4j.data.samples.SampleJsonl;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.samples.TrainingSample;
 import osprey4j.data.samples.TrainingSamples;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 import osprey4j.model.image.RgbImage;
 
 import java.io.BufferedReader;

@@ -14,7 +14,8 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import osprey4j.data.datasets.Turn;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * Ids, labels and collated batches against the reference's own {@code preprocess_multimodal},
@@ -31,7 +32,7 @@ class PreprocessParityTest {
         try (InputStream in = PreprocessParityTest.class.getResourceAsStream("/preprocess/preprocess_cases.json")) {
             fixture = new ObjectMapper().readTree(in);
         }
-        tokenizer = Tokenizer.loadForOsprey(MODEL, Tokenizer.Mode.FAST);
+        tokenizer = OspreyTokens.loadTokenizer(MODEL, Tokenizer.Mode.FAST);
     }
 
     static List<Turn> turns(JsonNode array) {

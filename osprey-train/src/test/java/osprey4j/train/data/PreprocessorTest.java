@@ -9,7 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import osprey4j.data.datasets.Turn;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 class PreprocessorTest {
     static final int I = Preprocessor.IGNORE_INDEX;
@@ -60,7 +61,7 @@ class PreprocessorTest {
 
     @Test
     void truncationKeepsBosAndTheFirstTokens() {
-        Tokenizer tok = Tokenizer.loadForOsprey(PreprocessParityTest.MODEL, Tokenizer.Mode.FAST);
+        Tokenizer tok = OspreyTokens.loadTokenizer(PreprocessParityTest.MODEL, Tokenizer.Mode.FAST);
         Preprocessor p = new Preprocessor(tok, Conversation.VICUNA_V1, 10, false);
         String text = "the red mug stands on the wooden table next to a small vase";
         int[] full = tok.encode(text, true);
@@ -76,7 +77,7 @@ class PreprocessorTest {
     void modelLabelsIgnoreImageFeaturesAndRegionTokens() {
         int mask = 1000;
         int pos = 1001;
-        int[] ids = {1, 10, Tokenizer.IMAGE_TOKEN_ID, 11, mask, pos, 12, 13};
+        int[] ids = {1, 10, OspreyTokens.IMAGE_TOKEN_ID, 11, mask, pos, 12, 13};
         int[] labels = {I, 10, I, 11, 70, 71, 12, 13};   // pretend the region tokens were targets
         int[] out = ModelLabels.expand(ids, labels, 3, mask);
         assertArrayEquals(new int[] {I, 10, I, I, I, 11, I, I, 12, 13}, out);
@@ -85,7 +86,7 @@ class PreprocessorTest {
         int[] textLabels = {I, 3, 4, 5};
         assertArrayEquals(textLabels, ModelLabels.expand(text, textLabels, 3, mask));
         // A <mask> as the very last id: only it is ignored.
-        assertArrayEquals(new int[] {I, I, I, I}, ModelLabels.expand(new int[] {Tokenizer.IMAGE_TOKEN_ID, mask},
+        assertArrayEquals(new int[] {I, I, I, I}, ModelLabels.expand(new int[] {OspreyTokens.IMAGE_TOKEN_ID, mask},
                 new int[] {I, 9}, 3, mask));
     }
 

@@ -25,7 +25,8 @@ import osprey4j.data.instruct.TextEmbedder;
 import osprey4j.core.mask.Mask;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.world.SyntheticWorld;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /** From a synthetic world through {@code osprey data instruct} output to training examples, and what is skipped. */
 class TrainingDataReaderTest {
@@ -64,7 +65,7 @@ class TrainingDataReaderTest {
         instruct = tmp.resolve("instruct");
         SceneReader scenes = SceneReader.open(SceneReader.Inputs.directory(world, null), ReadReport.strict());
         InstructEngine.templates(scenes, HASH_EMBEDDER, new InstructOptions(5, 8), instruct);
-        tokenizer = Tokenizer.loadForOsprey(PreprocessParityTest.MODEL, Tokenizer.Mode.FAST);
+        tokenizer = OspreyTokens.loadTokenizer(PreprocessParityTest.MODEL, Tokenizer.Mode.FAST);
         preprocessor = new Preprocessor(tokenizer, Conversation.VICUNA_V1, 2048, true);
         intact = reader(world.resolve("images"), 0.01).read(instruct);
     }
@@ -83,7 +84,7 @@ class TrainingDataReaderTest {
             int images = 0;
             int masks = 0;
             for (int i = 0; i < e.length(); i++) {
-                images += e.inputIds()[i] == Tokenizer.IMAGE_TOKEN_ID ? 1 : 0;
+                images += e.inputIds()[i] == OspreyTokens.IMAGE_TOKEN_ID ? 1 : 0;
                 if (e.inputIds()[i] == maskId) {
                     masks++;
                     assertEquals(posId, e.inputIds()[i + 1], e.id());

@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import osprey4j.model.SentencePieceModel;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.tokenizer.SentencePieceModel;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 /**
  * A trained {@code tokenizer.model} through the fast path the reference takes ({@code use_fast=True} on a

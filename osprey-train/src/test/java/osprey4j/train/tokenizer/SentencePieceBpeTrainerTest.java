@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import osprey4j.model.SentencePieceModel;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.tokenizer.SentencePieceModel;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
 
 class SentencePieceBpeTrainerTest {
     static final int VOCAB = 700;
