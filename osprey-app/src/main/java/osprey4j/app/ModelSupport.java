@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import osprey4j.model.Osprey;
 import osprey4j.model.image.RgbImage;
 import osprey4j.service.InvalidRequestException;
 import osprey4j.service.OspreyService;
@@ -19,6 +20,17 @@ final class ModelSupport {
 
     /** Loads the model behind the service, printing its warnings as "osprey CMD: warning: ..." lines on stderr. */
     static OspreyService loadService(Path dir, CommandLine cl) {
+        checkModelDirectory(dir);
+        return OspreyService.load(dir, warner(cl));
+    }
+
+    /** Loads the model itself, for commands that drive it directly (evaluation), warnings as for the service. */
+    static Osprey loadModel(Path dir, CommandLine cl) {
+        checkModelDirectory(dir);
+        return Osprey.load(dir, warner(cl));
+    }
+
+    private static void checkModelDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new UsageException("model directory not found: " + dir);
         }
@@ -26,7 +38,6 @@ final class ModelSupport {
             throw new UsageException(dir + " has no config.json (expected an Osprey checkpoint in the Hugging Face"
                     + " layout)");
         }
-        return OspreyService.load(dir, warner(cl));
     }
 
     /** A sink for warnings: one line each on the command's stderr. */

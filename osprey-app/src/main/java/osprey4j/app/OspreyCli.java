@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
                 AskCommand.class,
                 DescribeCommand.class,
                 InspectCommand.class,
+                EvalCommand.class,
+                TrainCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

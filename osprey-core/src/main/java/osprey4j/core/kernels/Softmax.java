@@ -28,6 +28,36 @@ public final class Softmax {
     public static void softmax(Tensor x) {
         KernelChecks.requireF32(x, "x");
         int n = KernelChecks.lastDim(x);
+        forRows(x, n, row -> n);
+    }
+
+    /**
+     * Causal softmax of attention scores {@code [rows, keys]} in place: row {@code i} (query at absolute
+     * position {@code firstPosition + i}, keys at positions 0..keys-1) keeps its first
+     * {@code firstPosition + i + 1} entries, the rest become 0. A leading dimension (heads) may precede:
+     * {@code [heads, rows, keys]} applies the same pattern to each head. The training step's attention
+     * (which keeps the whole probability matrix for its backward) uses it; inference goes through {@link Attention}.
+     */
+    public static void softmaxCausal(Tensor scores, int firstPosition) {
+        KernelChecks.requireF32(scores, "scores");
+        if (scores.rank() < 2) {
+            throw new IllegalArgumentException("causal softmax needs [rows, keys] scores, got " + scores);
+        }
+        int n = scores.size(-1);
+        int rows = scores.size(-2);
+        if (firstPosition < 0 || firstPosition + rows > n) {
+            throw new IllegalArgumentException("queries at positions " + firstPosition + ".." + (firstPosition + rows - 1)
+                    + " need at least " + (firstPosition + rows) + " keys, scores are " + scores);
+        }
+        forRows(scores, n, row -> firstPosition + row % rows + 1);
+    }
+
+    private interface RowLength {
+        int of(int row);
+    }
+
+    /** Softmax of the first {@code length.of(r)} entries of each row r, the rest of the row set to 0. */
+    private static void forRows(Tensor x, int n, RowLength length) {
         if (n == 0) {
             return;
         }
@@ -38,8 +68,10 @@ public final class Softmax {
             float[] row = new float[VectorMath.roundUp(n)];
             for (int r = from; r < to; r++) {
                 long offset = (long) r * n * Float.BYTES;
-                MemorySegment.copy(seg, FLOAT, offset, row, 0, n);
-                softmax(row, n);
+                int len = length.of(r);
+                MemorySegment.copy(seg, FLOAT, offset, row, 0, len);
+                softmax(row, len);
+                java.util.Arrays.fill(row, len, n, 0f);
                 MemorySegment.copy(row, 0, seg, FLOAT, offset, n);
             }
         });

@@ -1,0 +1,213 @@
+package osprey4j.app;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import osprey4j.train.DemoModel;
+import osprey4j.train.TrainingRun;
+import osprey4j.train.data.Conversation;
+import osprey4j.train.export.OspreyShape;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code osprey train demo --out DIR}: the recipe of the bundled demo model, from nothing, with recorded seeds.
+ * Each step is an ordinary osprey command (or the library call behind one) run in this process:
+ * <ol>
+ *   <li>{@code data world} with the training seed, {@code data instruct} on it;</li>
+ *   <li>a SentencePiece BPE tokenizer trained on the instruction text as the model reads it;</li>
+ *   <li>the starting model: the reference's architecture at small widths, seeded random weights, the tower at
+ *       {@link #IMAGE_SIZE} pixels;</li>
+ *   <li>{@code train --stage 3} (everything but the frozen random tower) from scratch;</li>
+ *   <li>{@code eval world} on a world made from a seed never used in training.</li>
+ * </ol>
+ * A step whose output already exists is not redone, and training resumes from its checkpoints, so an interrupted
+ * recipe continues where it stopped when run again.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Reproduce the bundled demo model (models/demo) from nothing: a synthetic world and its "
+                + "instruction data, a tokenizer, a small Osprey trained from scratch, and its evaluation on a "
+                + "held-out world. It is a small model of a synthetic world, not Osprey-7B.",
+                "Writes DIR/world, DIR/tokenizer, DIR/init, DIR/run (the training run), DIR/eval-world, "
+                        + "DIR/eval and DIR/model (the result: model, training log, loss curve, eval report)."})
+final class TrainDemo implements Callable<Integer> {
+    /** The recipe. Changing any of these changes the model; models/demo/README.md records them. */
+    static final long WORLD_SEED = 1;
+    static final int WORLD_IMAGES = 200;
+    static final int IMAGE_SIZE = 128;
+    static final long INSTRUCT_SEED = 1;
+    static final int VOCAB = 1000;
+    static final long INIT_SEED = 7;
+    static final int HIDDEN = 192;
+    static final int INTERMEDIATE = 512;
+    static final int LAYERS = 3;
+    static final int HEADS = 4;
+    static final int[] CONV_DEPTHS = {1, 1, 1, 1};
+    static final int[] CONV_DIMS = {32, 64, 128, 256};
+    static final int MASK_EMBED = 256;
+    static final int POS_HIDDEN = 256;
+    static final String LR = "2e-3";
+    static final String EPOCHS = "4";
+    static final String BATCH = "4";
+    static final String WARMUP = "0.03";
+    static final long TRAIN_SEED = 1;
+    static final long EVAL_WORLD_SEED = 1001;
+    static final int EVAL_IMAGES = 30;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "recipe directory (created; reused)")
+    Path out;
+
+    /** Smaller runs of the same recipe (tests): images, epochs. */
+    @Option(names = "--world-images", hidden = true)
+    Integer worldImages;
+
+    @Option(names = "--epochs", hidden = true)
+    String epochs;
+
+    @Option(names = "--eval-images", hidden = true)
+    Integer evalImages;
+
+    @Option(names = "--eval-limit", hidden = true, defaultValue = "0")
+    int evalLimit;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter o = spec.commandLine().getOut();
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new UsageException("--out " + out + " exists and is not a directory");
+        }
+        Files.createDirectories(out);
+        long start = System.nanoTime();
+        int images = worldImages == null ? WORLD_IMAGES : worldImages;
+        int evalN = evalImages == null ? EVAL_IMAGES : evalImages;
+        String ep = epochs == null ? EPOCHS : epochs;
+        Path world = out.resolve("world");
+        Path instruct = world.resolve("instruct");
+        if (!Files.isRegularFile(world.resolve("instances.json"))) {
+            step(err, "1/6 synthetic world (seed " + WORLD_SEED + ", " + images + " images)");
+            run(o, err, "data", "world", "--images", Integer.toString(images), "--size", Integer.toString(IMAGE_SIZE),
+                    "--seed", Long.toString(WORLD_SEED), "--out", world.toString());
+        }
+        if (!Files.isRegularFile(instruct.resolve("osprey_short_form.json"))) {
+            step(err, "2/6 instruction data (seed " + INSTRUCT_SEED + ")");
+            run(o, err, "data", "instruct", "--annotations", world.toString(), "--seed", Long.toString(INSTRUCT_SEED),
+                    "--no-progress", "--out", instruct.toString());
+        }
+        Path tokenizer = out.resolve("tokenizer").resolve("tokenizer.model");
+        Conversation conv = Conversation.OSPREY_V1;
+        if (!Files.isRegularFile(tokenizer)) {
+            step(err, "3/6 tokenizer (SentencePiece BPE, " + VOCAB + " pieces)");
+            List<String> corpus = DemoModel.tokenizerCorpus(instruct, world.resolve("images"), conv);
+            DemoModel.trainTokenizer(corpus, VOCAB, tokenizer);
+        }
+        Path init = out.resolve("init");
+        OspreyShape shape = DemoModel.shape(VOCAB, HIDDEN, INTERMEDIATE, LAYERS, HEADS, CONV_DEPTHS, CONV_DIMS,
+                MASK_EMBED, POS_HIDDEN);
+        if (!Files.isRegularFile(init.resolve("config.json"))) {
+            step(err, "4/6 starting model (seed " + INIT_SEED + "): " + shape);
+            DemoModel.writeInitial(init, shape, INIT_SEED, tokenizer, IMAGE_SIZE);
+        }
+        Path run = out.resolve("run");
+        if (!Files.isRegularFile(run.resolve(TrainingRun.MODEL).resolve("config.json"))) {
+            step(err, "5/6 training (stage 3 from scratch, lr " + LR + ", " + ep + " epochs, batch " + BATCH + ")");
+            List<String> args = new ArrayList<>(List.of("train", "--stage", "3", "--model", init.toString(),
+                    "--data", instruct.toString(), "--images", world.resolve("images").toString(),
+                    "--out", run.toString(), "--lr", LR, "--epochs", ep, "--batch-size", BATCH,
+                    "--warmup-ratio", WARMUP, "--weight-decay", "0", "--max-grad-norm", "1.0",
+                    "--conversation", "osprey_v1", "--tokenizer-mode", "slow", "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
+            if (Files.isDirectory(run.resolve(TrainingRun.RESUME))) {
+                args.add("--resume");
+            }
+            run(o, err, args.toArray(String[]::new));
+        }
+        Path model = out.resolve("model");
+        copyTree(run.resolve(TrainingRun.MODEL), model);
+        Files.copy(run.resolve(TrainingRun.LOG), model.resolve(TrainingRun.LOG), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(run.resolve(TrainingRun.CURVE), model.resolve(TrainingRun.CURVE), StandardCopyOption.REPLACE_EXISTING);
+        Path evalWorld = out.resolve("eval-world");
+        if (!Files.isRegularFile(evalWorld.resolve("instances.json"))) {
+            step(err, "6/6 evaluation world (seed " + EVAL_WORLD_SEED + ", never used in training)");
+            run(o, err, "data", "world", "--images", Integer.toString(evalN), "--size", Integer.toString(IMAGE_SIZE),
+                    "--seed", Long.toString(EVAL_WORLD_SEED), "--out", evalWorld.toString());
+        }
+        step(err, "6/6 evaluation");
+        Path eval = out.resolve("eval");
+        run(o, err, "eval", "world", "--model", model.toString(), "--data", evalWorld.toString(), "--out", eval.toString(),
+                "--limit", Integer.toString(evalLimit));
+        Path evalCopy = model.resolve("eval");
+        Files.createDirectories(evalCopy);
+        for (String f : List.of("report.md", "summary.json")) {
+            if (Files.isRegularFile(eval.resolve(f))) {
+                Files.copy(eval.resolve(f), evalCopy.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        double secs = (System.nanoTime() - start) / 1e9;
+        writeRecipe(model.resolve("recipe.json"), shape, images, evalN, ep, secs);
+        o.printf(Locale.ROOT, "demo model -> %s (%.1f minutes)%n", model, secs / 60);
+        o.flush();
+        return 0;
+    }
+
+    private static void step(PrintWriter err, String what) {
+        err.println("osprey train demo: " + what);
+        err.flush();
+    }
+
+    private static void run(PrintWriter o, PrintWriter err, String... args) {
+        int rc = OspreyCli.execute(o, err, args);
+        if (rc != 0) {
+            throw new IllegalStateException("'osprey " + String.join(" ", args) + "' failed (exit " + rc + ")");
+        }
+    }
+
+    private void writeRecipe(Path file, OspreyShape shape, int images, int evalN, String ep, double secs)
+            throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode r = json.createObjectNode();
+        r.put("command", "osprey train demo --out DIR");
+        r.put("world_seed", WORLD_SEED);
+        r.put("world_images", images);
+        r.put("image_size", IMAGE_SIZE);
+        r.put("instruct_seed", INSTRUCT_SEED);
+        r.put("vocab", VOCAB);
+        r.put("init_seed", INIT_SEED);
+        r.put("shape", shape.toString());
+        r.put("conversation", "osprey_v1");
+        r.put("stage", 3);
+        r.put("lr", LR);
+        r.put("epochs", ep);
+        r.put("batch_size", BATCH);
+        r.put("warmup_ratio", WARMUP);
+        r.put("train_seed", TRAIN_SEED);
+        r.put("eval_world_seed", EVAL_WORLD_SEED);
+        r.put("eval_images", evalN);
+        r.put("wall_seconds", Math.round(secs));
+        r.put("threads", Runtime.getRuntime().availableProcessors());
+        Files.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(r) + "\n");
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (var files = Files.list(from)) {
+            for (Path f : files.toList()) {
+                if (Files.isRegularFile(f)) {
+                    Files.copy(f, to.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package osprey4j.train;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import osprey4j.core.tensor.Tensor;
+import osprey4j.model.OspreyTokens;
+import osprey4j.model.tokenizer.Tokenizer;
+
+/**
+ * Times full training steps (forward, backward, clipping, AdamW) of a random model at given dimensions on
+ * one random sample: the measurement behind {@code osprey bench train}.
+ */
+public final class TrainBench {
+    /** Median and each step's wall time in milliseconds, with the model's parameter count. */
+    public record Report(OspreyDims dims, int sequence, long parameters, double medianMillis, double[] stepMillis) {
+        @Override
+        public String toString() {
+            return String.format("%s, %d positions, %,d parameters: median %.1f ms per step (steps %s)", dims, sequence,
+                    parameters, medianMillis, java.util.Arrays.toString(stepMillis));
+        }
+    }
+
+    private TrainBench() {
+    }
+
+    /**
+     * @param textTokens prompt ids besides the image placeholder
+     * @param imageSide  res4 is imageSide x imageSide (image tokens = side^2; res2/res3/res5 at 4x/2x/0.5x)
+     * @param regions    regions (each a {@code <mask><pos>} pair in the prompt)
+     * @param steps      timed steps (the first includes JIT warm-up)
+     */
+    public static Report run(OspreyDims d, Stage stage, int textTokens, int imageSide, int regions, int steps) {
+        if (textTokens < 2 * regions + 2) {
+            throw new IllegalArgumentException("need at least " + (2 * regions + 2) + " text tokens for " + regions + " regions");
+        }
+        TrainableOsprey model = TrainableOsprey.random(d, 1);
+        int maskId = d.vocab();
+        SplittableRandom rnd = new SplittableRandom(2);
+        int[] ids = new int[textTokens + 1];
+        int[] labels = new int[ids.length];
+        ids[0] = 1;
+        ids[1] = OspreyTokens.IMAGE_TOKEN_ID;
+        for (int i = 2; i < ids.length; i++) {
+            ids[i] = rnd.nextInt(3, d.vocab());
+        }
+        for (int r = 0; r < regions; r++) {
+            ids[3 + 3 * r] = maskId;
+            ids[4 + 3 * r] = maskId + 1;
+        }
+        for (int i = 0; i < ids.length; i++) {
+            labels[i] = i > ids.length / 2 ? ids[i] : TrainSample.IGNORE_INDEX;
+        }
+        int[] ch = d.levelChannels();
+        int[] sides = {imageSide * 4, imageSide * 2, imageSide, Math.max(1, imageSide / 2)};
+        List<Tensor> levels = new ArrayList<>();
+        for (int l = 0; l < 4; l++) {
+            float[] v = new float[ch[l] * sides[l] * sides[l]];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) rnd.nextDouble(-1, 1);
+            }
+            levels.add(Tensor.wrap(v, ch[l], sides[l], sides[l]));
+        }
+        int maskSide = imageSide * 16;
+        List<Tensor> masks = new ArrayList<>();
+        for (int r = 0; r < regions; r++) {
+            float[] m = new float[maskSide * maskSide];
+            for (int y = maskSide / 4; y < maskSide / 2 + r; y++) {
+                for (int x = maskSide / 5; x < maskSide * 3 / 4; x++) {
+                    m[y * maskSide + x] = 1f;
+                }
+            }
+            masks.add(Tensor.wrap(m, maskSide, maskSide));
+        }
+        TrainSample sample = new TrainSample(ids, labels, levels, masks);
+        Trainer trainer = new Trainer(model, maskId, TrainConfig.forStage(stage), Math.max(1, steps));
+        double[] ms = new double[steps];
+        for (int s = 0; s < steps; s++) {
+            ms[s] = trainer.step(List.of(List.of(sample))).nanos() / 1e6;
+        }
+        double[] sorted = ms.clone();
+        java.util.Arrays.sort(sorted);
+        long params = 0;
+        for (Param p : model.params()) {
+            params += p.size();
+        }
+        return new Report(d, ids.length - 1 + imageSide * imageSide, params, sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], ms);
+    }
+
+    /** {@code java ... osprey4j.train.TrainBench [hidden layers heads kvHeads vocab imageSide textTokens steps]}. */
+    public static void main(String[] args) {
+        int hidden = args.length > 0 ? Integer.parseInt(args[0]) : 256;
+        int layers = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+        int heads = args.length > 2 ? Integer.parseInt(args[2]) : 8;
+        int kv = args.length > 3 ? Integer.parseInt(args[3]) : 8;
+        int vocab = args.length > 4 ? Integer.parseInt(args[4]) : 8000;
+        int side = args.length > 5 ? Integer.parseInt(args[5]) : 32;
+        int text = args.length > 6 ? Integer.parseInt(args[6]) : 120;
+        int steps = args.length > 7 ? Integer.parseInt(args[7]) : 5;
+        OspreyDims d = new OspreyDims(hidden, hidden * 11 / 4, layers, heads, kv, vocab, 1e-5f, 10000, false, 768, 2,
+                new int[] {192, 384, 768, 1536}, 1024, new int[] {1024, 1024}, 112);
+        System.out.println(run(d, Stage.FULL, text, side, 2, steps));
+    }
+}

@@ -1,0 +1,102 @@
+package osprey4j.train.optim;
+
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import osprey4j.train.Param;
+
+/**
+ * {@code torch.optim.AdamW} (amsgrad off), the optimiser of the reference ({@code optim="adamw_torch"} in
+ * Osprey's TrainingArguments), step for step:
+ * <pre>
+ *   p   *= 1 - lr * weight_decay                  (decoupled decay; only for parameters that decay)
+ *   m    = beta1 m + (1 - beta1) g
+ *   v    = beta2 v + (1 - beta2) g^2
+ *   p   -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+ * </pre>
+ * HF Trainer puts biases in a group without weight decay and everything else (RMSNorm weights included: only
+ * {@code nn.LayerNorm} is exempt) in the decayed group; {@link Param#decays()} says which. The moments are F32
+ * as torch keeps them for F32 parameters; the bias corrections are computed in double as Python floats are.
+ */
+public final class AdamW {
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final Map<Param, float[][]> state = new IdentityHashMap<>();
+    private final Map<Param, Integer> steps = new IdentityHashMap<>();
+
+    public AdamW(double beta1, double beta2, double eps, double weightDecay) {
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            throw new IllegalArgumentException("AdamW betas must be in [0, 1), got " + beta1 + ", " + beta2);
+        }
+        if (!(eps >= 0) || !(weightDecay >= 0)) {
+            throw new IllegalArgumentException("AdamW eps and weight decay must be non-negative");
+        }
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+    }
+
+    /** One step at learning rate {@code lr} for every parameter that has a gradient. */
+    public void step(List<Param> params, double lr) {
+        for (Param p : params) {
+            if (p.grad() == null) {
+                continue;
+            }
+            float[][] mv = state.computeIfAbsent(p, k -> new float[][] {new float[k.size()], new float[k.size()]});
+            int t = steps.merge(p, 1, Integer::sum);
+            update(p.value(), p.grad(), mv[0], mv[1], lr, p.decays() ? weightDecay : 0, t);
+        }
+    }
+
+    private void update(float[] w, float[] g, float[] m, float[] v, double lr, double decay, int t) {
+        float keep = (float) (1 - lr * decay);
+        float b1 = (float) beta1, b2 = (float) beta2;
+        float oneMinusB1 = (float) (1 - beta1), oneMinusB2 = (float) (1 - beta2);
+        double bc1 = 1 - Math.pow(beta1, t);
+        double bc2 = 1 - Math.pow(beta2, t);
+        float stepSize = (float) (lr / bc1);
+        float bc2Sqrt = (float) Math.sqrt(bc2);
+        float e = (float) eps;
+        for (int i = 0; i < w.length; i++) {
+            if (decay != 0) {
+                w[i] *= keep;
+            }
+            float gi = g[i];
+            m[i] = m[i] * b1 + gi * oneMinusB1; // torch 1.13: exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+            v[i] = v[i] * b2 + oneMinusB2 * gi * gi;
+            float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + e;
+            w[i] -= stepSize * (m[i] / denom);
+        }
+    }
+
+    /** Steps taken for this parameter (torch's state['step']). */
+    public int steps(Param p) {
+        return steps.getOrDefault(p, 0);
+    }
+
+    /** The first and second moment of a parameter, or null before its first step. */
+    public float[][] moments(Param p) {
+        return state.get(p);
+    }
+
+    /**
+     * Puts back a parameter's state as a checkpoint recorded it ({@link #moments} and {@link #steps}), for a run
+     * resumed from its training state; the arrays are copied.
+     */
+    public void restore(Param p, float[] m, float[] v, int stepCount) {
+        if (m.length != p.size() || v.length != p.size()) {
+            throw new IllegalArgumentException("AdamW moments of '" + p.name() + "' have " + m.length + "/" + v.length
+                    + " values, the parameter " + p.size());
+        }
+        if (stepCount <= 0) {
+            state.remove(p);
+            steps.remove(p);
+            return;
+        }
+        state.put(p, new float[][] {m.clone(), v.clone()});
+        steps.put(p, stepCount);
+    }
+}
