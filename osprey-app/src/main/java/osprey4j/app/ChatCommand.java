@@ -27,6 +27,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -62,6 +63,9 @@ final class ChatCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "0..*", heading = "Regions to start with (in order):%n")
     List<RegionInputs.Region> regions;
 
+    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --point (not yet supported).")
+    Path sam;
+
     @Mixin
     GenerationMixin generation;
 
@@ -71,6 +75,9 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         options = generation.options(spec.commandLine().getParseResult());
+        if (sam != null) {
+            throw new UsageException("--sam: SAM is not yet supported; give regions as --mask PNG or --box");
+        }
         RgbImage img = ModelSupport.readImage(input.image);
         List<Mask> masks = RegionInputs.masks(regions == null ? List.of() : regions, img.width(), img.height());
         if (regions != null) {
@@ -204,7 +211,8 @@ final class ChatCommand implements Callable<Integer> {
                         throw new UsageException("/temperature " + arg + ": not a number");
                     }
                     try {
-                        options = new GenerationOptions(false, t, options.topP(), options.topK(), options.seed(),
+                        // top-p, top-k and seed as the flags gave them (their defaults after --greedy)
+                        options = new GenerationOptions(false, t, generation.topP, generation.topK, generation.seed,
                                 options.maxNewTokens());
                     } catch (IllegalArgumentException e) {
                         throw new UsageException("/temperature: " + e.getMessage());

@@ -117,4 +117,29 @@ class ChatCommandTest {
                 + " leaves no room to answer within the model's 2048 positions \\(max_position_embeddings\\);"
                 + " /reset starts over with the same image and regions"), err.get(0));
     }
+
+    @Test
+    void temperatureAndGreedySwitchMidChat() {
+        String image = ModelCommandsTest.input("rgba_wide.png");
+        String stdin = "/temperature abc\n/temperature 0\n/temperature 1.5\nDescribe the picture.\n/greedy\n"
+                + "And then?\n/help\n";
+        Run r = chat(stdin, "--model", ModelCommandsTest.MODEL.toString(), "--image", image, "--greedy",
+                "--max-new-tokens", "8");
+        assertEquals(0, r.code(), r.err());
+        String sampled;
+        String greedy;
+        try (OspreyService service = OspreyService.load(ModelCommandsTest.MODEL, w -> { });
+             ChatSession s = service.chat(OspreyService.readImage(image), image, null)) {
+            sampled = s.ask("Describe the picture.", GenerationOptions.sampling(1.5f, 1.0f, 50, 0)
+                    .withMaxNewTokens(8), null).text();
+            greedy = s.ask("And then?", GenerationOptions.greedy(8), null).text();
+        }
+        List<String> out = r.out().lines().toList();
+        assertEquals(sampled, out.get(0).strip());
+        assertEquals(greedy, out.get(1).strip());
+        assertTrue(r.out().contains("/save FILE"), "the /help text is printed");
+        List<String> err = r.err().lines().toList();
+        assertEquals(List.of("osprey chat: /temperature abc: not a number",
+                "osprey chat: /temperature: temperature must be a positive number, got 0.0"), err);
+    }
 }
