@@ -92,7 +92,10 @@ public final class ChatSession implements AutoCloseable {
      * The conversation as an Osprey-724K record, the layout of the reference's conversation files: {@code id},
      * {@code file_name}, {@code height}, {@code width}, {@code annotation} (each region's {@code segmentation} as
      * compressed RLE, region1 first) and {@code conversations} ({@code human} questions with {@code <regionN>} as
-     * typed, {@code gpt} answers).
+     * typed, {@code gpt} answers). Read back by the reference's conversation loader (or osprey-data's
+     * {@code TrainingSamples} with the conversation recipe), it gives the prompt the chat gave the model when every
+     * region existed from the first turn; a region added later is listed in the first question there, as that
+     * format has no other place for it.
      */
     public ObjectNode toJson(String id) {
         ObjectNode r = JsonNodeFactory.instance.objectNode();

@@ -14,8 +14,9 @@ import java.util.regex.Matcher;
  *   <li>the first user message is the image preamble ({@link Preambles#IMAGE}), then the region list of the regions
  *       known at that turn ({@link Preambles#regionList}: {@code region1<mask><pos>,region2<mask><pos>}), then the
  *       question;
- *   <li>in every question, {@code <regionN>} of a listed region becomes the plain name {@code regionN}, as the
- *       reference's conversation loader strips the angle brackets;
+ *   <li>in every question and answer, the angle brackets are dropped, as the reference's conversation loader drops
+ *       them ({@code <region1>} becomes the plain name {@code region1}; a typed {@code <image>} or {@code <mask>}
+ *       becomes plain text, never a placeholder);
  *   <li>a region added after the first turn is introduced where a question first mentions it, written as the list
  *       writes a region: {@code regionN<mask><pos>}; later mentions are {@code regionN};
  *   <li>earlier answers are put back as their text, with the template's separators.
@@ -54,13 +55,9 @@ public final class ConversationPrompt {
      * Checks one question against the regions that exist ({@code regionCount}), as {@link #build} would, so that
      * a bad question is refused before it joins a conversation.
      *
-     * @throws IllegalArgumentException for {@code <regionN>} beyond the regions, or raw {@code <mask>}/{@code <pos>}
+     * @throws IllegalArgumentException for {@code <regionN>} beyond the regions
      */
     public static void check(String question, int regionCount) {
-        if (question.contains(RegionPrompt.MASK_TOKEN) || question.contains(RegionPrompt.POS_TOKEN)) {
-            throw new IllegalArgumentException("write regions as <region1>, <region2>... ('<mask>' and '<pos>' are "
-                    + "placed by the conversation)");
-        }
         Matcher m = RegionPrompt.REFERENCE.matcher(question);
         while (m.find()) {
             int n = parse(m.group(1));
@@ -98,24 +95,30 @@ public final class ConversationPrompt {
                 }
             }
             Matcher m = RegionPrompt.REFERENCE.matcher(turn.question());
-            StringBuilder q = new StringBuilder();
+            int from = 0;
             while (m.find()) {
+                message.append(withoutAngleBrackets(turn.question().substring(from, m.start())));
                 int n = parse(m.group(1));
-                String name = "region" + n;
+                message.append("region").append(n);
                 if (!named[n - 1]) {
                     named[n - 1] = true;
                     order.add(n - 1);
-                    name += RegionPrompt.REGION_TOKENS;
+                    message.append(RegionPrompt.REGION_TOKENS);
                 }
-                m.appendReplacement(q, Matcher.quoteReplacement(name));
+                from = m.end();
             }
-            m.appendTail(q);
-            message.append(q);
+            message.append(withoutAngleBrackets(turn.question().substring(from)));
             userMessages.add(message.toString());
-            messages.add(new ChatTemplate.Turn(message.toString(), turn.answer()));
+            messages.add(new ChatTemplate.Turn(message.toString(),
+                    turn.answer() == null ? null : withoutAngleBrackets(turn.answer())));
         }
         return new Built(template.prompt(messages), List.copyOf(userMessages),
                 order.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /** The reference loader's {@code s.replace('<','').replace('>','')}. */
+    private static String withoutAngleBrackets(String s) {
+        return s.replace("<", "").replace(">", "");
     }
 
     private static int parse(String digits) {
