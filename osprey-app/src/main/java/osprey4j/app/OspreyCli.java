@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 MaskCommand.class,
                 DataCommand.class,
                 AskCommand.class,
+                ChatCommand.class,
                 DescribeCommand.class,
                 InspectCommand.class,
                 EvalCommand.class,

@@ -34,15 +34,19 @@ public final class ImageSession {
          * are this prefix's too.
          */
         int sharedWith(Tensor other) {
-            long rowBytes = embeddings.dim(1) * Float.BYTES;
-            long n = Math.min(embeddings.dim(0), other.dim(0));
-            if (other.dim(1) != embeddings.dim(1) || n == 0) {
-                return 0;
-            }
-            long mismatch = MemorySegment.mismatch(embeddings.segment(), 0, n * rowBytes, other.segment(), 0,
-                    n * rowBytes);
-            return (int) (mismatch < 0 ? n : mismatch / rowBytes);
+            return sharedRows(embeddings, other);
         }
+    }
+
+    /** How many leading rows of two F32 [n, hidden] tensors are equal, bit for bit. */
+    static int sharedRows(Tensor a, Tensor b) {
+        long rowBytes = a.dim(1) * Float.BYTES;
+        long n = Math.min(a.dim(0), b.dim(0));
+        if (b.dim(1) != a.dim(1) || n == 0) {
+            return 0;
+        }
+        long mismatch = MemorySegment.mismatch(a.segment(), 0, n * rowBytes, b.segment(), 0, n * rowBytes);
+        return (int) (mismatch < 0 ? n : mismatch / rowBytes);
     }
 
     ImageSession(int width, int height, Tensor pixelValues, ConvNextTower.Features features, Tensor imageTokens,

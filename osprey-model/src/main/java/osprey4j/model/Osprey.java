@@ -12,6 +12,7 @@ import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.prompt.ChatTemplate;
+import osprey4j.core.prompt.ConversationPrompt;
 import osprey4j.core.prompt.QuestionPrompt;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -266,14 +267,51 @@ public final class Osprey implements AutoCloseable {
         long t0 = System.nanoTime();
         checkMasks(masks, session.width(), session.height());
         QuestionPrompt q = QuestionPrompt.of(template, question, masks.size());
-        String prompt = q.text();
-        int[] ids = OspreyTokens.encodePrompt(tokenizer, prompt);
+        return assemble(session, masks, q.text(), q.maskOrder(), t0);
+    }
 
+    /** One region's mask and position tokens, F32 [1, hidden] each. */
+    MaskExtractor.RegionTokens regionTokens(ImageSession session, Mask mask) {
+        return maskExtractor.forward(session.features(), List.of(mask));
+    }
+
+    /**
+     * {@link #prepare} for a whole conversation ({@link Chat}), from each region's tokens made alone
+     * ({@link #regionTokens}): a region's tokens are then the same bits in every turn, whatever other regions the
+     * turn has, so the cached positions before a new region stay valid.
+     */
+    PreparedPrompt prepare(ImageSession session, List<MaskExtractor.RegionTokens> regions,
+                           ConversationPrompt.Built conversation) {
+        long t0 = System.nanoTime();
+        int[] order = conversation.maskOrder();
+        int[] ids = OspreyTokens.encodePrompt(tokenizer, conversation.text());
         Tensor maskTokens = null;
         Tensor posTokens = null;
-        if (q.maskOrder().length > 0) {
-            List<Mask> ordered = new ArrayList<>(q.maskOrder().length);
-            for (int i : q.maskOrder()) {
+        if (order.length > 0) {
+            int hidden = llamaConfig.hiddenSize();
+            maskTokens = Tensor.zeros(DType.F32, order.length, hidden);
+            posTokens = Tensor.zeros(DType.F32, order.length, hidden);
+            long rowBytes = (long) hidden * Float.BYTES;
+            for (int i = 0; i < order.length; i++) {
+                MaskExtractor.RegionTokens r = regions.get(order[i]);
+                java.lang.foreign.MemorySegment.copy(r.maskTokens().to(DType.F32).segment(), 0, maskTokens.segment(),
+                        i * rowBytes, rowBytes);
+                java.lang.foreign.MemorySegment.copy(r.posTokens().to(DType.F32).segment(), 0, posTokens.segment(),
+                        i * rowBytes, rowBytes);
+            }
+        }
+        Tensor embeddings = InputEmbeddings.assemble(ids, maskId, llm::embed, session.imageTokens(), maskTokens,
+                posTokens);
+        return new PreparedPrompt(conversation.text(), ids, maskTokens, posTokens, embeddings, millisSince(t0));
+    }
+
+    private PreparedPrompt assemble(ImageSession session, List<Mask> masks, String prompt, int[] maskOrder, long t0) {
+        int[] ids = OspreyTokens.encodePrompt(tokenizer, prompt);
+        Tensor maskTokens = null;
+        Tensor posTokens = null;
+        if (maskOrder.length > 0) {
+            List<Mask> ordered = new ArrayList<>(maskOrder.length);
+            for (int i : maskOrder) {
                 ordered.add(masks.get(i));
             }
             MaskExtractor.RegionTokens regions = maskExtractor.forward(session.features(), ordered);
@@ -342,27 +380,49 @@ public final class Osprey implements AutoCloseable {
         // Generation also ends where the model's positions end (the reference would run past them, extending
         // rotary tables the model was never trained on).
         int maxNew = Math.min(options.maxNewTokens(), llamaConfig.maxPositionEmbeddings() - length);
+        try (KvCache cache = llm.newCache(length + maxNew - 1)) {
+            int reused = restoreSharedPrefix(session, prompt, cache);
+            return generate(session, prompt, cache, reused, maxNew, options, sink,
+                    () -> keepPrefix(session, prompt, cache));
+        }
+    }
+
+    /**
+     * Runs the LLM over {@code prompt} into {@code cache}, which already holds its first {@code reused} positions,
+     * then generates at most {@code maxNew} tokens. The cache must have room for the prompt and maxNew - 1 more.
+     *
+     * @param afterPrefill run once the prompt is in the cache, before generating
+     */
+    Answer generate(ImageSession session, PreparedPrompt prompt, KvCache cache, int reused, int maxNew,
+                    GenerationOptions options, TokenListener sink, Runnable afterPrefill) {
+        int length = prompt.embeddings().size(0);
         Sampler sampler = new Sampler(options);
         Generation generation = new Generation(tokenizer, stopCondition);
-        double prefillMs;
-        double decodeMs;
-        Generation.Result result;
-        int reused;
-        try (KvCache cache = llm.newCache(length + maxNew - 1)) {
-            long t0 = System.nanoTime();
-            reused = restoreSharedPrefix(session, prompt, cache);
-            Tensor embeddings = prompt.embeddings();
-            float[] first = llm.forward(embeddings.slice(reused, embeddings.dim(0)), cache);
-            keepPrefix(session, prompt, cache);
-            prefillMs = millisSince(t0);
-            long t1 = System.nanoTime();
-            result = generation.run(first, id -> llm.forward(llm.embed(new int[] {id}), cache), sampler::next,
-                    maxNew, sink);
-            decodeMs = millisSince(t1);
-        }
+        long t0 = System.nanoTime();
+        Tensor embeddings = prompt.embeddings();
+        float[] first = llm.forward(embeddings.slice(reused, embeddings.dim(0)), cache);
+        afterPrefill.run();
+        double prefillMs = millisSince(t0);
+        long t1 = System.nanoTime();
+        Generation.Result result = generation.run(first, id -> llm.forward(llm.embed(new int[] {id}), cache),
+                sampler::next, maxNew, sink);
+        double decodeMs = millisSince(t1);
         Answer.Timings timings = new Answer.Timings(session.encodeMs(), prompt.prepareMs(), prefillMs, decodeMs,
                 result.tokens().length, reused);
         return new Answer(result.text(), result.tokens(), length, timings);
+    }
+
+    /** A fresh KV cache for {@code capacity} positions. */
+    KvCache newCache(int capacity) {
+        return llm.newCache(capacity);
+    }
+
+    /**
+     * Starts a conversation about an encoded image ({@link Chat}): turns that build on each other, each prefilling
+     * only its own new tokens.
+     */
+    public Chat chat(ImageSession session) {
+        return new Chat(this, session, template);
     }
 
     /**

@@ -101,6 +101,15 @@ public final class OspreyService implements AutoCloseable {
         });
     }
 
+    /**
+     * Starts a conversation about {@code image} (the decoded {@code imageFile}): encodes it once; regions are added
+     * to the returned session, and every turn reuses what the earlier ones computed. Close it when done.
+     */
+    public ChatSession chat(RgbImage image, String imageFile, Consumer<String> warnings) {
+        Objects.requireNonNull(imageFile, "imageFile");
+        return Warnings.routed(warnings, () -> new ChatSession(model.chat(model.encode(image)), imageFile, warnings));
+    }
+
     /** {@link #describe(RgbImage, DescribeRequest, DescribeProgress, Consumer)} reading the request's image. */
     public DescribeResult describe(DescribeRequest request, DescribeProgress progress, Consumer<String> warnings) {
         return describe(readImage(request.image()), request, progress, warnings);
