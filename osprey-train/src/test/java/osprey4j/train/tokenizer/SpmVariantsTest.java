@@ -16,9 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 import osprey4j.model.SentencePieceModel;
 
 /**
- * Other trainer settings against {@code spm_train}: the same pieces in the same order, and {@code spm_encode} gives
- * the same ids with our file as with {@code spm_train}'s. Settings: no byte fallback, full coverage, whitespace-only pieces off, digits and numbers not split, scripts mixed,
- * extra whitespace removed, short pieces; the corpus adds tabs, runs of spaces, spellings of control and byte
+ * Other trainer settings against {@code spm_train}: the same pieces in the same order, and {@code spm_encode}
+ * gives the same ids with our file as with {@code spm_train}'s. Settings: no byte fallback, full coverage,
+ * whitespace-only pieces off, digits and numbers not split, scripts mixed, extra whitespace removed, short pieces; the corpus adds tabs, runs of spaces, spellings of control and byte
  * pieces and U+2047. Skipped, with a message, without Debian's {@code sentencepiece}.
  */
 class SpmVariantsTest {
