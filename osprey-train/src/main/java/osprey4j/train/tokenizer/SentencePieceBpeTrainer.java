@@ -49,7 +49,8 @@ import java.util.SplittableRandom;
  * <p>Against {@code spm_train}: on the test corpus the learnt pieces are the same, in the same order. Two
  * differences remain by design. Merges are picked exactly, where SentencePiece rescans only the 5% most frequent
  * pairs (at least 1000), refreshed every 100 merges, which can reorder pieces on large corpora. And when every
- * word is one symbol, no pair is left and training stops with an error naming the largest reachable vocabulary;
+ * word is one symbol, no pair is left and training stops with an error naming the largest reachable vocabulary
+ * (or, with a soft limit, writes that smaller vocabulary);
  * {@code spm_train} instead goes on picking pairs from frequencies cached before earlier merges consumed them
  * ({@code "Ball"} from a corpus whose only word is {@code "▁Ball"}), pieces that encoding never produces. Output
  * depends only on the corpus and options (and {@code seed} when sampling).
@@ -331,9 +332,12 @@ public final class SentencePieceBpeTrainer {
             while (merged.size() < learnt) {
                 Candidate c = queue.poll();
                 if (c == null) {
+                    if (!options.hardVocabLimit()) {
+                        break;
+                    }
                     throw new IllegalArgumentException("vocab size " + options.vocabSize() + " is too large for this "
                             + "corpus: it yields only " + (options.metaPieces() + merged.size() + required.size())
-                            + " pieces; lower it or give more text");
+                            + " pieces; lower it, give more text, or make the limit soft");
                 }
                 Pair p = pairs.get(c.key);
                 if (p == null || p.dead || p.freq != c.freq) {
@@ -365,7 +369,7 @@ public final class SentencePieceBpeTrainer {
             }
 
             // 4. The vocabulary.
-            List<Piece> out = new ArrayList<>(options.vocabSize());
+            List<Piece> out = new ArrayList<>(options.metaPieces() + merged.size() + required.size());
             out.add(new Piece("<unk>", 0f, Type.UNKNOWN));
             out.add(new Piece("<s>", 0f, Type.CONTROL));
             out.add(new Piece("</s>", 0f, Type.CONTROL));

@@ -32,11 +32,11 @@ class SpmVariantsTest {
         TrainerOptions base = TrainerOptions.llama(500);
         return switch (which) {
             case 0 -> new Variant(new TrainerOptions(400, 1.0, false, true, true, true, true, false, 16, 4192, true,
-                    false, 0, 0), List.of("--vocab_size=400", "--character_coverage=1.0", "--byte_fallback=false",
+                    false, 0, 0, true), List.of("--vocab_size=400", "--character_coverage=1.0", "--byte_fallback=false",
                     "--split_digits=true", "--allow_whitespace_only_pieces=false", "--max_sentencepiece_length=16",
                     "--remove_extra_whitespaces=false"));
             case 1 -> new Variant(new TrainerOptions(600, 0.9995, true, false, false, false, true, true, 6, 4192,
-                    true, true, 0, 0), List.of("--vocab_size=600", "--character_coverage=0.9995",
+                    true, true, 0, 0, true), List.of("--vocab_size=600", "--character_coverage=0.9995",
                     "--byte_fallback=true", "--split_digits=false", "--split_by_unicode_script=false",
                     "--split_by_number=false", "--allow_whitespace_only_pieces=true",
                     "--max_sentencepiece_length=6", "--remove_extra_whitespaces=true"));
