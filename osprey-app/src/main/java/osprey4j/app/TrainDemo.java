@@ -57,7 +57,7 @@ final class TrainDemo implements Callable<Integer> {
     static final int MASK_EMBED = 256;
     static final int POS_HIDDEN = 256;
     static final String LR = "2e-3";
-    static final String EPOCHS = "5";
+    static final String EPOCHS = "4";
     static final String BATCH = "4";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
