@@ -27,7 +27,12 @@ import picocli.CommandLine.Spec;
                 "<region1>, <region2>... in the question refer to the regions in the order given (raw <mask><pos>"
                         + " is also accepted, one per region in order). The question follows the reference's"
                         + " image preamble (\"<image>\\nThis provides an overview of the picture.\\n\") unless it"
-                        + " contains <image>; then it is the whole user message, verbatim."})
+                        + " contains <image>; then it is the whole user message, verbatim.",
+                "models/demo is a small model of a synthetic world (simple objects with parts and colours on"
+                        + " plain backgrounds, 128x128 pixels), trained by osprey4j from scratch: it answers about"
+                        + " scenes like those of 'osprey data world', not about real photos. For real images point"
+                        + " --model at the official Osprey-7B directory (config.json, the weights, tokenizer.model"
+                        + " and the ConvNeXt CLIP file named by mm_vision_tower)."})
 final class AskCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

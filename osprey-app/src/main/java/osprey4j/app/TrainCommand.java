@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
         description = {"Train an Osprey model on mask-text instruction data (Osprey-724K files or 'osprey data "
                 + "instruct' output) the way the reference's stages do: --stage 1 trains the projector, 2 the mask "
                 + "extractor, 3 everything but the frozen vision tower. Defaults are the reference scripts' (AdamW, "
-                + "cosine schedule with 3% warm-up, no weight decay, clipping at 1.0, 2 epochs, model_max_length "
+                + "cosine schedule with 3%% warm-up, no weight decay, clipping at 1.0, 2 epochs, model_max_length "
                 + "2048; lr 1e-3 / 2e-5 / 1e-5 for stages 1 / 2 / 3).",
                 "Writes OUT/train_log.jsonl, OUT/loss.png, OUT/checkpoints/step-N (every --save-every steps; "
                         + "--resume continues from the latest bit-exactly), OUT/features (the frozen tower's "

@@ -13,12 +13,25 @@ import osprey4j.model.tokenizer.Tokenizer;
  */
 public final class TrainBench {
     /** Median and each step's wall time in milliseconds, with the model's parameter count. */
-    public record Report(OspreyDims dims, int sequence, long parameters, double medianMillis, double[] stepMillis) {
+    public record Report(OspreyDims dims, int sequence, long parameters, double medianMillis, double[] stepMillis,
+                         double[] cpuMillis) {
         @Override
         public String toString() {
-            return String.format("%s, %d positions, %,d parameters: median %.1f ms per step (steps %s)", dims, sequence,
-                    parameters, medianMillis, java.util.Arrays.toString(stepMillis));
+            StringBuilder steps = new StringBuilder();
+            for (int i = 0; i < stepMillis.length; i++) {
+                steps.append(String.format("%s%.0f ms (cpu %.0f)", i == 0 ? "" : ", ", stepMillis[i], cpuMillis[i]));
+            }
+            return String.format("%s, %d positions, %,d parameters: median %.1f ms per step; steps: %s", dims, sequence,
+                    parameters, medianMillis, steps);
         }
+    }
+
+    /** CPU time of the whole process (all threads, JIT and GC included), or -1 where not available. */
+    private static long processCpuNanos() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
     }
 
     private TrainBench() {
@@ -75,8 +88,11 @@ public final class TrainBench {
         TrainSample sample = new TrainSample(ids, labels, levels, masks);
         Trainer trainer = new Trainer(model, maskId, TrainConfig.forStage(stage), Math.max(1, steps));
         double[] ms = new double[steps];
+        double[] cpu = new double[steps];
         for (int s = 0; s < steps; s++) {
+            long c0 = processCpuNanos();
             ms[s] = trainer.step(List.of(List.of(sample))).nanos() / 1e6;
+            cpu[s] = (processCpuNanos() - c0) / 1e6;
         }
         double[] sorted = ms.clone();
         java.util.Arrays.sort(sorted);
@@ -84,7 +100,7 @@ public final class TrainBench {
         for (Param p : model.params()) {
             params += p.size();
         }
-        return new Report(d, ids.length - 1 + imageSide * imageSide, params, sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], ms);
+        return new Report(d, ids.length - 1 + imageSide * imageSide, params, sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2], ms, cpu);
     }
 
     /** {@code java ... osprey4j.train.TrainBench [hidden layers heads kvHeads vocab imageSide textTokens steps]}. */

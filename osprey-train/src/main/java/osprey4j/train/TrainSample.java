@@ -60,6 +60,13 @@ public final class TrainSample {
         this.masks = List.copyOf(masks);
     }
 
+    /** A sample over the frozen tower's output for its image ({@link osprey4j.model.vision.ConvNextTower#forward}). */
+    public static TrainSample of(int[] inputIds, int[] labels, osprey4j.model.vision.ConvNextTower.Features features,
+                                 List<Tensor> masks) {
+        Objects.requireNonNull(features, "features");
+        return new TrainSample(inputIds, labels, features.levels(), masks);
+    }
+
     public int[] inputIds() {
         return inputIds.clone();
     }

@@ -50,61 +50,54 @@ public final class TrainableOsprey {
     final Param[] posB;
     private final Map<String, Param> byName = new LinkedHashMap<>();
 
-    private TrainableOsprey(OspreyDims d, Map<String, float[]> values) {
+    private TrainableOsprey(OspreyDims d) {
         this.dims = d;
         int h = d.hidden(), kv = d.kvDim(), i = d.intermediate();
-        embed = add(values, "model.embed_tokens.weight", d.vocab(), h);
+        embed = add("model.embed_tokens.weight", d.vocab(), h);
         layers = new Layer[d.layers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";
-            layers[l] = new Layer(add(values, p + "input_layernorm.weight", h),
-                    add(values, p + "self_attn.q_proj.weight", h, h), add(values, p + "self_attn.k_proj.weight", kv, h),
-                    add(values, p + "self_attn.v_proj.weight", kv, h), add(values, p + "self_attn.o_proj.weight", h, h),
-                    add(values, p + "post_attention_layernorm.weight", h),
-                    add(values, p + "mlp.gate_proj.weight", i, h), add(values, p + "mlp.up_proj.weight", i, h),
-                    add(values, p + "mlp.down_proj.weight", h, i));
+            layers[l] = new Layer(add(p + "input_layernorm.weight", h),
+                    add(p + "self_attn.q_proj.weight", h, h), add(p + "self_attn.k_proj.weight", kv, h),
+                    add(p + "self_attn.v_proj.weight", kv, h), add(p + "self_attn.o_proj.weight", h, h),
+                    add(p + "post_attention_layernorm.weight", h),
+                    add(p + "mlp.gate_proj.weight", i, h), add(p + "mlp.up_proj.weight", i, h),
+                    add(p + "mlp.down_proj.weight", h, i));
         }
-        finalNorm = add(values, "model.norm.weight", h);
-        head = d.tied() ? embed : add(values, "lm_head.weight", d.vocab(), h);
+        finalNorm = add("model.norm.weight", h);
+        head = d.tied() ? embed : add("lm_head.weight", d.vocab(), h);
         projW = new Param[d.projectorDepth()];
         projB = new Param[d.projectorDepth()];
         for (int k = 0; k < projW.length; k++) {
             int in = k == 0 ? d.projectorIn() : h;
-            projW[k] = add(values, PROJECTOR + "." + (2 * k) + ".weight", h, in);
-            projB[k] = add(values, PROJECTOR + "." + (2 * k) + ".bias", h);
+            projW[k] = add(PROJECTOR + "." + (2 * k) + ".weight", h, in);
+            projB[k] = add(PROJECTOR + "." + (2 * k) + ".bias", h);
         }
         int[] ch = d.levelChannels();
         for (int k = 0; k < 4; k++) {
-            levelW[k] = add(values, EXTRACTOR + "." + LEVELS[k] + ".weight", d.maskEmbed(), ch[k]);
-            levelB[k] = add(values, EXTRACTOR + "." + LEVELS[k] + ".bias", d.maskEmbed());
+            levelW[k] = add(EXTRACTOR + "." + LEVELS[k] + ".weight", d.maskEmbed(), ch[k]);
+            levelB[k] = add(EXTRACTOR + "." + LEVELS[k] + ".bias", d.maskEmbed());
         }
-        featW = add(values, EXTRACTOR + ".feat_linear.weight", h, d.maskEmbed());
-        featB = add(values, EXTRACTOR + ".feat_linear.bias", h);
+        featW = add(EXTRACTOR + ".feat_linear.weight", h, d.maskEmbed());
+        featB = add(EXTRACTOR + ".feat_linear.bias", h);
         int[] widths = d.posHidden();
         posW = new Param[widths.length + 1];
         posB = new Param[widths.length + 1];
         for (int k = 0; k < posW.length; k++) {
             int in = k == 0 ? d.maskGrid() * d.maskGrid() : widths[k - 1];
             int out = k == widths.length ? h : widths[k];
-            posW[k] = add(values, EXTRACTOR + ".mask_linear.layers." + k + ".weight", out, in);
-            posB[k] = add(values, EXTRACTOR + ".mask_linear.layers." + k + ".bias", out);
+            posW[k] = add(EXTRACTOR + ".mask_linear.layers." + k + ".weight", out, in);
+            posB[k] = add(EXTRACTOR + ".mask_linear.layers." + k + ".bias", out);
         }
     }
 
-    private Param add(Map<String, float[]> values, String name, long... shape) {
+    /** A zero parameter of the given name and shape; {@link #random} and {@link #load} fill it. */
+    private Param add(String name, long... shape) {
         long n = 1;
         for (long s : shape) {
             n *= s;
         }
-        float[] v = values == null ? new float[Math.toIntExact(n)] : values.get(name);
-        if (v == null) {
-            throw new CheckpointException("missing weight '" + name + "' (expected shape " + java.util.Arrays.toString(shape) + ")");
-        }
-        if (v.length != n) {
-            throw new CheckpointException("weight '" + name + "' has " + v.length + " values, expected shape "
-                    + java.util.Arrays.toString(shape));
-        }
-        Param p = new Param(name, v, shape);
+        Param p = new Param(name, new float[Math.toIntExact(n)], shape);
         byName.put(name, p);
         return p;
     }
@@ -115,7 +108,7 @@ public final class TrainableOsprey {
      */
     public static TrainableOsprey random(OspreyDims d, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        TrainableOsprey m = new TrainableOsprey(d, null);
+        TrainableOsprey m = new TrainableOsprey(d);
         for (Param p : m.params()) {
             long[] s = p.shape();
             float[] v = p.value();
@@ -182,7 +175,7 @@ public final class TrainableOsprey {
             OspreyDims d = new OspreyDims(c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
                     c.numKeyValueHeads(), c.vocabSize(), c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings(), projIn, depth,
                     ch, maskEmbed, widths.stream().mapToInt(Integer::intValue).toArray(), grid);
-            TrainableOsprey m = new TrainableOsprey(d, null);
+            TrainableOsprey m = new TrainableOsprey(d);
             for (Param p : m.params()) {
                 Tensor t = ckpt.weight(p.name(), p.shape());
                 float[] v = (t.dtype() == DType.F32 ? t : t.to(DType.F32)).toFloatArray();

@@ -9,6 +9,10 @@ import osprey4j.train.optim.LrSchedule;
 /**
  * One optimiser step as HF Trainer does it: zero the gradients, run each micro-batch forward and backward with
  * its loss divided by the accumulation count, clip the global gradient norm, AdamW at the scheduled rate.
+ * Every trainable parameter takes part in every step, with a zero gradient when the step's batches did not
+ * reach it (e.g. the mask extractor for samples without regions): this is how the reference's DeepSpeed ZeRO-2
+ * runs behave (gradients live in flat partitions); plain torch with {@code zero_grad(set_to_none=True)} would
+ * instead skip such parameters.
  * <pre>
  *   TrainableOsprey model = TrainableOsprey.load(dir);          // or random(dims, seed)
  *   Trainer trainer = new Trainer(model, maskTokenId, TrainConfig.forStage(Stage.FULL), totalSteps);

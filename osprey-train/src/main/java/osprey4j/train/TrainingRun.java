@@ -253,10 +253,6 @@ public final class TrainingRun {
                 double secsPerStep = nanosHere / 1e9 / doneHere;
                 err.printf(Locale.ROOT, "step %d/%d  epoch %d  loss %.4f  lr %.3g  %.0f tokens/s  ETA %s%n", step, total,
                         epoch + 1, r.loss(), r.lr(), tokensHere / (nanosHere / 1e9), eta(secsPerStep * (total - step)));
-                if (o.stopAfter() > 0 && doneHere >= o.stopAfter() && step < total) {
-                    return new Summary(total, step, startStep, lastLoss, losses, examples.size(), data.skipped(), null,
-                            (System.nanoTime() - started) / 1e9);
-                }
                 if (checkpoints != null && step < total) {
                     final long e = epoch;
                     final int pos = position;
@@ -265,6 +261,11 @@ public final class TrainingRun {
                     if (checkpoints.maybeSave(step, () -> state(identity, model, trainer, st, e, pos, ord, cfg))) {
                         LossCurve.write(out.resolve(CURVE), losses);
                     }
+                }
+                // as a kill right after this step (and its periodic checkpoint) would
+                if (o.stopAfter() > 0 && doneHere >= o.stopAfter() && step < total) {
+                    return new Summary(total, step, startStep, lastLoss, losses, examples.size(), data.skipped(), null,
+                            (System.nanoTime() - started) / 1e9);
                 }
             }
             LossCurve.write(out.resolve(CURVE), losses);

@@ -106,6 +106,41 @@ class OspreyLossGradientTest {
     }
 
     @Test
+    void aSampleWithoutRegionsTrainsNoExtractorAndMatchesTheReference() {
+        TrainableOsprey model = TrainableOsprey.random(TinyBatches.dims(false), 14);
+        model.freezeFor(Stage.FULL);
+        int img = osprey4j.model.Tokenizer.IMAGE_TOKEN_ID;
+        List<TrainSample> batch = List.of(new TrainSample(new int[] {1, img, 8, 6, 13, 2}, new int[] {-100, -100, -100, 6, 13, 2},
+                TinyBatches.levels(new SplittableRandom(1)), List.of()));
+        OspreyLoss.Result r = new OspreyLoss(model, TinyBatches.MASK).forwardBackward(batch, 1.0);
+        assertEquals(new ReferenceForward(model, TinyBatches.MASK).loss(batch), r.loss(), 1e-5 * r.loss());
+        for (Param p : model.params()) {
+            if (p.name().startsWith("mask_extractor")) {
+                for (float g : p.grad()) {
+                    assertEquals(0f, g, p.name());
+                }
+            }
+        }
+        assertTrue(Math.abs(model.param("model.mm_projector.0.weight").grad()[0]) > 0);
+    }
+
+    @Test
+    void badSamplesAreRefusedWithOneLine() {
+        TrainableOsprey model = TrainableOsprey.random(TinyBatches.dims(false), 15);
+        OspreyLoss loss = new OspreyLoss(model, TinyBatches.MASK);
+        List<osprey4j.core.tensor.Tensor> levels = TinyBatches.levels(new SplittableRandom(2));
+        int img = osprey4j.model.Tokenizer.IMAGE_TOKEN_ID;
+        var noImage = new TrainSample(new int[] {1, 2, 3}, new int[] {1, 2, 3}, levels, List.of());
+        assertEquals("a training sample has no <image>",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> loss.forwardBackward(List.of(noImage), 1)).getMessage());
+        var missingMask = new TrainSample(new int[] {1, img, TinyBatches.MASK, TinyBatches.POS, 3}, new int[] {-100, -100, -100, -100, 3}, levels, List.of());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> loss.forwardBackward(List.of(missingMask), 1));
+        var badLabel = new TrainSample(new int[] {1, img, 3, 4}, new int[] {-100, -100, 3, 99}, levels, List.of());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> loss.forwardBackward(List.of(badLabel), 1));
+    }
+
+    @Test
     void stagesTrainOnlyTheirPartsWithTheSameGradients() {
         List<TrainSample> batch = TinyBatches.batch(5);
         TrainableOsprey full = TrainableOsprey.random(TinyBatches.dims(false), 13);

@@ -94,6 +94,20 @@ class WorldEvalTest {
         assertTrue(r.meetsBars());
         assertEquals(4, perfect.opened.get(), "one open (one image encode) per image");
 
+        // Hand-written answers from the annotations, worded unlike the training data: also all correct.
+        Answerer fromTruth = image -> q -> switch (q.type()) {
+            case CATEGORY -> "It is a " + q.truth() + ", I think.";
+            case PART -> "the " + q.truth();
+            case YES_NO -> q.truth().equals("yes") ? "Yes, it is." : "No";
+            case COLOUR -> "This " + q.truth() + " " + q.category() + " stands out. Nothing else is red or blue.";
+            case MULTI_REGION -> "The " + q.category() + " is " + q.truth() + " the " + q.other() + ".";
+        };
+        WorldEval.Report byTruth = WorldEval.run(options(tmp.resolve("truth"), 0), fromTruth);
+        for (QuestionType type : QuestionType.values()) {
+            assertEquals(byTruth.byType().get(type).asked(), byTruth.byType().get(type).correct(),
+                    type + " " + byTruth.failures().get(type));
+        }
+
         Answerer wrong = image -> q -> switch (q.type()) {
             case YES_NO -> q.truth().equals("yes") ? "No" : "Yes";
             case COLOUR -> "A purple thing with green stripes, orange and yellow.";

@@ -36,7 +36,8 @@ import osprey4j.model.vision.ConvNextTower;
  *
  * <p><b>Keys.</b> An entry is named by SHA-256 of (the image file's SHA-256, the tower's {@link TowerIdentity},
  * the preprocessing size), so renaming an image keeps its entry, and changing a pixel, the tower weights or the
- * image size makes a new one. Each entry is one safetensors file ({@code res2..res5} F32 and the metadata
+ * image size makes a new one. Each entry is one safetensors file ({@code res2..res5}, F32 unless a 16-bit type
+ * was chosen, and the metadata
  * {@code image_sha256}, {@code tower}, {@code image_size}, {@code width}, {@code height}) under
  * {@code DIR/xy/KEY.safetensors}.
  *
@@ -93,6 +94,7 @@ public final class VisionFeatureCache {
     private final long maxBytes;
     private final String tower;
     private final int imageSize;
+    private final DType stored;
     private final Map<String, Entry> entries = new HashMap<>();
     private long totalBytes;
     private long hits;
@@ -108,6 +110,19 @@ public final class VisionFeatureCache {
      * @param imageSize the preprocessing size the features were computed at (512 for Osprey)
      */
     public VisionFeatureCache(Path dir, long maxBytes, String tower, int imageSize) {
+        this(dir, maxBytes, tower, imageSize, DType.F32);
+    }
+
+    /**
+     * As {@link #VisionFeatureCache(Path, long, String, int)}, storing the maps as {@code stored} (F32, BF16 or
+     * F16; the 16-bit types halve the disk use, at the rounding the reference's half-precision tower deployment
+     * has anyway). Maps are returned as F32 either way; the stored type is part of the key.
+     */
+    public VisionFeatureCache(Path dir, long maxBytes, String tower, int imageSize, DType stored) {
+        if (stored != DType.F32 && stored != DType.BF16 && stored != DType.F16) {
+            throw new IllegalArgumentException("feature maps can be stored as F32, BF16 or F16, not " + stored);
+        }
+        this.stored = stored;
         if (maxBytes <= 0) {
             throw new IllegalArgumentException("the feature cache budget must be positive, got " + maxBytes);
         }
@@ -143,13 +158,19 @@ public final class VisionFeatureCache {
         }
         Features computed = encoder.encode(imageFile);
         store(key, imageSha, computed);
-        return computed;
+        if (stored == DType.F32) {
+            return computed;
+        }
+        // What a later hit will return: the maps rounded to the stored type, so every run sees the same values.
+        List<Tensor> r = computed.levels().stream().map(t -> t.to(stored).to(DType.F32)).toList();
+        return new Features(r.get(0), r.get(1), r.get(2), r.get(3), computed.imageWidth(), computed.imageHeight());
     }
 
     /** The entry's key for an image whose file has the given SHA-256. */
     public String key(String imageSha256) {
         var sha = TowerIdentity.sha256();
-        sha.update((imageSha256 + "\0" + tower + "\0" + imageSize).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        sha.update((imageSha256 + "\0" + tower + "\0" + imageSize + (stored == DType.F32 ? "" : "\0" + stored))
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return java.util.HexFormat.of().formatHex(sha.digest());
     }
 
@@ -176,10 +197,10 @@ public final class VisionFeatureCache {
             Tensor[] levels = new Tensor[4];
             for (int i = 0; i < 4; i++) {
                 Tensor t = c.tensor(LEVELS[i]);
-                if (t.dtype() != DType.F32 || t.rank() != 3) {
-                    throw new CheckpointException(LEVELS[i] + " is not an F32 [C, H, W] map");
+                if (t.dtype() != stored || t.rank() != 3) {
+                    throw new CheckpointException(LEVELS[i] + " is not a " + stored + " [C, H, W] map");
                 }
-                levels[i] = t.copy();
+                levels[i] = t.to(DType.F32);
             }
             Features f = new Features(levels[0], levels[1], levels[2], levels[3],
                     Integer.parseInt(meta.get("width")), Integer.parseInt(meta.get("height")));
@@ -207,7 +228,7 @@ public final class VisionFeatureCache {
         List<Tensor> levels = f.levels();
         for (int i = 0; i < 4; i++) {
             Tensor t = levels.get(i);
-            tensors.put(LEVELS[i], t.dtype() == DType.F32 ? t : t.to(DType.F32));
+            tensors.put(LEVELS[i], t.dtype() == stored ? t : t.to(stored));
         }
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("image_sha256", imageSha);

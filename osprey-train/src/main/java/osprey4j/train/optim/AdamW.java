@@ -3,6 +3,7 @@ package osprey4j.train.optim;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import osprey4j.core.kernels.OptimizerKernels;
 import osprey4j.train.Param;
 
 /**
@@ -52,24 +53,10 @@ public final class AdamW {
     }
 
     private void update(float[] w, float[] g, float[] m, float[] v, double lr, double decay, int t) {
-        float keep = (float) (1 - lr * decay);
-        float b1 = (float) beta1, b2 = (float) beta2;
-        float oneMinusB1 = (float) (1 - beta1), oneMinusB2 = (float) (1 - beta2);
         double bc1 = 1 - Math.pow(beta1, t);
         double bc2 = 1 - Math.pow(beta2, t);
-        float stepSize = (float) (lr / bc1);
-        float bc2Sqrt = (float) Math.sqrt(bc2);
-        float e = (float) eps;
-        for (int i = 0; i < w.length; i++) {
-            if (decay != 0) {
-                w[i] *= keep;
-            }
-            float gi = g[i];
-            m[i] = m[i] * b1 + gi * oneMinusB1; // torch 1.13: exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-            v[i] = v[i] * b2 + oneMinusB2 * gi * gi;
-            float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + e;
-            w[i] -= stepSize * (m[i] / denom);
-        }
+        OptimizerKernels.adamW(w, g, m, v, w.length, (float) (1 - lr * decay), (float) beta1, (float) beta2,
+                (float) (lr / bc1), (float) Math.sqrt(bc2), (float) eps);
     }
 
     /** Steps taken for this parameter (torch's state['step']). */

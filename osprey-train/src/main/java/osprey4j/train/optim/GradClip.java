@@ -1,6 +1,7 @@
 package osprey4j.train.optim;
 
 import java.util.List;
+import osprey4j.core.kernels.OptimizerKernels;
 import osprey4j.train.Param;
 
 /**
@@ -19,9 +20,7 @@ public final class GradClip {
             if (g == null) {
                 continue;
             }
-            for (float x : g) {
-                sq += (double) x * x;
-            }
+            sq += OptimizerKernels.sumOfSquares(g, g.length);
         }
         double total = Math.sqrt(sq);
         float coef = (float) Math.min(1.0, maxNorm / (total + 1e-6));
@@ -29,9 +28,7 @@ public final class GradClip {
             for (Param p : params) {
                 float[] g = p.grad();
                 if (g != null) {
-                    for (int i = 0; i < g.length; i++) {
-                        g[i] *= coef;
-                    }
+                    OptimizerKernels.scale(g, g.length, coef);
                 }
             }
         }

@@ -21,7 +21,8 @@ public final class ModelProtoWriter {
         }
         ProtobufWriter trainer = new ProtobufWriter()
                 .varint(3, 2)                                   // model_type: BPE
-                .varint(4, model.pieces().size())               // vocab_size
+                .varint(4, model.pieces().size())               // vocab_size: what was written
+                .bool(33, o.hardVocabLimit())
                 .fixed32Float(10, (float) o.characterCoverage())
                 .varint(18, o.maxSentenceLength())
                 .varint(20, o.maxPieceLength())

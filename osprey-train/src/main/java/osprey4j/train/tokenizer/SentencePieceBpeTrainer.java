@@ -23,11 +23,13 @@ import java.util.SplittableRandom;
  * <p>Steps, as in SentencePiece's {@code bpe_model_trainer.cc} and {@code trainer_interface.cc}:
  * <ol>
  *   <li>Each line is normalised as the model will normalise text at encoding time (identity rules: optional
- *       whitespace squeezing, a {@code ▁} in front, spaces to {@code ▁}). Empty lines and lines longer than
- *       {@code maxSentenceLength} UTF-8 bytes are skipped.</li>
+ *       space squeezing, a {@code ▁} in front, spaces to {@code ▁}); text spelling a control or byte piece
+ *       becomes a boundary (a tab). Empty lines are ignored; lines longer than {@code maxSentenceLength} UTF-8
+ *       bytes are skipped and counted. ({@code U+2047}, which newer SentencePiece releases reserve, is an ordinary
+ *       character here, as in Debian's 0.1.97.)</li>
  *   <li>Character counts decide the required characters: most frequent first (ties by code point) until
- *       {@code characterCoverage} of all characters are covered. Others can never be inside a piece (with byte
- *       fallback they are encoded as bytes).</li>
+ *       {@code characterCoverage} of all characters are covered (a tab counts but is never a piece). Others can
+ *       never be inside a piece (with byte fallback they are encoded as bytes).</li>
  *   <li>Lines are cut into words before each {@code ▁} (a run of {@code ▁} stays one word when whitespace-only
  *       pieces are allowed), and identical words are counted once with their frequency.</li>
  *   <li>Repeatedly, the most frequent adjacent pair of symbols whose concatenation is a valid piece is merged
@@ -47,7 +49,8 @@ import java.util.SplittableRandom;
  * <p>Against {@code spm_train}: on the test corpus the learnt pieces are the same, in the same order. Two
  * differences remain by design. Merges are picked exactly, where SentencePiece rescans only the 5% most frequent
  * pairs (at least 1000), refreshed every 100 merges, which can reorder pieces on large corpora. And when every
- * word is one symbol, no pair is left and training stops with an error naming the largest reachable vocabulary;
+ * word is one symbol, no pair is left and training stops with an error naming the largest reachable vocabulary
+ * (or, with a soft limit, writes that smaller vocabulary);
  * {@code spm_train} instead goes on picking pairs from frequencies cached before earlier merges consumed them
  * ({@code "Ball"} from a corpus whose only word is {@code "▁Ball"}), pieces that encoding never produces. Output
  * depends only on the corpus and options (and {@code seed} when sampling).
@@ -55,8 +58,8 @@ import java.util.SplittableRandom;
 public final class SentencePieceBpeTrainer {
     static final String SPACE = "\u2581";
     private static final int SPACE_CP = 0x2581;
-    /** SentencePiece's unknown-character mark; it can never be part of a piece. */
-    private static final int UNK_CHAR = 0x2047;
+    /** SentencePiece's piece-boundary mark (a tab): counted for coverage, never a piece. */
+    private static final char BOUNDARY = '\t';
 
     private SentencePieceBpeTrainer() {
     }
@@ -112,13 +115,17 @@ public final class SentencePieceBpeTrainer {
         long skipped = 0;
         long seen = 0;
         SplittableRandom rng = new SplittableRandom(options.seed());
+        List<String> meta = metaPieceStrings(options);
         for (String line : lines) {
-            String s = normalize(line, options);
-            if (s.isEmpty()) {
+            if (line.isEmpty()) {
                 continue;
             }
             if (line.getBytes(StandardCharsets.UTF_8).length > options.maxSentenceLength()) {
                 skipped++;
+                continue;
+            }
+            String s = replaceMetaPieces(normalize(line, options), meta);
+            if (s.isEmpty()) {
                 continue;
             }
             seen++;
@@ -138,11 +145,22 @@ public final class SentencePieceBpeTrainer {
         return new Training(options).run(sentences, skipped);
     }
 
-    /** The normalisation SentencePiece applies with the identity rule and these switches. */
+    /**
+     * The normalisation SentencePiece applies with the identity rule and these switches. Its "extra whitespace"
+     * is the space character only (a tab or a no-break space is kept).
+     */
     static String normalize(String line, TrainerOptions options) {
         String s = line;
         if (options.removeExtraWhitespaces()) {
-            s = s.strip().replaceAll(" +", " ");
+            int from = 0;
+            int to = s.length();
+            while (from < to && s.charAt(from) == ' ') {
+                from++;
+            }
+            while (to > from && s.charAt(to - 1) == ' ') {
+                to--;
+            }
+            s = s.substring(from, to).replaceAll(" {2,}", " ");
         }
         if (s.isEmpty()) {
             return s;
@@ -151,6 +169,43 @@ public final class SentencePieceBpeTrainer {
             s = " " + s;
         }
         return s.replace(" ", SPACE);
+    }
+
+    /** The control and byte pieces' strings. */
+    static List<String> metaPieceStrings(TrainerOptions options) {
+        List<String> meta = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
+        if (options.byteFallback()) {
+            for (int b = 0; b < 256; b++) {
+                meta.add(String.format("<0x%02X>", b));
+            }
+        }
+        return meta;
+    }
+
+    /**
+     * As SentencePiece's trainer: text spelling a control or byte piece ({@code <s>}, {@code <0x41>}) is replaced,
+     * longest match first, by a tab, the piece-boundary mark (a tab is never a piece, so nothing merges across it).
+     */
+    static String replaceMetaPieces(String s, List<String> meta) {
+        if (s.indexOf('<') < 0) {
+            return s;
+        }
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); ) {
+            int longest = 0;
+            for (String m : meta) {
+                if (m.length() > longest && s.startsWith(m, i)) {
+                    longest = m.length();
+                }
+            }
+            if (longest > 0) {
+                out.append(BOUNDARY);
+                i += longest;
+            } else {
+                out.append(s.charAt(i++));
+            }
+        }
+        return out.toString();
     }
 
     /** SentencePiece's {@code SplitIntoWords} (whitespace as prefix). */
@@ -223,7 +278,7 @@ public final class SentencePieceBpeTrainer {
                     break;
                 }
                 accumulated += e.getValue();
-                if (e.getKey() != UNK_CHAR) {
+                if (e.getKey() != BOUNDARY) {
                     required.add(e.getKey());
                 }
             }
@@ -277,9 +332,12 @@ public final class SentencePieceBpeTrainer {
             while (merged.size() < learnt) {
                 Candidate c = queue.poll();
                 if (c == null) {
+                    if (!options.hardVocabLimit()) {
+                        break;
+                    }
                     throw new IllegalArgumentException("vocab size " + options.vocabSize() + " is too large for this "
                             + "corpus: it yields only " + (options.metaPieces() + merged.size() + required.size())
-                            + " pieces; lower it or give more text");
+                            + " pieces; lower it, give more text, or make the limit soft");
                 }
                 Pair p = pairs.get(c.key);
                 if (p == null || p.dead || p.freq != c.freq) {
@@ -311,7 +369,7 @@ public final class SentencePieceBpeTrainer {
             }
 
             // 4. The vocabulary.
-            List<Piece> out = new ArrayList<>(options.vocabSize());
+            List<Piece> out = new ArrayList<>(options.metaPieces() + merged.size() + required.size());
             out.add(new Piece("<unk>", 0f, Type.UNKNOWN));
             out.add(new Piece("<s>", 0f, Type.CONTROL));
             out.add(new Piece("</s>", 0f, Type.CONTROL));
@@ -401,7 +459,7 @@ public final class SentencePieceBpeTrainer {
             Character.UnicodeScript prev = null;   // null: any script
             for (int pos = 0; pos < cps.length; pos++) {
                 int c = cps[pos];
-                if (c == UNK_CHAR || c == 0 || c == 0x3000 || !validCodePoint(c)) {
+                if (c == BOUNDARY || c == 0 || c == 0x3000 || !validCodePoint(c)) {
                     return false;
                 }
                 if (c == SPACE_CP) {

@@ -20,12 +20,14 @@ package osprey4j.train.tokenizer;
  * @param removeExtraWhitespaces    leading, trailing and repeated spaces are dropped (normaliser spec)
  * @param inputSentenceSize         train on at most this many lines (0: all), sampled with {@code seed}
  * @param seed                      the sampling seed; with all lines used the output depends on the corpus only
+ * @param hardVocabLimit            when the corpus runs out of pairs before {@code vocabSize}: fail (true, as
+ *                                  {@code spm_train}'s default) or write the smaller vocabulary (false)
  */
 public record TrainerOptions(int vocabSize, double characterCoverage, boolean byteFallback, boolean splitDigits,
                              boolean splitByUnicodeScript, boolean splitByNumber, boolean splitByWhitespace,
                              boolean allowWhitespaceOnlyPieces, int maxPieceLength, int maxSentenceLength,
                              boolean addDummyPrefix, boolean removeExtraWhitespaces, long inputSentenceSize,
-                             long seed) {
+                             long seed, boolean hardVocabLimit) {
     public TrainerOptions {
         if (vocabSize < 4) {
             throw new IllegalArgumentException("vocab size must be at least 4, got " + vocabSize);
@@ -49,19 +51,27 @@ public record TrainerOptions(int vocabSize, double characterCoverage, boolean by
      * whitespace kept, whitespace-only pieces allowed, coverage 0.99995 -- at the given vocabulary size.
      */
     public static TrainerOptions llama(int vocabSize) {
-        return new TrainerOptions(vocabSize, 0.99995, true, true, true, true, true, true, 16, 4192, true, false, 0, 0);
+        return new TrainerOptions(vocabSize, 0.99995, true, true, true, true, true, true, 16, 4192, true, false, 0, 0,
+                true);
     }
 
     public TrainerOptions withCharacterCoverage(double coverage) {
         return new TrainerOptions(vocabSize, coverage, byteFallback, splitDigits, splitByUnicodeScript,
                 splitByNumber, splitByWhitespace, allowWhitespaceOnlyPieces, maxPieceLength, maxSentenceLength,
-                addDummyPrefix, removeExtraWhitespaces, inputSentenceSize, seed);
+                addDummyPrefix, removeExtraWhitespaces, inputSentenceSize, seed, hardVocabLimit);
     }
 
     public TrainerOptions withSampling(long sentences, long sampleSeed) {
         return new TrainerOptions(vocabSize, characterCoverage, byteFallback, splitDigits, splitByUnicodeScript,
                 splitByNumber, splitByWhitespace, allowWhitespaceOnlyPieces, maxPieceLength, maxSentenceLength,
-                addDummyPrefix, removeExtraWhitespaces, sentences, sampleSeed);
+                addDummyPrefix, removeExtraWhitespaces, sentences, sampleSeed, hardVocabLimit);
+    }
+
+    /** {@code vocabSize} as an upper bound only: stop, without failing, when no pair is left to merge. */
+    public TrainerOptions withSoftVocabLimit() {
+        return new TrainerOptions(vocabSize, characterCoverage, byteFallback, splitDigits, splitByUnicodeScript,
+                splitByNumber, splitByWhitespace, allowWhitespaceOnlyPieces, maxPieceLength, maxSentenceLength,
+                addDummyPrefix, removeExtraWhitespaces, inputSentenceSize, seed, false);
     }
 
     /** Control and byte pieces put before the learnt ones. */

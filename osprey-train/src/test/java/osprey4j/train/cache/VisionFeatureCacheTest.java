@@ -196,6 +196,31 @@ class VisionFeatureCacheTest {
     }
 
     @Test
+    void sixteenBitEntriesHalveTheSizeAndReadBackAsWhatTheMissReturned() throws IOException {
+        Path dir = tmp.resolve("cache");
+        FakeEncoder enc = new FakeEncoder();
+        Path img = image("a.png", "some image bytes");
+        VisionFeatureCache f32 = new VisionFeatureCache(dir, 1 << 20, "t", 512);
+        VisionFeatureCache.Features exact = f32.get(img, enc);
+        VisionFeatureCache bf16 = new VisionFeatureCache(dir, 1 << 20, "t", 512, DType.BF16);
+        VisionFeatureCache.Features miss = bf16.get(img, enc);
+        assertEquals(2, enc.calls.get(), "the stored type is part of the key");
+        VisionFeatureCache.Features hit = new VisionFeatureCache(dir, 1 << 20, "t", 512, DType.BF16).get(img, enc);
+        assertEquals(2, enc.calls.get());
+        assertSame(miss, hit);
+        assertEquals(DType.F32, hit.res2().dtype());
+        float[] a = exact.res3().toFloatArray();
+        float[] b = hit.res3().toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(a[i], b[i], Math.abs(a[i]) / 128 + 1e-6f);
+        }
+        long f32Entry = f32.stats().bytes();
+        long bf16Entry = bf16.stats().bytes() - f32Entry; // bf16 found the F32 entry on opening
+        assertTrue(bf16Entry < 0.6 * f32Entry, bf16Entry + " vs " + f32Entry);
+        assertThrows(IllegalArgumentException.class, () -> new VisionFeatureCache(dir, 1, "t", 512, DType.I32));
+    }
+
+    @Test
     void refusesABadBudget() {
         var e = assertThrows(IllegalArgumentException.class, () -> new VisionFeatureCache(tmp, 0, "t", 512));
         assertEquals("the feature cache budget must be positive, got 0", e.getMessage());

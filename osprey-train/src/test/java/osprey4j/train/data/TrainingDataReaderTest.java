@@ -169,6 +169,32 @@ class TrainingDataReaderTest {
     }
 
     @Test
+    void sampleJsonLinesReadLikeTheFileTheyWereMadeFrom() throws IOException {
+        Path file = instruct.resolve(Subset.CONVERSATION.fileName());
+        SampleOptions options = SampleOptions.of(world.resolve("images"), 1);
+        Path jsonl = tmp.resolve("samples.jsonl");
+        try (java.io.Writer out = Files.newBufferedWriter(jsonl);
+             Stream<osprey4j.data.samples.TrainingSample> samples = osprey4j.data.samples.TrainingSamples.build(
+                     osprey4j.data.samples.Recipe.OSPREY_CONVERSATION, file, options, ReadReport.strict())) {
+            for (osprey4j.data.samples.TrainingSample s : samples.toList()) {
+                osprey4j.data.samples.SampleJsonl.write(s, out);
+            }
+        }
+        TrainingDataReader.Result fromFile = reader(world.resolve("images"), 0.01).read(file);
+        TrainingDataReader.Result fromLines = reader(world.resolve("images"), 0.01).read(jsonl);
+        assertEquals(fromFile.examples().size(), fromLines.examples().size());
+        assertTrue(fromFile.examples().size() > 0);
+        for (int i = 0; i < fromFile.examples().size(); i++) {
+            TrainingExample a = fromFile.examples().get(i);
+            TrainingExample b = fromLines.examples().get(i);
+            assertEquals(a.id(), b.id());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.inputIds(), b.inputIds());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.labels(), b.labels());
+            assertEquals(a.masks(), b.masks());
+        }
+    }
+
+    @Test
     void unknownInputsAreOneLineErrors() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> reader(world.resolve("images"), 0.01).read(tmp.resolve("nothing-here")));

@@ -102,6 +102,11 @@ class SentencePieceBpeTrainerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SentencePieceBpeTrainer.train(List.of("ab ab ab"), TrainerOptions.llama(300)));
         assertTrue(e.getMessage().contains("too large"), e.getMessage());
+        SentencePieceBpeTrainer.Model soft = SentencePieceBpeTrainer.train(List.of("ab ab ab"),
+                TrainerOptions.llama(300).withSoftVocabLimit());
+        assertEquals(List.of("ab", "▁ab", "a", "b", "▁"), soft.pieces().subList(259, soft.pieces().size()).stream()
+                .map(SentencePieceBpeTrainer.Piece::piece).toList());
+        assertEquals(264, SentencePieceModel.parse(soft.toModelProto()).pieces().size());
         IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
                 () -> SentencePieceBpeTrainer.train(corpus, TrainerOptions.llama(260)));
         assertTrue(small.getMessage().contains("required characters"), small.getMessage());
