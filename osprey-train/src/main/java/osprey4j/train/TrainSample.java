@@ -9,7 +9,7 @@ import osprey4j.model.vision.Projector;
 
 /**
  * One training sample as the LLM step needs it: the prompt's ids with the image placeholder
- * ({@link osprey4j.model.Tokenizer#IMAGE_TOKEN_ID}) and one {@code <mask>} per region (the position after
+ * ({@link osprey4j.model.OspreyTokens#IMAGE_TOKEN_ID}) and one {@code <mask>} per region (the position after
  * each {@code <mask>} gets the region's pos token), the labels aligned with the ids ({@link #IGNORE_INDEX}
  * where no loss is taken), the frozen vision tower's res2..res5 maps (F32 [C, h, w]) and the region masks
  * (F32 0/1 [H, W], the image's size), one per {@code <mask>} in order. Padding is not part of a sample: each

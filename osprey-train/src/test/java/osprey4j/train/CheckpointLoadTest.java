@@ -12,7 +12,7 @@ import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
-import osprey4j.model.Tokenizer;
+import osprey4j.model.OspreyTokens;
 
 /**
  * Loading the trainable copy from an official-layout Osprey directory (the inference parity fixture: a
@@ -45,7 +45,7 @@ class CheckpointLoadTest {
         for (int i = 0; i < 600; i++) {
             m[i + 300] = 1f;
         }
-        TrainSample s = new TrainSample(new int[] {1, 5, Tokenizer.IMAGE_TOKEN_ID, 9, mask, mask + 1, 17, 40, 2},
+        TrainSample s = new TrainSample(new int[] {1, 5, OspreyTokens.IMAGE_TOKEN_ID, 9, mask, mask + 1, 17, 40, 2},
                 new int[] {-100, -100, -100, -100, -100, -100, 17, 40, 2}, levels, List.of(Tensor.wrap(m, 40, 40)));
         Trainer trainer = new Trainer(model, mask, TrainConfig.forStage(Stage.FULL).withLearningRate(1e-3), 10);
         float before = model.param("mask_extractor.mask_linear.layers.0.weight").value()[0];

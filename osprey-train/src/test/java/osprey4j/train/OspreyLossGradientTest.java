@@ -109,7 +109,7 @@ class OspreyLossGradientTest {
     void aSampleWithoutRegionsTrainsNoExtractorAndMatchesTheReference() {
         TrainableOsprey model = TrainableOsprey.random(TinyBatches.dims(false), 14);
         model.freezeFor(Stage.FULL);
-        int img = osprey4j.model.Tokenizer.IMAGE_TOKEN_ID;
+        int img = osprey4j.model.OspreyTokens.IMAGE_TOKEN_ID;
         List<TrainSample> batch = List.of(new TrainSample(new int[] {1, img, 8, 6, 13, 2}, new int[] {-100, -100, -100, 6, 13, 2},
                 TinyBatches.levels(new SplittableRandom(1)), List.of()));
         OspreyLoss.Result r = new OspreyLoss(model, TinyBatches.MASK).forwardBackward(batch, 1.0);
@@ -129,7 +129,7 @@ class OspreyLossGradientTest {
         TrainableOsprey model = TrainableOsprey.random(TinyBatches.dims(false), 15);
         OspreyLoss loss = new OspreyLoss(model, TinyBatches.MASK);
         List<osprey4j.core.tensor.Tensor> levels = TinyBatches.levels(new SplittableRandom(2));
-        int img = osprey4j.model.Tokenizer.IMAGE_TOKEN_ID;
+        int img = osprey4j.model.OspreyTokens.IMAGE_TOKEN_ID;
         var noImage = new TrainSample(new int[] {1, 2, 3}, new int[] {1, 2, 3}, levels, List.of());
         assertEquals("a training sample has no <image>",
                 org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

@@ -35,7 +35,7 @@ public final class ReferenceWeights {
 
     public static Loaded read(Path modelDir) {
         OspreyConfig config = OspreyConfig.read(modelDir);
-        LlamaConfig llm = LlamaConfig.fromJson(modelDir.resolve("config.json"));
+        LlamaConfig llm = LlamaConfig.read(modelDir.resolve("config.json"));
         try (Checkpoint osprey = Checkpoints.open(modelDir)) {
             Optional<Path> clipFile = config.findVisionTowerFile(modelDir);
             Checkpoint clip = clipFile.map(Checkpoints::open).orElse(null);

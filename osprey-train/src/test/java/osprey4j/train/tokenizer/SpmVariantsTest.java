@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
-import osprey4j.model.SentencePieceModel;
+import osprey4j.model.tokenizer.SentencePieceModel;
 
 /**
  * Other trainer settings against {@code spm_train}: the same pieces in the same order, and {@code spm_encode}
