@@ -3,6 +3,8 @@ package osprey4j.model;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import osprey4j.core.prompt.Preambles;
+import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.model.tokenizer.Tokenizer;
 
 /**
@@ -14,9 +16,10 @@ import osprey4j.model.tokenizer.Tokenizer;
 public final class OspreyTokens {
     /** What the reference puts in place of {@code <image>} in the ids; the image embeddings go there. */
     public static final int IMAGE_TOKEN_ID = -200;
-    public static final String IMAGE_PLACEHOLDER = "<image>";
+    /** The prompt conventions' image placeholder ({@link Preambles#IMAGE_TOKEN}). */
+    public static final String IMAGE_PLACEHOLDER = Preambles.IMAGE_TOKEN;
     /** The tokens Osprey adds, in the order it adds them (ids 32000 and 32001 on LLaMA's vocabulary). */
-    public static final List<String> REGION_TOKENS = List.of("<mask>", "<pos>");
+    public static final List<String> REGION_TOKENS = List.of(RegionPrompt.MASK_TOKEN, RegionPrompt.POS_TOKEN);
 
     private OspreyTokens() {
     }
