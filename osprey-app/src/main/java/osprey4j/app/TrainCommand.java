@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
                 + "cosine schedule with 3%% warm-up, no weight decay, clipping at 1.0, 2 epochs, model_max_length "
                 + "2048; lr 1e-3 / 2e-5 / 1e-5 for stages 1 / 2 / 3).",
                 "Writes OUT/train_log.jsonl, OUT/loss.png, OUT/checkpoints/step-N (every --save-every steps; "
-                        + "--resume continues from the latest bit-exactly), OUT/features (the frozen tower's "
+                        + "--resume continues from the latest: same data order and state; losses equal an uninterrupted run's to float rounding, not bit for bit), OUT/features (the frozen tower's "
                         + "features, a bounded disk cache) and the final model OUT/model in the official layout.",
                 "'osprey train demo --out DIR' reproduces the bundled demo model models/demo (a small model of the "
                         + "synthetic world) from nothing."},
