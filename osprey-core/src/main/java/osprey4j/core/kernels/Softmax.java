@@ -4,6 +4,7 @@ import static osprey4j.core.kernels.VectorMath.F;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -71,7 +72,7 @@ public final class Softmax {
                 int len = length.of(r);
                 MemorySegment.copy(seg, FLOAT, offset, row, 0, len);
                 softmax(row, len);
-                java.util.Arrays.fill(row, len, n, 0f);
+                Arrays.fill(row, len, n, 0f);
                 MemorySegment.copy(row, 0, seg, FLOAT, offset, n);
             }
         });
