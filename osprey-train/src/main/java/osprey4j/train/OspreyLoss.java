@@ -114,7 +114,8 @@ public final class OspreyLoss {
         if (seen != s.regions()) {
             throw new IllegalArgumentException("a sample has " + seen + " <mask> tokens but " + s.regions() + " masks");
         }
-        int image = s.derived(d.maskGrid()).imageCount();
+        int image = s.hasPixels() ? tower(s).tokenCount(s.pixelHeight(), s.pixelWidth())
+                : s.derived(d.maskGrid()).imageCount();
         p.length = ids.length - 1 + image;
         p.seqLabels = new int[p.length];
         int row = 0;
@@ -145,12 +146,35 @@ public final class OspreyLoss {
         int[] ids = s.ids();
         int regions = s.regions();
 
+        // The tower (when it trains): its res4 map is the projector's input and its levels are pooled per region.
+        TrainableTower.Pass pass = null;
+        float[] tokensIn;
+        int nImg;
+        float[][] pooled;
+        int[][][] inside = null;
+        if (s.hasPixels()) {
+            pass = tower(s).forward(s.pixels(), s.pixelHeight(), s.pixelWidth());
+            tokensIn = pass.level(2);   // channels-last [h*w, C]: the flatten(2).transpose(1, 2) tokens
+            nImg = pass.height(2) * pass.width(2);
+            pooled = new float[4][];
+            inside = new int[4][][];
+            int[] chs = d.levelChannels();
+            for (int l = 0; l < 4; l++) {
+                inside[l] = s.inside(pass.height(l), pass.width(l));
+                pooled[l] = poolChannelsLast(pass.level(l), chs[l], inside[l]);
+            }
+        } else {
+            tokensIn = in.imageTokens();
+            nImg = in.imageCount();
+            pooled = in.pooled();
+        }
+        boolean towerTrains = pass != null && anyTrainable(m.tower.params());
+
         // Projector: image tokens.
-        int nImg = in.imageCount();
         int depth = m.projW.length;
         float[][] projIn = new float[depth][];
         float[][] projPre = new float[depth][];
-        float[] x = in.imageTokens();
+        float[] x = tokensIn;
         for (int k = 0; k < depth; k++) {
             if (k > 0) {
                 projPre[k - 1] = x;
@@ -167,7 +191,7 @@ public final class OspreyLoss {
         float[] summed = new float[regions * e];
         int[] ch = d.levelChannels();
         for (int l = 0; l < 4; l++) {
-            float[] lv = Linear.forward(in.pooled()[l], regions, m.levelW[l].value(), m.levelB[l].value(), e, ch[l]);
+            float[] lv = Linear.forward(pooled[l], regions, m.levelW[l].value(), m.levelB[l].value(), e, ch[l]);
             for (int i = 0; i < lv.length; i++) {
                 summed[i] += lv[i];
             }
@@ -288,23 +312,32 @@ public final class OspreyLoss {
             }
         }
 
-        // Projector backward.
-        if (anyTrainable(m.projW) || anyTrainable(m.projB)) {
+        // Projector backward (down to its input, the res4 tokens, when the tower trains).
+        float[][] dLevels = towerTrains ? new float[4][] : null;
+        if (towerTrains || anyTrainable(m.projW) || anyTrainable(m.projB)) {
             float[] dy = dImage;
             for (int k = depth - 1; k >= 0; k--) {
                 int kin = k == 0 ? d.projectorIn() : h;
-                float[] dIn = Linear.backward(dy, projIn[k], nImg, m.projW[k].value(), m.projW[k].grad(), m.projB[k].grad(), h, kin, k > 0);
+                float[] dIn = Linear.backward(dy, projIn[k], nImg, m.projW[k].value(), m.projW[k].grad(), m.projB[k].grad(), h, kin, k > 0 || towerTrains);
                 if (k > 0) {
                     dy = Pointwise.geluBackward(dIn, projPre[k - 1]);
+                } else if (towerTrains) {
+                    dLevels[2] = dIn;
                 }
             }
         }
 
-        // Mask extractor backward.
-        if (regions > 0 && (anyTrainable(m.levelW) || anyTrainable(m.levelB) || m.featW.trainable() || m.featB.trainable())) {
+        // Mask extractor backward (and through mask pooling to the levels when the tower trains).
+        if (regions > 0 && (towerTrains || anyTrainable(m.levelW) || anyTrainable(m.levelB) || m.featW.trainable() || m.featB.trainable())) {
             float[] dSummed = Linear.backward(dMask, summed, regions, m.featW.value(), m.featW.grad(), m.featB.grad(), h, e, true);
             for (int l = 0; l < 4; l++) {
-                Linear.backward(dSummed, in.pooled()[l], regions, m.levelW[l].value(), m.levelW[l].grad(), m.levelB[l].grad(), e, ch[l], false);
+                float[] dPooled = Linear.backward(dSummed, pooled[l], regions, m.levelW[l].value(), m.levelW[l].grad(), m.levelB[l].grad(), e, ch[l], towerTrains);
+                if (towerTrains) {
+                    if (dLevels[l] == null) {
+                        dLevels[l] = new float[pass.height(l) * pass.width(l) * ch[l]];
+                    }
+                    unpoolChannelsLast(dPooled, ch[l], inside[l], dLevels[l]);
+                }
             }
         }
         if (regions > 0 && (anyTrainable(m.posW) || anyTrainable(m.posB))) {
@@ -317,7 +350,60 @@ public final class OspreyLoss {
                 }
             }
         }
+        if (towerTrains) {
+            m.tower.backward(pass, dLevels);
+        }
         return lossSum;
+    }
+
+    private TrainableTower tower(TrainSample s) {
+        if (m.tower == null) {
+            throw new IllegalArgumentException("a training sample carries pixels but the model's tower is frozen "
+                    + "(load it with TrainableOsprey.load(dir, true))");
+        }
+        return m.tower;
+    }
+
+    /** Mask pooling on a channels-last map: pooled[r, c] = weight_r * sum over region r's inside pixels of x[p, c]. */
+    static float[] poolChannelsLast(float[] x, int c, int[][] inside) {
+        float[] out = new float[inside.length * c];
+        double[] sum = new double[c];
+        for (int r = 0; r < inside.length; r++) {
+            java.util.Arrays.fill(sum, 0);
+            for (int p : inside[r]) {
+                int o = p * c;
+                for (int ch = 0; ch < c; ch++) {
+                    sum[ch] += x[o + ch];
+                }
+            }
+            double weight = TrainSample.poolWeight(inside[r].length);
+            for (int ch = 0; ch < c; ch++) {
+                out[r * c + ch] = (float) (sum[ch] * weight);
+            }
+        }
+        return out;
+    }
+
+    /** The transpose of {@link #poolChannelsLast}: adds weight_r * dPooled[r, c] to every inside pixel of region r. */
+    static void unpoolChannelsLast(float[] dPooled, int c, int[][] inside, float[] dx) {
+        for (int r = 0; r < inside.length; r++) {
+            float weight = (float) TrainSample.poolWeight(inside[r].length);
+            for (int p : inside[r]) {
+                int o = p * c;
+                for (int ch = 0; ch < c; ch++) {
+                    dx[o + ch] += dPooled[r * c + ch] * weight;
+                }
+            }
+        }
+    }
+
+    private static boolean anyTrainable(java.util.Collection<Param> ps) {
+        for (Param p : ps) {
+            if (p.trainable()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

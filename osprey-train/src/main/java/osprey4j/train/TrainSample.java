@@ -25,8 +25,13 @@ public final class TrainSample {
     private final int[] inputIds;
     private final int[] labels;
     private final List<Tensor> levels;
+    private final float[] pixels;
+    private final int pixelHeight;
+    private final int pixelWidth;
     private final List<Tensor> masks;
     private Derived derived;
+    /** Per level (by its map size): each region's inside pixels of the resized, binarised mask. */
+    private final java.util.Map<Long, int[][]> inside = new java.util.HashMap<>();
 
     record Derived(float[] imageTokens, int imageCount, float[][] pooled, float[] grid) {
     }
@@ -57,7 +62,85 @@ public final class TrainSample {
         this.inputIds = inputIds.clone();
         this.labels = labels.clone();
         this.levels = List.copyOf(levels);
+        this.pixels = null;
+        this.pixelHeight = 0;
+        this.pixelWidth = 0;
         this.masks = List.copyOf(masks);
+    }
+
+    /**
+     * A sample for a model whose tower trains: the preprocessed image (F32 [3, H, W], the tower's input) instead
+     * of its features, which change with every step.
+     */
+    public static TrainSample withPixels(int[] inputIds, int[] labels, Tensor pixels, List<Tensor> masks) {
+        return new TrainSample(inputIds, labels, pixels, masks);
+    }
+
+    private TrainSample(int[] inputIds, int[] labels, Tensor pixels, List<Tensor> masks) {
+        Objects.requireNonNull(inputIds, "inputIds");
+        Objects.requireNonNull(labels, "labels");
+        if (inputIds.length != labels.length) {
+            throw new IllegalArgumentException("labels (" + labels.length + ") must align with input_ids (" + inputIds.length + ")");
+        }
+        if (pixels.dtype() != DType.F32 || pixels.rank() != 3) {
+            throw new IllegalArgumentException("pixels must be F32 [3, H, W], got " + pixels);
+        }
+        for (Tensor m : masks) {
+            if (m.dtype() != DType.F32 || m.rank() != 2 || m.dim(0) != masks.getFirst().dim(0) || m.dim(1) != masks.getFirst().dim(1)) {
+                throw new IllegalArgumentException("masks must be F32 [H, W], all of one size, got " + m);
+            }
+        }
+        this.inputIds = inputIds.clone();
+        this.labels = labels.clone();
+        this.levels = null;
+        this.pixels = pixels.toFloatArray();
+        this.pixelHeight = pixels.size(1);
+        this.pixelWidth = pixels.size(2);
+        this.masks = List.copyOf(masks);
+    }
+
+    /** Whether this sample carries the image (for a trainable tower) rather than frozen features. */
+    public boolean hasPixels() {
+        return pixels != null;
+    }
+
+    float[] pixels() {
+        return pixels;
+    }
+
+    int pixelHeight() {
+        return pixelHeight;
+    }
+
+    int pixelWidth() {
+        return pixelWidth;
+    }
+
+    /**
+     * Each region's pixels inside its mask on an {@code fh x fw} feature map (the mask resized bilinearly and
+     * binarised, as mask pooling does), cached per map size.
+     */
+    synchronized int[][] inside(int fh, int fw) {
+        return inside.computeIfAbsent(((long) fh << 32) | fw, k -> {
+            int[][] out = new int[masks.size()][];
+            for (int r = 0; r < masks.size(); r++) {
+                float[] m = resize(masks.get(r), fh, fw);
+                int count = 0;
+                int[] idx = new int[m.length];
+                for (int p = 0; p < m.length; p++) {
+                    if (m[p] > 0f) {
+                        idx[count++] = p;
+                    }
+                }
+                out[r] = java.util.Arrays.copyOf(idx, count);
+            }
+            return out;
+        });
+    }
+
+    /** Mask pooling's weight for a region of {@code count} inside pixels: 1 / (count + 1e-8) in float. */
+    static double poolWeight(int count) {
+        return 1f / ((float) count + DENOMINATOR_EPS);
     }
 
     /** A sample over the frozen tower's output for its image ({@link osprey4j.model.vision.ConvNextTower#forward}). */
@@ -94,6 +177,15 @@ public final class TrainSample {
 
     synchronized Derived derived(int maskGrid) {
         if (derived == null || derived.grid.length != masks.size() * maskGrid * maskGrid) {
+            int g2 = maskGrid * maskGrid;
+            float[] grid = new float[masks.size() * g2];
+            for (int r = 0; r < masks.size(); r++) {
+                System.arraycopy(resize(masks.get(r), maskGrid, maskGrid), 0, grid, r * g2, g2);
+            }
+            if (levels == null) {
+                derived = new Derived(null, 0, null, grid);
+                return derived;
+            }
             Tensor res4 = levels.get(2);
             float[] tokens = Projector.flattenToTokens(res4).toFloatArray();
             int count = res4.size(1) * res4.size(2);
@@ -107,11 +199,6 @@ public final class TrainSample {
                     float[] m = resize(masks.get(r), fh, fw);
                     pool(values, c, fh * fw, m, pooled[l], r * c);
                 }
-            }
-            int g2 = maskGrid * maskGrid;
-            float[] grid = new float[masks.size() * g2];
-            for (int r = 0; r < masks.size(); r++) {
-                System.arraycopy(resize(masks.get(r), maskGrid, maskGrid), 0, grid, r * g2, g2);
             }
             derived = new Derived(tokens, count, pooled, grid);
         }
@@ -138,7 +225,7 @@ public final class TrainSample {
                 inside[count++] = p;
             }
         }
-        double weight = 1f / ((float) count + DENOMINATOR_EPS);
+        double weight = poolWeight(count);
         for (int ch = 0; ch < c; ch++) {
             double sum = 0;
             int base = ch * plane;

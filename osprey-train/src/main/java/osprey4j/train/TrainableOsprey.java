@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Predicate;
 import osprey4j.core.io.Checkpoint;
@@ -14,12 +15,15 @@ import osprey4j.core.io.CheckpointException;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.model.OspreyConfig;
 import osprey4j.model.llm.LlamaConfig;
 
 /**
  * The trainable part of Osprey as F32 {@link Param}s named by their checkpoint keys: the LLaMA (embedding,
  * decoder layers, final norm, LM head), the projector {@code model.mm_projector.*} and the mask extractor
- * {@code mask_extractor.*}. The CLIP tower is not here: it is frozen and its features are inputs.
+ * {@code mask_extractor.*}. The CLIP tower is here only when asked for ({@link #load(Path, boolean)}): the paper
+ * freezes it and its features are then inputs; a model trained from scratch may train it
+ * ({@link TrainableTower}).
  */
 public final class TrainableOsprey {
     /** One decoder layer's parameters. */
@@ -48,10 +52,22 @@ public final class TrainableOsprey {
     final Param featB;
     final Param[] posW;
     final Param[] posB;
+    /** The vision tower when it trains, else null (its features come from the frozen tower). */
+    final TrainableTower tower;
     private final Map<String, Param> byName = new LinkedHashMap<>();
 
     private TrainableOsprey(OspreyDims d) {
+        this(d, null);
+    }
+
+    private TrainableOsprey(OspreyDims d, TrainableTower tower) {
         this.dims = d;
+        this.tower = tower;
+        if (tower != null) {
+            for (Param p : tower.params()) {
+                byName.put(p.name(), p);
+            }
+        }
         int h = d.hidden(), kv = d.kvDim(), i = d.intermediate();
         embed = add("model.embed_tokens.weight", d.vocab(), h);
         layers = new Layer[d.layers()];
@@ -107,9 +123,17 @@ public final class TrainableOsprey {
      * biases 0.1 N(0,1), the embedding N(0,1). For tests and from-scratch demos.
      */
     public static TrainableOsprey random(OspreyDims d, long seed) {
+        return random(d, seed, null);
+    }
+
+    /** {@link #random(OspreyDims, long)} around a given trainable tower (kept as it is), for tests. */
+    static TrainableOsprey random(OspreyDims d, long seed, TrainableTower tower) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        TrainableOsprey m = new TrainableOsprey(d);
+        TrainableOsprey m = new TrainableOsprey(d, tower);
         for (Param p : m.params()) {
+            if (tower != null && tower.params().contains(p)) {
+                continue;
+            }
             long[] s = p.shape();
             float[] v = p.value();
             String n = p.name();
@@ -142,6 +166,15 @@ public final class TrainableOsprey {
      * into F32 parameters. All parameters start frozen; {@link #freezeFor} chooses what trains.
      */
     public static TrainableOsprey load(Path modelDir) {
+        return load(modelDir, false);
+    }
+
+    /**
+     * {@link #load(Path)}, with the vision tower among the parameters when {@code withTower} (read as the
+     * reference loads it, see {@link TrainableTower#load}); training samples must then carry pixels
+     * ({@link TrainSample#withPixels}).
+     */
+    public static TrainableOsprey load(Path modelDir, boolean withTower) {
         Objects.requireNonNull(modelDir, "modelDir");
         if (!Files.isDirectory(modelDir)) {
             throw new IllegalArgumentException("not a model directory: " + modelDir);
@@ -175,8 +208,22 @@ public final class TrainableOsprey {
             OspreyDims d = new OspreyDims(c.hiddenSize(), c.intermediateSize(), c.numHiddenLayers(), c.numAttentionHeads(),
                     c.numKeyValueHeads(), c.vocabSize(), c.rmsNormEps(), c.ropeTheta(), c.tieWordEmbeddings(), projIn, depth,
                     ch, maskEmbed, widths.stream().mapToInt(Integer::intValue).toArray(), grid);
-            TrainableOsprey m = new TrainableOsprey(d);
+            TrainableTower tower = null;
+            if (withTower) {
+                Optional<Path> clipFile = OspreyConfig.read(modelDir).findVisionTowerFile(modelDir);
+                try (Checkpoint clip = clipFile.map(Checkpoints::open).orElse(null)) {
+                    tower = TrainableTower.load(ckpt, Optional.ofNullable(clip));
+                }
+                if (!java.util.Arrays.equals(tower.levelChannels(), ch)) {
+                    throw new CheckpointException("the vision tower's widths " + java.util.Arrays.toString(tower.levelChannels())
+                            + " do not match the mask extractor's inputs " + java.util.Arrays.toString(ch));
+                }
+            }
+            TrainableOsprey m = new TrainableOsprey(d, tower);
             for (Param p : m.params()) {
+                if (tower != null && tower.params().contains(p)) {
+                    continue;
+                }
                 Tensor t = ckpt.weight(p.name(), p.shape());
                 float[] v = (t.dtype() == DType.F32 ? t : t.to(DType.F32)).toFloatArray();
                 System.arraycopy(v, 0, p.value(), 0, v.length);
@@ -187,6 +234,11 @@ public final class TrainableOsprey {
 
     public OspreyDims dims() {
         return dims;
+    }
+
+    /** Whether the vision tower is part of this model's parameters. */
+    public boolean hasTower() {
+        return tower != null;
     }
 
     /** Every parameter once (a tied head is the embedding), in checkpoint order. */

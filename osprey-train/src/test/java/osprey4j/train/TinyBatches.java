@@ -47,6 +47,22 @@ final class TinyBatches {
         return out;
     }
 
+    /** Rectangles covering about a third of an h x w image each (large enough for every level). */
+    static List<Tensor> masksOfSize(SplittableRandom rnd, int n, int h, int w) {
+        List<Tensor> out = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            float[] m = new float[h * w];
+            int y0 = rnd.nextInt(0, h / 3), x0 = rnd.nextInt(0, w / 3);
+            for (int y = y0; y < y0 + h / 2; y++) {
+                for (int x = x0; x < x0 + w / 2; x++) {
+                    m[y * w + x] = 1f;
+                }
+            }
+            out.add(Tensor.wrap(m, h, w));
+        }
+        return out;
+    }
+
     /** Rectangles large enough to survive every level's bilinear shrink. */
     static List<Tensor> masks(SplittableRandom rnd, int n) {
         int h = 12, w = 15;
