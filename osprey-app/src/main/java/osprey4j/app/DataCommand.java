@@ -65,6 +65,12 @@ final class DataCommand {
                 description = "regions per image at most (default 20; the dataset's own cap may be lower)")
         int maxRegions;
 
+        @Option(names = "--region-form", paramLabel = "list|inline", defaultValue = "list",
+                description = "how Osprey-724K conversations show their regions: list (the reference's: the first "
+                        + "question lists region1<mask><pos>,... and questions name regionK) or inline (each mention "
+                        + "is that region's <mask><pos>, as people ask 'osprey ask') (default list)")
+        String regionForm;
+
         @Option(names = "--strict", description = "fail at the first malformed entry instead of skipping it")
         boolean strict;
 
@@ -80,7 +86,7 @@ final class DataCommand {
                 throw new UsageException("--max-regions must be at least 1, got " + maxRegions);
             }
             ReadReport report = strict ? ReadReport.strict() : ReadReport.lenient();
-            SampleOptions options = new SampleOptions(images, seed, maxRegions);
+            SampleOptions options = new SampleOptions(images, seed, maxRegions, regionForm(regionForm));
             long written;
             try {
                 written = out == null ? writeTo(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), report,
@@ -158,5 +164,14 @@ final class DataCommand {
                 report.skips().stream().limit(20).forEach(s -> stream.println("  skipped " + s));
             }
         }
+    }
+
+    /** {@code --region-form}: list or inline. */
+    static osprey4j.data.samples.RegionForm regionForm(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "list" -> osprey4j.data.samples.RegionForm.LIST;
+            case "inline" -> osprey4j.data.samples.RegionForm.INLINE;
+            default -> throw new UsageException("--region-form must be list or inline, got " + name);
+        };
     }
 }

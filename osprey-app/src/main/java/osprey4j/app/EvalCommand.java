@@ -54,11 +54,18 @@ final class EvalCommand {
                 description = "wording and negative seed of the question templates (default 0)")
         long seed;
 
+        @Option(names = "--region-form", paramLabel = "list|inline", defaultValue = "list",
+                description = "how questions show their regions: list (the reference's training form: every region "
+                        + "of the record listed, questions name regionK) or inline (as people ask 'osprey ask': each "
+                        + "named region is its own <mask><pos>, only those masks given) (default list)")
+        String regionForm;
+
         @Option(names = "--json", description = "print the summary as JSON")
         boolean json;
 
         @Override
         public Integer call() throws IOException {
+            osprey4j.data.samples.RegionForm form = DataCommand.regionForm(regionForm);
             if (limit < 0) {
                 throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
             }
@@ -80,7 +87,7 @@ final class EvalCommand {
                         line -> {
                             err.println(line);
                             err.flush();
-                        });
+                        }, form);
                 report = WorldEval.run(options, answerer);
             }
             PrintWriter o = spec.commandLine().getOut();

@@ -115,6 +115,16 @@ final class TrainCommand implements Callable<Integer> {
                     + "tokenizer.json in fast mode masks every multi-turn sample) (default fast)")
     String tokenizerMode;
 
+    @Option(names = "--train-tower", description = "train the ConvNeXt vision tower too (stage 3 only). The paper "
+            + "freezes its pretrained CLIP tower; a model trained from scratch, such as the demo, needs a tower that "
+            + "learns. Each step then runs the tower forward and backward; no feature cache is used.")
+    boolean trainTower;
+
+    @Option(names = "--region-form", paramLabel = "list|inline", defaultValue = "list",
+            description = "how Osprey-724K conversations show their regions: list (the reference's) or inline (each "
+                    + "mention is that region's <mask><pos>, as 'osprey ask' asks) (default list)")
+    String regionForm;
+
     /** Testing aid: stop after N steps without a final save, as a kill would. */
     @Option(names = "--stop-after", hidden = true, defaultValue = "0")
     int stopAfter;
@@ -132,7 +142,7 @@ final class TrainCommand implements Callable<Integer> {
             s = TrainingRun.run(new TrainingRun.Options(options.stage(), options.modelDir(), options.dataDir(),
                     options.imageRoot(), options.outDir(), options.resume(), options.config(), options.modelMaxLength(),
                     options.conversation(), options.saveEvery(), options.limit(), options.stopAfter(),
-                    options.cacheBytes(), options.dtype(), options.tokenizerMode(), err));
+                    options.cacheBytes(), options.dtype(), options.tokenizerMode(), options.trainTower(), options.regionForm(), err));
         } catch (IllegalArgumentException | TrainingDataReader.TrainingDataException e) {
             throw new UsageException(e.getMessage());
         } finally {
@@ -229,7 +239,7 @@ final class TrainCommand implements Callable<Integer> {
             default -> throw new UsageException("--tokenizer-mode must be fast or slow, got " + tokenizerMode);
         };
         return new TrainingRun.Options(st, model, data, imageRoot, out, resume, cfg, modelMaxLength, conv, saveEvery,
-                limit, stopAfter, cacheMb << 20, dt, mode, null);
+                limit, stopAfter, cacheMb << 20, dt, mode, trainTower, DataCommand.regionForm(regionForm), null);
     }
 
     /** Bridges a PrintStream onto picocli's error writer. */

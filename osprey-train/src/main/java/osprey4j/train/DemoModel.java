@@ -11,6 +11,7 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.datasets.ReadReport;
 import osprey4j.data.instruct.Subset;
+import osprey4j.data.samples.RegionForm;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.samples.TrainingSample;
 import osprey4j.data.samples.TrainingSamples;
@@ -39,6 +40,12 @@ public final class DemoModel {
      */
     public static List<String> tokenizerCorpus(Path instructDir, Path imageRoot, Conversation conversation)
             throws IOException {
+        return tokenizerCorpus(instructDir, imageRoot, conversation, RegionForm.LIST);
+    }
+
+    /** {@link #tokenizerCorpus(Path, Path, Conversation)} for data shown to the model in the given region form. */
+    public static List<String> tokenizerCorpus(Path instructDir, Path imageRoot, Conversation conversation,
+                                               RegionForm form) throws IOException {
         List<String> lines = new ArrayList<>();
         for (Subset subset : Subset.values()) {
             Path f = instructDir.resolve(subset.fileName());
@@ -46,7 +53,7 @@ public final class DemoModel {
                 continue;
             }
             try (Stream<TrainingSample> samples = TrainingSamples.build(TrainingDataReader.recipeOf(subset), f,
-                    SampleOptions.of(imageRoot, 0), ReadReport.lenient())) {
+                    SampleOptions.of(imageRoot, 0).withRegionForm(form), ReadReport.lenient())) {
                 samples.forEach(s -> {
                     String prompt = conversation.prompt(Preprocessor.multimodal(s.turns()));
                     for (String part : prompt.split("<image>|<mask>|<pos>|</s>|\n")) {

@@ -27,10 +27,13 @@ import osprey4j.core.io.TensorInfo;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.data.samples.RegionForm;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.model.Osprey;
 import osprey4j.model.OspreyConfig;
 import osprey4j.model.OspreyTokens;
+import osprey4j.model.image.ImageProcessor;
+import osprey4j.model.image.RgbImage;
 import osprey4j.model.tokenizer.Tokenizer;
 import osprey4j.model.llm.LlamaConfig;
 import osprey4j.train.cache.TowerIdentity;
@@ -90,11 +93,16 @@ public final class TrainingRun {
      * @param tokenizerMode  how the data is tokenized: {@link Tokenizer.Mode#FAST} as the reference
      *                       ({@code use_fast=True}), or a slow mode (LLaVA's {@code use_fast=False}); see
      *                       {@link #run} on {@code </s>}
+     * @param trainTower     train the vision tower too (stage 3 only; the paper freezes it, a model trained from
+     *                       scratch needs it): samples then carry their preprocessed image and no feature cache is
+     *                       used
+     * @param regionForm     how Osprey-724K conversations show their regions ({@link RegionForm}; the reference's
+     *                       is LIST)
      */
     public record Options(Stage stage, Path modelDir, Path dataDir, Path imageRoot, Path outDir, boolean resume,
                           TrainConfig config, int modelMaxLength, Conversation conversation, int saveEvery, int limit,
                           int stopAfter, long cacheBytes, DType dtype, Tokenizer.Mode tokenizerMode,
-                          PrintStream progress) {
+                          boolean trainTower, RegionForm regionForm, PrintStream progress) {
         public Options {
             Objects.requireNonNull(stage, "stage");
             Objects.requireNonNull(modelDir, "modelDir");
@@ -112,6 +120,11 @@ public final class TrainingRun {
                 throw new IllegalArgumentException("the feature cache budget must be positive");
             }
             Objects.requireNonNull(tokenizerMode, "tokenizerMode");
+            Objects.requireNonNull(regionForm, "regionForm");
+            if (trainTower && stage != Stage.FULL) {
+                throw new IllegalArgumentException("--train-tower needs --stage 3 (stages 1 and 2 train only the projector "
+                        + "or the mask extractor)");
+            }
             if (imageRoot == null) {
                 imageRoot = dataDir.resolve("images");
             }
@@ -144,7 +157,7 @@ public final class TrainingRun {
                     + "another --out");
         }
         Files.createDirectories(out);
-        String identity = modelIdentity(o.modelDir(), o.stage());
+        String identity = modelIdentity(o.modelDir(), o.stage(), o.trainTower());
 
         Optional<TrainingState> state = Optional.empty();
         if (o.resume()) {
@@ -165,7 +178,7 @@ public final class TrainingRun {
                     () -> new IllegalArgumentException(o.modelDir() + ": the tokenizer has no <mask> token"));
             Preprocessor pre = new Preprocessor(tokenizer, o.conversation(), o.modelMaxLength(), true);
             TrainingDataReader reader = new TrainingDataReader(pre, tokenizer,
-                    new SampleOptions(o.imageRoot(), o.config().seed(), SampleOptions.DEFAULT_MAX_REGIONS));
+                    new SampleOptions(o.imageRoot(), o.config().seed(), SampleOptions.DEFAULT_MAX_REGIONS, o.regionForm()));
             TrainingDataReader.Result data = reader.read(o.dataDir());
             List<TrainingExample> examples = data.examples();
             if (o.limit() > 0 && examples.size() > o.limit()) {
@@ -177,7 +190,7 @@ public final class TrainingRun {
             err.printf(Locale.ROOT, "osprey train: %d samples (%d skipped, %d fully masked by the mismatch rule), "
                     + "stage %d%n", examples.size(), data.skipped(), data.mismatched(), o.stage().ordinal() + 1);
 
-            TrainableOsprey model = TrainableOsprey.load(o.modelDir());
+            TrainableOsprey model = TrainableOsprey.load(o.modelDir(), o.trainTower());
             TrainConfig cfg = o.config();
             int total = cfg.totalSteps(examples.size());
             Trainer trainer = new Trainer(model, maskId, cfg, total);
@@ -185,6 +198,7 @@ public final class TrainingRun {
             VisionFeatureCache cache = new VisionFeatureCache(out.resolve(FEATURES), o.cacheBytes(),
                     TowerIdentity.of(o.modelDir()), imageSize);
             VisionFeatureCache.Encoder encoder = VisionFeatureCache.encoderFor(osprey);
+            ImageProcessor pixels = o.trainTower() ? new ImageProcessor(imageSize) : null;
 
             int startStep = 0;
             long epoch = 0;
@@ -229,7 +243,7 @@ public final class TrainingRun {
                 for (int a = 0; a < cfg.gradientAccumulation() && position < order.length; a++) {
                     List<TrainSample> batch = new ArrayList<>();
                     for (int b = 0; b < cfg.batchSize() && position < order.length; b++) {
-                        batch.add(sample(examples.get(order[position++]), o.imageRoot(), cache, encoder));
+                        batch.add(sample(examples.get(order[position++]), o.imageRoot(), cache, encoder, pixels));
                     }
                     micro.add(batch);
                 }
@@ -296,7 +310,7 @@ public final class TrainingRun {
     }
 
     /** The identity a checkpoint is tied to: the starting model's config, weight file names and sizes, the stage. */
-    static String modelIdentity(Path modelDir, Stage stage) throws IOException {
+    static String modelIdentity(Path modelDir, Stage stage, boolean trainTower) throws IOException {
         List<String> parts = new ArrayList<>();
         parts.add(Files.readString(modelDir.resolve("config.json")));
         try (Stream<Path> files = Files.list(modelDir)) {
@@ -308,6 +322,9 @@ public final class TrainingRun {
             }
         }
         parts.add("stage " + stage);
+        if (trainTower) {
+            parts.add("tower trains");
+        }
         return TrainingState.modelIdentity(parts.toArray(String[]::new));
     }
 
@@ -327,14 +344,18 @@ public final class TrainingRun {
         return p;
     }
 
+    /** The step's view of a sample: the frozen tower's cached features, or the preprocessed image when it trains. */
     private static TrainSample sample(TrainingExample ex, Path imageRoot, VisionFeatureCache cache,
-                                      VisionFeatureCache.Encoder encoder) throws IOException {
+                                      VisionFeatureCache.Encoder encoder, ImageProcessor pixels) throws IOException {
         Path image = imageRoot.resolve(ex.image());
-        VisionFeatureCache.Features f = cache.get(image, encoder);
         List<Tensor> masks = new ArrayList<>(ex.masks().size());
         for (Mask m : ex.masks()) {
             masks.add(m.toTensor());
         }
+        if (pixels != null) {
+            return TrainSample.withPixels(ex.inputIds(), ex.labels(), pixels.preprocess(RgbImage.read(image)), masks);
+        }
+        VisionFeatureCache.Features f = cache.get(image, encoder);
         return new TrainSample(ex.inputIds(), ex.labels(), f.levels(), masks);
     }
 

@@ -11,14 +11,26 @@ import java.nio.file.Path;
  *                   {@code seed + epoch} for fresh choices each epoch, as the reference's per-access randomness gives
  * @param maxRegions upper bound on regions per image for data whose regions are independent questions (the
  *                   reference's caps: 20 for COCO, 15 RefCOCO and parts, 3 Visual Genome; the lower one wins)
+ * @param regionForm how Osprey-724K conversations show their regions ({@link RegionForm}; the reference's is
+ *                   {@link RegionForm#LIST})
  */
-public record SampleOptions(Path imageRoot, long seed, int maxRegions) {
+public record SampleOptions(Path imageRoot, long seed, int maxRegions, RegionForm regionForm) {
     public static final int DEFAULT_MAX_REGIONS = 20;
 
     public SampleOptions {
         if (maxRegions < 1) {
             throw new IllegalArgumentException("maxRegions must be at least 1, got " + maxRegions);
         }
+        java.util.Objects.requireNonNull(regionForm, "regionForm");
+    }
+
+    /** The reference's region form ({@link RegionForm#LIST}). */
+    public SampleOptions(Path imageRoot, long seed, int maxRegions) {
+        this(imageRoot, seed, maxRegions, RegionForm.LIST);
+    }
+
+    public SampleOptions withRegionForm(RegionForm form) {
+        return new SampleOptions(imageRoot, seed, maxRegions, form);
     }
 
     public static SampleOptions of(Path imageRoot, long seed) {

@@ -215,6 +215,9 @@ public final class TrainingSamples {
                 skip(report, file, e.line(), e.index(), "$", "conversations", "no question-answer pair");
                 return null;
             }
+            if (options.regionForm() == RegionForm.INLINE && recipe != Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE) {
+                return inline(file, recipe, options, report, e, regions, pairs);
+            }
             for (int i = 0; i < pairs; i++) {
                 String question = e.conversations().get(2 * i).value();
                 String answer = e.conversations().get(2 * i + 1).value();
@@ -247,6 +250,87 @@ public final class TrainingSamples {
             return null;
         }
         return s;
+    }
+
+    /**
+     * {@link RegionForm#INLINE}: every {@code <regionK>} of a question becomes region K's {@code <mask><pos>} in
+     * place, its mask taken in order of mention; the first question opens with the image, short answers get the
+     * reference's suffix, and answers keep the region names without brackets.
+     */
+    private static TrainingSample inline(Path file, Recipe recipe, SampleOptions options, ReadReport report,
+                                         Osprey724kEntry e, List<Segmentation> regions, int pairs) {
+        List<Segmentation> mentioned = new ArrayList<>();
+        List<Turn> turns = new ArrayList<>();
+        for (int i = 0; i < pairs; i++) {
+            String question = e.conversations().get(2 * i).value();
+            String answer = e.conversations().get(2 * i + 1).value();
+            Matcher m = NUMBERED_REGION.matcher(question);
+            StringBuilder sb = new StringBuilder();
+            while (m.find()) {
+                int k;
+                try {
+                    k = Integer.parseInt(m.group(1));
+                } catch (NumberFormatException ex) {
+                    k = -1;
+                }
+                if (k < 1 || k > regions.size()) {
+                    skip(report, file, e.line(), e.index(), "$", "conversations", "the question names <region"
+                            + m.group(1) + "> but the record has " + regions.size() + " regions");
+                    return null;
+                }
+                mentioned.add(regions.get(k - 1));
+                m.appendReplacement(sb, Matcher.quoteReplacement(RegionPrompt.REGION_TOKENS));
+            }
+            m.appendTail(sb);
+            question = withoutAngleBracketsOutsideTokens(sb.toString());
+            if (i == 0) {
+                question = Preambles.IMAGE + question;
+            }
+            if (recipe != Recipe.OSPREY_CONVERSATION) {
+                question += Prompts.SINGLE_WORD_OR_PHRASE;
+            }
+            turns.add(Turn.human(question));
+            turns.add(Turn.gpt(regionsAsReferredTo(answer)));
+        }
+        if (mentioned.isEmpty()) {
+            skip(report, file, e.line(), e.index(), "$", "conversations", "no question names a region");
+            return null;
+        }
+        return sample(recipe, "#" + e.index(), options.imageRoot(), recipe.imageFileName(e.fileName()), e.width(),
+                e.height(), mentioned, turns);
+    }
+
+    /**
+     * An answer of the inline form: the asker never named the regions, so {@code <regionK>} becomes "the region"
+     * ("The region" where a sentence starts).
+     */
+    private static String regionsAsReferredTo(String answer) {
+        Matcher m = NUMBERED_REGION.matcher(answer);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            int at = m.start();
+            int before = at - 1;
+            while (before >= 0 && answer.charAt(before) == ' ') {
+                before--;
+            }
+            boolean sentenceStart = before < 0 || ".!?\n".indexOf(answer.charAt(before)) >= 0;
+            m.appendReplacement(sb, sentenceStart ? "The region" : "the region");
+        }
+        m.appendTail(sb);
+        return withoutAngleBrackets(sb.toString());
+    }
+
+    /** Drops stray angle brackets from a question while keeping its {@code <mask><pos>} pairs. */
+    private static String withoutAngleBracketsOutsideTokens(String s) {
+        String[] parts = s.split(Pattern.quote(RegionPrompt.REGION_TOKENS), -1);
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < parts.length; i++) {
+            if (i > 0) {
+                out.append(RegionPrompt.REGION_TOKENS);
+            }
+            out.append(withoutAngleBrackets(parts[i]));
+        }
+        return out.toString();
     }
 
     private static String withoutAngleBrackets(String s) {

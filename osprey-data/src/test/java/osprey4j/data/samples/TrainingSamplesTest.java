@@ -221,6 +221,42 @@ class TrainingSamplesTest {
     }
 
     @Test
+    void theInlineFormPutsEachMentionedRegionInPlaceInTheOrderOfMention() throws IOException {
+        List<TrainingSample> samples;
+        try (Stream<TrainingSample> st = TrainingSamples.build(Recipe.OSPREY_CONVERSATION,
+                resource("osprey_conversation.json"), SampleOptions.of(ROOT, 0).withRegionForm(RegionForm.INLINE),
+                ReadReport.lenient())) {
+            samples = st.toList();
+        }
+        TrainingSample s = samples.getFirst();
+        // <region1> in the first question, <region2> in the second: their masks, in that order
+        assertEquals(List.of(OVERVIEW + "What is <mask><pos> doing?", "The region is chasing the region.",
+                "And <mask><pos>?", "It rolls away."), values(s));
+        TrainingSample list = build(Recipe.OSPREY_CONVERSATION, "osprey_conversation.json", 0, ReadReport.lenient())
+                .getFirst();
+        assertEquals(describe(List.of(list.regions().get(0), list.regions().get(1))), describe(s.regions()));
+        assertAlternates(s);
+
+        TrainingSample shortForm;
+        try (Stream<TrainingSample> st = TrainingSamples.build(Recipe.OSPREY_SHORT_FORM, resource("osprey_short_form.json"),
+                SampleOptions.of(ROOT, 0).withRegionForm(RegionForm.INLINE), ReadReport.strict())) {
+            shortForm = st.toList().getFirst();
+        }
+        assertEquals(List.of(OVERVIEW + "What color is <mask><pos>? Answer the question using a single word or phrase.",
+                "Red."), values(shortForm));
+        TrainingSample listShort = build(Recipe.OSPREY_SHORT_FORM, "osprey_short_form.json", 0, ReadReport.strict())
+                .getFirst();
+        assertEquals(describe(List.of(listShort.regions().get(1))), describe(shortForm.regions()),
+                "only the region asked about");
+    }
+
+    /** Segmentations compared by content (polygons hold arrays). */
+    private static List<String> describe(List<osprey4j.data.coco.Segmentation> regions) {
+        return regions.stream().map(r -> r instanceof osprey4j.data.coco.Segmentation.Polygons p
+                ? java.util.Arrays.deepToString(p.polygons().toArray()) : r.toString()).toList();
+    }
+
+    @Test
     void partLevelAndShortFormAddTheSingleWordSuffix() throws IOException {
         TrainingSample part = build(Recipe.OSPREY_PART_LEVEL, "osprey_part_level.json", 0, ReadReport.strict()).getFirst();
         assertEquals(List.of(OVERVIEW + "Ther are 1 part region in the picture: region1<mask><pos>. What is the part "

@@ -27,6 +27,7 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 import osprey4j.core.io.AtomicFiles;
 import osprey4j.data.instruct.TextEmbedder;
+import osprey4j.data.samples.RegionForm;
 
 /**
  * The quality evaluation on a held-out synthetic world: the figure the demo model's bars are read from.
@@ -56,10 +57,18 @@ public final class WorldEval {
      * @param limit    ask only the first {@code limit} questions (0: all)
      * @param embedder the negative miner's embedder (all-MiniLM-L6-v2, as in training)
      * @param progress receives a line now and then (may be a no-op)
+     * @param form     how questions show their regions: the reference's training form or as people ask
+     *                 {@code osprey ask} ({@link WorldQuestions#build(Path, Path, TextEmbedder, long, RegionForm)})
      */
     public record Options(Path world, Path out, long seed, int limit, TextEmbedder embedder,
-                          Consumer<String> progress) {
+                          Consumer<String> progress, RegionForm form) {
+        /** The reference's training form ({@link RegionForm#LIST}). */
+        public Options(Path world, Path out, long seed, int limit, TextEmbedder embedder, Consumer<String> progress) {
+            this(world, out, seed, limit, embedder, progress, RegionForm.LIST);
+        }
+
         public Options {
+            Objects.requireNonNull(form, "form");
             Objects.requireNonNull(world, "world");
             Objects.requireNonNull(out, "out");
             Objects.requireNonNull(embedder, "embedder");
@@ -136,7 +145,7 @@ public final class WorldEval {
         }
         Files.createDirectories(options.out());
         List<WorldQuestions.ImageQuestions> images = WorldQuestions.build(options.world(),
-                options.out().resolve("questions"), options.embedder(), options.seed());
+                options.out().resolve("questions"), options.embedder(), options.seed(), options.form());
         images = limited(images, options.limit());
         int total = images.stream().mapToInt(i -> i.questions().size()).sum();
         AnswerRules rules = new AnswerRules(worldColours(options.world().resolve("instances.json")));

@@ -28,6 +28,7 @@ import osprey4j.core.prompt.Preambles;
 import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.samples.Prompts;
 import osprey4j.data.samples.Recipe;
+import osprey4j.data.samples.RegionForm;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.samples.TrainingSample;
 import osprey4j.data.samples.TrainingSamples;
@@ -73,6 +74,9 @@ public final class WorldQuestions {
     private static final Pattern RELATION_A = Pattern.compile(
             "^The .+? in region\\d+ is (to the left of|to the right of|above|below|next to) the .+? in region\\d+\\.");
 
+    /** A region named in a list-form question. */
+    private static final Pattern NAMED_REGION = Pattern.compile("\\bregion(\\d+)\\b");
+
     private WorldQuestions() {
     }
 
@@ -85,6 +89,16 @@ public final class WorldQuestions {
      */
     public static List<ImageQuestions> build(Path worldDir, Path work, TextEmbedder embedder, long seed)
             throws IOException {
+        return build(worldDir, work, embedder, seed, RegionForm.LIST);
+    }
+
+    /**
+     * {@link #build(Path, Path, TextEmbedder, long)}, asking in the given {@link RegionForm}: {@code LIST} keeps the
+     * reference's training form; {@code INLINE} asks as people ask {@code osprey ask}: each region the question
+     * names is its own {@code <mask><pos>} in place and only those regions' masks are given.
+     */
+    public static List<ImageQuestions> build(Path worldDir, Path work, TextEmbedder embedder, long seed,
+                                             RegionForm form) throws IOException {
         SceneReader.Inputs inputs = SceneReader.Inputs.directory(worldDir, null);
         if (!java.nio.file.Files.isRegularFile(inputs.instances())) {
             throw new IllegalArgumentException(worldDir + " is not a synthetic world (no instances.json); make one "
@@ -131,7 +145,7 @@ public final class WorldQuestions {
                         regions.add(known.get(m));
                     }
                     questions(subset, sample, masks, regions, images.resolve(sample.image()),
-                            byImage.get(sample.image()));
+                            byImage.get(sample.image()), form);
                 }
             } catch (UncheckedIOException e) {
                 throw e.getCause();
@@ -162,7 +176,7 @@ public final class WorldQuestions {
     }
 
     private static void questions(Subset subset, TrainingSample sample, List<Mask> masks, List<Region> regions,
-                                  Path image, List<WorldQuestion> out) {
+                                  Path image, List<WorldQuestion> out, RegionForm form) {
         int n = masks.size();
         String preamble = Preambles.regionList(n);
         int running = 0;
@@ -185,8 +199,31 @@ public final class WorldQuestions {
                 askedRegions = regions;
                 text = Preambles.IMAGE + preamble + core;
             }
+            boolean listed = refs == 0 || core.startsWith(preamble);   // names regions from the record's list
             if (core.startsWith(preamble)) {
                 core = core.substring(preamble.length());
+            }
+            if (listed && form == RegionForm.INLINE) {
+                // The regions the question names, each as its <mask><pos> in place, and only their masks.
+                Matcher named = NAMED_REGION.matcher(core);
+                StringBuilder sb = new StringBuilder();
+                List<Mask> inline = new ArrayList<>();
+                boolean ok = true;
+                while (named.find()) {
+                    int k = Integer.parseInt(named.group(1));
+                    if (k < 1 || k > masks.size()) {
+                        ok = false;
+                        break;
+                    }
+                    inline.add(masks.get(k - 1));
+                    named.appendReplacement(sb, Matcher.quoteReplacement(RegionPrompt.REGION_TOKENS));
+                }
+                if (!ok || inline.isEmpty()) {
+                    continue;
+                }
+                named.appendTail(sb);
+                asked = inline;
+                text = Preambles.IMAGE + sb;
             }
             if (core.endsWith(Prompts.SINGLE_WORD_OR_PHRASE)) {
                 core = core.substring(0, core.length() - Prompts.SINGLE_WORD_OR_PHRASE.length());

@@ -82,6 +82,44 @@ class WorldEvalTest {
     }
 
     @Test
+    void theInlineFormAsksAboutTheNamedRegionsOnlyAsPeopleAsk() throws IOException {
+        List<WorldQuestions.ImageQuestions> list = WorldQuestions.build(world, tmp.resolve("ql"), MiniLmEmbedder.get(), 3);
+        List<WorldQuestions.ImageQuestions> inline = WorldQuestions.build(world, tmp.resolve("qi"), MiniLmEmbedder.get(), 3,
+                osprey4j.data.samples.RegionForm.INLINE);
+        assertEquals(list.size(), inline.size());
+        int relations = 0;
+        for (int i = 0; i < list.size(); i++) {
+            List<WorldQuestion> a = list.get(i).questions(), b = inline.get(i).questions();
+            assertEquals(a.size(), b.size(), "the same questions");
+            for (int j = 0; j < a.size(); j++) {
+                WorldQuestion l = a.get(j), q = b.get(j);
+                assertEquals(l.id(), q.id());
+                assertEquals(l.truth(), q.truth());
+                assertFalse(q.text().contains("part region"), "no region list: " + q.text());
+                assertFalse(q.text().matches("(?s).*\\bregion\\d.*"), "no region names: " + q.text());
+                int masks = q.text().split("<mask><pos>", -1).length - 1;
+                assertEquals(q.masks().size(), masks, q.text());
+                if (q.type() == QuestionType.MULTI_REGION) {
+                    assertEquals(2, q.masks().size(), q.text());
+                    relations++;
+                } else if (q.type() == QuestionType.PART) {
+                    // "Which part of the mug is <mask><pos>?" or "What part of <mask><pos> does <mask><pos> show?"
+                    assertTrue(q.masks().size() == 1 || q.masks().size() == 2, q.text());
+                } else {
+                    assertEquals(1, q.masks().size(), q.text());
+                }
+                if (q.type() == QuestionType.CATEGORY) {
+                    // the one mask given is the one the list form's question named
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("region(\\d+)\\?").matcher(l.text());
+                    assertTrue(m.find(), l.text());
+                    assertEquals(l.masks().get(Integer.parseInt(m.group(1)) - 1), q.masks().getFirst());
+                }
+            }
+        }
+        assertTrue(relations > 0);
+    }
+
+    @Test
     void referenceAnswersScoreFullMarksAndWrongOnesZero() throws IOException {
         ReferenceAnswerer perfect = new ReferenceAnswerer();
         WorldEval.Report r = WorldEval.run(options(tmp.resolve("perfect"), 0), perfect);
