@@ -26,6 +26,14 @@ public final class CategoryAnswers {
      * {@code :} and {@code ,} become spaces (the result is not stripped again).
      */
     public static String clean(String answer) {
+        return afterLabel(answer).replace('.', ' ').replace(':', ' ').replace(',', ' ');
+    }
+
+    /**
+     * The clean-up the reference's LVIS/PACO and RefCOCOg scripts share: stripped, a trailing {@code </s>} removed
+     * and stripped again, and when there is a {@code :}, only what lies between the first and the second one.
+     */
+    public static String afterLabel(String answer) {
         String s = PythonText.strip(answer);
         if (s.endsWith(STOP)) {
             s = s.substring(0, s.length() - STOP.length());
@@ -34,7 +42,15 @@ public final class CategoryAnswers {
         if (s.contains(":")) {
             s = PythonText.split(s, ":").get(1);
         }
-        return s.replace('.', ' ').replace(':', ' ').replace(',', ' ');
+        return s;
+    }
+
+    /**
+     * The RefCOCOg caption as {@code refcocog_eval.py} writes it: {@link #afterLabel}, then every {@code .} followed
+     * by a newline (which the caption evaluation's tokeniser turns back into a space).
+     */
+    public static String caption(String answer) {
+        return afterLabel(answer).replace(".", ".\n");
     }
 
     /** The ground truth as compared: {@code baseball_bat} to {@code baseball bat}, {@code mug:handle} to {@code mug handle}. */

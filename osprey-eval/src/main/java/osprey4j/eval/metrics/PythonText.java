@@ -69,6 +69,15 @@ public final class PythonText {
         return s.substring(b, e);
     }
 
+    /** {@code s.rstrip()}: without trailing Python whitespace. */
+    public static String rstrip(String s) {
+        int e = s.length();
+        while (e > 0 && isSpace(s.charAt(e - 1))) {
+            e--;
+        }
+        return s.substring(0, e);
+    }
+
     /** {@code s.lower()}; Java's root-locale lower-casing agrees with Python's on every letter the answers hold. */
     public static String lower(String s) {
         return s.toLowerCase(Locale.ROOT);
