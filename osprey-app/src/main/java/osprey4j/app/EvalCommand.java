@@ -5,10 +5,18 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import osprey4j.data.instruct.MiniLmEmbedder;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import osprey4j.eval.bench.PaperEval;
+import osprey4j.eval.runner.EvalRun;
+import osprey4j.eval.runner.ServiceAsker;
+import osprey4j.eval.runner.Shard;
 import osprey4j.eval.world.OspreyAnswerer;
+import osprey4j.model.GenerationOptions;
+import osprey4j.service.OspreyService;
 import osprey4j.eval.world.QuestionType;
 import osprey4j.eval.world.WorldEval;
 import osprey4j.model.Osprey;
@@ -20,7 +28,8 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code osprey eval ...}: evaluations with resumable outputs and a report. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a model; outputs are resumable and end with a report.",
-        subcommands = {EvalCommand.World.class})
+        subcommands = {EvalCommand.World.class, EvalCommand.Lvis.class, EvalCommand.Paco.class,
+                EvalCommand.Pope.class, EvalCommand.Refcocog.class})
 final class EvalCommand {
 
     /** {@code osprey eval world}: the demo model's quality figure on a held-out synthetic world. */
@@ -98,6 +107,169 @@ final class EvalCommand {
             }
             o.flush();
             return 0;
+        }
+    }
+
+    /** What the paper evaluations share: data, output, selection, decoding, printing. */
+    abstract static class PaperEvalCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
+        Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "the evaluation file")
+        Path data;
+
+        @Option(names = "--images", required = true, paramLabel = "DIR",
+                description = "image folder (COCO images, as the reference's --img)")
+        Path images;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR",
+                description = "output directory (created; an earlier run's is resumed)")
+        Path out;
+
+        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+                description = "only the first N samples (default 0: all)")
+        int limit;
+
+        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
+                description = "only the images at positions i mod n (default 0/1: all); run n of them into n "
+                        + "folders to split the work")
+        String shard;
+
+        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
+        boolean greedy;
+
+        @Option(names = "--seed", paramLabel = "S",
+                description = "sampling seed (default 0); the reference samples at temperature 0.2, top-k 50")
+        Long seed;
+
+        @Option(names = "--seeds", split = ",", paramLabel = "S,S,...",
+                description = "repeat the run with each seed (into DIR/seed-S) and report the spread")
+        List<Long> seeds;
+
+        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
+                description = "upper bound on an answer's tokens (default 1024, the reference's)")
+        int maxNewTokens;
+
+        @Option(names = "--json", description = "print the summary as JSON")
+        boolean json;
+
+        abstract PaperEval eval();
+
+        @Override
+        public Integer call() throws IOException {
+            PaperEval eval = eval();
+            if (limit < 0) {
+                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
+            }
+            if (maxNewTokens < 1) {
+                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+            }
+            Shard part = ModelSupport.asUsage(() -> Shard.parse(shard));
+            if (greedy && (seed != null || seeds != null)) {
+                throw new UsageException("--greedy takes no seed: give either --greedy or --seed/--seeds");
+            }
+            if (seed != null && seeds != null) {
+                throw new UsageException("give either --seed or --seeds, not both");
+            }
+            if (!Files.isRegularFile(data)) {
+                throw new UsageException("evaluation file not found: " + data + " (the " + eval.id()
+                        + " evaluation reads " + eval.officialFile() + ")");
+            }
+            if (!Files.isDirectory(images)) {
+                throw new UsageException("image folder not found: " + images);
+            }
+            if (Files.exists(out) && !Files.isDirectory(out)) {
+                throw new UsageException("--out " + out + " exists and is not a directory");
+            }
+            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
+                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
+                    .withMaxNewTokens(maxNewTokens);
+            PrintWriter err = spec.commandLine().getErr();
+            EvalRun.Options options = new EvalRun.Options(eval.id(), out, limit, part, decoding, line -> {
+                err.println(line);
+                err.flush();
+            });
+            ObjectNode result;
+            try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
+                ServiceAsker asker = new ServiceAsker(service, ModelSupport.warner(spec.commandLine()));
+                result = ModelSupport.asUsage(() -> {
+                    try {
+                        return seeds == null ? eval.run(data, images, options, asker)
+                                : eval.runSeeds(data, images, options, seeds, asker);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+            PrintWriter o = spec.commandLine().getOut();
+            if (json) {
+                o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result));
+            } else {
+                for (String key : eval.headline()) {
+                    var n = seeds == null ? result.path(key) : result.path("metrics").path(key).path("mean");
+                    o.println(String.format(Locale.ROOT, "%-20s %s", key,
+                            n.isNumber() ? String.format(Locale.ROOT, "%.2f", 100 * n.asDouble()) : "n/a")
+                            + (seeds == null ? "" : String.format(Locale.ROOT, " (sd %.2f over %d seeds)",
+                            100 * result.path("metrics").path(key).path("sd").asDouble(), seeds.size())));
+                }
+                o.println(seeds == null ? result.path("samples").asInt() + " samples -> " + out.resolve("report.md")
+                        : "spread -> " + out.resolve("spread.md"));
+            }
+            o.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "lvis", mixinStandardHelpOptions = true,
+            description = {"Referring object classification on LVIS (lvis_val_1k_category.json): each region is "
+                    + "asked its category; Semantic Similarity (all-MiniLM-L6-v2) and Semantic IoU as the "
+                    + "reference's lvis_paco_eval.py computes them, next to the paper's figures.",
+                    "Writes DIR/samples.jsonl (one line per region, appended as it goes; a rerun resumes), "
+                            + "DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Lvis extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.LVIS;
+        }
+    }
+
+    @Command(name = "paco", mixinStandardHelpOptions = true,
+            description = {"Referring object classification on PACO parts (paco_val_1k_category.json), scored as "
+                    + "for lvis.", "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Paco extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.PACO;
+        }
+    }
+
+    @Command(name = "pope", mixinStandardHelpOptions = true,
+            description = {"Object hallucination on POPE (coco_pope_random.json, _popular or _adversarial): the "
+                    + "question after the image, no region; accuracy, precision, recall, F1 and yes-ratio as "
+                    + "pope/evaluate.py computes them.",
+                    "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Pope extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.POPE;
+        }
+    }
+
+    @Command(name = "refcocog", mixinStandardHelpOptions = true,
+            description = {"Region captioning on RefCOCOg (finetune_refcocog_val_with_mask.json): BLEU-1..4, "
+                    + "ROUGE-L and CIDEr-D as the COCO caption evaluation computes them (PTB tokenisation); METEOR "
+                    + "is left to pycocoevalcap, on the two files the reference writes.",
+                    "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json, DIR/report.md, "
+                            + "DIR/captions_refcocog_osprey.json and DIR/captions_refcocog_gt.json."})
+    static final class Refcocog extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.REFCOCOG;
         }
     }
 }

@@ -66,6 +66,13 @@ final class Reports {
         AtomicFiles.write(out.resolve(REPORT), f -> Files.writeString(f, markdown));
     }
 
+    static void writeNamed(Path out, String jsonName, ObjectNode json, String mdName, String markdown)
+            throws IOException {
+        AtomicFiles.write(out.resolve(jsonName), f -> Files.writeString(f,
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n"));
+        AtomicFiles.write(out.resolve(mdName), f -> Files.writeString(f, markdown));
+    }
+
     /** A ratio as the paper prints it: a percentage with two decimals; "n/a" when undefined. */
     static String pct(double v) {
         return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", 100 * v);

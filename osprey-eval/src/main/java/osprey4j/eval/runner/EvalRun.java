@@ -140,9 +140,21 @@ public final class EvalRun {
                     String question = s.turns().getFirst().value();
                     GenerationOptions g = options.decoding().greedy() ? options.decoding()
                             : options.decoding().withSeed(sampleSeed(options.decoding().seed(), s.id()));
-                    List<Mask> masks = masks(s);
+                    List<Mask> masks;
+                    try {
+                        masks = masks(s);
+                    } catch (RuntimeException e) {
+                        throw new IllegalArgumentException("sample " + s.id() + ": cannot rasterise its region: "
+                                + e.getMessage(), e);
+                    }
                     long a0 = System.nanoTime();
-                    String answer = session.ask(masks, question, g);
+                    String answer;
+                    try {
+                        answer = session.ask(masks, question, g);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("sample " + s.id() + " (" + s.image() + "): "
+                                + e.getMessage(), e);
+                    }
                     double ms = (System.nanoTime() - a0) / 1e6;
                     ObjectNode r = JSON.createObjectNode();
                     r.put("id", s.id());
@@ -225,7 +237,7 @@ public final class EvalRun {
         }
         for (String key : List.of("benchmark", "answerer", "decoding", "data")) {
             JsonNode a = old.path(key);
-            JsonNode b = run.path(key);
+            JsonNode b = JSON.readTree(JSON.writeValueAsString(run.path(key))); // as it will read back
             if (!a.isMissingNode() && !a.equals(b)) {
                 throw new IllegalArgumentException(runFile.getParent() + " holds a run with " + key + " " + a
                         + ", not " + b + "; use another --out (its samples would mix two set-ups)");
