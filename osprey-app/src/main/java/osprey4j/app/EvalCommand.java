@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import osprey4j.data.instruct.MiniLmEmbedder;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import osprey4j.eval.bench.PaperEval;
 import osprey4j.eval.runner.EvalRun;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a model; outputs are resumable and end with a report.",
         subcommands = {EvalCommand.World.class, EvalCommand.Lvis.class, EvalCommand.Paco.class,
-                EvalCommand.Pope.class, EvalCommand.Refcocog.class})
+                EvalCommand.Pope.class, EvalCommand.Refcocog.class, EvalCommand.Ferret.class})
 final class EvalCommand {
 
     /** {@code osprey eval world}: the demo model's quality figure on a held-out synthetic world. */
@@ -158,6 +159,11 @@ final class EvalCommand {
 
         abstract PaperEval eval();
 
+        /** The judge of a GPT-judged benchmark; null for the others. Checked before the model loads. */
+        osprey4j.eval.bench.FerretBenchmark.Judge judge() {
+            return null;
+        }
+
         @Override
         public Integer call() throws IOException {
             PaperEval eval = eval();
@@ -192,13 +198,14 @@ final class EvalCommand {
                 err.println(line);
                 err.flush();
             });
+            osprey4j.eval.bench.FerretBenchmark.Judge judge = judge();
             ObjectNode result;
             try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
                 ServiceAsker asker = new ServiceAsker(service, ModelSupport.warner(spec.commandLine()));
                 result = ModelSupport.asUsage(() -> {
                     try {
-                        return seeds == null ? eval.run(data, images, options, asker)
-                                : eval.runSeeds(data, images, options, seeds, asker);
+                        return seeds == null ? eval.run(data, images, options, asker, judge)
+                                : eval.runSeeds(data, images, options, seeds, asker, judge);
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
@@ -210,6 +217,15 @@ final class EvalCommand {
             if (json) {
                 o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result));
             } else {
+                if (eval == PaperEval.FERRET && seeds == null) {
+                    JsonNode sc = result.path("scores");
+                    if (sc.isObject()) {
+                        sc.fieldNames().forEachRemaining(k -> o.println(String.format(Locale.ROOT, "%-20s %.1f", k,
+                                sc.path(k).asDouble())));
+                    } else {
+                        o.println("not judged (no --judge)");
+                    }
+                }
                 for (String key : eval.headline()) {
                     var n = seeds == null ? result.path(key) : result.path("metrics").path(key).path("mean");
                     o.println(String.format(Locale.ROOT, "%-20s %s", key,
@@ -270,6 +286,97 @@ final class EvalCommand {
         @Override
         PaperEval eval() {
             return PaperEval.REFCOCOG;
+        }
+    }
+
+    @Command(name = "ferret", mixinStandardHelpOptions = true,
+            description = {"Ferret-Bench referring description or reasoning: the questions of Osprey's "
+                    + "box_refer_caption.json or box_refer_reason.json (--data) asked as ferret_bench_eval.py asks "
+                    + "them, then, with --judge, each answer compared with GPT-4's by a judge model through an "
+                    + "OpenAI-compatible endpoint, with Ferret's prompts (eval_gpt_review_3newclass.py) and its "
+                    + "relative score.",
+                    "Writes DIR/samples.jsonl (answers), DIR/reviews.jsonl (judge replies, appended as they come; a "
+                            + "rerun asks only for the missing ones), DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Ferret extends PaperEvalCommand {
+        @Option(names = "--judge-data", paramLabel = "DIR",
+                description = "Ferret's split folder (ferret/eval/ferret_gpt4_data/refer_caption or refer_reason "
+                        + "in apple/ml-ferret): question.jsonl, context.jsonl, answer.jsonl")
+        Path judgeData;
+
+        @Option(names = "--rule", paramLabel = "FILE", description = "Ferret's rule.json (default: the one above "
+                + "--judge-data)")
+        Path rule;
+
+        @Option(names = "--judge", paramLabel = "URL", description = "OpenAI-compatible base URL of the judge "
+                + "(e.g. http://127.0.0.1:8000/v1); without it only the answers are made")
+        String judgeUrl;
+
+        @Option(names = "--judge-model", paramLabel = "NAME", description = "judge model (the paper's: gpt-4-0314)")
+        String judgeModel;
+
+        @Option(names = "--judge-key-env", paramLabel = "VAR", defaultValue = "OPENAI_API_KEY",
+                description = "environment variable holding the API key (default OPENAI_API_KEY; may be unset)")
+        String keyEnv;
+
+        @Option(names = "--concurrency", defaultValue = "4", paramLabel = "N", description = "judge requests in "
+                + "flight (default 4)")
+        int concurrency;
+
+        @Option(names = "--timeout", defaultValue = "120", paramLabel = "SECONDS",
+                description = "per judge request (default 120)")
+        int timeout;
+
+        @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N",
+                description = "tries per judge request on transient failures (default 6)")
+        int maxAttempts;
+
+        @Option(names = "--price-in", defaultValue = "0", paramLabel = "X", description = "cost per 1M prompt tokens")
+        double priceIn;
+
+        @Option(names = "--price-out", defaultValue = "0", paramLabel = "X",
+                description = "cost per 1M completion tokens")
+        double priceOut;
+
+        @Override
+        PaperEval eval() {
+            return PaperEval.FERRET;
+        }
+
+        @Override
+        osprey4j.eval.bench.FerretBenchmark.Judge judge() {
+            if (judgeUrl == null) {
+                if (judgeModel != null || judgeData != null) {
+                    throw new UsageException("--judge-model and --judge-data need --judge URL");
+                }
+                return null;
+            }
+            if (judgeModel == null || judgeData == null) {
+                throw new UsageException("--judge needs --judge-model and --judge-data");
+            }
+            if (!Files.isDirectory(judgeData)) {
+                throw new UsageException("--judge-data folder not found: " + judgeData);
+            }
+            Path ruleFile = rule != null ? rule : judgeData.toAbsolutePath().getParent().resolve("rule.json");
+            if (!Files.isRegularFile(ruleFile)) {
+                throw new UsageException("judge rule file not found: " + ruleFile + " (give --rule)");
+            }
+            if (concurrency < 1 || timeout < 1 || maxAttempts < 1) {
+                throw new UsageException("--concurrency, --timeout and --max-attempts must be at least 1");
+            }
+            java.net.URI endpoint;
+            try {
+                endpoint = osprey4j.data.instruct.ChatClient.Settings.endpoint(judgeUrl);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--judge: not a URL: " + judgeUrl);
+            }
+            if (endpoint.getScheme() == null || !endpoint.getScheme().startsWith("http")) {
+                throw new UsageException("--judge: expected an http(s) URL, got " + judgeUrl);
+            }
+            var settings = new osprey4j.data.instruct.ChatClient.Settings(endpoint, judgeModel, System.getenv(keyEnv),
+                    java.time.Duration.ofSeconds(timeout), maxAttempts, java.time.Duration.ofSeconds(1),
+                    java.time.Duration.ofSeconds(60), osprey4j.eval.metrics.GptReview.TEMPERATURE);
+            return new osprey4j.eval.bench.FerretBenchmark.Judge(judgeData, ruleFile,
+                    new osprey4j.data.instruct.ChatClient(settings), judgeModel, concurrency, priceIn, priceOut);
         }
     }
 }

@@ -107,7 +107,12 @@ class PaperEvalCommandTest {
                 {"eval", "pope", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
                         "--shard", "3/2"},
                 {"eval", "refcocog", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
-                        "--limit", "-2"}}) {
+                        "--limit", "-2"},
+                {"eval", "ferret", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
+                        "--judge", "http://127.0.0.1:9/v1"},
+                {"eval", "ferret", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
+                        "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m", "--judge-data",
+                        dir.resolve("nothing").toString()}}) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);
             assertEquals(1, r.err.strip().lines().count(), r.err);

@@ -18,7 +18,8 @@ public enum PaperEval {
     PACO("paco_val_1k_category.json", List.of("semantic_similarity", "semantic_iou")),
     POPE("coco_pope_random.json (or _popular, _adversarial)",
             List.of("accuracy", "precision", "recall", "f1", "yes_ratio")),
-    REFCOCOG("finetune_refcocog_val_with_mask.json", List.of("bleu_1", "bleu_4", "rouge_l", "cider_d"));
+    REFCOCOG("finetune_refcocog_val_with_mask.json", List.of("bleu_1", "bleu_4", "rouge_l", "cider_d")),
+    FERRET("box_refer_caption.json or box_refer_reason.json", List.of());
 
     private final String officialFile;
     private final List<String> headline;
@@ -50,6 +51,15 @@ public enum PaperEval {
      *                                  take; what was answered before stays in samples.jsonl
      */
     public ObjectNode run(Path data, Path images, EvalRun.Options options, RegionAsker asker) throws IOException {
+        return run(data, images, options, asker, null);
+    }
+
+    /**
+     * {@link #run(Path, Path, EvalRun.Options, RegionAsker)} with the judge of the GPT-judged benchmark (ferret);
+     * without one, ferret stops after the answers.
+     */
+    public ObjectNode run(Path data, Path images, EvalRun.Options options, RegionAsker asker,
+                          FerretBenchmark.Judge judge) throws IOException {
         if (!Files.isRegularFile(data)) {
             throw new IllegalArgumentException("evaluation file not found: " + data + " (the " + id()
                     + " evaluation reads " + officialFile + ")");
@@ -73,6 +83,20 @@ public enum PaperEval {
                 EvalRun.Result r = RefcocogBenchmark.run(data, images, options, asker, read);
                 yield RefcocogBenchmark.report(r, data, options.out(), read).summary();
             }
+            case FERRET -> {
+                EvalRun.Result r = FerretBenchmark.answer(data, images, options, asker);
+                List<com.fasterxml.jackson.databind.JsonNode> reviews = null;
+                if (judge != null) {
+                    try {
+                        reviews = FerretBenchmark.judge(r, judge, options.out(),
+                                options.progress() == null ? line -> { } : options.progress());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted while waiting for the judge");
+                    }
+                }
+                yield FerretBenchmark.report(r, reviews, judge, data, options.out());
+            }
         };
     }
 
@@ -83,6 +107,12 @@ public enum PaperEval {
      */
     public ObjectNode runSeeds(Path data, Path images, EvalRun.Options base, List<Long> seeds, RegionAsker asker)
             throws IOException {
+        return runSeeds(data, images, base, seeds, asker, null);
+    }
+
+    /** {@link #runSeeds(Path, Path, EvalRun.Options, List, RegionAsker)} with ferret's judge. */
+    public ObjectNode runSeeds(Path data, Path images, EvalRun.Options base, List<Long> seeds, RegionAsker asker,
+                               FerretBenchmark.Judge judge) throws IOException {
         if (base.decoding().greedy()) {
             throw new IllegalArgumentException("several seeds need sampling, not greedy decoding");
         }
@@ -90,8 +120,14 @@ public enum PaperEval {
         for (long seed : seeds) {
             EvalRun.Options o = new EvalRun.Options(base.benchmark(), base.out().resolve("seed-" + seed), base.limit(),
                     base.shard(), base.decoding().withSeed(seed), base.progress());
-            summaries.add(run(data, images, o, asker));
+            summaries.add(run(data, images, o, asker, judge));
         }
-        return SeedSpread.write(base.out(), id(), seeds, summaries, headline);
+        List<String> keys = headline;
+        if (this == FERRET) {
+            List<String> scoreKeys = new ArrayList<>();
+            summaries.getFirst().path("scores").fieldNames().forEachRemaining(k -> scoreKeys.add("scores." + k));
+            keys = scoreKeys;
+        }
+        return SeedSpread.write(base.out(), id(), seeds, summaries, keys, this == FERRET ? 1 : 100);
     }
 }

@@ -18,6 +18,12 @@ public final class SeedSpread {
 
     public static ObjectNode write(Path out, String benchmark, List<Long> seeds, List<ObjectNode> summaries,
                                    List<String> metrics) throws IOException {
+        return write(out, benchmark, seeds, summaries, metrics, 100);
+    }
+
+    /** @param scale what the markdown multiplies values by (100 for ratios, 1 for scores already in percent) */
+    public static ObjectNode write(Path out, String benchmark, List<Long> seeds, List<ObjectNode> summaries,
+                                   List<String> metrics, double scale) throws IOException {
         ObjectNode o = Reports.JSON.createObjectNode();
         o.put("benchmark", benchmark);
         var seedArray = o.putArray("seeds");
@@ -30,7 +36,10 @@ public final class SeedSpread {
         for (String key : metrics) {
             double[] v = new double[summaries.size()];
             for (int i = 0; i < v.length; i++) {
-                JsonNode n = summaries.get(i).path(key);
+                JsonNode n = summaries.get(i);
+                for (String part : key.split("\\.")) {
+                    n = n.path(part);
+                }
                 v[i] = n.isNumber() ? n.asDouble() : Double.NaN;
             }
             double mean = 0;
@@ -56,11 +65,12 @@ public final class SeedSpread {
             Reports.putRatio(k, "sd", sd);
             b.append("| ").append(key).append(" |");
             for (double x : v) {
-                b.append(' ').append(Reports.pct(x)).append(" |");
+                b.append(' ').append(Reports.pct(x * scale / 100)).append(" |");
             }
-            b.append(' ').append(Reports.pct(mean)).append(" | ").append(Reports.pct(sd)).append(" |\n");
+            b.append(' ').append(Reports.pct(mean * scale / 100)).append(" | ").append(Reports.pct(sd * scale / 100))
+                    .append(" |\n");
         }
-        b.append(String.format(Locale.ROOT, "%nValues x100; sd is the sample standard deviation over seeds. Each "
+        b.append(String.format(Locale.ROOT, "%nRatios in percent; sd is the sample standard deviation over seeds. Each "
                 + "seed's report is in its seed-N folder.%n"));
         Reports.writeNamed(out, "spread.json", o, "spread.md", b.toString());
         return o;
