@@ -62,7 +62,16 @@ class PaperEvalCommandTest {
         assertEquals(2, s.get("answered_now").asInt());
         assertTrue(s.get("semantic_similarity").isNumber());
         assertEquals(0.3819, s.get("paper_osprey_7b").get("semantic_iou").asDouble());
-        assertTrue(Files.readString(out.resolve("report.md")).contains("| Semantic Similarity |"));
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("| Semantic Similarity |"), md);
+        assertTrue(md.contains("![charts](chart.png)"), md);
+        assertTrue(Files.size(out.resolve("chart.png")) > 1000);
+        try (var drawn = Files.list(out.resolve("worst"))) {
+            assertEquals(2, drawn.count(), "both answers drawn");
+        }
+        if (System.getenv("OSPREY_KEEP_EVAL_REPORT") != null) {
+            copy(out, Path.of(System.getenv("OSPREY_KEEP_EVAL_REPORT")));
+        }
 
         args[args.length - 2] = "3";
         Run more = run(args);
@@ -72,6 +81,19 @@ class PaperEvalCommandTest {
         assertEquals(1, m.get("answered_now").asInt());
         assertEquals(2, m.get("resumed").asInt());
         assertEquals(3, Files.readAllLines(out.resolve("samples.jsonl")).size());
+    }
+
+    static void copy(Path from, Path to) throws IOException {
+        try (var all = Files.walk(from)) {
+            for (Path p : all.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(p, t, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
     }
 
     @Test

@@ -150,6 +150,24 @@ public final class CategoryBenchmark {
                     .append(Reports.pct(n.path("semantic_similarity").asDouble())).append(" | ")
                     .append(Reports.pct(n.path("semantic_iou").asDouble())).append(" |\n");
         }
+        List<Map.Entry<String, Scores>> lowest = byCategory.entrySet().stream()
+                .sorted(Comparator.comparingDouble((Map.Entry<String, Scores> e) -> e.getValue().semanticIou())
+                        .thenComparing(Map.Entry::getKey))
+                .limit(20).toList();
+        b.append("\n").append(Figures.chart(out, "chart.png", List.of(
+                new Figures.Bars("Overall (x100) vs the paper", "score", List.of("osprey4j", "paper"),
+                        List.of("SS", "S-IoU"), List.of(List.of(100 * overall.semanticSimilarity(),
+                                100 * overall.semanticIou()), List.of(100 * dataset.paperSs, 100 * dataset.paperSIou))),
+                new Figures.Bars("Categories with the lowest S-IoU (x100)", "score", List.of("SS", "S-IoU"),
+                        lowest.stream().map(Map.Entry::getKey).toList(),
+                        List.of(lowest.stream().map(e -> (Number) (100 * e.getValue().semanticSimilarity())).toList(),
+                                lowest.stream().map(e -> (Number) (100 * e.getValue().semanticIou())).toList())))));
+        b.append("### The least similar answers, drawn\n\n");
+        for (JsonNode n : worst.subList(0, Math.min(6, worst.size()))) {
+            b.append(Figures.worstCase(out, r, n.path("id").asText())).append("  \n`").append(n.path("id").asText())
+                    .append("`: ").append(n.path("truth").asText()).append(", answered \"")
+                    .append(Reports.oneLine(n.path("answer").asText())).append("\"\n\n");
+        }
         b.append("\nEvery answer, with its image and scores, is in `samples.jsonl`.\n");
         String md = b.toString();
         Reports.write(out, s, md);

@@ -122,6 +122,21 @@ public final class PopeBenchmark {
         b.append("\nThe paper's figures are Osprey-Chat's (Osprey-7B*), over the whole file. An answer counts as no "
                 + "when its first sentence has the word no or not, otherwise as yes (pope/evaluate.py). "
                 + "n/a: undefined (no yes predicted or no yes label).\n");
+        List<Number> oursPct = new java.util.ArrayList<>();
+        for (double v : ours) {
+            oursPct.add(Double.isNaN(v) ? 0 : 100 * v);
+        }
+        List<List<? extends Number>> series = new java.util.ArrayList<>();
+        series.add(oursPct);
+        if (setting != null) {
+            List<Number> paperPct = new java.util.ArrayList<>();
+            for (double v : setting.paper) {
+                paperPct.add(100 * v);
+            }
+            series.add(paperPct);
+        }
+        b.append('\n').append(Figures.chart(out, "chart.png", List.of(new Figures.Bars(title + " (x100)", "percent",
+                setting == null ? List.of("osprey4j") : List.of("osprey4j", "paper"), List.of(labels), series))));
         if (!wrong.isEmpty()) {
             b.append("\n## Wrong answers (first ").append(wrong.size()).append(")\n\n| sample | question | label | answer |\n|---|---|---|---|\n");
             for (JsonNode n : wrong) {

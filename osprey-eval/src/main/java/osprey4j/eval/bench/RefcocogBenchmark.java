@@ -122,6 +122,10 @@ public final class RefcocogBenchmark {
             List<JsonNode> recs = r.records();
             List<Integer> order = java.util.stream.IntStream.range(0, per.length).boxed()
                     .sorted(Comparator.comparingDouble((Integer i) -> per[i])).limit(15).toList();
+            b.append('\n').append(Figures.chart(out, "chart.png", List.of(new Figures.Bars("Captioning (x100)",
+                    "score", List.of("osprey4j"), List.of("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr-D"),
+                    List.of(List.of(100 * bleu[0], 100 * bleu[1], 100 * bleu[2], 100 * bleu[3], 100 * rouge,
+                            100 * cider))))));
             b.append("\n## Lowest CIDEr-D\n\n| sample | caption | reference | CIDEr-D |\n|---|---|---|---:|\n");
             for (int i : order) {
                 JsonNode n = recs.get(i);
@@ -129,6 +133,13 @@ public final class RefcocogBenchmark {
                         .append(Reports.oneLine(n.path("caption").asText())).append(" | ")
                         .append(Reports.oneLine(n.path("truth").asText())).append(" | ")
                         .append(String.format(java.util.Locale.ROOT, "%.3f", per[i])).append(" |\n");
+            }
+            b.append("\n### Drawn\n\n");
+            for (int i : order.subList(0, Math.min(6, order.size()))) {
+                JsonNode n = recs.get(i);
+                b.append(Figures.worstCase(out, r, n.path("id").asText())).append("  \n`").append(n.path("id").asText())
+                        .append("`: \"").append(Reports.oneLine(n.path("caption").asText())).append("\" for \"")
+                        .append(Reports.oneLine(n.path("truth").asText())).append("\"\n\n");
             }
         }
         String md = b.toString();

@@ -76,7 +76,11 @@ public final class EvalRun {
      * @param resumed  taken from samples.jsonl
      */
     public record Result(List<JsonNode> records, int selected, int askedNow, int resumed, String answerer,
-                         ObjectNode run, double seconds) {
+                         ObjectNode run, double seconds, List<TrainingSample> samples) {
+        /** The selected sample of this id, or null. */
+        public TrainingSample sample(String id) {
+            return samples.stream().filter(s -> s.id().equals(id)).findFirst().orElse(null);
+        }
     }
 
     private EvalRun() {
@@ -182,7 +186,7 @@ public final class EvalRun {
             records.add(done.get(s.id()));
         }
         return new Result(records, samples.size(), askedNow, resumed, asker.name(), run,
-                (System.nanoTime() - t0) / 1e9);
+                (System.nanoTime() - t0) / 1e9, List.copyOf(samples));
     }
 
     /** The ground truth of a sample: its first gpt turn, or null. */
@@ -191,7 +195,7 @@ public final class EvalRun {
     }
 
     /** The sample's regions, rasterised as the reference does (polygons merged at the entry's size, RLE as stored). */
-    static List<Mask> masks(TrainingSample s) {
+    public static List<Mask> masks(TrainingSample s) {
         List<Mask> out = new ArrayList<>(s.regions().size());
         for (Segmentation seg : s.regions()) {
             out.add(CocoMasks.decode(seg, s.height(), s.width()));
