@@ -296,7 +296,8 @@ final class EvalCommand {
                     + "OpenAI-compatible endpoint, with Ferret's prompts (eval_gpt_review_3newclass.py) and its "
                     + "relative score.",
                     "Writes DIR/samples.jsonl (answers), DIR/reviews.jsonl (judge replies, appended as they come; a "
-                            + "rerun asks only for the missing ones), DIR/run.json, DIR/summary.json and DIR/report.md."})
+                            + "rerun asks only for the missing ones), DIR/run.json, DIR/summary.json and "
+                            + "DIR/report.md."})
     static final class Ferret extends PaperEvalCommand {
         @Option(names = "--judge-data", paramLabel = "DIR",
                 description = "Ferret's split folder (ferret/eval/ferret_gpt4_data/refer_caption or refer_reason "

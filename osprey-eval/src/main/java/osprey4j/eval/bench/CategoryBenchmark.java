@@ -134,7 +134,8 @@ public final class CategoryBenchmark {
         b.append("Means over ").append(overall.regions()).append(" regions, as the reference averages them. ");
         b.append("The paper's figures are over the whole file with the official weights; a --limit or --shard run "
                 + "covers a part of it.\n\n");
-        b.append("## Categories with the lowest Semantic IoU\n\n| category | regions | SS | S-IoU |\n|---|---:|---:|---:|\n");
+        b.append("## Categories with the lowest Semantic IoU\n\n"
+                + "| category | regions | SS | S-IoU |\n|---|---:|---:|---:|\n");
         byCategory.entrySet().stream()
                 .sorted(Comparator.comparingDouble((Map.Entry<String, Scores> e) -> e.getValue().semanticIou())
                         .thenComparing(Map.Entry::getKey))

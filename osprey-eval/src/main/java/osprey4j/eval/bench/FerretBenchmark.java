@@ -340,8 +340,8 @@ public final class FerretBenchmark {
                         .append(paper == null ? "-" : String.format(Locale.ROOT, "%.1f", paper)).append(" |\n");
             }
             List<String> cats = new ArrayList<>(byCategory.keySet());
-            b.append('\n').append(Figures.chart(out, "chart.png", List.of(new Figures.Bars("Ferret-Bench relative score",
-                    "score", List.of("osprey4j", "paper"), cats, List.of(
+            b.append('\n').append(Figures.chart(out, "chart.png", List.of(new Figures.Bars(
+                    "Ferret-Bench relative score", "score", List.of("osprey4j", "paper"), cats, List.of(
                             cats.stream().map(k -> (Number) GptReview.relativeScore(byCategory.get(k), 1)).toList(),
                             cats.stream().map(k -> (Number) PAPER.getOrDefault(k, 0.0)).toList())))));
             double cost = (promptTokens * judge.priceIn() + completionTokens * judge.priceOut()) / 1e6;

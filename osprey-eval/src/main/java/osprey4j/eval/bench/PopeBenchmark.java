@@ -138,12 +138,14 @@ public final class PopeBenchmark {
         b.append('\n').append(Figures.chart(out, "chart.png", List.of(new Figures.Bars(title + " (x100)", "percent",
                 setting == null ? List.of("osprey4j") : List.of("osprey4j", "paper"), List.of(labels), series))));
         if (!wrong.isEmpty()) {
-            b.append("\n## Wrong answers (first ").append(wrong.size()).append(")\n\n| sample | question | label | answer |\n|---|---|---|---|\n");
+            b.append("\n## Wrong answers (first ").append(wrong.size())
+                    .append(")\n\n| sample | question | label | answer |\n|---|---|---|---|\n");
             for (JsonNode n : wrong) {
                 String q = n.path("question").asText();
                 b.append("| `").append(n.path("id").asText()).append("` | ")
                         .append(Reports.oneLine(q.substring(q.indexOf('\n') + 1))).append(" | ")
-                        .append(n.path("truth").asText()).append(" | ").append(Reports.oneLine(n.path("answer").asText()))
+                        .append(n.path("truth").asText()).append(" | ")
+                        .append(Reports.oneLine(n.path("answer").asText()))
                         .append(" |\n");
             }
         }

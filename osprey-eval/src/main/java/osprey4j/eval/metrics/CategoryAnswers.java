@@ -53,7 +53,10 @@ public final class CategoryAnswers {
         return afterLabel(answer).replace(".", ".\n");
     }
 
-    /** The ground truth as compared: {@code baseball_bat} to {@code baseball bat}, {@code mug:handle} to {@code mug handle}. */
+    /**
+     * The ground truth as compared: {@code baseball_bat} to {@code baseball bat}, {@code mug:handle} to
+     * {@code mug handle}.
+     */
     public static String spell(String category) {
         return category.replace('_', ' ').replace(':', ' ');
     }
