@@ -30,6 +30,7 @@ import osprey4j.data.coco.Segmentation;
 import osprey4j.data.coco.SegmentationJson;
 import osprey4j.data.datasets.Turn;
 import osprey4j.data.instruct.ChatClient;
+import osprey4j.data.samples.Prompts;
 import osprey4j.data.samples.TrainingSample;
 import osprey4j.eval.metrics.CategoryAnswers;
 import osprey4j.eval.metrics.GptReview;
@@ -43,8 +44,10 @@ import osprey4j.eval.runner.SamplesFile;
  *
  * <p><b>Answers</b> ({@code samples.jsonl}), as {@code ferret_bench_eval.py} asks them: the questions of Osprey's
  * {@code box_refer_caption.json} / {@code box_refer_reason.json} (Ferret's boxes as polygons), {@code <region>}
- * replaced by {@code <mask><pos>} after the preamble {@code "<image>.\nThis provides an overview of the picture.\n"},
- * the mask rasterised at the image's size, the answer stripped and cut at {@code </s>}.
+ * replaced by {@code <mask><pos>} after the preamble {@code "<image>.\nThis provides an overview of the picture.\n"}
+ * and the image token moved to the front as {@code preprocess_multimodal} does (so the model reads
+ * {@code "<image>\n.\nThis provides..."}), the mask rasterised at the image's size, the answer stripped and cut at
+ * {@code </s>}.
  *
  * <p><b>Reviews</b> ({@code reviews.jsonl}), as Ferret's {@code eval_gpt_review_3newclass.py} makes them: per
  * question of Ferret's {@code question.jsonl} (matched by {@code question_id}), the judge model gets the context
@@ -109,7 +112,8 @@ public final class FerretBenchmark {
             }
             Path image = images.resolve(q.get("image").asText());
             int[] size = imageSize(image);
-            String question = Preambles.REFCOCOG_EVAL + q.get("text").asText().replace("<region>", "<mask><pos>");
+            String question = Prompts.moveImageToFront(Preambles.REFCOCOG_EVAL
+                    + q.get("text").asText().replace("<region>", "<mask><pos>"));
             out.add(new TrainingSample("ferret:" + id.asText(), "ferret", image.toString(), size[0], size[1],
                     List.of(s), List.of(Turn.human(question))));
         }

@@ -141,7 +141,7 @@ class FerretBenchmarkTest {
         Asker asker = new Asker();
         Path out = tmp.resolve("out");
         ObjectNode s = PaperEval.FERRET.run(data, tmp.resolve("images"), options(out), asker, judge(2));
-        assertEquals("<image>.\nThis provides an overview of the picture.\nWhat is thing0 <mask><pos> doing?",
+        assertEquals("<image>\n.\nThis provides an overview of the picture.\nWhat is thing0 <mask><pos> doing?",
                 asker.questions.getFirst());
         assertEquals(31, asker.sizes.get(1)[0], "masks at the image's own size");
         assertEquals(4, requests.size());

@@ -47,6 +47,8 @@ class EvalRunTest {
         ObjectNode summary = PaperEval.LVIS.run(data, tmp.resolve("images"),
                 options("lvis", out, 0, Shard.ALL, GenerationOptions.greedy(8)), asker);
         assertEquals(6, asker.opened.get(), "one session per image");
+        assertEquals("<image>\nThis provides an overview of the picture.\nWhat is the category of <mask><pos>? "
+                + "Using only one word or phrase.", asker.questions().getFirst());
         assertEquals(12, asker.asked.get(), "1 + 2 + 3 regions per three images, twice");
         assertEquals(12, summary.get("samples").asInt());
         // Every region's answer cleans to " Dog ": S-IoU is 1 for dog regions, 0 for the others.
@@ -74,6 +76,7 @@ class EvalRunTest {
         assertThrows(IllegalStateException.class, () -> PaperEval.POPE.run(data, tmp.resolve("images"),
                 options("pope", out, 0, Shard.ALL, sampled), first));
         assertEquals(4, ids(out.resolve(EvalRun.SAMPLES)).size(), "every answer before the crash is kept");
+        assertEquals("<image>\nIs there a thing0 in the image?", first.questions().getFirst());
         // A process killed while writing leaves half a line: it is dropped and that sample asked again.
         Files.writeString(out.resolve(EvalRun.SAMPLES), "{\"id\": \"pope:q5\", \"ans", StandardOpenOption.APPEND);
 
@@ -161,6 +164,42 @@ class EvalRunTest {
                 options("pope", out2, 0, Shard.ALL, GenerationOptions.greedy(8)), new ScriptedAsker(q -> "no", -1, 0)));
         assertTrue(noImage.getMessage().contains("image file not found"), noImage.getMessage());
         assertEquals(2, ids(out2.resolve(EvalRun.SAMPLES)).size(), "the first image's answers stay");
+    }
+
+    @Test
+    void refcocogWritesTheReferencesCaptionFilesAndScoresThem() throws IOException {
+        Files.createDirectories(tmp.resolve("images"));
+        for (String n : List.of("000000000001.jpg", "000000000002.jpg")) {
+            Files.writeString(tmp.resolve("images").resolve(n), "placeholder");
+        }
+        Path data = Files.writeString(tmp.resolve("finetune_refcocog_val_with_mask.json"), """
+                {"images": [
+                  {"id": 10, "file_name": "COCO_train2014_000000000001.jpg", "height": 16, "width": 24,
+                   "caption": "the man in a red shirt"},
+                  {"id": 11, "file_name": "COCO_train2014_000000000002.jpg", "height": 16, "width": 24,
+                   "caption": "a brown dog on the grass"}],
+                 "annotations": [
+                  {"id": 101, "image_id": 10, "category_id": 1, "bbox": [2, 2, 8, 8], "area": 64, "iscrowd": 0,
+                   "segmentation": [[2, 2, 10, 2, 10, 10, 2, 10]]},
+                  {"id": 102, "image_id": 11, "category_id": 1, "bbox": [2, 2, 8, 8], "area": 64, "iscrowd": 0,
+                   "segmentation": [[2, 2, 10, 2, 10, 10, 2, 10]]}],
+                 "categories": [{"id": 1, "name": "object"}]}
+                """);
+        Path out = tmp.resolve("rc");
+        ScriptedAsker asker = new ScriptedAsker(q -> "Region: The man in a red shirt.", -1, 0);
+        ObjectNode s = PaperEval.REFCOCOG.run(data, tmp.resolve("images"), options("refcocog", out, 0, Shard.ALL,
+                GenerationOptions.greedy(8)), asker);
+        // The reference's preamble "<image>.\nThis..." after preprocess_multimodal moved the image token to the front.
+        assertEquals("<image>\n.\nThis provides an overview of the picture.\n"
+                + "Please give me a short description of <mask><pos>.", asker.questions().getFirst());
+        JsonNode cand = new ObjectMapper().readTree(out.resolve("captions_refcocog_osprey.json").toFile());
+        assertEquals("101", cand.get(0).get("image_id").asText());
+        assertEquals(" The man in a red shirt.\n", cand.get(0).get("caption").asText());
+        JsonNode gt = new ObjectMapper().readTree(out.resolve("captions_refcocog_gt.json").toFile());
+        assertEquals("a brown dog on the grass", gt.get("annotations").get(1).get("caption").asText());
+        assertEquals(2, s.get("samples").asInt());
+        assertTrue(s.get("cider_d").asDouble() > 0 && s.get("bleu_1").asDouble() > 0, s.toString());
+        assertTrue(s.get("meteor").isNull());
     }
 
     @Test

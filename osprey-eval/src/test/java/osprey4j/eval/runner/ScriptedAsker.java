@@ -14,6 +14,7 @@ final class ScriptedAsker implements RegionAsker {
     final AtomicInteger opened = new AtomicInteger();
     final AtomicInteger asked = new AtomicInteger();
     final List<Path> openedImages = new ArrayList<>();
+    private final List<String> questions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Function<String, String> answers;
     private final int failAfter;
     private final long pauseMs;
@@ -40,9 +41,14 @@ final class ScriptedAsker implements RegionAsker {
                 }
             }
             asked.incrementAndGet();
+            questions.add(question);
             String a = answers.apply(question);
             return options.greedy() ? a : a + " #" + Long.toHexString(options.seed());
         };
+    }
+
+    List<String> questions() {
+        return questions;
     }
 
     @Override
