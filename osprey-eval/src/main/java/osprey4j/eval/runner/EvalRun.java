@@ -86,9 +86,14 @@ public final class EvalRun {
     private EvalRun() {
     }
 
-    /** Which samples a run with these options covers. */
+    /**
+     * Which samples a run with these options covers.
+     *
+     * @throws IllegalArgumentException when two samples have one id (results are resumed by id)
+     */
     public static List<TrainingSample> select(Iterator<TrainingSample> samples, Shard shard, int limit) {
         List<TrainingSample> out = new ArrayList<>();
+        java.util.Set<String> ids = new java.util.HashSet<>();
         long imagePosition = -1;
         String lastImage = null;
         while (samples.hasNext() && (limit == 0 || out.size() < limit)) {
@@ -96,6 +101,10 @@ public final class EvalRun {
             if (!s.image().equals(lastImage)) {
                 imagePosition++;
                 lastImage = s.image();
+            }
+            if (!ids.add(s.id())) {
+                throw new IllegalArgumentException("two samples have the id " + s.id() + " (the evaluation file "
+                        + "repeats an entry); results are kept by id, so this file cannot be evaluated as it is");
             }
             if (shard.holds(imagePosition)) {
                 out.add(s);
