@@ -30,7 +30,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a model; outputs are resumable and end with a report.",
         subcommands = {EvalCommand.World.class, EvalCommand.Lvis.class, EvalCommand.Paco.class,
-                EvalCommand.Pope.class, EvalCommand.Refcocog.class, EvalCommand.Ferret.class})
+                EvalCommand.Pope.class, EvalCommand.Refcocog.class, EvalCommand.Ferret.class,
+                EvalCommand.Description.class})
 final class EvalCommand {
 
     /** {@code osprey eval world}: the demo model's quality figure on a held-out synthetic world. */
@@ -160,7 +161,7 @@ final class EvalCommand {
         abstract PaperEval eval();
 
         /** The judge of a GPT-judged benchmark; null for the others. Checked before the model loads. */
-        osprey4j.eval.bench.FerretBenchmark.Judge judge() {
+        osprey4j.eval.bench.GptJudge.Judge judge() {
             return null;
         }
 
@@ -198,7 +199,7 @@ final class EvalCommand {
                 err.println(line);
                 err.flush();
             });
-            osprey4j.eval.bench.FerretBenchmark.Judge judge = judge();
+            osprey4j.eval.bench.GptJudge.Judge judge = judge();
             ObjectNode result;
             try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
                 ServiceAsker asker = new ServiceAsker(service, ModelSupport.warner(spec.commandLine()));
@@ -217,7 +218,7 @@ final class EvalCommand {
             if (json) {
                 o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result));
             } else {
-                if (eval == PaperEval.FERRET && seeds == null) {
+                if ((eval == PaperEval.FERRET || eval == PaperEval.DESCRIPTION) && seeds == null) {
                     JsonNode sc = result.path("scores");
                     if (sc.isObject()) {
                         sc.fieldNames().forEachRemaining(k -> o.println(String.format(Locale.ROOT, "%-20s %.1f", k,
@@ -298,15 +299,54 @@ final class EvalCommand {
                     "Writes DIR/samples.jsonl (answers), DIR/reviews.jsonl (judge replies, appended as they come; a "
                             + "rerun asks only for the missing ones), DIR/run.json, DIR/summary.json and "
                             + "DIR/report.md."})
-    static final class Ferret extends PaperEvalCommand {
+    static final class Ferret extends JudgedCommand {
         @Option(names = "--judge-data", paramLabel = "DIR",
                 description = "Ferret's split folder (ferret/eval/ferret_gpt4_data/refer_caption or refer_reason "
                         + "in apple/ml-ferret): question.jsonl, context.jsonl, answer.jsonl")
         Path judgeData;
 
-        @Option(names = "--rule", paramLabel = "FILE", description = "Ferret's rule.json (default: the one above "
-                + "--judge-data)")
+        @Override
+        PaperEval eval() {
+            return PaperEval.FERRET;
+        }
+
+        @Override
+        Path judgeData() {
+            return judgeData;
+        }
+    }
+
+    @Command(name = "description", mixinStandardHelpOptions = true,
+            description = {"Detailed region description (the paper's Table 4): the questions of Osprey's "
+                    + "osprey/eval/description/questions.json (--data) asked as "
+                    + "osprey_generate_gpt_description_answer.py asks them, then, with --judge, each answer compared "
+                    + "with GPT-4's (answers.json) by a judge model, with Osprey's eval_gpt.py prompt and "
+                    + "summarize_gpt_score.py's relative score.",
+                    "Writes DIR/samples.jsonl, DIR/reviews.jsonl, DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Description extends JudgedCommand {
+        @Option(names = "--judge-data", paramLabel = "DIR",
+                description = "folder with answers.json and prompt.json (default: the folder of --data)")
+        Path judgeData;
+
+        @Override
+        PaperEval eval() {
+            return PaperEval.DESCRIPTION;
+        }
+
+        @Override
+        Path judgeData() {
+            return judgeData != null ? judgeData : data.toAbsolutePath().getParent();
+        }
+    }
+
+    /** The GPT-judged benchmarks' judge options. */
+    abstract static class JudgedCommand extends PaperEvalCommand {
+        @Option(names = "--rule", paramLabel = "FILE", description = "the benchmark's rule.json (default: the one in "
+                + "the folder above --judge-data)")
         Path rule;
+
+        /** Where the judge's files are (null when not given). */
+        abstract Path judgeData();
 
         @Option(names = "--judge", paramLabel = "URL", description = "OpenAI-compatible base URL of the judge "
                 + "(e.g. http://127.0.0.1:8000/v1); without it only the answers are made")
@@ -339,15 +379,11 @@ final class EvalCommand {
         double priceOut;
 
         @Override
-        PaperEval eval() {
-            return PaperEval.FERRET;
-        }
-
-        @Override
-        osprey4j.eval.bench.FerretBenchmark.Judge judge() {
+        osprey4j.eval.bench.GptJudge.Judge judge() {
+            Path judgeData = judgeData();
             if (judgeUrl == null) {
-                if (judgeModel != null || judgeData != null) {
-                    throw new UsageException("--judge-model and --judge-data need --judge URL");
+                if (judgeModel != null) {
+                    throw new UsageException("--judge-model needs --judge URL");
                 }
                 return null;
             }
@@ -376,7 +412,7 @@ final class EvalCommand {
             var settings = new osprey4j.data.instruct.ChatClient.Settings(endpoint, judgeModel, System.getenv(keyEnv),
                     java.time.Duration.ofSeconds(timeout), maxAttempts, java.time.Duration.ofSeconds(1),
                     java.time.Duration.ofSeconds(60), osprey4j.eval.metrics.GptReview.TEMPERATURE);
-            return new osprey4j.eval.bench.FerretBenchmark.Judge(judgeData, ruleFile,
+            return new osprey4j.eval.bench.GptJudge.Judge(judgeData, ruleFile,
                     new osprey4j.data.instruct.ChatClient(settings), judgeModel, concurrency, priceIn, priceOut);
         }
     }

@@ -19,7 +19,8 @@ public enum PaperEval {
     POPE("coco_pope_random.json (or _popular, _adversarial)",
             List.of("accuracy", "precision", "recall", "f1", "yes_ratio")),
     REFCOCOG("finetune_refcocog_val_with_mask.json", List.of("bleu_1", "bleu_4", "rouge_l", "cider_d")),
-    FERRET("box_refer_caption.json or box_refer_reason.json", List.of());
+    FERRET("box_refer_caption.json or box_refer_reason.json", List.of()),
+    DESCRIPTION("description/questions.json", List.of());
 
     private final String officialFile;
     private final List<String> headline;
@@ -55,11 +56,11 @@ public enum PaperEval {
     }
 
     /**
-     * {@link #run(Path, Path, EvalRun.Options, RegionAsker)} with the judge of the GPT-judged benchmark (ferret);
-     * without one, ferret stops after the answers.
+     * {@link #run(Path, Path, EvalRun.Options, RegionAsker)} with the judge of the GPT-judged benchmarks (ferret,
+     * description); without one, they stop after the answers.
      */
     public ObjectNode run(Path data, Path images, EvalRun.Options options, RegionAsker asker,
-                          FerretBenchmark.Judge judge) throws IOException {
+                          GptJudge.Judge judge) throws IOException {
         if (!Files.isRegularFile(data)) {
             throw new IllegalArgumentException("evaluation file not found: " + data + " (the " + id()
                     + " evaluation reads " + officialFile + ")");
@@ -97,6 +98,20 @@ public enum PaperEval {
                 }
                 yield FerretBenchmark.report(r, reviews, judge, data, options.out());
             }
+            case DESCRIPTION -> {
+                EvalRun.Result r = DescriptionBenchmark.answer(data, images, options, asker);
+                List<com.fasterxml.jackson.databind.JsonNode> reviews = null;
+                if (judge != null) {
+                    try {
+                        reviews = DescriptionBenchmark.judge(r, data, judge, options.out(),
+                                options.progress() == null ? line -> { } : options.progress());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted while waiting for the judge");
+                    }
+                }
+                yield DescriptionBenchmark.report(r, reviews, judge, data, options.out());
+            }
         };
     }
 
@@ -112,7 +127,7 @@ public enum PaperEval {
 
     /** {@link #runSeeds(Path, Path, EvalRun.Options, List, RegionAsker)} with ferret's judge. */
     public ObjectNode runSeeds(Path data, Path images, EvalRun.Options base, List<Long> seeds, RegionAsker asker,
-                               FerretBenchmark.Judge judge) throws IOException {
+                               GptJudge.Judge judge) throws IOException {
         if (base.decoding().greedy()) {
             throw new IllegalArgumentException("several seeds need sampling, not greedy decoding");
         }
@@ -123,11 +138,11 @@ public enum PaperEval {
             summaries.add(run(data, images, o, asker, judge));
         }
         List<String> keys = headline;
-        if (this == FERRET) {
+        if (this == FERRET || this == DESCRIPTION) {
             List<String> scoreKeys = new ArrayList<>();
             summaries.getFirst().path("scores").fieldNames().forEachRemaining(k -> scoreKeys.add("scores." + k));
             keys = scoreKeys;
         }
-        return SeedSpread.write(base.out(), id(), seeds, summaries, keys, this == FERRET ? 1 : 100);
+        return SeedSpread.write(base.out(), id(), seeds, summaries, keys, this == FERRET || this == DESCRIPTION ? 1 : 100);
     }
 }

@@ -77,11 +77,11 @@ class FerretBenchmarkTest {
         server.stop(0);
     }
 
-    FerretBenchmark.Judge judge(int concurrency) {
+    GptJudge.Judge judge(int concurrency) {
         URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1/chat/completions");
         ChatClient client = new ChatClient(new ChatClient.Settings(endpoint, "judge-x", null, Duration.ofSeconds(10),
                 1, Duration.ofMillis(1), Duration.ofMillis(1), GptReview.TEMPERATURE));
-        return new FerretBenchmark.Judge(tmp.resolve("ferret"), tmp.resolve("rule.json"), client, "judge-x",
+        return new GptJudge.Judge(tmp.resolve("ferret"), tmp.resolve("rule.json"), client, "judge-x",
                 concurrency, 2.0, 4.0);
     }
 
@@ -172,14 +172,60 @@ class FerretBenchmarkTest {
         assertTrue(e.getMessage().startsWith("the judge failed on question 2: the endpoint refused the request: HTTP 401"),
                 e.getMessage());
         assertEquals(4, Files.readAllLines(out.resolve(EvalRun.SAMPLES)).size(), "the answers are kept");
-        assertEquals(2, Files.readAllLines(out.resolve(FerretBenchmark.REVIEWS)).size(), "the reviews received too");
+        assertEquals(2, Files.readAllLines(out.resolve(GptJudge.REVIEWS)).size(), "the reviews received too");
         refuseAfter.set(Integer.MAX_VALUE);
         Asker again = new Asker();
         ObjectNode s = PaperEval.FERRET.run(data, tmp.resolve("images"), options(out), again, judge(1));
         assertEquals(0, again.questions.size(), "no answer asked again");
         assertEquals(4, requests.size(), "two reviews before, two now");
-        assertEquals(4, Files.readAllLines(out.resolve(FerretBenchmark.REVIEWS)).size());
+        assertEquals(4, Files.readAllLines(out.resolve(GptJudge.REVIEWS)).size());
         assertEquals(79.2, s.get("scores").get("all").asDouble());
+    }
+
+    @Test
+    void descriptionIsAskedAndJudgedAsOspreysOwnScripts() throws IOException {
+        Path images = Files.createDirectories(tmp.resolve("images"));
+        Path desc = Files.createDirectories(tmp.resolve("eval").resolve("description"));
+        StringBuilder q = new StringBuilder("[");
+        StringBuilder a = new StringBuilder("[");
+        StringBuilder p = new StringBuilder("[");
+        for (int i = 0; i < 3; i++) {
+            String image = String.format("%012d.jpg", i);
+            ImageIO.write(new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB), "png", images.resolve(image).toFile());
+            String sep = i > 0 ? "," : "";
+            q.append(sep).append("{\"question_id\": ").append(i).append(", \"image\": \"").append(image)
+                    .append("\", \"category\": \"description\", \"text\": \"Could you describe thing").append(i)
+                    .append(" <region> in great detail?\", \"annotation\": {\"bbox\": [1, 1, 9, 9], "
+                            + "\"segmentation\": [[1, 1, 10, 1, 10, 10, 1, 10]]}}");
+            a.append(sep).append("{\"question_id\": ").append(i).append(", \"image\": \"").append(image)
+                    .append("\", \"category\": \"description\", \"text\": \"GPT-4 describes thing").append(i)
+                    .append(".\"}");
+            p.append(sep).append("{\"question_id\": ").append(i).append(", \"image\": \"").append(image)
+                    .append("\", \"category\": \"description\", \"prompt\": \"Context ").append(i).append("\"}");
+        }
+        // A second context for image 0: the reference's dict keeps the last one.
+        p.append(", {\"question_id\": 9, \"image\": \"000000000000.jpg\", \"category\": \"description\", "
+                + "\"prompt\": \"Later context 0\"}");
+        Path questions = Files.writeString(desc.resolve("questions.json"), q.append(']'));
+        Files.writeString(desc.resolve("answers.json"), a.append(']'));
+        Files.writeString(desc.resolve("prompt.json"), p.append(']'));
+        Files.writeString(tmp.resolve("eval").resolve("rule.json"),
+                "{\"description\": {\"role\": \"Assistant\", \"prompt\": \"Rate.\"}}");
+        URI endpoint = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1");
+        ChatClient client = new ChatClient(new ChatClient.Settings(ChatClient.Settings.endpoint(endpoint.toString()),
+                "judge-x", null, Duration.ofSeconds(10), 1, Duration.ofMillis(1), Duration.ofMillis(1), 0.2));
+        GptJudge.Judge judge = new GptJudge.Judge(desc, tmp.resolve("eval").resolve("rule.json"), client, "judge-x",
+                3, 0, 0);
+        RegionAsker asker = image -> (regions, question, options) -> "Region: A small box. It is grey.";
+        ObjectNode s = PaperEval.DESCRIPTION.run(questions, images, options(tmp.resolve("desc")), asker, judge);
+        JsonNode first = requests.stream().filter(r -> r.toString().contains("thing0")).findFirst().orElseThrow();
+        assertEquals(GptReview.content("Later context 0", "Could you describe thing0 <region> in great detail?",
+                "Assistant", "GPT-4 describes thing0.", " A small box. It is grey.", "Rate."),
+                first.get("messages").get(1).get("content").asText());
+        // thing0 8/7, thing1 8/7, thing2 9/6: 6.667 / 8.333 -> 80.0 at 2 decimals.
+        assertEquals(GptReview.relativeScore(List.of(new double[] {8, 7}, new double[] {8, 7}, new double[] {9, 6}),
+                2), s.get("scores").get("description").asDouble());
+        assertTrue(Files.readString(tmp.resolve("desc").resolve("report.md")).contains("| 77.54 |"));
     }
 
     @Test

@@ -43,6 +43,26 @@ class GptReviewTest {
     }
 
     @Test
+    void ospreysDescriptionJudgeMatchesToo() throws IOException {
+        JsonNode o = fixture().get("osprey");
+        JsonNode in = o.get("content_inputs");
+        assertEquals(o.get("content").asText(), GptReview.content(in.get("inst").get("prompt").asText(),
+                in.get("ques").get("text").asText(), in.get("role").asText(), in.get("ans1").get("text").asText(),
+                in.get("ans2").get("text").asText(), in.get("prompt").asText()));
+        JsonNode reviews = fixture().get("parse");
+        for (int i = 0; i < reviews.size(); i++) {
+            JsonNode t = o.get("parse").get(i);
+            assertArrayEquals(new double[] {t.get(0).asDouble(), t.get(1).asDouble()},
+                    GptReview.parseScore(reviews.get(i).get("review").asText()), 0);
+        }
+        for (JsonNode s : o.get("summaries")) {
+            List<double[]> tuples = new ArrayList<>();
+            s.get("tuples").forEach(t -> tuples.add(new double[] {t.get(0).asDouble(), t.get(1).asDouble()}));
+            assertEquals(s.get("score").asDouble(), GptReview.relativeScore(tuples, 2), 0, s.get("tuples").toString());
+        }
+    }
+
+    @Test
     void relativeScoresMatchTheSummary() throws IOException {
         for (JsonNode s : fixture().get("summaries")) {
             List<double[]> tuples = new ArrayList<>();
