@@ -20,7 +20,6 @@ import osprey4j.model.GenerationOptions;
 import osprey4j.service.OspreyService;
 import osprey4j.eval.world.QuestionType;
 import osprey4j.eval.world.WorldEval;
-import osprey4j.model.Osprey;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -85,8 +84,8 @@ final class EvalCommand {
             }
             PrintWriter err = spec.commandLine().getErr();
             WorldEval.Report report;
-            try (Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
-                 OspreyAnswerer answerer = new OspreyAnswerer(osprey)) {
+            try (OspreyService service = ModelSupport.loadService(model, spec.commandLine());
+                 OspreyAnswerer answerer = new OspreyAnswerer(service)) {
                 WorldEval.Options options = new WorldEval.Options(data, out, seed, limit, MiniLmEmbedder.get(),
                         line -> {
                             err.println(line);
