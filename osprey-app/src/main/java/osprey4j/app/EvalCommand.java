@@ -313,6 +313,11 @@ final class EvalCommand {
         Path judgeData() {
             return judgeData;
         }
+
+        @Override
+        List<String> judgeFiles() {
+            return List.of("question.jsonl", "context.jsonl", "answer.jsonl");
+        }
     }
 
     @Command(name = "description", mixinStandardHelpOptions = true,
@@ -336,6 +341,11 @@ final class EvalCommand {
         Path judgeData() {
             return judgeData != null ? judgeData : data.toAbsolutePath().getParent();
         }
+
+        @Override
+        List<String> judgeFiles() {
+            return List.of("answers.json", "prompt.json");
+        }
     }
 
     /** The GPT-judged benchmarks' judge options. */
@@ -346,6 +356,9 @@ final class EvalCommand {
 
         /** Where the judge's files are (null when not given). */
         abstract Path judgeData();
+
+        /** The files the judge reads from {@link #judgeData}. */
+        abstract List<String> judgeFiles();
 
         @Option(names = "--judge", paramLabel = "URL", description = "OpenAI-compatible base URL of the judge "
                 + "(e.g. http://127.0.0.1:8000/v1); without it only the answers are made")
@@ -391,6 +404,11 @@ final class EvalCommand {
             }
             if (!Files.isDirectory(judgeData)) {
                 throw new UsageException("--judge-data folder not found: " + judgeData);
+            }
+            for (String f : judgeFiles()) {
+                if (!Files.isRegularFile(judgeData.resolve(f))) {
+                    throw new UsageException("judge data file not found: " + judgeData.resolve(f));
+                }
             }
             Path ruleFile = rule != null ? rule : judgeData.toAbsolutePath().getParent().resolve("rule.json");
             if (!Files.isRegularFile(ruleFile)) {
