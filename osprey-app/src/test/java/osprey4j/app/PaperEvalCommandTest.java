@@ -134,11 +134,17 @@ class PaperEvalCommandTest {
                         "--judge", "http://127.0.0.1:9/v1"},
                 {"eval", "ferret", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
                         "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m", "--judge-data",
-                        dir.resolve("nothing").toString()}}) {
+                        dir.resolve("nothing").toString()},
+                {"eval", "description", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
+                        "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m"}}) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);
             assertEquals(1, r.err.strip().lines().count(), r.err);
         }
+        Run noJudgeFiles = run("eval", "description", "--model", MODEL, "--data", data.toString(), "--images", img,
+                "--out", o, "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m");
+        assertTrue(noJudgeFiles.err.contains("judge data file not found") && noJudgeFiles.err.contains("answers.json"),
+                noJudgeFiles.err);
         assertEquals(0, run("eval", "paco", "--help").rc);
     }
 }
