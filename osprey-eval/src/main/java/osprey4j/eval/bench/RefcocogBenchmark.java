@@ -30,6 +30,12 @@ import osprey4j.eval.runner.RegionAsker;
  * against its entry's expression with the COCO caption metrics ({@link CaptionScores}). The two files the
  * reference writes for the external caption evaluation are written too, so METEOR (which needs the METEOR 1.5
  * jar) can be computed from them with pycocoevalcap.
+ *
+ * <p>The reference's README says only "evaluate the output json file using CaptionMetrics", without a link. The
+ * repository of that name (wangleihitcs/CaptionMetrics) carries the same BLEU, ROUGE-L and CIDEr-D code but calls it
+ * on the captions as given, without the PTB tokeniser (so "shirt." and "shirt" would be different words there), and
+ * sets CIDEr's log reference length to 1 when there is a single caption. The figures here are the COCO caption
+ * evaluation's, with its tokenisation, as coco-caption and pycocoevalcap compute them.
  */
 public final class RefcocogBenchmark {
     /** The reference's output file names. */
