@@ -5,13 +5,21 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import osprey4j.data.instruct.MiniLmEmbedder;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import osprey4j.eval.bench.PaperEval;
+import osprey4j.eval.runner.EvalRun;
+import osprey4j.eval.runner.ServiceAsker;
+import osprey4j.eval.runner.Shard;
 import osprey4j.eval.world.OspreyAnswerer;
+import osprey4j.model.GenerationOptions;
+import osprey4j.service.OspreyService;
 import osprey4j.eval.world.QuestionType;
 import osprey4j.eval.world.WorldEval;
-import osprey4j.model.Osprey;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -20,7 +28,9 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code osprey eval ...}: evaluations with resumable outputs and a report. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
         description = "Evaluate a model; outputs are resumable and end with a report.",
-        subcommands = {EvalCommand.World.class})
+        subcommands = {EvalCommand.World.class, EvalCommand.Lvis.class, EvalCommand.Paco.class,
+                EvalCommand.Pope.class, EvalCommand.Refcocog.class, EvalCommand.Ferret.class,
+                EvalCommand.Description.class})
 final class EvalCommand {
 
     /** {@code osprey eval world}: the demo model's quality figure on a held-out synthetic world. */
@@ -81,8 +91,8 @@ final class EvalCommand {
             }
             PrintWriter err = spec.commandLine().getErr();
             WorldEval.Report report;
-            try (Osprey osprey = ModelSupport.loadModel(model, spec.commandLine());
-                 OspreyAnswerer answerer = new OspreyAnswerer(osprey)) {
+            try (OspreyService service = ModelSupport.loadService(model, spec.commandLine());
+                 OspreyAnswerer answerer = new OspreyAnswerer(service)) {
                 WorldEval.Options options = new WorldEval.Options(data, out, seed, limit, MiniLmEmbedder.get(),
                         line -> {
                             err.println(line);
@@ -105,6 +115,329 @@ final class EvalCommand {
             }
             o.flush();
             return 0;
+        }
+    }
+
+    /** What the paper evaluations share: data, output, selection, decoding, printing. */
+    abstract static class PaperEvalCommand implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
+        Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "the evaluation file")
+        Path data;
+
+        @Option(names = "--images", required = true, paramLabel = "DIR",
+                description = "image folder (COCO images, as the reference's --img)")
+        Path images;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR",
+                description = "output directory (created; an earlier run's is resumed)")
+        Path out;
+
+        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+                description = "only the first N samples (default 0: all)")
+        int limit;
+
+        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
+                description = "only the images at positions i mod n (default 0/1: all); run n of them into n "
+                        + "folders to split the work")
+        String shard;
+
+        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
+        boolean greedy;
+
+        @Option(names = "--seed", paramLabel = "S",
+                description = "sampling seed (default 0); the reference samples at temperature 0.2, top-k 50")
+        Long seed;
+
+        @Option(names = "--seeds", split = ",", paramLabel = "S,S,...",
+                description = "repeat the run with each seed (into DIR/seed-S) and report the spread")
+        List<Long> seeds;
+
+        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
+                description = "upper bound on an answer's tokens (default 1024, the reference's)")
+        int maxNewTokens;
+
+        @Option(names = "--json", description = "print the summary as JSON")
+        boolean json;
+
+        abstract PaperEval eval();
+
+        /** The judge of a GPT-judged benchmark; null for the others. Checked before the model loads. */
+        osprey4j.eval.bench.GptJudge.Judge judge() {
+            return null;
+        }
+
+        @Override
+        public Integer call() throws IOException {
+            PaperEval eval = eval();
+            if (limit < 0) {
+                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
+            }
+            if (maxNewTokens < 1) {
+                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+            }
+            Shard part = ModelSupport.asUsage(() -> Shard.parse(shard));
+            if (greedy && (seed != null || seeds != null)) {
+                throw new UsageException("--greedy takes no seed: give either --greedy or --seed/--seeds");
+            }
+            if (seed != null && seeds != null) {
+                throw new UsageException("give either --seed or --seeds, not both");
+            }
+            if (!Files.isRegularFile(data)) {
+                throw new UsageException("evaluation file not found: " + data + " (the " + eval.id()
+                        + " evaluation reads " + eval.officialFile() + ")");
+            }
+            if (!Files.isDirectory(images)) {
+                throw new UsageException("image folder not found: " + images);
+            }
+            if (Files.exists(out) && !Files.isDirectory(out)) {
+                throw new UsageException("--out " + out + " exists and is not a directory");
+            }
+            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
+                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
+                    .withMaxNewTokens(maxNewTokens);
+            PrintWriter err = spec.commandLine().getErr();
+            EvalRun.Options options = new EvalRun.Options(eval.id(), out, limit, part, decoding, line -> {
+                err.println(line);
+                err.flush();
+            });
+            osprey4j.eval.bench.GptJudge.Judge judge = judge();
+            ObjectNode result;
+            try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
+                ServiceAsker asker = new ServiceAsker(service, ModelSupport.warner(spec.commandLine()));
+                result = ModelSupport.asUsage(() -> {
+                    try {
+                        return seeds == null ? eval.run(data, images, options, asker, judge)
+                                : eval.runSeeds(data, images, options, seeds, asker, judge);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+            PrintWriter o = spec.commandLine().getOut();
+            if (json) {
+                o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result));
+            } else {
+                if ((eval == PaperEval.FERRET || eval == PaperEval.DESCRIPTION) && seeds == null) {
+                    JsonNode sc = result.path("scores");
+                    if (sc.isObject()) {
+                        sc.fieldNames().forEachRemaining(k -> o.println(String.format(Locale.ROOT, "%-20s %.1f", k,
+                                sc.path(k).asDouble())));
+                    } else {
+                        o.println("not judged (no --judge)");
+                    }
+                }
+                for (String key : eval.headline()) {
+                    var n = seeds == null ? result.path(key) : result.path("metrics").path(key).path("mean");
+                    o.println(String.format(Locale.ROOT, "%-20s %s", key,
+                            n.isNumber() ? String.format(Locale.ROOT, "%.2f", 100 * n.asDouble()) : "n/a")
+                            + (seeds == null ? "" : String.format(Locale.ROOT, " (sd %.2f over %d seeds)",
+                            100 * result.path("metrics").path(key).path("sd").asDouble(), seeds.size())));
+                }
+                o.println(seeds == null ? result.path("samples").asInt() + " samples -> " + out.resolve("report.md")
+                        : "spread -> " + out.resolve("spread.md"));
+            }
+            o.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "lvis", mixinStandardHelpOptions = true,
+            description = {"Referring object classification on LVIS (lvis_val_1k_category.json): each region is "
+                    + "asked its category; Semantic Similarity (all-MiniLM-L6-v2) and Semantic IoU as the "
+                    + "reference's lvis_paco_eval.py computes them, next to the paper's figures.",
+                    "Writes DIR/samples.jsonl (one line per region, appended as it goes; a rerun resumes), "
+                            + "DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Lvis extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.LVIS;
+        }
+    }
+
+    @Command(name = "paco", mixinStandardHelpOptions = true,
+            description = {"Referring object classification on PACO parts (paco_val_1k_category.json), scored as "
+                    + "for lvis.", "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Paco extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.PACO;
+        }
+    }
+
+    @Command(name = "pope", mixinStandardHelpOptions = true,
+            description = {"Object hallucination on POPE (coco_pope_random.json, _popular or _adversarial): the "
+                    + "question after the image, no region; accuracy, precision, recall, F1 and yes-ratio as "
+                    + "pope/evaluate.py computes them.",
+                    "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Pope extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.POPE;
+        }
+    }
+
+    @Command(name = "refcocog", mixinStandardHelpOptions = true,
+            description = {"Region captioning on RefCOCOg (finetune_refcocog_val_with_mask.json): BLEU-1..4, "
+                    + "ROUGE-L and CIDEr-D as the COCO caption evaluation computes them (PTB tokenisation); METEOR "
+                    + "is left to pycocoevalcap, on the two files the reference writes.",
+                    "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json, DIR/report.md, "
+                            + "DIR/captions_refcocog_osprey.json and DIR/captions_refcocog_gt.json."})
+    static final class Refcocog extends PaperEvalCommand {
+        @Override
+        PaperEval eval() {
+            return PaperEval.REFCOCOG;
+        }
+    }
+
+    @Command(name = "ferret", mixinStandardHelpOptions = true,
+            description = {"Ferret-Bench referring description or reasoning: the questions of Osprey's "
+                    + "box_refer_caption.json or box_refer_reason.json (--data) asked as ferret_bench_eval.py asks "
+                    + "them, then, with --judge, each answer compared with GPT-4's by a judge model through an "
+                    + "OpenAI-compatible endpoint, with Ferret's prompts (eval_gpt_review_3newclass.py) and its "
+                    + "relative score.",
+                    "Writes DIR/samples.jsonl (answers), DIR/reviews.jsonl (judge replies, appended as they come; a "
+                            + "rerun asks only for the missing ones), DIR/run.json, DIR/summary.json and "
+                            + "DIR/report.md."})
+    static final class Ferret extends JudgedCommand {
+        @Option(names = "--judge-data", paramLabel = "DIR",
+                description = "Ferret's split folder (ferret/eval/ferret_gpt4_data/refer_caption or refer_reason "
+                        + "in apple/ml-ferret): question.jsonl, context.jsonl, answer.jsonl")
+        Path judgeData;
+
+        @Override
+        PaperEval eval() {
+            return PaperEval.FERRET;
+        }
+
+        @Override
+        Path judgeData() {
+            return judgeData;
+        }
+
+        @Override
+        List<String> judgeFiles() {
+            return List.of("question.jsonl", "context.jsonl", "answer.jsonl");
+        }
+    }
+
+    @Command(name = "description", mixinStandardHelpOptions = true,
+            description = {"Detailed region description (the paper's Table 4): the questions of Osprey's "
+                    + "osprey/eval/description/questions.json (--data) asked as "
+                    + "osprey_generate_gpt_description_answer.py asks them, then, with --judge, each answer compared "
+                    + "with GPT-4's (answers.json) by a judge model, with Osprey's eval_gpt.py prompt and "
+                    + "summarize_gpt_score.py's relative score.",
+                    "Writes DIR/samples.jsonl, DIR/reviews.jsonl, DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Description extends JudgedCommand {
+        @Option(names = "--judge-data", paramLabel = "DIR",
+                description = "folder with answers.json and prompt.json (default: the folder of --data)")
+        Path judgeData;
+
+        @Override
+        PaperEval eval() {
+            return PaperEval.DESCRIPTION;
+        }
+
+        @Override
+        Path judgeData() {
+            return judgeData != null ? judgeData : data.toAbsolutePath().getParent();
+        }
+
+        @Override
+        List<String> judgeFiles() {
+            return List.of("answers.json", "prompt.json");
+        }
+    }
+
+    /** The GPT-judged benchmarks' judge options. */
+    abstract static class JudgedCommand extends PaperEvalCommand {
+        @Option(names = "--rule", paramLabel = "FILE", description = "the benchmark's rule.json (default: the one in "
+                + "the folder above --judge-data)")
+        Path rule;
+
+        /** Where the judge's files are (null when not given). */
+        abstract Path judgeData();
+
+        /** The files the judge reads from {@link #judgeData}. */
+        abstract List<String> judgeFiles();
+
+        @Option(names = "--judge", paramLabel = "URL", description = "OpenAI-compatible base URL of the judge "
+                + "(e.g. http://127.0.0.1:8000/v1); without it only the answers are made")
+        String judgeUrl;
+
+        @Option(names = "--judge-model", paramLabel = "NAME", description = "judge model (the paper's: gpt-4-0314)")
+        String judgeModel;
+
+        @Option(names = "--judge-key-env", paramLabel = "VAR", defaultValue = "OPENAI_API_KEY",
+                description = "environment variable holding the API key (default OPENAI_API_KEY; may be unset)")
+        String keyEnv;
+
+        @Option(names = "--concurrency", defaultValue = "4", paramLabel = "N", description = "judge requests in "
+                + "flight (default 4)")
+        int concurrency;
+
+        @Option(names = "--timeout", defaultValue = "120", paramLabel = "SECONDS",
+                description = "per judge request (default 120)")
+        int timeout;
+
+        @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N",
+                description = "tries per judge request on transient failures (default 6)")
+        int maxAttempts;
+
+        @Option(names = "--price-in", defaultValue = "0", paramLabel = "X", description = "cost per 1M prompt tokens")
+        double priceIn;
+
+        @Option(names = "--price-out", defaultValue = "0", paramLabel = "X",
+                description = "cost per 1M completion tokens")
+        double priceOut;
+
+        @Override
+        osprey4j.eval.bench.GptJudge.Judge judge() {
+            Path judgeData = judgeData();
+            if (judgeUrl == null) {
+                if (judgeModel != null) {
+                    throw new UsageException("--judge-model needs --judge URL");
+                }
+                return null;
+            }
+            if (judgeModel == null || judgeData == null) {
+                throw new UsageException("--judge needs --judge-model and --judge-data");
+            }
+            if (!Files.isDirectory(judgeData)) {
+                throw new UsageException("--judge-data folder not found: " + judgeData);
+            }
+            for (String f : judgeFiles()) {
+                if (!Files.isRegularFile(judgeData.resolve(f))) {
+                    throw new UsageException("judge data file not found: " + judgeData.resolve(f));
+                }
+            }
+            Path ruleFile = rule != null ? rule : judgeData.toAbsolutePath().getParent().resolve("rule.json");
+            if (!Files.isRegularFile(ruleFile)) {
+                throw new UsageException("judge rule file not found: " + ruleFile + " (give --rule)");
+            }
+            if (concurrency < 1 || timeout < 1 || maxAttempts < 1) {
+                throw new UsageException("--concurrency, --timeout and --max-attempts must be at least 1");
+            }
+            java.net.URI endpoint;
+            try {
+                endpoint = osprey4j.data.instruct.ChatClient.Settings.endpoint(judgeUrl);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--judge: not a URL: " + judgeUrl);
+            }
+            if (endpoint.getScheme() == null || !endpoint.getScheme().startsWith("http")) {
+                throw new UsageException("--judge: expected an http(s) URL, got " + judgeUrl);
+            }
+            var settings = new osprey4j.data.instruct.ChatClient.Settings(endpoint, judgeModel, System.getenv(keyEnv),
+                    java.time.Duration.ofSeconds(timeout), maxAttempts, java.time.Duration.ofSeconds(1),
+                    java.time.Duration.ofSeconds(60), osprey4j.eval.metrics.GptReview.TEMPERATURE);
+            return new osprey4j.eval.bench.GptJudge.Judge(judgeData, ruleFile,
+                    new osprey4j.data.instruct.ChatClient(settings), judgeModel, concurrency, priceIn, priceOut);
         }
     }
 }

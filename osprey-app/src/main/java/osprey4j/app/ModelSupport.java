@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import osprey4j.model.Osprey;
 import osprey4j.model.image.RgbImage;
 import osprey4j.service.InvalidRequestException;
 import osprey4j.service.OspreyService;
@@ -22,12 +21,6 @@ final class ModelSupport {
     static OspreyService loadService(Path dir, CommandLine cl) {
         checkModelDirectory(dir);
         return OspreyService.load(dir, warner(cl));
-    }
-
-    /** Loads the model itself, for commands that drive it directly (evaluation), warnings as for the service. */
-    static Osprey loadModel(Path dir, CommandLine cl) {
-        checkModelDirectory(dir);
-        return Osprey.load(dir, warner(cl));
     }
 
     private static void checkModelDirectory(Path dir) {

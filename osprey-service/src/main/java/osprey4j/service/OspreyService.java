@@ -110,6 +110,14 @@ public final class OspreyService implements AutoCloseable {
         return Warnings.routed(warnings, () -> new ChatSession(model.chat(model.encode(image)), imageFile, warnings));
     }
 
+    /**
+     * Encodes {@code image} once for many independent questions about it ({@link ImageQuestions}), as the
+     * reference's evaluations ask about each region of an image in turn.
+     */
+    public ImageQuestions questions(RgbImage image, Consumer<String> warnings) {
+        return Warnings.routed(warnings, () -> new ImageQuestions(model, model.encode(image), warnings));
+    }
+
     /** {@link #describe(RgbImage, DescribeRequest, DescribeProgress, Consumer)} reading the request's image. */
     public DescribeResult describe(DescribeRequest request, DescribeProgress progress, Consumer<String> warnings) {
         return describe(readImage(request.image()), request, progress, warnings);

@@ -68,6 +68,22 @@ class OspreyServiceTest {
         assertArrayEquals(new double[] {0, 0, 180, 300}, result.regions().get(1).bbox());
     }
 
+    /** questions: one encode, then independent questions; each gets the reference's answer, however many came first. */
+    @Test
+    void questionsOnOneEncodeGetTheReferenceAnswers() {
+        JsonNode b = ServiceFixtures.testCase("B");
+        ImageQuestions q = service.questions(OspreyService.readImage(ServiceFixtures.input("gray_portrait.png")), null);
+        assertEquals(180, q.width());
+        Mask tiny = ServiceFixtures.masks(b).getFirst();
+        for (int round = 0; round < 2; round++) {
+            AskResult a = q.ask(List.of(tiny), b.path("message").asText(), GenerationOptions.greedy(20));
+            assertArrayEquals(ServiceFixtures.ints(b.path("generated_ids")), a.tokens(), "question " + (round + 1));
+            q.ask(List.of(Mask.full(180, 300)), b.path("message").asText(), GenerationOptions.greedy(3));
+        }
+        assertThrows(InvalidRequestException.class, () -> q.ask(List.of(Mask.full(10, 10)),
+                b.path("message").asText(), GenerationOptions.greedy(3)));
+    }
+
     @Test
     void inspectWritesTheReferenceTensors() {
         JsonNode d = ServiceFixtures.testCase("D");

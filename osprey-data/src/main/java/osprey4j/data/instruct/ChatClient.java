@@ -97,7 +97,14 @@ public final class ChatClient {
 
     /** Sends the messages and returns the first choice's text, retrying transient failures. */
     public Reply complete(List<Message> messages) throws IOException, InterruptedException {
-        byte[] body = requestBody(messages);
+        return complete(messages, 0);
+    }
+
+    /**
+     * {@link #complete(List)} with a bound on the reply's tokens ({@code max_tokens}); 0 sends none.
+     */
+    public Reply complete(List<Message> messages, int maxTokens) throws IOException, InterruptedException {
+        byte[] body = requestBody(messages, maxTokens);
         String last = "no attempt made";
         for (int attempt = 1; attempt <= settings.maxAttempts(); attempt++) {
             if (attempt > 1) {
@@ -143,10 +150,13 @@ public final class ChatClient {
         throw new ChatException("gave up after " + settings.maxAttempts() + " attempts; last: " + last, false);
     }
 
-    private byte[] requestBody(List<Message> messages) throws IOException {
+    private byte[] requestBody(List<Message> messages, int maxTokens) throws IOException {
         ObjectNode o = MAPPER.createObjectNode();
         o.put("model", settings.model());
         o.put("temperature", settings.temperature());
+        if (maxTokens > 0) {
+            o.put("max_tokens", maxTokens);
+        }
         ArrayNode ms = o.putArray("messages");
         for (Message m : messages) {
             ms.addObject().put("role", m.role()).put("content", m.content());

@@ -6,12 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -28,6 +25,8 @@ import java.util.function.Consumer;
 import osprey4j.core.io.AtomicFiles;
 import osprey4j.data.instruct.TextEmbedder;
 import osprey4j.data.samples.RegionForm;
+import osprey4j.eval.runner.Progress;
+import osprey4j.eval.runner.SamplesFile;
 
 /**
  * The quality evaluation on a held-out synthetic world: the figure the demo model's bars are read from.
@@ -156,8 +155,8 @@ public final class WorldEval {
         images.forEach(i -> i.questions().forEach(q -> wanted.add(q.id())));
         int resumed = (int) done.keySet().stream().filter(wanted::contains).count();
         int askedNow = 0;
-        try (BufferedWriter w = Files.newBufferedWriter(samplesFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND)) {
+        Progress progress = new Progress(options.progress(), total, resumed, 5000);
+        try (SamplesFile w = SamplesFile.append(samplesFile)) {
             for (WorldQuestions.ImageQuestions image : images) {
                 List<WorldQuestion> todo = image.questions().stream().filter(q -> !done.containsKey(q.id())).toList();
                 if (todo.isEmpty()) {
@@ -171,13 +170,11 @@ public final class WorldEval {
                     AnswerRules.Verdict v = rules.score(q, answer);
                     Sample s = new Sample(q.id(), q.type(), options.world().relativize(image.image()).toString(),
                             q.category(), q.text(), q.reference(), q.truth(), answer, v.correct(), v.reason(), ms);
-                    w.write(JSON.writeValueAsString(s.json()));
-                    w.write('\n');
-                    w.flush();
+                    w.write(s.json());
                     done.put(q.id(), s);
                     askedNow++;
+                    progress.answered();
                 }
-                options.progress().accept((resumed + askedNow) + "/" + total + " questions");
             }
         }
         List<Sample> results = new ArrayList<>();
@@ -209,33 +206,16 @@ public final class WorldEval {
         return out;
     }
 
-    /**
-     * The samples already answered. A last line cut short by a crash (or any line that does not parse) is dropped
-     * and the file rewritten without it, so it is asked again and the file stays valid JSON lines.
-     */
+    /** The samples already answered ({@link SamplesFile#read}: a line cut short by a crash is dropped). */
     static Map<String, Sample> readSamples(Path file) throws IOException {
         Map<String, Sample> out = new LinkedHashMap<>();
-        if (!Files.exists(file)) {
-            return out;
-        }
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        List<String> kept = new ArrayList<>();
-        for (String line : lines) {
-            if (line.isBlank()) {
-                continue;
-            }
+        for (JsonNode o : SamplesFile.read(file).values()) {
             try {
-                Sample s = Sample.of(JSON.readTree(line));
+                Sample s = Sample.of(o);
                 out.put(s.id(), s);
-                kept.add(line);
-            } catch (IOException | RuntimeException damaged) {
-                // asked again below
+            } catch (RuntimeException damaged) {
+                // a line of another shape: asked again
             }
-        }
-        String content = Files.readString(file, StandardCharsets.UTF_8);
-        if (kept.size() != lines.stream().filter(l -> !l.isBlank()).count() || !content.isEmpty()
-                && !content.endsWith("\n")) {
-            AtomicFiles.write(file, f -> Files.write(f, kept, StandardCharsets.UTF_8));
         }
         return out;
     }
