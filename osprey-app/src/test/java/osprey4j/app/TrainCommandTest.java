@@ -145,6 +145,48 @@ class TrainCommandTest {
     }
 
     @Test
+    void aTrainingTowerIsExportedToTheOspreyWeightsAndTheClipFileAndResumes(@TempDir Path dir) throws IOException {
+        Path full = dir.resolve("tower");
+        Run a = run(trainArgs(full, "--train-tower", "--region-form", "inline").toArray(String[]::new));
+        assertEquals(0, a.rc, a.err);
+        assertTrue(a.err.contains("step 6/6"), a.err);
+        Path model = full.resolve("model");
+        String gamma = "visual.trunk.stages.1.blocks.0.gamma";
+        String dw = "visual.trunk.stages.0.blocks.0.conv_dw.weight";
+        try (Checkpoint before = Checkpoints.open(init.resolve("open_clip_pytorch_model.bin"));
+             Checkpoint after = Checkpoints.open(model.resolve("open_clip_pytorch_model.bin"));
+             Checkpoint ospreyAfter = Checkpoints.open(model.resolve("model.safetensors"))) {
+            for (String name : List.of(gamma, dw)) {
+                float[] b = before.tensor(name).toFloatArray();
+                float[] c = after.tensor(name).toFloatArray();
+                assertFalse(java.util.Arrays.equals(b, c), name + " trained");
+                // the Osprey weights carry the same trained tower (BF16 there, as the CLIP file)
+                float[] o = ospreyAfter.tensor("model.vision_tower.vision_tower." + name).toFloatArray();
+                for (int k = 0; k < c.length; k++) {
+                    assertEquals(c[k], o[k], 1e-2f * Math.max(1f, Math.abs(c[k])), name + "[" + k + "]");
+                }
+            }
+        }
+        try (Osprey o = Osprey.load(model)) {
+            assertEquals(64, o.config().imageSize());
+        }
+        Path cut = dir.resolve("tower-cut");
+        assertEquals(0, run(trainArgs(cut, "--train-tower", "--region-form", "inline", "--stop-after", "3")
+                .toArray(String[]::new)).rc);
+        Run c = run(trainArgs(cut, "--train-tower", "--region-form", "inline", "--resume").toArray(String[]::new));
+        assertEquals(0, c.rc, c.err);
+        assertTrue(c.err.contains("resuming at step 2 of 6"), c.err);
+        List<JsonNode> fullLog = log(full), cutLog = log(cut);
+        for (int i = 0; i < 6; i++) {
+            double l = fullLog.get(i).get("loss").asDouble();
+            assertEquals(l, cutLog.get(i).get("loss").asDouble(), 1e-6 * Math.abs(l), "step " + (i + 1));
+        }
+        // a frozen-tower resume directory is not a training-tower one
+        Run other = run(trainArgs(cut, "--resume").toArray(String[]::new));
+        assertTrue(other.rc != 0 || other.err.contains("no checkpoint"), other.err);
+    }
+
+    @Test
     void badInputIsOneLine(@TempDir Path dir) throws IOException {
         Path empty = Files.createDirectories(dir.resolve("empty"));
         List<String[]> cases = new ArrayList<>();
@@ -160,6 +202,8 @@ class TrainCommandTest {
         cases.add(new String[] {"train", "--stage", "3", "--model", empty.toString(), "--data", instruct.toString(),
                 "--out", dir.resolve("c").toString()});
         cases.add(new String[] {"train", "--stage", "3"});
+        cases.add(trainArgs(dir.resolve("d"), "--train-tower", "--stage", "2").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("e"), "--region-form", "sideways").toArray(String[]::new));
         for (String[] args : cases) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);
