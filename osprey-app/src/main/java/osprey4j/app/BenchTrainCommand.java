@@ -72,7 +72,7 @@ final class BenchTrainCommand implements Callable<Integer> {
                 new int[] {32, 64, 128, 256}, 256, new int[] {256, 256}, 112), 120, 8, 2);
         // One decoder layer at LLaMA-7B's sizes; the embedding, head, projector and extractor are token-sized so the
         // layer is what is timed (1100 positions = 64 image tokens + 1036 text tokens).
-        Preset layer = new Preset("7b-layer", new OspreyDims(4096, 11008, 1, 32, 32, 64, 1e-6f, 10000, false, 64, 2,
+        Preset layer = new Preset("7b-layer", new OspreyDims(4096, 11008, 1, 32, 32, 64, 1e-6f, 10000, false, 8, 2,
                 new int[] {8, 8, 8, 8}, 16, new int[] {16, 16}, 16), 1036, 8, 2);
         return switch (which) {
             case "demo" -> List.of(demo);
