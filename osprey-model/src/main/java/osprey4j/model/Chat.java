@@ -96,6 +96,24 @@ public final class Chat implements AutoCloseable {
         turns.clear();
     }
 
+    /**
+     * Adds a turn that was answered elsewhere (a client sending the whole conversation, as OpenAI's chat API does):
+     * the next prompt holds it as the reference's template holds any earlier turn. Nothing is run.
+     *
+     * @throws IllegalArgumentException for a question referring to a region that does not exist
+     */
+    public void replay(String question, String answer) {
+        Objects.requireNonNull(question, "question");
+        Objects.requireNonNull(answer, "answer");
+        ConversationPrompt.check(question, regions.size());
+        turns.add(new ConversationPrompt.Turn(question, answer, regions.size()));
+    }
+
+    /** Bytes of the KV cache this conversation keeps between turns (0 before the first). */
+    public long cacheBytes() {
+        return cache == null ? 0 : cache.byteSize();
+    }
+
     /** The prompt the model would be given for {@code question} as the next turn. */
     public Osprey.PreparedPrompt prepare(String question) {
         Objects.requireNonNull(question, "question");
