@@ -22,6 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import osprey4j.core.mask.Mask;
+import osprey4j.core.prompt.ConversationPrompt;
 import osprey4j.core.prompt.RegionPrompt;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
@@ -261,6 +262,10 @@ final class ApiServlet extends HttpServlet {
         }
         if (ref.startsWith("data:")) {
             byte[] bytes = ImageInput.fromDataUrl(ref, config.maxUploadBytes());
+            ImageStore.Entry held = images.get(ImageInput.idOf(bytes));
+            if (held != null) {
+                return new ImageStore.Lookup(held, true); // the same bytes were encoded before: not even decoded
+            }
             ImageInput.Decoded d = ImageInput.decode(bytes, config.maxUploadBytes(), config.maxMegapixels());
             return images.getOrEncode(d, service::encode);
         }
@@ -272,6 +277,7 @@ final class ApiServlet extends HttpServlet {
 
     private void chat(HttpServletRequest req, HttpServletResponse resp, long t0, int[] status) throws IOException {
         ChatRequest cr = ChatRequest.parse(readJson(req), config);
+        checkReferences(cr);
         try (Admission.Ticket t = admission.enter()) {
             ImageStore.Lookup lookup = resolveImage(cr.imageRef());
             ImageStore.Entry e = lookup.entry();
@@ -385,6 +391,31 @@ final class ApiServlet extends HttpServlet {
         }
     }
 
+    /**
+     * Refuses, before the request waits for a worker, a question that refers to more regions than it can have (the
+     * regions given, plus one when the image may bring an alpha region).
+     */
+    private void checkReferences(ChatRequest cr) {
+        boolean mayHaveAlpha = true;
+        if (IMAGE_ID.matcher(cr.imageRef()).matches()) {
+            ImageStore.Entry e = images.get(cr.imageRef());
+            if (e == null) {
+                throw ApiException.notFound("no image " + cr.imageRef() + " (never uploaded, or evicted: upload it"
+                        + " again)");
+            }
+            mayHaveAlpha = e.alphaMask != null;
+        }
+        int count = cr.regions().size() + (mayHaveAlpha ? 1 : 0);
+        try {
+            for (String[] turn : cr.history()) {
+                ConversationPrompt.check(turn[0], count);
+            }
+            ConversationPrompt.check(cr.question(), count);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid("messages", e.getMessage());
+        }
+    }
+
     private static boolean refersToRegions(String question) {
         return RegionPrompt.REFERENCE.matcher(question).find() || question.contains(RegionPrompt.MASK_TOKEN);
     }
@@ -485,10 +516,11 @@ final class ApiServlet extends HttpServlet {
                     sse.data(ev);
                 }
             };
+            List<String> warnings = new CopyOnWriteArrayList<>();
             DescribeResult result;
             try {
                 result = service.describe(e.session, new DescribeRequest(e.id, regions, detail, options), progress,
-                        null);
+                        warnings::add);
             } catch (IllegalArgumentException bad) {
                 throw ApiException.invalid(bad.getMessage());
             }
@@ -506,6 +538,10 @@ final class ApiServlet extends HttpServlet {
             ArrayNode list = o.putArray("regions");
             for (int i = 0; i < result.regions().size(); i++) {
                 list.add(regionJson(result.regions().get(i)).put("index", i));
+            }
+            if (!warnings.isEmpty()) {
+                ArrayNode w = o.putArray("warnings");
+                warnings.forEach(w::add);
             }
             send(resp, 200, o);
         }

@@ -22,6 +22,13 @@ import osprey4j.service.Segmenter;
  * }</pre>
  */
 public final class OspreyServer implements AutoCloseable {
+    /** Jetty's own INFO lines (start, stop) are noise here; its warnings stay. Held so the setting stays. */
+    private static final java.util.logging.Logger JETTY_LOG = java.util.logging.Logger.getLogger("org.eclipse.jetty");
+
+    static {
+        JETTY_LOG.setLevel(java.util.logging.Level.WARNING);
+    }
+
     private final Server jetty;
     private final ServerConnector connector;
     private final Metrics metrics;
