@@ -141,20 +141,31 @@ public final class Chat implements AutoCloseable {
         }
         int maxNew = Math.min(options.maxNewTokens(), max - length);
         int needed = length + maxNew - 1;
-        int reused = cachedInput == null ? 0
-                : Math.min(Math.min(ImageSession.sharedRows(cachedInput, prompt.embeddings()), length - 1),
-                        cache.length());
+        int reused;
+        // Where the reused positions come from when this conversation has none of its own yet: the image's cached
+        // prompt start (the system sentence and the image), which any question about the session leaves behind.
+        KvCache.Prefix imagePrefix = null;
+        if (cachedInput != null) {
+            reused = Math.min(Math.min(ImageSession.sharedRows(cachedInput, prompt.embeddings()), length - 1),
+                    cache.length());
+        } else {
+            ImageSession.PromptPrefix p = session.prefix();
+            reused = p == null ? 0 : Math.max(0, Math.min(p.sharedWith(prompt.embeddings()), length - 1));
+            imagePrefix = reused > 0 ? p.cache() : null;
+        }
         if (cache == null || cache.capacity() < needed) {
             // Grow geometrically (bounded by the model's positions) so a long chat copies its cache rarely.
             int capacity = Math.min(max, Math.max(needed, cache == null ? needed : 2 * cache.capacity()));
             KvCache grown = osprey.newCache(capacity);
             if (reused > 0) {
-                grown.restore(cache.copyPrefix(reused), reused);
+                grown.restore(imagePrefix != null ? imagePrefix : cache.copyPrefix(reused), reused);
             }
             if (cache != null) {
                 cache.close();
             }
             cache = grown;
+        } else if (imagePrefix != null) {
+            cache.restore(imagePrefix, reused);
         } else {
             cache.truncate(reused);
         }
