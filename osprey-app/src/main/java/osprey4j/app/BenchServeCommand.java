@@ -97,19 +97,78 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
 
+    @Option(names = "--random-llm", split = ",", paramLabel = "H,I,HEADS,LAYERS", description = "Instead of --model's"
+            + " weights, serve a random model of these LLaMA dimensions (hidden, intermediate, heads, layers; LLaMA-7B"
+            + " is 4096,11008,32,32) with the reference's ConvNeXt-Large tower at 512x512 (1024 image tokens) and"
+            + " --model's tokenizer and vocabulary, written BF16 to --random-dir first.")
+    int[] randomLlm;
+
+    @Option(names = "--random-dir", paramLabel = "DIR", description = "Where --random-llm writes its model (default:"
+            + " a temporary directory, deleted afterwards).")
+    Path randomDir;
+
     @Override
     public Integer call() throws Exception {
         Path img = image != null ? image : model.resolve("example").resolve("scene.png");
         if (!Files.isRegularFile(img)) {
             throw new UsageException("image not found: " + img + " (give --image)");
         }
-        byte[] bytes = Files.readAllBytes(img);
-        RgbImage rgb = ModelSupport.readImage(img);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        byte[] bytes = Files.readAllBytes(img);
+        RgbImage rgb = ModelSupport.readImage(img);
+        Path served = model;
+        boolean deleteServed = false;
+        if (randomLlm != null) {
+            if (randomLlm.length != 4) {
+                throw new UsageException("--random-llm takes hidden,intermediate,heads,layers");
+            }
+            deleteServed = randomDir == null;
+            served = randomDir != null ? randomDir : Files.createTempDirectory("osprey-bench-serve-");
+            Files.deleteIfExists(served);
+            err.println("osprey bench serve: writing a random model " + java.util.Arrays.toString(randomLlm) + " to "
+                    + served);
+            err.flush();
+            writeRandomModel(served, model.resolve("tokenizer.model"));
+        }
+        try {
+            return run(served, bytes, rgb, out, err);
+        } finally {
+            if (deleteServed) {
+                deleteTree(served);
+            }
+        }
+    }
+
+    private void writeRandomModel(Path dir, Path tokenizer) throws IOException {
+        // The vocabulary is the tokenizer's (every sampled id must decode): for the demo's 1000 pieces the LM head
+        // is 1000 rows instead of LLaMA's 32000, 2% of a 7B decode step and nothing of a prefill.
+        int vocab = osprey4j.model.llm.LlamaConfig.read(model.resolve("config.json")).vocabSize();
+        osprey4j.model.llm.LlamaConfig llm = new osprey4j.model.llm.LlamaConfig(randomLlm[0], randomLlm[1],
+                randomLlm[3], randomLlm[2], randomLlm[2], 1e-6f, osprey4j.model.llm.LlamaConfig.DEFAULT_ROPE_THETA,
+                2048, vocab, false, 1, 2);
+        int[] dims = osprey4j.model.vision.RandomConvNext.largeDims();
+        osprey4j.train.export.OspreyShape shape = new osprey4j.train.export.OspreyShape(llm,
+                osprey4j.model.vision.RandomConvNext.largeDepths(), dims, dims[3] / 2, 1024, 112, 1024, "mlp2x_gelu");
+        java.util.Map<String, osprey4j.core.tensor.Tensor> weights = osprey4j.train.export.RandomWeights.of(shape, 7);
+        osprey4j.train.TrainingRun.writeModel(dir, shape, weights, tokenizer, osprey4j.core.tensor.DType.BF16, 2048,
+                512);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    private int run(Path served, byte[] bytes, RgbImage rgb, PrintWriter out, PrintWriter err) throws Exception {
         ObjectNode report = JSON.createObjectNode();
-        try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
-            ServerConfig config = ServerConfig.defaults(model.toAbsolutePath().normalize().getFileName().toString())
+        try (OspreyService service = ModelSupport.loadService(served, spec.commandLine())) {
+            ServerConfig config = ServerConfig.defaults(served.toAbsolutePath().normalize().getFileName().toString())
                     .withPort(0).withQueue(workers, queueDepth).withCaches(imageCacheMb << 20, chatCacheMb << 20)
                     .withLimits(20L << 20, 40, 16, 8000, Math.max(maxTokens, 64));
             try (OspreyServer server = OspreyServer.start(service, null, config)) {

@@ -92,7 +92,7 @@ final class ApiServlet extends HttpServlet {
             if (needsKey(path)) {
                 checkKey(req);
             }
-            route(method, path, req, resp, t0, status);
+            route(method, path, req, resp, t0);
         } catch (ApiException e) {
             status[0] = e.status;
             if (!resp.isCommitted()) {
@@ -141,8 +141,8 @@ final class ApiServlet extends HttpServlet {
         }
     }
 
-    private void route(String method, String path, HttpServletRequest req, HttpServletResponse resp, long t0,
-                       int[] status) throws IOException {
+    private void route(String method, String path, HttpServletRequest req, HttpServletResponse resp, long t0)
+            throws IOException {
         switch (method + " " + path) {
             case "GET /", "GET /index.html" -> StaticPage.serve("index.html", resp);
             case "GET /static/app.js" -> StaticPage.serve("app.js", resp);
@@ -154,8 +154,8 @@ final class ApiServlet extends HttpServlet {
             }
             case "GET /v1/models" -> models(resp);
             case "POST /v1/images" -> upload(req, resp);
-            case "POST /v1/chat/completions", "POST /chat/completions" -> chat(req, resp, t0, status);
-            case "POST /v1/describe" -> describe(req, resp, status);
+            case "POST /v1/chat/completions", "POST /chat/completions" -> chat(req, resp, t0);
+            case "POST /v1/describe" -> describe(req, resp);
             case "POST /v1/segment" -> segment(req, resp);
             default -> {
                 if (path.startsWith("/v1/images/") && (method.equals("GET") || method.equals("DELETE"))) {
@@ -275,7 +275,7 @@ final class ApiServlet extends HttpServlet {
 
     // ---- chat -------------------------------------------------------------------------------------------------
 
-    private void chat(HttpServletRequest req, HttpServletResponse resp, long t0, int[] status) throws IOException {
+    private void chat(HttpServletRequest req, HttpServletResponse resp, long t0) throws IOException {
         ChatRequest cr = ChatRequest.parse(readJson(req), config);
         checkReferences(cr);
         try (Admission.Ticket t = admission.enter()) {
@@ -471,7 +471,7 @@ final class ApiServlet extends HttpServlet {
 
     // ---- describe ---------------------------------------------------------------------------------------------
 
-    private void describe(HttpServletRequest req, HttpServletResponse resp, int[] status) throws IOException {
+    private void describe(HttpServletRequest req, HttpServletResponse resp) throws IOException {
         JsonNode body = readJson(req);
         String ref = body.path("image").asText(null);
         if (ref == null) {
@@ -647,6 +647,7 @@ final class ApiServlet extends HttpServlet {
     private static void send(HttpServletResponse resp, int status, JsonNode body) throws IOException {
         byte[] bytes = JSON.writeValueAsBytes(body);
         resp.setStatus(status);
+        resp.setHeader("X-Content-Type-Options", "nosniff");
         resp.setContentType("application/json");
         resp.setContentLength(bytes.length);
         try (OutputStream out = resp.getOutputStream()) {

@@ -122,7 +122,32 @@ final class RegionSpecs {
         };
     }
 
+    /** Polygon vertices per region: each costs a line walk as long as the image, so they are bounded. */
+    static final int MAX_POLYGON_VERTICES = 10_000;
+
     private static Mask decode(Segmentation s, String where, int width, int height) {
+        // Checked before decoding: a mask is allocated at the size an RLE declares, a polygon is walked edge by edge.
+        switch (s) {
+            case Segmentation.CompressedRle r -> checkSize(r.height(), r.width(), where, width, height);
+            case Segmentation.UncompressedRle r -> checkSize(r.height(), r.width(), where, width, height);
+            case Segmentation.Polygons p -> {
+                long vertices = 0;
+                for (double[] poly : p.polygons()) {
+                    vertices += poly.length / 2;
+                    for (int i = 0; i < poly.length; i++) {
+                        double limit = i % 2 == 0 ? width : height;
+                        if (!(poly[i] >= -limit && poly[i] <= 2 * limit)) {
+                            throw ApiException.invalid(where, where + ".mask has a polygon point far outside the "
+                                    + width + "x" + height + " image (" + poly[i] + ")");
+                        }
+                    }
+                }
+                if (vertices > MAX_POLYGON_VERTICES) {
+                    throw ApiException.limit("too_many_vertices", where, where + ".mask has " + vertices
+                            + " polygon vertices; the limit is " + MAX_POLYGON_VERTICES);
+                }
+            }
+        }
         Mask m;
         try {
             m = s instanceof Segmentation.Polygons ? CocoMasks.decode(s, height, width) : CocoMasks.decode(s);
@@ -134,6 +159,13 @@ final class RegionSpecs {
                     + width + "x" + height + " (width x height); a mask's size is [height, width] of the image");
         }
         return m;
+    }
+
+    private static void checkSize(int h, int w, String where, int width, int height) {
+        if (w != width || h != height) {
+            throw ApiException.invalid(where, where + ".mask is " + w + "x" + h + " but the image is " + width + "x"
+                    + height + " (width x height); a mask's size is [height, width] of the image");
+        }
     }
 
     /** Pixels with x1 <= x < x2 and y1 <= y < y2, rounded and clipped to the image. */

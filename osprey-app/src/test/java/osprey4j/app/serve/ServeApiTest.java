@@ -408,6 +408,19 @@ class ServeApiTest {
         Reply bm = client.post("/v1/chat/completions", badMask);
         assertEquals(400, bm.status());
         assertTrue(bm.errorMessage().contains("5x5"), bm.errorMessage());
+        ObjectNode hugeRle = ServeFixtures.chat(id, "What is <region1>?");
+        ObjectNode hugeMask = hugeRle.putArray("regions").addObject().putObject("mask");
+        hugeMask.putArray("size").add(100_000).add(100_000);
+        hugeMask.putArray("counts").add(10_000_000_000L);
+        Reply hr = client.post("/v1/chat/completions", hugeRle);
+        assertEquals(400, hr.status());
+        assertTrue(hr.errorMessage().contains("100000x100000"), "refused before a mask of that size is made");
+        ObjectNode farPolygon = ServeFixtures.chat(id, "What is <region1>?");
+        farPolygon.putArray("regions").addObject().putArray("mask").addArray().add(0).add(0).add(1e9).add(0).add(1e9)
+                .add(1e9);
+        Reply fp = client.post("/v1/chat/completions", farPolygon);
+        assertEquals(400, fp.status());
+        assertTrue(fp.errorMessage().contains("far outside"), fp.errorMessage());
         assertEquals(400, client.post("/v1/chat/completions", ServeFixtures.chat(id, "Hi").put("n", 2)).status());
         assertEquals(400, client.post("/v1/chat/completions", ServeFixtures.chat(id, "Hi").put("temperature", -1))
                 .status());
