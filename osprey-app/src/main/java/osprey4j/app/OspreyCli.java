@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
                 ChatCommand.class,
                 DescribeCommand.class,
                 InspectCommand.class,
+                ServeCommand.class,
                 EvalCommand.class,
                 TrainCommand.class,
                 CommandLine.HelpCommand.class

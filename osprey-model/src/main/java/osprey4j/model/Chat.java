@@ -96,6 +96,24 @@ public final class Chat implements AutoCloseable {
         turns.clear();
     }
 
+    /**
+     * Adds a turn that was answered elsewhere (a client sending the whole conversation, as OpenAI's chat API does):
+     * the next prompt holds it as the reference's template holds any earlier turn. Nothing is run.
+     *
+     * @throws IllegalArgumentException for a question referring to a region that does not exist
+     */
+    public void replay(String question, String answer) {
+        Objects.requireNonNull(question, "question");
+        Objects.requireNonNull(answer, "answer");
+        ConversationPrompt.check(question, regions.size());
+        turns.add(new ConversationPrompt.Turn(question, answer, regions.size()));
+    }
+
+    /** Bytes of the KV cache this conversation keeps between turns (0 before the first). */
+    public long cacheBytes() {
+        return cache == null ? 0 : cache.byteSize();
+    }
+
     /** The prompt the model would be given for {@code question} as the next turn. */
     public Osprey.PreparedPrompt prepare(String question) {
         Objects.requireNonNull(question, "question");
@@ -123,20 +141,31 @@ public final class Chat implements AutoCloseable {
         }
         int maxNew = Math.min(options.maxNewTokens(), max - length);
         int needed = length + maxNew - 1;
-        int reused = cachedInput == null ? 0
-                : Math.min(Math.min(ImageSession.sharedRows(cachedInput, prompt.embeddings()), length - 1),
-                        cache.length());
+        int reused;
+        // Where the reused positions come from when this conversation has none of its own yet: the image's cached
+        // prompt start (the system sentence and the image), which any question about the session leaves behind.
+        KvCache.Prefix imagePrefix = null;
+        if (cachedInput != null) {
+            reused = Math.min(Math.min(ImageSession.sharedRows(cachedInput, prompt.embeddings()), length - 1),
+                    cache.length());
+        } else {
+            ImageSession.PromptPrefix p = session.prefix();
+            reused = p == null ? 0 : Math.max(0, Math.min(p.sharedWith(prompt.embeddings()), length - 1));
+            imagePrefix = reused > 0 ? p.cache() : null;
+        }
         if (cache == null || cache.capacity() < needed) {
             // Grow geometrically (bounded by the model's positions) so a long chat copies its cache rarely.
             int capacity = Math.min(max, Math.max(needed, cache == null ? needed : 2 * cache.capacity()));
             KvCache grown = osprey.newCache(capacity);
             if (reused > 0) {
-                grown.restore(cache.copyPrefix(reused), reused);
+                grown.restore(imagePrefix != null ? imagePrefix : cache.copyPrefix(reused), reused);
             }
             if (cache != null) {
                 cache.close();
             }
             cache = grown;
+        } else if (imagePrefix != null) {
+            cache.restore(imagePrefix, reused);
         } else {
             cache.truncate(reused);
         }

@@ -71,6 +71,10 @@ final class Generation {
                 delta = stream.advance(decoder.text(), decoder.finalLength());
             }
             listener.onToken(id, delta);
+            if (!stopped && listener.stopRequested()) {
+                stopped = true;
+                answer = finalText(decoder.text().toString());
+            }
             if (!stopped) {
                 logits = step.forward(id);
             }

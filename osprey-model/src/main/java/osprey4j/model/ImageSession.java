@@ -92,6 +92,21 @@ public final class ImageSession {
         prefix = p;
     }
 
+    /**
+     * Bytes this session holds: the preprocessed pixels, the feature maps, the image tokens and the cached prompt
+     * prefix (its embeddings and keys/values), which appears after the first question. For memory budgets.
+     */
+    public long byteSize() {
+        long bytes = pixelValues.byteSize() + imageTokens.byteSize() + features.stem().byteSize()
+                + features.res2().byteSize() + features.res3().byteSize() + features.res4().byteSize()
+                + features.res5().byteSize();
+        PromptPrefix p = prefix;
+        if (p != null) {
+            bytes += p.embeddings().byteSize() + p.cache().byteSize();
+        }
+        return bytes;
+    }
+
     /** How long encoding took, in milliseconds. */
     public double encodeMs() {
         return encodeMs;

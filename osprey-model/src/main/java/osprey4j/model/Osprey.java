@@ -48,7 +48,8 @@ import osprey4j.model.vision.Projector;
  *
  * <p><b>Threads.</b> Calls may overlap, from any threads, as long as each uses its own {@link ImageSession}: the
  * weights are only read, and every call makes its own KV cache and activation scratch. Questions about one session
- * must not overlap (they share the session's cached prompt prefix).
+ * may overlap too: the session's cached prompt prefix is an immutable snapshot that a question reads once and that
+ * a finished prefill replaces whole (last writer wins, and any snapshot is a valid start).
  */
 public final class Osprey implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Osprey.class.getName());

@@ -14,4 +14,12 @@ public interface TokenListener {
     TokenListener NONE = (id, text) -> { };
 
     void onToken(int tokenId, String text);
+
+    /**
+     * Asked after each token: true ends the answer there, as if the token budget were spent (a caller's own stop
+     * rule, such as an API's stop strings). The answer is then the text decoded so far.
+     */
+    default boolean stopRequested() {
+        return false;
+    }
 }

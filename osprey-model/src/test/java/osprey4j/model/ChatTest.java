@@ -102,6 +102,22 @@ class ChatTest {
         }
     }
 
+    @Test
+    void aNewConversationStartsFromTheImagesCachedPrompt() {
+        GenerationOptions greedy = GenerationOptions.greedy(12);
+        osprey.ask(session, List.of(holes), "What is <region1>?", greedy); // leaves the image's prompt start cached
+        try (Chat chat = osprey.chat(session)) {
+            chat.addRegion(holes);
+            Osprey.PreparedPrompt prompt = chat.prepare("Describe <region1>.");
+            Answer fresh = freshRun(prompt, greedy);
+            Answer first = chat.ask("Describe <region1>.", greedy, null);
+            assertArrayEquals(fresh.tokens(), first.tokens());
+            assertTrue(first.timings().reusedPromptTokens() >= session.imageTokens().size(0),
+                    "the system sentence and the image came from the session: "
+                            + first.timings().reusedPromptTokens());
+        }
+    }
+
     /** The whole prompt through a new cache: what {@code ask} does for a one-question prompt. */
     private static Answer freshRun(Osprey.PreparedPrompt prompt, GenerationOptions options) {
         int length = prompt.embeddings().size(0);

@@ -71,6 +71,36 @@ class GenerationTest {
         assertEquals(words.length, fed.size(), "the EOS is not fed back");
     }
 
+    @Test
+    void aListenerCanEndTheAnswerAfterAnyToken() {
+        int[] words = ids(" A red car and a blue van.");
+        int[] script = concat(words, new int[] {tokenizer.eosId(), 5});
+        List<Integer> fed = new ArrayList<>();
+        StringBuilder streamed = new StringBuilder();
+        int[] heard = {0};
+        Generation g = new Generation(tokenizer, StopCondition.of(tokenizer, ChatTemplate.OSPREY_V1));
+        int[] step = {0};
+        Generation.Result r = g.run(new float[] {script[0]}, id -> {
+            fed.add(id);
+            return new float[] {script[++step[0]]};
+        }, l -> (int) l[0], 100, new TokenListener() {
+            @Override
+            public void onToken(int tokenId, String text) {
+                heard[0]++;
+                streamed.append(text);
+            }
+
+            @Override
+            public boolean stopRequested() {
+                return heard[0] == 3;
+            }
+        });
+        assertEquals(3, r.tokens().length, "ends right after the third token");
+        assertEquals(2, fed.size(), "the last token is not fed back");
+        assertEquals(tokenizer.decode(java.util.Arrays.copyOf(words, 3), true).strip(), r.text());
+        assertEquals(true, r.text().startsWith(streamed.toString()), "what was streamed starts the answer");
+    }
+
     /**
      * The reference's KeywordsStoppingCriteria looks for "</s>" in the last three generated tokens only; with this
      * vocabulary "</s>" takes four byte pieces, so, as in the reference, generation goes on and the text stays.

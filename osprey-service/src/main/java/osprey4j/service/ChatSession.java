@@ -71,6 +71,24 @@ public final class ChatSession implements AutoCloseable {
         return chat.turns();
     }
 
+    /**
+     * Adds a turn answered before (a client that sends the whole conversation each time): the next question sees
+     * it as any earlier turn. Nothing is run.
+     *
+     * @throws InvalidRequestException for a question that refers to a region that does not exist
+     */
+    public void replay(String question, String answer) {
+        invalidIfArgument(() -> {
+            chat.replay(question, answer);
+            return null;
+        });
+    }
+
+    /** Bytes of the key/value cache the conversation keeps between turns, for memory budgets. */
+    public long cacheBytes() {
+        return chat.cacheBytes();
+    }
+
     /** Drops the turns; the encoded image and the regions stay. */
     public void reset() {
         chat.reset();

@@ -41,8 +41,8 @@ import osprey4j.model.vision.ConvNextTower;
  * <p><b>Errors.</b> {@link InvalidRequestException} for what the request got wrong (unreadable image, a region of
  * another size); anything else is the service's failure.
  *
- * <p>Segmentation (SAM: clicks and boxes to masks, "segment everything") is not built yet; it will be a fourth use
- * case here, producing the regions the others take.
+ * <p>Segmentation (SAM: clicks and boxes to masks, "segment everything") is not built yet; callers that offer it
+ * take a {@link Segmenter}, the capability it will provide.
  */
 public final class OspreyService implements AutoCloseable {
     private final Osprey model;
@@ -60,6 +60,11 @@ public final class OspreyService implements AutoCloseable {
     public static OspreyService load(Path dir, Consumer<String> warnings) {
         Osprey model = Warnings.routed(warnings, () -> warnings == null ? Osprey.load(dir) : Osprey.load(dir, warnings));
         return new OspreyService(model);
+    }
+
+    /** The maximum sequence length of the model's LLM (prompt and answer together). */
+    public int maxPositions() {
+        return model.llamaConfig().maxPositionEmbeddings();
     }
 
     /** The model directory, as given to {@link #load}. */
@@ -92,8 +97,24 @@ public final class OspreyService implements AutoCloseable {
      * @param tokens hears the answer as it is generated (null: not streamed)
      */
     public AskResult ask(RgbImage image, AskRequest request, TokenListener tokens, Consumer<String> warnings) {
+        return Warnings.routed(warnings, () -> ask(model.encode(image), request, tokens, warnings));
+    }
+
+    /**
+     * Encodes an image once for many requests (a server's upload): the session keeps the features, the image
+     * tokens and, after the first question, the LLM's cache of the prompt up to the end of the image, so later
+     * questions about it skip the encode and most of the prefill. Sessions may be shared by concurrent requests.
+     */
+    public ImageSession encode(RgbImage image) {
+        return model.encode(image);
+    }
+
+    /**
+     * {@link #ask(RgbImage, AskRequest, TokenListener, Consumer)} on an image encoded before ({@link #encode});
+     * the request's image name is only carried along.
+     */
+    public AskResult ask(ImageSession session, AskRequest request, TokenListener tokens, Consumer<String> warnings) {
         return Warnings.routed(warnings, () -> {
-            ImageSession session = model.encode(image);
             List<Mask> masks = request.regions();
             Answer a = invalidIfArgument(() -> model.ask(session, masks, request.question(), request.options(),
                     tokens));
@@ -107,7 +128,13 @@ public final class OspreyService implements AutoCloseable {
      */
     public ChatSession chat(RgbImage image, String imageFile, Consumer<String> warnings) {
         Objects.requireNonNull(imageFile, "imageFile");
-        return Warnings.routed(warnings, () -> new ChatSession(model.chat(model.encode(image)), imageFile, warnings));
+        return Warnings.routed(warnings, () -> chat(model.encode(image), imageFile, warnings));
+    }
+
+    /** {@link #chat(RgbImage, String, Consumer)} on an image encoded before ({@link #encode}). */
+    public ChatSession chat(ImageSession session, String imageFile, Consumer<String> warnings) {
+        Objects.requireNonNull(imageFile, "imageFile");
+        return new ChatSession(model.chat(session), imageFile, warnings);
     }
 
     /**
@@ -129,11 +156,16 @@ public final class OspreyService implements AutoCloseable {
      */
     public DescribeResult describe(RgbImage image, DescribeRequest request, DescribeProgress progress,
                                    Consumer<String> warnings) {
+        return Warnings.routed(warnings, () -> describe(model.encode(image), request, progress, warnings));
+    }
+
+    /** {@link #describe(RgbImage, DescribeRequest, DescribeProgress, Consumer)} on an image encoded before. */
+    public DescribeResult describe(ImageSession session, DescribeRequest request, DescribeProgress progress,
+                                   Consumer<String> warnings) {
         DescribeProgress listener = progress == null ? DescribeProgress.NONE : progress;
         return Warnings.routed(warnings, () -> {
-            ImageSession session = model.encode(image);
             List<DescribeRequest.Region> regions = request.regions();
-            listener.encoded(image.width(), image.height(), session.encodeMs(), regions.size());
+            listener.encoded(session.width(), session.height(), session.encodeMs(), regions.size());
             String question = request.detail().message();
             List<RegionDescription> out = new ArrayList<>(regions.size());
             for (DescribeRequest.Region region : regions) {

@@ -129,6 +129,15 @@ public final class KvCache implements AutoCloseable {
             return length;
         }
 
+        /** Bytes of keys and values held. */
+        public long byteSize() {
+            long bytes = 0;
+            for (int l = 0; l < keys.length; l++) {
+                bytes += keys[l].byteSize() + values[l].byteSize();
+            }
+            return bytes;
+        }
+
         private long kvDim() {
             return keys.length == 0 ? 0 : keys[0].dim(1);
         }
