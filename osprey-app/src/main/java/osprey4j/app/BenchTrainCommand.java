@@ -208,6 +208,16 @@ final class BenchTrainCommand implements Callable<Integer> {
             pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
             pb.redirectError(ProcessBuilder.Redirect.DISCARD);
             Process proc = pb.start();
+            // A peer that hangs must not hang the bench: it is stopped after 30 minutes.
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    if (!proc.waitFor(30, TimeUnit.MINUTES)) {
+                        proc.destroyForcibly();
+                    }
+                } catch (InterruptedException e) {
+                    proc.destroyForcibly();
+                }
+            });
             String answer = null;
             try (var r = proc.inputReader(StandardCharsets.UTF_8)) {
                 for (String line; (line = r.readLine()) != null; ) {
@@ -216,7 +226,8 @@ final class BenchTrainCommand implements Callable<Integer> {
                     }
                 }
             }
-            proc.waitFor(10, TimeUnit.MINUTES);
+            proc.waitFor();
+            watchdog.join();
             if (answer == null) {
                 return mapper.createObjectNode().put("available", false)
                         .put("reason", python + " gave no answer (exit " + proc.exitValue() + ")");
