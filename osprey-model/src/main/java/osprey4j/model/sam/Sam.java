@@ -33,7 +33,7 @@ import osprey4j.model.image.RgbImage;
  * {@code sam_vit_h_4b8939.pth}: {@code torch.save} zip files, read by osprey-core's allow-listed unpickler) and
  * safetensors copies of them; every dimension comes from the weights. Thread-safe: weights are only read.
  */
-public final class Sam {
+public final class Sam implements AutoCloseable {
     /** The official normalisation, on 0..255 pixel values. */
     static final float[] PIXEL_MEAN = {123.675f, 116.28f, 103.53f};
     static final float[] PIXEL_STD = {58.395f, 57.12f, 57.375f};
@@ -44,6 +44,7 @@ public final class Sam {
     private final SamPromptEncoder promptEncoder;
     private final SamMaskDecoder maskDecoder;
     private final Tensor densePe;
+    private Checkpoint owned;
 
     private Sam(SamImageEncoder imageEncoder, SamPromptEncoder promptEncoder, SamMaskDecoder maskDecoder) {
         this.imageEncoder = imageEncoder;
@@ -52,11 +53,13 @@ public final class Sam {
         this.densePe = promptEncoder.densePositionalEncoding();
     }
 
-    /** Opens a SAM checkpoint file (torch zip or safetensors) and reads the model; the file stays mapped. */
+    /** Opens a SAM checkpoint file (torch zip or safetensors) and reads the model; the file stays mapped until {@link #close}. */
     public static Sam load(Path file) {
         Checkpoint ckpt = Checkpoints.open(file);
         try {
-            return load(ckpt, SamMaskDecoder.DEFAULT_HEADS);
+            Sam sam = load(ckpt, SamMaskDecoder.DEFAULT_HEADS);
+            sam.owned = ckpt;
+            return sam;
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;
@@ -85,6 +88,15 @@ public final class Sam {
                     + enc.outChannels());
         }
         return new Sam(enc, prompt, dec);
+    }
+
+    /** Releases the checkpoint file this model was loaded from by {@link #load(Path)}; the model is unusable after. */
+    @Override
+    public void close() {
+        if (owned != null) {
+            owned.close();
+            owned = null;
+        }
     }
 
     public SamImageEncoder imageEncoder() {
