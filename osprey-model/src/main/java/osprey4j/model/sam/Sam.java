@@ -238,7 +238,13 @@ public final class Sam implements AutoCloseable {
      */
     public Prediction decode(Embedding image, List<SamPromptEncoder.Point> points, float[] box, Tensor maskInput,
                              boolean multimask) {
-        Tensor sparse = promptEncoder.sparse(points, box);
+        return decode(image, points, box, maskInput, multimask, SamPromptEncoder.Coordinates.FLOAT32);
+    }
+
+    /** {@link #decode(Embedding, List, float[], Tensor, boolean)} with the points' arithmetic precision. */
+    public Prediction decode(Embedding image, List<SamPromptEncoder.Point> points, float[] box, Tensor maskInput,
+                             boolean multimask, SamPromptEncoder.Coordinates precision) {
+        Tensor sparse = promptEncoder.sparse(points, box, precision);
         Tensor dense = promptEncoder.dense(maskInput);
         SamMaskDecoder.Output out = maskDecoder.predict(image.embedding(), densePe, sparse, dense, imageEncoder.grid());
         int from = multimask ? 1 : 0, to = multimask ? maskDecoder.maskTokens() : 1;

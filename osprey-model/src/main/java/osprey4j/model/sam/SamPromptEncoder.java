@@ -125,7 +125,16 @@ public final class SamPromptEncoder {
     }
 
     /** A point in the input frame and its label (1, 0, or -1 for padding). */
-    public record Point(float x, float y, int label) {
+    public record Point(double x, double y, int label) {
+    }
+
+    /**
+     * The arithmetic of the points' shift and normalisation: the predictor hands the reference float32 coordinates
+     * ({@code (x + 0.5) / S} in float32), the automatic mask generator float64 ones (the same in float64, rounded
+     * to float32 only for the encoding).
+     */
+    public enum Coordinates {
+        FLOAT32, FLOAT64
     }
 
     /**
@@ -136,12 +145,25 @@ public final class SamPromptEncoder {
      * @param box    x1, y1, x2, y2 in the input frame, or null
      */
     public Tensor sparse(List<Point> points, float[] box) {
+        return sparse(points, box, Coordinates.FLOAT32);
+    }
+
+    /** {@link #sparse(List, float[])} with the points' coordinates in the given precision. */
+    public Tensor sparse(List<Point> points, float[] box, Coordinates precision) {
         boolean pad = box == null && !points.isEmpty();
         int n = points.size() + (pad ? 1 : 0) + (box == null ? 0 : 2);
         float[] out = new float[n * embedDim];
         int row = 0;
         for (Point p : points) {
-            embedPoint(p.x() + 0.5f, p.y() + 0.5f, p.label(), out, row++ * embedDim);
+            float x, y;
+            if (precision == Coordinates.FLOAT64) {
+                x = (float) ((p.x() + 0.5) / inputSize);
+                y = (float) ((p.y() + 0.5) / inputSize);
+            } else {
+                x = ((float) p.x() + 0.5f) / inputSize;
+                y = ((float) p.y() + 0.5f) / inputSize;
+            }
+            embedPoint(x, y, p.label(), out, row++ * embedDim);
         }
         if (pad) {
             embedPoint(0f, 0f, NOT_A_POINT, out, row++ * embedDim);
@@ -156,12 +178,13 @@ public final class SamPromptEncoder {
         return Tensor.wrap(out, n, embedDim);
     }
 
+    /** A point given normalised to [0, 1]. */
     private void embedPoint(float x, float y, int label, float[] out, int off) {
         if (label == NOT_A_POINT) {
             System.arraycopy(notAPointEmbed, 0, out, off, embedDim);
             return;
         }
-        encode(x / inputSize, y / inputSize, out, off);
+        encode(x, y, out, off);
         if (label == BACKGROUND || label == FOREGROUND) {
             add(out, off, pointEmbeddings[label]);
         }
