@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Objects;
 import osprey4j.core.mask.Mask;
 import osprey4j.model.image.RgbImage;
+import osprey4j.model.sam.AutomaticMaskGenerator;
 import osprey4j.model.sam.Sam;
 
 /**
@@ -83,6 +84,19 @@ public final class SegmentService implements AutoCloseable {
         List<Mask> out = new ArrayList<>();
         for (SegmentRequest r : requests) {
             out.add(segment(embedding, r).bestMask().segmentation());
+        }
+        return out;
+    }
+
+    /**
+     * "Segment everything": the automatic mask generator's records for the image, in the official order (the
+     * image is encoded once per crop: once without crop layers).
+     */
+    public List<GeneratedMask> everything(RgbImage image, AutomaticMaskGenerator.Options options) {
+        Objects.requireNonNull(image, "image");
+        List<GeneratedMask> out = new ArrayList<>();
+        for (AutomaticMaskGenerator.MaskRecord r : new AutomaticMaskGenerator(sam, options).generate(image)) {
+            out.add(GeneratedMask.of(r));
         }
         return out;
     }

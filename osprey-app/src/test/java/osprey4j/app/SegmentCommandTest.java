@@ -1,0 +1,123 @@
+package osprey4j.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static osprey4j.app.ModelCommandsTest.assertOneLineError;
+import static osprey4j.app.ModelCommandsTest.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.Checkpoints;
+import osprey4j.core.mask.Mask;
+import osprey4j.core.mask.MaskPng;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * {@code osprey segment} on the SAM fixture (osprey-model's src/test/resources/sam, made by the official code):
+ * the written mask is the reference's best mask for the same prompt, {@code --everything} writes the reference
+ * generator's records, and bad input is one line.
+ */
+class SegmentCommandTest {
+    static final Path SAM = Path.of("..", "osprey-model", "src", "test", "resources", "sam");
+    static final String CKPT = SAM.resolve("sam_tiny.pth").toString();
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void pointAndBoxGiveTheReferencesBestMask() throws IOException {
+        // case tall.point_box.multi: image 80x120, background click at (40, 60), box 2,3,76,118
+        Path out = dir.resolve("mask.png");
+        ModelCommandsTest.Run r = run("segment", "--sam", CKPT, "--image", SAM.resolve("images/tall.png").toString(),
+                "--point", "40,60,0", "--box", "2,3,76,118", "--multimask", "--out", out.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode result = JSON.readTree(r.out());
+        assertEquals(3, result.get("masks").size());
+        try (Checkpoint dumps = Checkpoints.open(SAM.resolve("dumps.safetensors"))) {
+            float[] iou = dumps.tensor("tall.point_box.multi.iou").toFloatArray();
+            int best = 0;
+            for (int i = 1; i < iou.length; i++) {
+                if (iou[i] > iou[best]) {
+                    best = i;
+                }
+            }
+            assertEquals(best, result.get("best").asInt());
+            Tensor masks = dumps.tensor("tall.point_box.multi.masks");
+            byte[] bytes = masks.segment().toArray(ValueLayout.JAVA_BYTE);
+            int h = masks.size(1), w = masks.size(2), b = best;
+            Mask expected = Mask.fromPredicate(w, h, (x, y) -> bytes[(b * h + y) * w + x] != 0);
+            assertEquals(expected, MaskPng.read(out));
+            assertEquals(expected.area(), result.get("masks").get(best).get("area").asLong());
+        }
+    }
+
+    @Test
+    void everythingWritesTheReferenceRecords() throws IOException {
+        JsonNode c = JSON.readTree(SAM.resolve("cases.json").toFile()).get("amg").get(2);
+        JsonNode o = c.get("options");
+        Path out = dir.resolve("masks.json");
+        ModelCommandsTest.Run r = run("segment", "--sam", CKPT, "--image", SAM.resolve("images/amg.png").toString(),
+                "--everything", "--points-per-side", o.get("points_per_side").asText(),
+                "--pred-iou-thresh", "0", "--stability-score-thresh", "0",
+                "--min-mask-region-area", o.get("min_mask_region_area").asText(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode records = JSON.readTree(out.toFile());
+        JsonNode expected = c.get("records");
+        assertEquals(expected.size(), records.size());
+        for (int i = 0; i < records.size(); i++) {
+            assertEquals(expected.get(i).get("area"), records.get(i).get("area"));
+            assertEquals(expected.get(i).get("bbox"), records.get(i).get("bbox"));
+            assertEquals(expected.get(i).get("crop_box"), records.get(i).get("crop_box"));
+            assertEquals(expected.get(i).get("segmentation").get("size"), records.get(i).get("segmentation").get("size"));
+        }
+    }
+
+    @Test
+    void badInputIsOneLine() {
+        String image = SAM.resolve("images/tall.png").toString();
+        Path out = dir.resolve("m.png");
+        assertOneLineError(run("segment", "--sam", CKPT, "--image", image, "--point", "100,5", "--out", out.toString()),
+                "point 100,5 is outside the 80x120 image");
+        assertOneLineError(run("segment", "--sam", CKPT, "--image", image, "--box", "5,5,5,20", "--out", out.toString()),
+                "has no area");
+        assertOneLineError(run("segment", "--sam", CKPT, "--image", image, "--box", "1,1,9,9", "--box", "2,2,8,8",
+                "--out", out.toString()), "one box per prompt");
+        assertOneLineError(run("segment", "--sam", CKPT, "--image", image, "--point", "3,4,7", "--out", out.toString()),
+                "label '7'");
+        assertOneLineError(run("segment", "--sam", SAM.resolve("dumps.safetensors").toString(), "--image", image,
+                "--point", "3,4", "--out", out.toString()), "not a Segment Anything checkpoint");
+        assertOneLineError(run("segment", "--sam", CKPT, "--image", image, "--out", out.toString()), "give a prompt");
+        assertOneLineError(run("segment", "--sam", dir.resolve("none.pth").toString(), "--image", image, "--point", "3,4",
+                "--out", out.toString()), "SAM checkpoint not found");
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void singleMaskIsTheDefault() throws IOException {
+        // case square.point.single: a click at (19.2, 32) on the 64x64 image, one mask
+        ModelCommandsTest.Run r = run("segment", "--sam", CKPT, "--image", SAM.resolve("images/square.png").toString(),
+                "--point", "19.2,32", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode result = JSON.readTree(r.out());
+        assertEquals(1, result.get("masks").size());
+        try (Checkpoint dumps = Checkpoints.open(SAM.resolve("dumps.safetensors"))) {
+            byte[] bytes = dumps.tensor("square.point.single.masks").segment().toArray(ValueLayout.JAVA_BYTE);
+            long area = 0;
+            for (byte b : bytes) {
+                area += b != 0 ? 1 : 0;
+            }
+            assertEquals(area, result.get("masks").get(0).get("area").asLong());
+            // float32 rounding of the decoder, as in osprey-model's SamParityTest
+            assertEquals(dumps.tensor("square.point.single.iou").toFloatArray()[0],
+                    result.get("masks").get(0).get("predicted_iou").asDouble(), 1e-5);
+        }
+    }
+}
