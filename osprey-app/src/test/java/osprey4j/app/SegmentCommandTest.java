@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.io.Checkpoint;
@@ -118,6 +119,51 @@ class SegmentCommandTest {
             // float32 rounding of the decoder, as in osprey-model's SamParityTest
             assertEquals(dumps.tensor("square.point.single.iou").toFloatArray()[0],
                     result.get("masks").get(0).get("predicted_iou").asDouble(), 1e-5);
+        }
+    }
+
+    @Test
+    void askWithSamUsesSamsMask() throws IOException {
+        // the same question about SAM's mask for a click, given as --point with --sam and as the PNG that
+        // `osprey segment` writes for that click: the same greedy answer
+        String model = ModelCommandsTest.MODEL.toString(), image = ModelCommandsTest.input("scene_rgb.jpg");
+        Path png = dir.resolve("click.png");
+        assertEquals(0, run("segment", "--sam", CKPT, "--image", image, "--point", "30,40", "--out", png.toString()).code());
+        ModelCommandsTest.Run viaPng = run("ask", "--model", model, "--image", image, "--mask", png.toString(),
+                "--question", "What is <region1>?", "--greedy", "--max-new-tokens", "6", "--json");
+        ModelCommandsTest.Run viaSam = run("ask", "--model", model, "--image", image, "--point", "30,40", "--sam", CKPT,
+                "--question", "What is <region1>?", "--greedy", "--max-new-tokens", "6", "--json");
+        assertEquals(0, viaSam.code(), viaSam.err());
+        assertEquals(JSON.readTree(viaPng.out()).get("tokens"), JSON.readTree(viaSam.out()).get("tokens"));
+        ModelCommandsTest.Run rectangle = run("ask", "--model", model, "--image", image, "--box", "10,10,60,50",
+                "--question", "What is <region1>?", "--greedy", "--max-new-tokens", "6", "--json");
+        assertEquals(0, rectangle.code(), rectangle.err());
+        assertOneLineError(run("ask", "--model", model, "--image", image, "--point", "30,40", "--question",
+                "What is <region1>?"), "add --sam CKPT");
+    }
+
+    @Test
+    void describeEverythingDescribesEachSamMask() throws IOException {
+        String model = ModelCommandsTest.MODEL.toString(), image = ModelCommandsTest.input("scene_rgb.jpg");
+        String[] amg = {"--points-per-side", "4", "--pred-iou-thresh", "0", "--stability-score-thresh", "0"};
+        Path records = dir.resolve("masks.json");
+        List<String> seg = new java.util.ArrayList<>(List.of("segment", "--sam", CKPT, "--image", image, "--everything",
+                "--out", records.toString()));
+        seg.addAll(List.of(amg));
+        assertEquals(0, run(seg.toArray(String[]::new)).code());
+        Path out = dir.resolve("regions.jsonl");
+        List<String> describe = new java.util.ArrayList<>(List.of("describe", "--model", model, "--image", image,
+                "--everything", "--sam", CKPT, "--greedy", "--max-new-tokens", "3", "--out", out.toString()));
+        describe.addAll(List.of(amg));
+        ModelCommandsTest.Run r = run(describe.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        JsonNode masks = JSON.readTree(records.toFile());
+        List<String> lines = Files.readAllLines(out);
+        assertEquals(masks.size(), lines.size());
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode line = JSON.readTree(lines.get(i));
+            assertEquals(i + 1, line.get("id").asInt());
+            assertEquals(masks.get(i).get("area").asLong(), line.get("area").asLong());
         }
     }
 }
