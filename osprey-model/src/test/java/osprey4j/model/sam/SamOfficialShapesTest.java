@@ -9,11 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -24,7 +22,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.tensor.DType;
-import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.RgbImage;
 
@@ -97,17 +94,32 @@ class SamOfficialShapesTest {
         assertEquals(4, sam.maskDecoder().maskTokens());
     }
 
+    @ParameterizedTest
+    @CsvSource({"vit_b", "vit_l", "vit_h"})
+    void randomSamHasTheOfficialKeysAndShapes(String model) throws IOException {
+        Map<String, long[]> official = shapes(model);
+        Map<String, long[]> ours = RandomSam.shapes(RandomSam.Shape.of(model));
+        assertEquals(List.copyOf(official.keySet()), List.copyOf(ours.keySet()), "keys, in state-dict order");
+        for (String k : official.keySet()) {
+            assertArrayEquals(official.get(k), ours.get(k), k);
+        }
+    }
+
     @Test
     @EnabledIfSystemProperty(named = "osprey.sam.vitb", matches = "true")
     void vitBRunsOnA1024Input(@TempDir Path tmp) throws IOException {
-        SplittableRandom rng = new SplittableRandom(5);
         Map<String, Tensor> weights = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : shapes("vit_b").entrySet()) {
-            weights.put(e.getKey(), randomWeight(rng, e.getKey(), e.getValue()));
+        try (var random = RandomSam.checkpoint(RandomSam.Shape.vitB(), DType.F16, 5)) {
+            random.tensors().forEach(t -> weights.put(t.name(), random.tensor(t.name())));
+            Path file = tmp.resolve("sam_vit_b.safetensors");
+            SafetensorsWriter.write(file, weights);
+            weights.clear();
+            runVitB(file);
         }
-        Path file = tmp.resolve("sam_vit_b.safetensors");
-        SafetensorsWriter.write(file, weights);
-        weights.clear();
+    }
+
+    private static void runVitB(Path file) {
+        SplittableRandom rng = new SplittableRandom(5);
         Sam sam = Sam.load(file);
         byte[] rgb = new byte[300 * 200 * 3];
         for (int i = 0; i < rgb.length; i++) {
@@ -133,27 +145,6 @@ class SamOfficialShapesTest {
         for (float v : p.logits().toFloatArray()) {
             assertTrue(Float.isFinite(v));
         }
-    }
-
-    /** Scaled so activations stay of order 1: LayerNorm scales near 1, fan-in scaled weights. */
-    private static Tensor randomWeight(SplittableRandom rng, String name, long[] shape) {
-        Tensor t = Tensor.zeros(DType.F16, shape);
-        MemorySegment s = t.segment();
-        long n = t.numel();
-        boolean norm = name.contains("norm") || name.matches(".*neck\\.[13]\\..*") || name.matches(".*(mask_downscaling\\.[14]|output_upscaling\\.1)\\..*");
-        double fanIn = shape.length >= 2 ? (double) n / shape[0] : 1;
-        for (long i = 0; i < n; i++) {
-            double u = 2 * rng.nextDouble() - 1;
-            double v;
-            if (norm && name.endsWith("weight")) {
-                v = 1 + 0.1 * u;
-            } else if (name.endsWith("bias") || shape.length < 2) {
-                v = 0.05 * u;
-            } else {
-                v = u / Math.sqrt(fanIn);
-            }
-            s.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Floats.floatToF16((float) v));
-        }
-        return t;
+        sam.close();
     }
 }
