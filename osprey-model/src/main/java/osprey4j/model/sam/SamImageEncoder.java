@@ -7,6 +7,7 @@ import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.CheckpointException;
 import osprey4j.core.kernels.Activations;
 import osprey4j.core.kernels.Attention;
+import osprey4j.core.kernels.BlockedAttention;
 import osprey4j.core.kernels.ChannelLayout;
 import osprey4j.core.kernels.Conv2d;
 import osprey4j.core.kernels.Gemm;
@@ -34,6 +35,8 @@ import osprey4j.core.tensor.Tensor;
  */
 public final class SamImageEncoder {
     static final float EPS = 1e-6f;
+    /** From this many keys on (global blocks: 4096), attention runs as blocked GEMMs ({@link BlockedAttention}). */
+    static final int BLOCKED_ATTENTION_KEYS = 1024;
     private static final String P = "image_encoder.";
 
     /** One ViT block; fields named after the reference's keys. */
@@ -56,6 +59,7 @@ public final class SamImageEncoder {
     private final Tensor neck3Bias;
     private final int patch;
     private final int grid;
+    private int blockedAttentionKeys = BLOCKED_ATTENTION_KEYS;
 
     private SamImageEncoder(Tensor patchEmbedWeight, Tensor patchEmbedBias, Tensor posEmbed, List<Block> blocks,
                             int heads, Tensor neck0Rows, Tensor neck1Weight, Tensor neck1Bias, Tensor neck2Rows,
@@ -133,6 +137,17 @@ public final class SamImageEncoder {
                 Conv2d.filtersTapMajor(neck2), ckpt.weight(P + "neck.3.weight", out), ckpt.weight(P + "neck.3.bias", out));
     }
 
+    /**
+     * This encoder (same weights) running attention over at least {@code keys} keys as blocked GEMMs: the same
+     * attention up to summation order (for tests of that path on small grids).
+     */
+    SamImageEncoder withBlockedAttentionFrom(int keys) {
+        SamImageEncoder e = new SamImageEncoder(patchEmbedWeight, patchEmbedBias, posEmbed, blocks, heads, neck0Rows,
+                neck1Weight, neck1Bias, neck2Rows, neck3Weight, neck3Bias);
+        e.blockedAttentionKeys = keys;
+        return e;
+    }
+
     /** The square input side ({@code img_size}: 1024 for the official models). */
     public int imageSize() {
         return grid * patch;
@@ -163,57 +178,108 @@ public final class SamImageEncoder {
                 + window + ", global blocks " + global;
     }
 
+    /** The encoder's steps, for {@link Timings}. */
+    public enum Op {
+        PATCH_EMBED, NORM, QKV, REL_POS, ATTENTION, PROJ, MLP, WINDOWS, NECK
+    }
+
+    /** Wall-clock time per kind of step, summed over forward passes. Not thread-safe; one forward at a time. */
+    public static final class Timings {
+        private final long[] nanos = new long[Op.values().length];
+
+        long add(Op op, long since) {
+            long now = System.nanoTime();
+            nanos[op.ordinal()] += now - since;
+            return now;
+        }
+
+        /** Seconds spent in {@code op}. */
+        public double seconds(Op op) {
+            return nanos[op.ordinal()] / 1e9;
+        }
+    }
+
+    /** {@link #forward(Tensor, Timings)} without timings. */
+    public Tensor forward(Tensor pixels) {
+        return forward(pixels, null);
+    }
+
     /**
-     * Encodes a preprocessed image.
+     * Encodes a preprocessed image, adding the time of each step to {@code timings} when it is not null.
      *
      * @param pixels F32 [3, S, S] with S = {@link #imageSize()} (normalised and padded)
      * @return F32 [C, grid, grid], the image embedding
      */
-    public Tensor forward(Tensor pixels) {
+    public Tensor forward(Tensor pixels, Timings timings) {
         Objects.requireNonNull(pixels, "pixels");
         int s = imageSize();
         if (pixels.dtype() != DType.F32 || pixels.rank() != 3 || pixels.dim(0) != 3 || pixels.dim(1) != s
                 || pixels.dim(2) != s) {
             throw new IllegalArgumentException("SAM's image encoder takes F32 [3, " + s + ", " + s + "], got " + pixels);
         }
+        Step step = new Step(timings);
         Tensor x = Conv2d.patchify(pixels, patchEmbedWeight, patchEmbedBias);
         Residual.add(posEmbed.to(DType.F32).reshape((long) grid * grid, x.dim(1)), x);
+        step.done(Op.PATCH_EMBED);
         for (Block b : blocks) {
-            block(b, x);
+            block(b, x, step);
         }
         Tensor y = Gemm.linear(x, neck0Rows, null);
         Norms.layerNorm(y, neck1Weight, neck1Bias, EPS);
         Tensor z = Gemm.linear(Conv2d.samePatchRows(y, grid, grid, 3), neck2Rows, null);
         Norms.layerNorm(z, neck3Weight, neck3Bias, EPS);
-        return ChannelLayout.toChannelsFirst(z, grid, grid);
+        Tensor out = ChannelLayout.toChannelsFirst(z, grid, grid);
+        step.done(Op.NECK);
+        return out;
     }
 
-    private void block(Block b, Tensor x) {
-        long width = x.dim(1);
+    /** Adds the time since the previous step to the timings, when there are timings. */
+    private static final class Step {
+        private final Timings timings;
+        private long last = System.nanoTime();
+
+        Step(Timings timings) {
+            this.timings = timings;
+        }
+
+        void done(Op op) {
+            if (timings != null) {
+                last = timings.add(op, last);
+            }
+        }
+    }
+
+    private void block(Block b, Tensor x, Step step) {
         Tensor normed = Tensor.zeros(DType.F32, x.shape());
         Norms.layerNorm(x, b.norm1Weight(), b.norm1Bias(), EPS, normed);
+        step.done(Op.NORM);
         Tensor attended;
         if (b.windowSize() == 0) {
-            attended = attention(b, normed, grid, grid, 1);
+            attended = attention(b, normed, grid, grid, 1, step);
         } else {
             int ws = b.windowSize();
             int across = (grid + ws - 1) / ws;
             Tensor windows = Windows.partition(normed, grid, ws);
-            attended = Windows.unpartition(attention(b, windows, ws, ws, across * across), grid, ws);
+            step.done(Op.WINDOWS);
+            Tensor a = attention(b, windows, ws, ws, across * across, step);
+            attended = Windows.unpartition(a, grid, ws);
+            step.done(Op.WINDOWS);
         }
         Residual.add(attended, x);
         Norms.layerNorm(x, b.norm2Weight(), b.norm2Bias(), EPS, normed);
+        step.done(Op.NORM);
         Tensor hidden = Gemm.linear(normed, b.lin1Weight(), b.lin1Bias());
         Activations.gelu(hidden);
         Residual.add(Gemm.linear(hidden, b.lin2Weight(), b.lin2Bias()), x);
-        assert x.dim(1) == width;
+        step.done(Op.MLP);
     }
 
     /** Multi-head attention with the decomposed relative position bias, run on each of {@code count} h x w grids. */
-    private Tensor attention(Block b, Tensor rows, int h, int w, int count) {
+    private Tensor attention(Block b, Tensor rows, int h, int w, int count, Step step) {
         Tensor q = Gemm.linear(rows, b.qWeight(), b.qBias());
         Tensor k = Gemm.linear(rows, b.kWeight(), b.kBias());
         Tensor v = Gemm.linear(rows, b.vWeight(), b.vBias());
+        step.done(Op.QKV);
         Tensor out = Tensor.zeros(DType.F32, rows.shape());
         int n = h * w;
         int headDim = Math.toIntExact(rows.dim(1) / heads);
@@ -221,10 +287,19 @@ public final class SamImageEncoder {
         for (int i = 0; i < count; i++) {
             Tensor qi = q.slice((long) i * n, (long) (i + 1) * n);
             RelativePositionBias.Factors bias = RelativePositionBias.compute(qi, h, w, heads, b.relPosH(), b.relPosW());
-            Attention.attend(qi, k.slice((long) i * n, (long) (i + 1) * n), v.slice((long) i * n, (long) (i + 1) * n),
-                    heads, heads, Attention.NOT_CAUSAL, bias.scoreBias(), ws, out.slice((long) i * n, (long) (i + 1) * n));
+            step.done(Op.REL_POS);
+            Tensor ki = k.slice((long) i * n, (long) (i + 1) * n), vi = v.slice((long) i * n, (long) (i + 1) * n);
+            Tensor oi = out.slice((long) i * n, (long) (i + 1) * n);
+            if (n >= blockedAttentionKeys) {
+                BlockedAttention.attend(qi, ki, vi, heads, bias.scoreBias(), oi);
+            } else {
+                Attention.attend(qi, ki, vi, heads, heads, Attention.NOT_CAUSAL, bias.scoreBias(), ws, oi);
+            }
+            step.done(Op.ATTENTION);
         }
-        return Gemm.linear(out, b.projWeight(), b.projBias());
+        Tensor projected = Gemm.linear(out, b.projWeight(), b.projBias());
+        step.done(Op.PROJ);
+        return projected;
     }
 
     /** The reference's {@code window_partition} / {@code window_unpartition} on channels-last rows. */

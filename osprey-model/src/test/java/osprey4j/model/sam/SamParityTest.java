@@ -91,6 +91,17 @@ class SamParityTest {
     }
 
     @Test
+    void blockedAttentionPathMatchesToo() {
+        // every attention (windows and the global block) through BlockedAttention, as ViT-B's global blocks run
+        RgbImage image = SamFixtures.image("tall");
+        float[] expected = dumps.tensor("tall.embedding").toFloatArray();
+        float[] actual = sam.imageEncoder().withBlockedAttentionFrom(0).forward(sam.pixels(sam.resize(image)))
+                .toFloatArray();
+        double diff = maxAbsDiff(expected, actual);
+        assertTrue(diff < 1e-4, "embedding with blocked attention differs by " + diff);
+    }
+
+    @Test
     void promptsMatch() {
         List<JsonNode> cases = new java.util.ArrayList<>();
         SamFixtures.cases().get("predictor").forEach(cases::add);
