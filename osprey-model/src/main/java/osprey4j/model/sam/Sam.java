@@ -1,8 +1,10 @@
 package osprey4j.model.sam;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import osprey4j.core.io.Checkpoint;
@@ -183,7 +185,7 @@ public final class Sam implements AutoCloseable {
             int h = logits.size(1), w = logits.size(2);
             MemorySegment seg = logits.segment();
             long base = (long) i * h * w;
-            return Mask.fromPredicate(w, h, (x, y) -> seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED,
+            return Mask.fromPredicate(w, h, (x, y) -> seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED,
                     base + (long) y * w + x) > MASK_THRESHOLD);
         }
 
@@ -251,7 +253,7 @@ public final class Sam implements AutoCloseable {
         int plane = Math.toIntExact(out.masks().dim(1) * out.masks().dim(2));
         Tensor low = out.masks().reshape(out.masks().dim(0), plane).slice(from, to)
                 .reshape(to - from, out.masks().dim(1), out.masks().dim(2)).copy();
-        float[] iou = java.util.Arrays.copyOfRange(out.iou(), from, to);
+        float[] iou = Arrays.copyOfRange(out.iou(), from, to);
         return new Prediction(low, iou, postprocess(low, image));
     }
 

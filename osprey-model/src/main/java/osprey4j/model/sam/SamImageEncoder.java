@@ -1,6 +1,8 @@
 package osprey4j.model.sam;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import osprey4j.core.io.Checkpoint;
@@ -84,7 +86,7 @@ public final class SamImageEncoder {
         long[] pe = SamWeights.shape(ckpt, P + "patch_embed.proj.weight", 4);
         long width = pe[0], patch = pe[2];
         if (pe[1] != 3 || pe[3] != patch) {
-            throw new CheckpointException("'" + P + "patch_embed.proj.weight' is " + java.util.Arrays.toString(pe)
+            throw new CheckpointException("'" + P + "patch_embed.proj.weight' is " + Arrays.toString(pe)
                     + ", not [D, 3, p, p]");
         }
         long[] pos = SamWeights.shape(ckpt, P + "pos_embed", 4);
@@ -316,7 +318,7 @@ public final class SamImageEncoder {
             for (int y = 0; y < grid; y++) {
                 for (int xx = 0; xx < grid; xx++) {
                     long dst = (((long) (y / ws) * across + xx / ws) * ws * ws + (long) (y % ws) * ws + xx % ws);
-                    java.lang.foreign.MemorySegment.copy(x.segment(), ((long) y * grid + xx) * run, out.segment(),
+                    MemorySegment.copy(x.segment(), ((long) y * grid + xx) * run, out.segment(),
                             dst * run, run);
                 }
             }
@@ -332,7 +334,7 @@ public final class SamImageEncoder {
             for (int y = 0; y < grid; y++) {
                 for (int xx = 0; xx < grid; xx++) {
                     long src = (((long) (y / ws) * across + xx / ws) * ws * ws + (long) (y % ws) * ws + xx % ws);
-                    java.lang.foreign.MemorySegment.copy(windows.segment(), src * run, out.segment(),
+                    MemorySegment.copy(windows.segment(), src * run, out.segment(),
                             ((long) y * grid + xx) * run, run);
                 }
             }

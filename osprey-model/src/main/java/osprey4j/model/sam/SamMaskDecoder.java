@@ -1,5 +1,6 @@
 package osprey4j.model.sam;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import osprey4j.core.io.Checkpoint;
@@ -208,9 +209,9 @@ public final class SamMaskDecoder {
         int n = 1 + m + sparse.size(0);
         Tensor tokens = Tensor.zeros(DType.F32, n, dim);
         long row = (long) dim * Float.BYTES;
-        java.lang.foreign.MemorySegment.copy(iouToken.segment(), 0, tokens.segment(), 0, row);
-        java.lang.foreign.MemorySegment.copy(maskTokens.segment(), 0, tokens.segment(), row, m * row);
-        java.lang.foreign.MemorySegment.copy(sparse.segment(), 0, tokens.segment(), (1 + m) * row, sparse.size(0) * row);
+        MemorySegment.copy(iouToken.segment(), 0, tokens.segment(), 0, row);
+        MemorySegment.copy(maskTokens.segment(), 0, tokens.segment(), row, m * row);
+        MemorySegment.copy(sparse.segment(), 0, tokens.segment(), (1 + m) * row, sparse.size(0) * row);
         Tensor src = image.copy();
         Residual.add(dense, src);
 
@@ -252,7 +253,7 @@ public final class SamMaskDecoder {
         Tensor hyperIn = Tensor.zeros(DType.F32, m, c8);
         for (int i = 0; i < m; i++) {
             Tensor h = outputHypernetworksMlps.get(i).forward(queries.slice(1 + i, 2 + i));
-            java.lang.foreign.MemorySegment.copy(h.segment(), 0, hyperIn.segment(), (long) i * c8 * Float.BYTES,
+            MemorySegment.copy(h.segment(), 0, hyperIn.segment(), (long) i * c8 * Float.BYTES,
                     (long) c8 * Float.BYTES);
         }
         Tensor masks = ChannelLayout.toChannelsFirst(Gemm.linear(up, hyperIn, null), 4L * grid, 4L * grid);

@@ -1,5 +1,6 @@
 package osprey4j.model.sam;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.CheckpointException;
@@ -206,7 +207,7 @@ public final class SamPromptEncoder {
         if (maskInput == null) {
             Tensor out = Tensor.zeros(DType.F32, (long) grid * grid, embedDim);
             for (int i = 0; i < grid * grid; i++) {
-                java.lang.foreign.MemorySegment.copy(noMaskEmbed.segment(), 0, out.segment(),
+                MemorySegment.copy(noMaskEmbed.segment(), 0, out.segment(),
                         (long) i * embedDim * Float.BYTES, (long) embedDim * Float.BYTES);
             }
             return out;

@@ -94,6 +94,21 @@ class SamOfficialShapesTest {
         assertEquals(4, sam.maskDecoder().maskTokens());
     }
 
+    @Test
+    void aWeightOfAnotherSizeIsOneLine(@TempDir Path tmp) throws IOException {
+        Map<String, long[]> shapes = shapes("vit_b");
+        shapes.put("mask_decoder.transformer.layers.1.mlp.lin2.weight", new long[] {256, 1024});
+        var e = org.junit.jupiter.api.Assertions.assertThrows(osprey4j.core.io.CheckpointException.class,
+                () -> Sam.load(sparseCheckpoint(tmp, shapes)));
+        assertTrue(e.getMessage().startsWith("weight 'mask_decoder.transformer.layers.1.mlp.lin2.weight' has the wrong"
+                + " shape: expected [256, 2048], found [256, 1024]"), e.getMessage());
+        Map<String, long[]> noDecoder = shapes("vit_b");
+        noDecoder.keySet().removeIf(k -> k.startsWith("mask_decoder."));
+        var e2 = org.junit.jupiter.api.Assertions.assertThrows(osprey4j.core.io.CheckpointException.class,
+                () -> Sam.load(sparseCheckpoint(tmp.resolve("x").toFile().mkdirs() ? tmp.resolve("x") : tmp, noDecoder)));
+        assertTrue(e2.getMessage().startsWith("not a Segment Anything checkpoint"), e2.getMessage());
+    }
+
     @ParameterizedTest
     @CsvSource({"vit_b", "vit_l", "vit_h"})
     void randomSamHasTheOfficialKeysAndShapes(String model) throws IOException {
