@@ -2,6 +2,7 @@ package osprey4j.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static osprey4j.app.ModelCommandsTest.assertOneLineError;
 import static osprey4j.app.ModelCommandsTest.run;
 
@@ -165,5 +166,22 @@ class SegmentCommandTest {
             assertEquals(i + 1, line.get("id").asInt());
             assertEquals(masks.get(i).get("area").asLong(), line.get("area").asLong());
         }
+    }
+
+    @Test
+    void chatWithSamAddsSamsMasks() throws IOException {
+        // /point with --sam adds SAM's mask for the click: the same region as the PNG `osprey segment` writes
+        String image = ModelCommandsTest.input("scene_rgb.jpg");
+        Path png = dir.resolve("click.png");
+        assertEquals(0, run("segment", "--sam", CKPT, "--image", image, "--point", "30,40", "--out", png.toString()).code());
+        ChatCommandTest.Run r = ChatCommandTest.chat(String.join("\n", "/point 30,40", "/point 900,40", "/regions",
+                "/quit") + "\n", "--model", ModelCommandsTest.MODEL.toString(), "--image", image, "--sam", CKPT,
+                "--greedy", "--max-new-tokens", "2");
+        assertEquals(0, r.code(), r.err());
+        long area = MaskPng.read(png).area();
+        assertEquals(List.of("<region1>  point 30,40 (SAM)  (" + area), List.of(r.out().lines().toList().getFirst()
+                .substring(0, ("<region1>  point 30,40 (SAM)  (" + area).length())));
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("/point 900,40: point 900,40 is outside the 360x240 image"), r.err());
     }
 }
