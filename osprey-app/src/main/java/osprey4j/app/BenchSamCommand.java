@@ -148,7 +148,9 @@ final class BenchSamCommand implements Callable<Integer> {
             peer.put("available", false).put("reason", "not run (--no-peer)");
         } else {
             if (!json) {
-                err.println("running the official code on PyTorch (" + python + ")...");
+                err.printf(Locale.ROOT, "osprey: encoder first run %.2f s, warm median %.2f s; one click %.1f ms."
+                                + " Running the official code on PyTorch (%s)...%n", ours.get("encoder_first_s").asDouble(),
+                        ours.get("encoder_median_s").asDouble(), ours.get("click_median_ms").asDouble(), python);
                 err.flush();
             }
             runPeer(mapper, nThreads, peer);
