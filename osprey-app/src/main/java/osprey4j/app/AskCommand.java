@@ -47,7 +47,8 @@ final class AskCommand implements Callable<Integer> {
             description = "The question, with <region1>, <region2>...")
     String question;
 
-    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --point (not yet supported).")
+    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint (sam_vit_b_01ec64.pth or a safetensors"
+            + " copy): --point and --box regions become SAM's mask of the object.")
     Path sam;
 
     @Mixin
@@ -60,12 +61,9 @@ final class AskCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GenerationOptions options = generation.options(spec.commandLine().getParseResult());
-        if (sam != null) {
-            throw new UsageException("--sam: SAM is not yet supported; give regions as --mask PNG or --box");
-        }
         long t0 = System.nanoTime();
         RgbImage img = ModelSupport.readImage(input.image);
-        List<Mask> masks = RegionInputs.masks(regions, img.width(), img.height());
+        List<Mask> masks = RegionInputs.masks(regions, input.image, img, sam);
         // The request checks the question's region references before the (slow) model load.
         AskRequest request = ModelSupport.asUsage(() -> new AskRequest(input.image.toString(), masks, question,
                 options));

@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 /** {@code osprey bench ...}: performance figures for the hot paths, next to a peer's. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks of the hot paths, printed next to a peer measured in the same run.",
-        subcommands = {BenchGemmCommand.class, BenchVisionCommand.class, BenchTrainCommand.class,
-                BenchServeCommand.class})
+        subcommands = {BenchGemmCommand.class, BenchVisionCommand.class, BenchSamCommand.class,
+                BenchTrainCommand.class, BenchServeCommand.class})
 final class BenchCommand {
 }

@@ -23,6 +23,9 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.TerminalBuilder;
+import osprey4j.model.sam.Sam;
+import osprey4j.service.SegmentRequest;
+import osprey4j.service.SegmentService;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,8 +47,9 @@ final class ChatCommand implements Callable<Integer> {
     static final String HELP = """
             Ask a question about the image; <region1>, <region2>... refer to the regions. Commands:
               /mask PNG            add a region from a mask image of the image's size
-              /box x1,y1,x2,y2     add a rectangular region (pixels, x2 and y2 exclusive)
-              /point x,y           add a region from a click (needs SAM, not built yet)
+              /box x1,y1,x2,y2     add a region from a box: with --sam SAM's mask of the object in it,
+                                   without the rectangle itself (pixels, x2 and y2 exclusive)
+              /point x,y           add a region from a click on the object (needs --sam CKPT)
               /regions             list the regions
               /reset               forget the turns (the image and the regions stay)
               /save FILE           write the conversation as an Osprey-724K record (JSON)
@@ -63,8 +67,13 @@ final class ChatCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "0..*", heading = "Regions to start with (in order):%n")
     List<RegionInputs.Region> regions;
 
-    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --point (not yet supported).")
+    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint: --point/--box and /point, /box become"
+            + " SAM's mask of the object (the image is encoded for SAM once).")
     Path sam;
+
+    private SegmentService samService;
+    private RgbImage chatImage;
+    private Sam.Embedding samEmbedding;
 
     @Mixin
     GenerationMixin generation;
@@ -75,16 +84,27 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         options = generation.options(spec.commandLine().getParseResult());
-        if (sam != null) {
-            throw new UsageException("--sam: SAM is not yet supported; give regions as --mask PNG or --box");
-        }
         RgbImage img = ModelSupport.readImage(input.image);
-        List<Mask> masks = RegionInputs.masks(regions == null ? List.of() : regions, img.width(), img.height());
+        List<Mask> masks = RegionInputs.masks(regions == null ? List.of() : regions, input.image, img, sam);
         if (regions != null) {
             for (RegionInputs.Region r : regions) {
-                regionSources.add(r.mask != null ? "mask " + r.mask : "box " + r.box);
+                regionSources.add(r.source() + (sam != null && r.mask == null ? " (SAM)" : ""));
             }
         }
+        try {
+            if (sam != null) {
+                samService = SamInputs.load(sam);
+            }
+            return chat(img, masks);
+        } finally {
+            if (samService != null) {
+                samService.close();
+            }
+        }
+    }
+
+    private int chat(RgbImage img, List<Mask> masks) throws IOException {
+        chatImage = img;
         boolean terminal = System.console() != null && System.console().isTerminal();
         try (OspreyService service = ModelSupport.loadService(input.model, spec.commandLine());
              ChatSession chat = service.chat(img, input.image.toString(), ModelSupport.warner(spec.commandLine()))) {
@@ -136,6 +156,22 @@ final class ChatCommand implements Callable<Integer> {
         }
     }
 
+    /** SAM's single mask for a /point or /box, encoding the image for SAM on first use. */
+    private Mask samMask(ChatSession chat, String arg, boolean box) {
+        SegmentRequest request = box
+                ? new SegmentRequest(input.image.toString(), List.of(), SamInputs.box(arg), false)
+                : new SegmentRequest(input.image.toString(), List.of(SamInputs.point(arg)), null, false);
+        try {
+            request.prompt().check(chat.width(), chat.height());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException((box ? "/box " : "/point ") + arg + ": " + e.getMessage());
+        }
+        if (samEmbedding == null) {
+            samEmbedding = samService.encode(chatImage);
+        }
+        return ModelSupport.serviceCall(() -> samService.segment(samEmbedding, request)).bestMask().segmentation();
+    }
+
     /** Runs one line; false to end the chat. Every error is one line and keeps the conversation. */
     private boolean handle(String raw, ChatSession chat, PrintWriter out, PrintWriter err, boolean interactive) {
         String line = raw.strip();
@@ -164,14 +200,26 @@ final class ChatCommand implements Callable<Integer> {
                     requireArg(arg, "/box x1,y1,x2,y2");
                     Mask m;
                     try {
-                        m = RegionInputs.box(arg, chat.width(), chat.height());
+                        m = samService != null ? samMask(chat, arg, true) : RegionInputs.box(arg, chat.width(), chat.height());
                     } catch (UsageException e) {
                         throw new UsageException(e.getMessage().replaceFirst("^--box", "/box"));
                     }
-                    added(chat, m, "box " + arg, out, interactive);
+                    added(chat, m, "box " + arg + (samService != null ? " (SAM)" : ""), out, interactive);
                 }
-                case "/point" -> throw new UsageException("/point needs SAM to turn a click into a mask, which is"
-                        + " not built yet; give the region as /mask PNG or /box x1,y1,x2,y2");
+                case "/point" -> {
+                    requireArg(arg, "/point x,y");
+                    if (samService == null) {
+                        throw new UsageException("/point needs SAM to turn a click into a mask: start the chat with"
+                                + " --sam CKPT, or give the region as /mask PNG or /box x1,y1,x2,y2");
+                    }
+                    Mask m;
+                    try {
+                        m = samMask(chat, arg, false);
+                    } catch (UsageException e) {
+                        throw new UsageException(e.getMessage().replaceFirst("^--point", "/point"));
+                    }
+                    added(chat, m, "point " + arg + " (SAM)", out, interactive);
+                }
                 case "/regions" -> {
                     List<Mask> rs = chat.regions();
                     if (rs.isEmpty()) {

@@ -17,6 +17,8 @@ import osprey4j.model.GenerationOptions;
 import osprey4j.model.image.RgbImage;
 import osprey4j.service.DescribeProgress;
 import osprey4j.service.DescribeRequest;
+import osprey4j.service.GeneratedMask;
+import osprey4j.service.SegmentService;
 import osprey4j.service.OspreyService;
 import osprey4j.service.RegionDescription;
 import osprey4j.service.ServiceJson;
@@ -54,12 +56,18 @@ final class DescribeCommand implements Callable<Integer> {
         Path masks;
 
         @Option(names = "--everything", required = true,
-                description = "Segment everything with SAM (--sam CKPT); not yet supported.")
+                description = "Regions from SAM's automatic mask generator (needs --sam CKPT), in its order;"
+                        + " the --points-per-side... options tune it (defaults: the official ones, as the reference"
+                        + " demo uses).")
         boolean everything;
     }
 
-    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --everything (not yet supported).")
+    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --everything (sam_vit_b_01ec64.pth"
+            + " or a safetensors copy).")
     Path sam;
+
+    @Mixin
+    AmgOptionsMixin amg;
 
     @ArgGroup(exclusive = true)
     Detail detail;
@@ -81,12 +89,37 @@ final class DescribeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a summary {\"out\", \"regions\", \"load_ms\", \"total_ms\"} as JSON.")
     boolean json;
 
+    /** SAM's automatic masks as regions 1..N, in the generator's order (the image encoded once for SAM). */
+    private List<DescribeRequest.Region> everything(RgbImage img) {
+        var options = amg.options();
+        PrintWriter err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        List<DescribeRequest.Region> regions = new java.util.ArrayList<>();
+        try (SegmentService service = SamInputs.load(sam)) {
+            List<GeneratedMask> masks = service.everything(img, options);
+            for (int i = 0; i < masks.size(); i++) {
+                regions.add(new DescribeRequest.Region(i + 1, masks.get(i).segmentation()));
+            }
+        }
+        err.printf("%sSAM found %d masks in %.0f ms%n", OneLineErrors.prefix(spec.commandLine()), regions.size(),
+                (System.nanoTime() - t0) / 1e6);
+        err.flush();
+        if (regions.isEmpty()) {
+            throw new UsageException("SAM found no masks in " + input.image + " with these thresholds"
+                    + " (--pred-iou-thresh, --stability-score-thresh); nothing to describe");
+        }
+        return regions;
+    }
+
     @Override
     public Integer call() throws IOException {
         GenerationOptions options = generation.options(spec.commandLine().getParseResult());
-        if (source.everything || sam != null) {
-            throw new UsageException("--everything needs SAM (--sam CKPT) to segment the image, which is not yet"
-                    + " supported; give the regions with --masks COCO.json");
+        if (source.everything && sam == null) {
+            throw new UsageException("--everything needs SAM to segment the image: add --sam CKPT"
+                    + " (e.g. sam_vit_b_01ec64.pth)");
+        }
+        if (!source.everything && sam != null) {
+            throw new UsageException("--sam is used with --everything (regions from --masks need no SAM)");
         }
         DescribeRequest.Detail level = detail != null && detail.detailed ? DescribeRequest.Detail.DETAILED
                 : DescribeRequest.Detail.SHORT;
@@ -96,7 +129,8 @@ final class DescribeCommand implements Callable<Integer> {
         }
         long t0 = System.nanoTime();
         RgbImage img = ModelSupport.readImage(input.image);
-        List<DescribeRequest.Region> regions = CocoRegions.read(source.masks, input.image, img.width(), img.height());
+        List<DescribeRequest.Region> regions = source.everything ? everything(img)
+                : CocoRegions.read(source.masks, input.image, img.width(), img.height());
         DescribeRequest request = new DescribeRequest(input.image.toString(), regions, level, options);
         PrintWriter err = spec.commandLine().getErr();
         String prefix = OneLineErrors.prefix(spec.commandLine());

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 TokenizeCommand.class,
                 MaskCommand.class,
+                SegmentCommand.class,
                 DataCommand.class,
                 AskCommand.class,
                 ChatCommand.class,

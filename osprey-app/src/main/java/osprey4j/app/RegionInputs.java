@@ -8,6 +8,9 @@ import java.util.List;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.mask.MaskPng;
 import osprey4j.model.Osprey;
+import osprey4j.model.image.RgbImage;
+import osprey4j.service.SegmentRequest;
+import osprey4j.service.SegmentService;
 import picocli.CommandLine.Option;
 
 /**
@@ -25,15 +28,72 @@ final class RegionInputs {
         Path mask;
 
         @Option(names = "--box", paramLabel = "x1,y1,x2,y2", required = true,
-                description = "A region as a box in pixels (x2, y2 exclusive), used as a rectangular mask.")
+                description = "A region as a box in pixels: with --sam, SAM's mask of the object in the box; without,"
+                        + " the rectangle itself (x2, y2 exclusive).")
         String box;
 
         @Option(names = "--point", paramLabel = "x,y", required = true,
-                description = "A region as a click; needs SAM (not yet supported).")
+                description = "A region as a click on the object; SAM (--sam CKPT) turns it into a mask.")
         String point;
+
+        /** How the region was given, for listings. */
+        String source() {
+            return mask != null ? "mask " + mask : box != null ? "box " + box : "point " + point;
+        }
     }
 
-    /** The masks of {@code regions}, each checked against the image size. */
+    /**
+     * The masks of {@code regions}, in order: PNGs as they are; with a SAM checkpoint, each click and each box
+     * becomes SAM's single mask for it (as the reference demo asks SAM: one mask, {@code multimask_output=False}),
+     * on one encode of the image; without one, a box is its rectangle and a click is refused. Every region is
+     * checked before SAM loads.
+     */
+    static List<Mask> masks(List<Region> regions, Path imageFile, RgbImage image, Path sam) {
+        List<SegmentRequest> prompts = new ArrayList<>();
+        List<Mask> fixed = new ArrayList<>();
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            if (r.point != null && sam == null) {
+                throw new UsageException("--point " + r.point + ": a click needs SAM to become a mask; add --sam CKPT"
+                        + " (e.g. sam_vit_b_01ec64.pth)");
+            }
+            SegmentRequest prompt = null;
+            if (r.point != null) {
+                prompt = new SegmentRequest(imageFile.toString(), List.of(SamInputs.point(r.point)), null, false);
+            } else if (r.box != null && sam != null) {
+                prompt = new SegmentRequest(imageFile.toString(), List.of(), SamInputs.box(r.box), false);
+            }
+            if (prompt != null) {
+                SegmentRequest p = prompt;
+                String option = r.point != null ? "--point " + r.point : "--box " + r.box;
+                try {
+                    p.prompt().check(image.width(), image.height());
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(option + ": " + e.getMessage());
+                }
+                prompts.add(p);
+                fixed.add(null);
+            } else {
+                fixed.add(r.mask != null ? readPng(r.mask, i + 1, image.width(), image.height())
+                        : box(r.box, image.width(), image.height()));
+            }
+        }
+        if (prompts.isEmpty()) {
+            return fixed;
+        }
+        List<Mask> segmented;
+        try (SegmentService service = SamInputs.load(sam)) {
+            segmented = ModelSupport.serviceCall(() -> service.masks(image, prompts));
+        }
+        List<Mask> out = new ArrayList<>();
+        int next = 0;
+        for (Mask m : fixed) {
+            out.add(m != null ? m : segmented.get(next++));
+        }
+        return out;
+    }
+
+    /** The masks of {@code regions} without SAM, each checked against the image size. */
     static List<Mask> masks(List<Region> regions, int imageWidth, int imageHeight) {
         List<Mask> out = new ArrayList<>();
         for (int i = 0; i < regions.size(); i++) {
@@ -43,8 +103,8 @@ final class RegionInputs {
             } else if (r.box != null) {
                 out.add(box(r.box, imageWidth, imageHeight));
             } else {
-                throw new UsageException("--point " + r.point + ": a point prompt needs SAM to turn the click into a"
-                        + " mask (--sam CKPT), which is not yet supported; give the region as --mask PNG or --box");
+                throw new UsageException("--point " + r.point + ": a click needs SAM to become a mask; add --sam CKPT"
+                        + " (e.g. sam_vit_b_01ec64.pth)");
             }
         }
         return out;

@@ -3,6 +3,7 @@ package osprey4j.core.kernels;
 import static osprey4j.core.kernels.VectorMath.F;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -17,6 +18,10 @@ import osprey4j.core.tensor.Tensor;
  *   <li>a k x k stride-k convolution (ConvNeXt's 4x4/4 stem and 2x2/2 downsampling, a ViT's patch embedding) is
  *       one {@link Gemm} over gathered patches: {@link #imagePatchRows} from a channels-first image, or
  *       {@link #patchRows} from a channels-last map with filters reordered by {@link #filtersTapMajor};</li>
+ *   <li>a k x k stride-1 convolution with zero padding k/2 (SAM's 3x3 neck conv) is one {@link Gemm} over the
+ *       rows of {@link #samePatchRows} with filters reordered by {@link #filtersTapMajor};</li>
+ *   <li>{@link #transposed}: a transposed convolution whose stride equals its kernel (SAM's 2x2/2 upscaling), one
+ *       {@link Gemm} and a scatter;</li>
  *   <li>{@link #depthwiseChannelsLast}: the depthwise k x k convolution with vectors along the channels.</li>
  * </ul>
  */
@@ -115,6 +120,123 @@ public final class Conv2d {
                 }
             }
         });
+    }
+
+    /**
+     * Gathers the k x k neighbourhoods (k odd, zero padding k/2, stride 1) of a channels-last map into GEMM rows:
+     * {@code out}[y * w + x, (ky * k + kx) * C + c] = {@code src}[(y + ky - k/2) * w + x + kx - k/2, c], zero
+     * outside the map. With filters reordered by {@link #filtersTapMajor} one product is
+     * {@code conv2d(x, weight, padding=k//2)}.
+     *
+     * @param src [h * w, C] F32
+     * @return [h * w, k * k * C] F32
+     */
+    public static Tensor samePatchRows(Tensor src, int h, int w, int k) {
+        KernelChecks.requireF32(src, "src");
+        if (k <= 0 || k % 2 == 0 || src.rank() != 2 || src.dim(0) != (long) h * w) {
+            throw new IllegalArgumentException("cannot gather " + k + "x" + k + " neighbourhoods (odd k) of " + src
+                    + " as a " + h + "x" + w + " map");
+        }
+        int c = src.size(1);
+        int r = k / 2;
+        Tensor dst = Tensor.zeros(DType.F32, (long) h * w, (long) k * k * c);
+        MemorySegment in = src.segment();
+        MemorySegment out = dst.segment();
+        long run = (long) c * Float.BYTES;
+        ComputePool.parallelFor(h, 1, (from, to) -> {
+            for (int y = from; y < to; y++) {
+                for (int x = 0; x < w; x++) {
+                    long rowOff = ((long) y * w + x) * k * k * run;
+                    for (int ky = 0; ky < k; ky++) {
+                        int sy = y + ky - r;
+                        if (sy < 0 || sy >= h) {
+                            continue;
+                        }
+                        for (int kx = 0; kx < k; kx++) {
+                            int sx = x + kx - r;
+                            if (sx >= 0 && sx < w) {
+                                MemorySegment.copy(in, ((long) sy * w + sx) * run, out, rowOff + (ky * k + kx) * run, run);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        return dst;
+    }
+
+    /**
+     * Filters of a transposed convolution, [I, O, k, k] (torch's {@code ConvTranspose2d} layout), as the
+     * [k * k * O, I] matrix of {@link #transposed}: row {@code (ky * k + kx) * O + o} holds
+     * {@code weight[:, o, ky, kx]}; a new F32 tensor.
+     */
+    public static Tensor transposedFilters(Tensor weight) {
+        KernelChecks.requireRank(weight, 4, "weight");
+        int in = weight.size(0), o = weight.size(1), k = weight.size(2);
+        if (weight.size(3) != k) {
+            throw new IllegalArgumentException("filters " + weight + " are not [I, O, k, k]");
+        }
+        float[] w = weight.toFloatArray();
+        float[] rows = new float[k * k * o * in];
+        for (int i = 0; i < in; i++) {
+            for (int oc = 0; oc < o; oc++) {
+                for (int t = 0; t < k * k; t++) {
+                    rows[((t * o) + oc) * in + i] = w[(i * o + oc) * k * k + t];
+                }
+            }
+        }
+        return Tensor.wrap(rows, (long) k * k * o, in);
+    }
+
+    /**
+     * A transposed convolution with stride equal to its kernel k and no padding
+     * ({@code conv_transpose2d(x, weight, bias, stride=k)}, k x k), on a channels-last map: each input pixel's
+     * product with the filters fills its own k x k block of the output, so it is one GEMM and a scatter.
+     *
+     * @param x       [h * w, I] F32
+     * @param filters [k * k * O, I] from {@link #transposedFilters}
+     * @param bias    [O] or null
+     * @return [(h * k) * (w * k), O] F32, channels-last
+     */
+    public static Tensor transposed(Tensor x, int h, int w, int k, Tensor filters, Tensor bias) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireRank(filters, 2, "filters");
+        if (k <= 0 || x.rank() != 2 || x.dim(0) != (long) h * w || filters.dim(1) != x.dim(1)
+                || filters.dim(0) % ((long) k * k) != 0) {
+            throw new IllegalArgumentException("cannot apply transposed " + k + "x" + k + " filters " + filters + " to "
+                    + x + " as a " + h + "x" + w + " map");
+        }
+        int o = Math.toIntExact(filters.dim(0) / ((long) k * k));
+        Tensor taps = Gemm.linear(x, filters, null);
+        float[] b = bias == null ? new float[o] : bias.toFloatArray();
+        if (b.length != o) {
+            throw new IllegalArgumentException("bias " + bias + " does not have " + o + " channels");
+        }
+        int ow = w * k;
+        Tensor out = Tensor.zeros(DType.F32, (long) h * k * ow, o);
+        MemorySegment src = taps.segment();
+        MemorySegment dst = out.segment();
+        ComputePool.parallelFor(h, 1, (from, to) -> {
+            float[] run = new float[o];
+            for (int y = from; y < to; y++) {
+                for (int x0 = 0; x0 < w; x0++) {
+                    long srcRow = ((long) y * w + x0) * k * k * o;
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int kx = 0; kx < k; kx++) {
+                            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                                    (srcRow + (long) (ky * k + kx) * o) * Float.BYTES, run, 0, o);
+                            for (int c = 0; c < o; c++) {
+                                run[c] += b[c];
+                            }
+                            long pixel = (long) (y * k + ky) * ow + x0 * k + kx;
+                            MemorySegment.copy(run, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                                    pixel * o * Float.BYTES, o);
+                        }
+                    }
+                }
+            }
+        });
+        return out;
     }
 
     /**

@@ -8,8 +8,9 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
- * Bicubic resampling bit-exact with Pillow's {@code Image.resize((w, h), Image.BICUBIC)} (Pillow 9.4,
- * libImaging/Resample.c), the resize CLIP-style preprocessing applies to the original image.
+ * Bicubic (and bilinear) resampling bit-exact with Pillow's {@code Image.resize((w, h), Image.BICUBIC)} (Pillow 9.4,
+ * libImaging/Resample.c), the resize CLIP-style preprocessing applies to the original image; {@link Filter#BILINEAR}
+ * is {@code Image.BILINEAR} (Pillow's triangle filter, support 1), the resize of SAM's {@code ResizeLongestSide}.
  *
  * <p>The algorithm, per axis: the output pixel i covers source coordinates around
  * {@code center = (i + 0.5) * scale} with {@code scale = in / out}. When shrinking, the filter is stretched by
@@ -29,7 +30,24 @@ import osprey4j.core.tensor.Tensor;
  */
 public final class PillowResize {
     private static final int PRECISION_BITS = 32 - 8 - 2;
-    private static final double BICUBIC_SUPPORT = 2.0;
+
+    /** Pillow's resampling filters implemented here: the kernel and its support (in source pixels, unstretched). */
+    public enum Filter {
+        /** {@code Image.BICUBIC}: Keys cubic, a = -0.5, support 2. */
+        BICUBIC(2.0),
+        /** {@code Image.BILINEAR}: the triangle {@code 1 - |x|}, support 1. */
+        BILINEAR(1.0);
+
+        private final double support;
+
+        Filter(double support) {
+            this.support = support;
+        }
+
+        double apply(double x) {
+            return this == BICUBIC ? bicubic(x) : bilinear(x);
+        }
+    }
 
     private PillowResize() {
     }
@@ -63,11 +81,24 @@ public final class PillowResize {
         return 0.0;
     }
 
-    /** Pillow's {@code precompute_coeffs} for the whole axis (box 0 .. inSize). */
+    /** Pillow's {@code bilinear_filter}. */
+    static double bilinear(double x) {
+        if (x < 0.0) {
+            x = -x;
+        }
+        return x < 1.0 ? 1.0 - x : 0.0;
+    }
+
+    /** Pillow's {@code precompute_coeffs} for the whole axis (box 0 .. inSize), bicubic. */
     static Coefficients coefficients(int inSize, int outSize) {
+        return coefficients(inSize, outSize, Filter.BICUBIC);
+    }
+
+    /** Pillow's {@code precompute_coeffs} for the whole axis (box 0 .. inSize). */
+    static Coefficients coefficients(int inSize, int outSize, Filter filter) {
         double scale = (double) inSize / outSize;
         double filterscale = Math.max(scale, 1.0);
-        double support = BICUBIC_SUPPORT * filterscale;
+        double support = filter.support * filterscale;
         int ksize = (int) Math.ceil(support) * 2 + 1;
         int[] first = new int[outSize];
         int[] count = new int[outSize];
@@ -80,7 +111,7 @@ public final class PillowResize {
             double ww = 0.0;
             int base = xx * ksize;
             for (int x = 0; x < xmax; x++) {
-                double w = bicubic((x + xmin - center + 0.5) * ss);
+                double w = filter.apply((x + xmin - center + 0.5) * ss);
                 kk[base + x] = w;
                 ww += w;
             }
@@ -100,6 +131,12 @@ public final class PillowResize {
      * row-major in {@code src}, to {@code outHeight x outWidth}.
      */
     public static byte[] resize(byte[] src, int width, int height, int channels, int outWidth, int outHeight) {
+        return resize(src, width, height, channels, outWidth, outHeight, Filter.BICUBIC);
+    }
+
+    /** {@link #resize(byte[], int, int, int, int, int)} with the given filter. */
+    public static byte[] resize(byte[] src, int width, int height, int channels, int outWidth, int outHeight,
+                                Filter filter) {
         checkSizes(width, height, channels, outWidth, outHeight);
         if (src.length != (long) width * height * channels) {
             throw new IllegalArgumentException(src.length + " bytes is not a " + width + "x" + height + "x" + channels + " image");
@@ -107,7 +144,7 @@ public final class PillowResize {
         if (width == outWidth && height == outHeight) {
             return src.clone();
         }
-        Coefficients vert = coefficients(height, outHeight);
+        Coefficients vert = coefficients(height, outHeight, filter);
         byte[] image = src;
         int rows = height;
         int firstRow = 0;
@@ -116,7 +153,7 @@ public final class PillowResize {
             firstRow = vert.first[0];
             int lastRow = vert.first[outHeight - 1] + vert.count[outHeight - 1];
             rows = lastRow - firstRow;
-            image = horizontal8(src, width, channels, firstRow, rows, coefficients(width, outWidth));
+            image = horizontal8(src, width, channels, firstRow, rows, coefficients(width, outWidth, filter));
         }
         if (height == outHeight) {
             return image;
