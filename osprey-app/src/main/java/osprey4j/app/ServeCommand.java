@@ -6,6 +6,8 @@ import java.util.concurrent.Callable;
 import osprey4j.app.serve.OspreyServer;
 import osprey4j.app.serve.ServerConfig;
 import osprey4j.service.OspreyService;
+import osprey4j.service.SamSegmenter;
+import osprey4j.service.SegmentService;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -33,8 +35,9 @@ final class ServeCommand implements Callable<Integer> {
             description = "Osprey checkpoint directory (models/demo, or the official Osprey-7B).")
     Path model;
 
-    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint, for points and \"everything\""
-            + " (not part of this build yet: without it boxes are rectangles and points are refused).")
+    @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint (sam_vit_b_01ec64.pth etc. or a"
+            + " safetensors copy), for points, boxes as objects and \"everything\"; without it boxes are rectangles"
+            + " and points are refused.")
     Path sam;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
@@ -87,9 +90,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (sam != null) {
-            throw new UsageException("--sam: SAM is not part of this build yet; serve without it (boxes become"
-                    + " rectangles, points are refused with a 400)");
+        if (sam != null && !java.nio.file.Files.isRegularFile(sam)) {
+            throw new UsageException("--sam: SAM checkpoint not found: " + sam);
         }
         String key = null;
         if (apiKeyEnv != null) {
@@ -107,12 +109,24 @@ final class ServeCommand implements Callable<Integer> {
             throw new UsageException(e.getMessage());
         }
         PrintWriter err = spec.commandLine().getErr();
+        SegmentService segment = null;
+        if (sam != null) {
+            try {
+                segment = SegmentService.load(sam);
+            } catch (RuntimeException e) {
+                throw new UsageException("--sam " + sam + ": " + e.getMessage());
+            }
+        }
         OspreyService service = ModelSupport.loadService(model, spec.commandLine());
         OspreyServer server;
         try {
-            server = OspreyServer.start(service, null, config);
+            server = OspreyServer.start(service, segment == null ? null
+                    : new SamSegmenter(segment, sam.getFileName().toString()), config);
         } catch (IllegalStateException e) {
             service.close();
+            if (segment != null) {
+                segment.close();
+            }
             throw new UsageException(e.getMessage());
         }
         if (!isLoopback(host) && key == null) {
@@ -122,9 +136,13 @@ final class ServeCommand implements Callable<Integer> {
         err.println("osprey serve: " + config.modelName() + " on " + server.uri() + " (page: " + server.uri()
                 + "/, API: " + server.uri() + "/v1)");
         err.flush();
+        SegmentService samToClose = segment;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
             service.close();
+            if (samToClose != null) {
+                samToClose.close();
+            }
         }));
         server.join();
         return 0;

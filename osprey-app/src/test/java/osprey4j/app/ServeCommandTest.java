@@ -33,7 +33,7 @@ class ServeCommandTest {
     void refusesWhatItCannotServeInOneLine() {
         Run sam = run("serve", "--model", "../models/demo", "--sam", "sam.pth");
         assertEquals(2, sam.code());
-        assertTrue(sam.err().contains("--sam: SAM is not part of this build yet"), sam.err());
+        assertTrue(sam.err().contains("--sam: SAM checkpoint not found: sam.pth"), sam.err());
         Run key = run("serve", "--model", "../models/demo", "--api-key-env", "OSPREY_TEST_SURELY_UNSET_VARIABLE");
         assertEquals(2, key.code());
         assertTrue(key.err().contains("that environment variable is not set"), key.err());

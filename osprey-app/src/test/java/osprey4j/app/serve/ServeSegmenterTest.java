@@ -76,6 +76,37 @@ class ServeSegmenterTest {
         }
     }
 
+    /**
+     * SAM itself as the server's segmenter (a small random-weight SAM of the official layout): a click through
+     * {@code /v1/segment} gives exactly the mask the segment use case gives for the same click.
+     */
+    @Test
+    void samIsTheServersSegmenter() throws Exception {
+        osprey4j.model.sam.RandomSam.Shape tiny = new osprey4j.model.sam.RandomSam.Shape(32, 2, 2, new int[] {1}, 4, 16,
+                1024, 256, 16, 2, 256, 64);
+        try (osprey4j.core.io.Checkpoint ckpt = osprey4j.model.sam.RandomSam.checkpoint(tiny,
+                osprey4j.core.tensor.DType.F32, 3);
+             osprey4j.service.SegmentService sam = osprey4j.service.SegmentService.of(
+                     osprey4j.model.sam.Sam.load(ckpt, 8));
+             OspreyServer server = OspreyServer.start(ServeFixtures.service(),
+                     new osprey4j.service.SamSegmenter(sam, "tiny-sam"), ServerConfig.defaults("demo").withPort(0))) {
+            Client client = new Client(server.uri());
+            String id = client.upload(ServeFixtures.sceneBytes());
+            ObjectNode body = ServeFixtures.JSON.createObjectNode().put("image", id);
+            ObjectNode prompt = body.putArray("prompts").addObject();
+            prompt.putArray("points").add(ServeFixtures.JSON.createArrayNode().add(40).add(52));
+            prompt.putArray("labels").add(1);
+            Reply r = client.post("/v1/segment", body);
+            assertEquals(200, r.status(), r.body());
+            assertEquals("tiny-sam", r.json().path("segmenter").asText());
+            Mask got = CocoMasks.decode(SegmentationJson.read(r.json().path("masks").get(0).path("segmentation")));
+            Mask expected = sam.segment(RgbImage.read(ServeFixtures.SCENE), new osprey4j.service.SegmentRequest(null,
+                    List.of(new osprey4j.model.sam.SamPrompt.Point(40, 52, 1)), null, false)).bestMask().segmentation();
+            assertEquals(expected, got);
+            assertEquals(128, got.width());
+        }
+    }
+
     @Test
     void pointsBoxesAndEverythingGoThroughThePluggedSegmenter() throws Exception {
         Discs discs = new Discs();
