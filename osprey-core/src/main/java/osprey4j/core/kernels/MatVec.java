@@ -4,8 +4,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 
@@ -15,6 +18,11 @@ import osprey4j.core.tensor.DType;
  * dtype (F32, BF16 or F16, converted in registers), works on four rows at a time so that four independent
  * FMA chains and four memory streams are in flight, and hands blocks of rows to the compute pool's threads.
  *
+ * <p>Q8_0 and Q4_0 weights (K a multiple of 32) are read a block at a time: the block's int8 quants (or its
+ * nibbles, masked, shifted and offset by 8) are widened to floats in registers, multiplied with x, and the
+ * block's partial sums scaled by its f16 scale into the row's accumulator. x stays F32 (GGML instead rounds
+ * x to Q8_0 too), so the result is the dequantised weights' product up to float summation order.
+ *
  * <p>Callers normally go through {@link Gemm#linear}, which validates shapes and sends M == 1 here.
  */
 public final class MatVec {
@@ -22,6 +30,11 @@ public final class MatVec {
     private static final int ROWS_PER_BLOCK = 64;
     private static final int ROWS_AT_ONCE = 4;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Float> F = VectorConvert.F;
+    /** Bytes in as many lanes as a float vector has (16 with AVX-512), or null when that is no vector shape. */
+    private static final VectorSpecies<Byte> B = F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    private static final int QK = 32;
 
     private MatVec() {
     }
@@ -56,12 +69,117 @@ public final class MatVec {
                 case F32 -> fourRowsF32(w, k, x, row, bias, out);
                 case BF16 -> fourRowsBf16(w, k, x, row, bias, out);
                 case F16 -> fourRowsF16(w, k, x, row, bias, out);
+                case Q8_0, Q4_0 -> {
+                    if (B == null) {
+                        for (int r = row; r < row + ROWS_AT_ONCE; r++) {
+                            oneRowDequantised(dtype, w, k, x, r, bias, out);
+                        }
+                    } else {
+                        fourRowsQuant(dtype, w, k, x, row, bias, out);
+                    }
+                }
                 default -> throw new IllegalArgumentException("no matrix-vector kernel for " + dtype);
             }
         }
         for (; row < to; row++) {
-            oneRow(dtype, w, k, x, row, bias, out);
+            if (dtype.isBlockQuantized()) {
+                oneRowDequantised(dtype, w, k, x, row, bias, out);
+            } else {
+                oneRow(dtype, w, k, x, row, bias, out);
+            }
         }
+    }
+
+    /**
+     * Four rows of Q8_0 or Q4_0 weights. Per block and row: the dot product of the block's quants with x in a
+     * vector, then one FMA with the broadcast scale into the row's accumulator.
+     */
+    private static void fourRowsQuant(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
+            MemorySegment out) {
+        int blocks = k / QK;
+        long rowBytes = (long) blocks * dtype.blockBytes();
+        long r0 = row * rowBytes;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        boolean q8 = dtype == DType.Q8_0;
+        for (int b = 0; b < blocks; b++) {
+            long base = r0 + (long) b * dtype.blockBytes();
+            int xi = b * QK;
+            if (q8) {
+                a0 = dotQ8(w, base, x, xi).fma(scale(w, base), a0);
+                a1 = dotQ8(w, base + rowBytes, x, xi).fma(scale(w, base + rowBytes), a1);
+                a2 = dotQ8(w, base + 2 * rowBytes, x, xi).fma(scale(w, base + 2 * rowBytes), a2);
+                a3 = dotQ8(w, base + 3 * rowBytes, x, xi).fma(scale(w, base + 3 * rowBytes), a3);
+            } else {
+                a0 = dotQ4(w, base, x, xi).fma(scale(w, base), a0);
+                a1 = dotQ4(w, base + rowBytes, x, xi).fma(scale(w, base + rowBytes), a1);
+                a2 = dotQ4(w, base + 2 * rowBytes, x, xi).fma(scale(w, base + 2 * rowBytes), a2);
+                a3 = dotQ4(w, base + 3 * rowBytes, x, xi).fma(scale(w, base + 3 * rowBytes), a3);
+            }
+        }
+        store(out, row, a0.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 1, a1.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 2, a2.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 3, a3.reduceLanes(VectorOperators.ADD), bias);
+    }
+
+    /** The block's f16 scale, broadcast. */
+    private static FloatVector scale(MemorySegment w, long base) {
+        return FloatVector.broadcast(F, Float.float16ToFloat(w.get(ValueLayout.JAVA_SHORT_UNALIGNED, base)));
+    }
+
+    /** Lane sums of q[i] * x[xi + i] over a Q8_0 block's 32 int8 quants (at base + 2). */
+    private static FloatVector dotQ8(MemorySegment w, long base, float[] x, int xi) {
+        FloatVector s = FloatVector.zero(F);
+        for (int p = 0; p < QK; p += F.length()) {
+            FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, w, base + 2 + p, LE)
+                    .convertShape(VectorOperators.B2F, F, 0);
+            s = q.fma(FloatVector.fromArray(F, x, xi + p), s);
+        }
+        return s;
+    }
+
+    /**
+     * Lane sums of (nibble - 8) * x over a Q4_0 block: byte j (at base + 2 + j) holds weight j in its low
+     * nibble and weight j + 16 in its high nibble.
+     */
+    private static FloatVector dotQ4(MemorySegment w, long base, float[] x, int xi) {
+        FloatVector s = FloatVector.zero(F);
+        for (int p = 0; p < QK / 2; p += F.length()) {
+            ByteVector packed = ByteVector.fromMemorySegment(B, w, base + 2 + p, LE);
+            FloatVector lo = (FloatVector) packed.and((byte) 0x0F).sub((byte) 8)
+                    .convertShape(VectorOperators.B2F, F, 0);
+            FloatVector hi = (FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8)
+                    .convertShape(VectorOperators.B2F, F, 0);
+            s = lo.fma(FloatVector.fromArray(F, x, xi + p), s);
+            s = hi.fma(FloatVector.fromArray(F, x, xi + QK / 2 + p), s);
+        }
+        return s;
+    }
+
+    /** One row of Q8_0/Q4_0: vector blocks where the shape allows, else the dequantised row times x. */
+    private static void oneRowDequantised(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
+            MemorySegment out) {
+        long rowBytes = dtype.bytesFor(k);
+        if (B != null) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int b = 0; b < k / QK; b++) {
+                long base = row * rowBytes + (long) b * dtype.blockBytes();
+                FloatVector s = dtype == DType.Q8_0 ? dotQ8(w, base, x, b * QK) : dotQ4(w, base, x, b * QK);
+                acc = s.fma(scale(w, base), acc);
+            }
+            store(out, row, acc.reduceLanes(VectorOperators.ADD), bias);
+            return;
+        }
+        float[] weights = new float[k];
+        VectorConvert.toFloats(dtype, w, (long) row * k, weights, 0, k);
+        float sum = 0f;
+        for (int i = 0; i < k; i++) {
+            sum = Math.fma(weights[i], x[i], sum);
+        }
+        store(out, row, sum, bias);
     }
 
     /*

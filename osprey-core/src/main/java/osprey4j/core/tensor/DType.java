@@ -108,6 +108,19 @@ public enum DType {
     }
 
     /**
+     * The types a {@code Linear} layer's weight may have: the {@link #isWeightType() weight types} and the
+     * block-quantised Q8_0 and Q4_0, which the products ({@code Gemm.linear} and its one-row path) read in place.
+     */
+    public boolean isLinearWeightType() {
+        return isWeightType() || isBlockQuantized();
+    }
+
+    /** The linear weight types, for messages. */
+    public static String linearWeightTypeNames() {
+        return "F32, F16, BF16, Q8_0 or Q4_0";
+    }
+
+    /**
      * The alignment in bytes that tensors of this type want in a file: the element size, or 2 for the
      * block-quantised types (their blocks start with an f16 scale and have an even size).
      */
