@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 EvalCommand.class,
                 TrainCommand.class,
+                QuantizeCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

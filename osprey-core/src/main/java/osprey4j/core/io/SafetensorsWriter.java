@@ -13,15 +13,19 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
  * Writes safetensors files the way the reference library lays them out: the JSON header padded with spaces
  * so the data section starts 8-byte aligned, tensors ordered by element size (largest first) then by name,
- * so every tensor's data is aligned to its element size.
+ * so every tensor's data is aligned to its element size. A file with block-quantised tensors (Q8_0, Q4_0)
+ * records each such type's layout in its {@code __metadata__} ({@link DType#blockLayoutKey()} to
+ * {@link DType#blockLayout()}), which {@link Checkpoints#open} requires of such files.
  *
  * <p>The file appears atomically: data goes to a temporary file in the same directory, which is flushed and
  * then renamed over the target. A failure leaves the target untouched and no temporary file behind.
@@ -47,7 +51,7 @@ public final class SafetensorsWriter {
         }
         ordered.sort(Comparator.<Map.Entry<String, Tensor>>comparingInt(e -> -e.getValue().dtype().alignment())
                 .thenComparing(Map.Entry::getKey));
-        byte[] header = header(ordered, metadata == null ? Map.of() : metadata);
+        byte[] header = header(ordered, withBlockLayouts(ordered, metadata == null ? Map.of() : metadata));
 
         try {
             AtomicFiles.write(path, tmp -> {
@@ -64,6 +68,23 @@ public final class SafetensorsWriter {
         } catch (IOException e) {
             throw new CheckpointException(path + ": cannot write the safetensors file (" + e + ")", e);
         }
+    }
+
+    /** The metadata plus the layout of every block-quantised type among the tensors. */
+    private static Map<String, String> withBlockLayouts(List<Map.Entry<String, Tensor>> tensors,
+                                                        Map<String, String> metadata) {
+        Map<String, String> all = new LinkedHashMap<>(metadata);
+        for (Map.Entry<String, Tensor> e : tensors) {
+            DType d = e.getValue().dtype();
+            if (d.isBlockQuantized()) {
+                String given = all.putIfAbsent(d.blockLayoutKey(), d.blockLayout());
+                if (given != null && !given.equals(d.blockLayout())) {
+                    throw new IllegalArgumentException("metadata '" + d.blockLayoutKey() + "' is '" + given
+                            + "' but this writer stores " + d + " as '" + d.blockLayout() + "'");
+                }
+            }
+        }
+        return all;
     }
 
     private static byte[] header(List<Map.Entry<String, Tensor>> ordered, Map<String, String> metadata) {

@@ -128,6 +128,26 @@ public enum DType {
         return blockSize == 1 ? blockBytes : 2;
     }
 
+    /** The safetensors {@code __metadata__} key under which a file records a block type's layout. */
+    public String blockLayoutKey() {
+        return "block_layout." + name();
+    }
+
+    /**
+     * The block layout of a block-quantised type, as recorded in the {@code __metadata__} of a safetensors file
+     * that holds such tensors ("Q8_0" and "Q4_0" are no standard safetensors dtypes, so a reader checks that
+     * the file means the same layout); null for a plain type.
+     */
+    public String blockLayout() {
+        return switch (this) {
+            case Q8_0 -> "ggml q8_0: blocks of 32 weights in 34 bytes, f16 scale d (little-endian) then 32 int8 q;"
+                    + " weight i = d * q[i]";
+            case Q4_0 -> "ggml q4_0: blocks of 32 weights in 18 bytes, f16 scale d (little-endian) then 16 bytes b;"
+                    + " weight i = d * ((b[i] & 15) - 8), weight i+16 = d * ((b[i] >> 4) - 8) for i < 16";
+            default -> null;
+        };
+    }
+
     /** The dtype string used in safetensors headers ("F32", "BF16", "I64", ... and "Q8_0", "Q4_0"). */
     public String safetensorsName() {
         return name();

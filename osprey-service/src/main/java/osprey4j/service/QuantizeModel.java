@@ -1,0 +1,194 @@
+package osprey4j.service;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Stream;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.io.TensorInfo;
+import osprey4j.core.kernels.Quantize;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+import osprey4j.model.llm.Llama;
+
+/**
+ * {@code osprey quantize}: a model directory whose LLM {@code Linear} weights (the attention and MLP projections of
+ * every layer, and optionally {@code lm_head}) are Q8_0 or Q4_0, every other tensor (embeddings, norms, vision
+ * tower, mask extractor, projector) as it was. The weights go to one {@code model.safetensors} that records the
+ * block layout in its metadata; every other regular file of the source directory (config, tokenizer, the CLIP
+ * file that {@code mm_vision_tower} names...) is copied. The directory appears whole or not at all: it is built
+ * under a temporary name next to the target and renamed at the end.
+ */
+public final class QuantizeModel {
+    /** What was written. */
+    public record Result(Path out, DType type, int quantized, int kept, long sourceBytes, long outBytes,
+                         List<String> copied) {
+    }
+
+    private QuantizeModel() {
+    }
+
+    /**
+     * Quantises {@code modelDir} into the new directory {@code outDir} (which must not exist, or be empty).
+     *
+     * @throws InvalidRequestException for a bad type, directory or weight (a one-line reason)
+     */
+    public static Result run(Path modelDir, DType type, boolean withHead, Path outDir) {
+        Objects.requireNonNull(type, "type");
+        if (!type.isBlockQuantized()) {
+            throw new InvalidRequestException("quantize: the type must be Q8_0 or Q4_0, got " + type);
+        }
+        if (!Files.isDirectory(modelDir)) {
+            throw new InvalidRequestException("model directory not found: " + modelDir);
+        }
+        Path out = outDir.toAbsolutePath().normalize();
+        if (out.equals(modelDir.toAbsolutePath().normalize())) {
+            throw new InvalidRequestException("--out must differ from --model");
+        }
+        if (Files.exists(out) && !isEmptyDirectory(out)) {
+            throw new InvalidRequestException(out + " already exists and is not an empty directory");
+        }
+        Path weightsFile = Checkpoints.findInDirectory(modelDir);
+        Path parent = out.getParent();
+        Path tmp;
+        try {
+            Files.createDirectories(parent);
+            tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".tmp");
+        } catch (IOException e) {
+            throw new InvalidRequestException("cannot create " + out + " (" + e.getMessage() + ")");
+        }
+        try {
+            Result r = write(modelDir, weightsFile, type, withHead, tmp, out);
+            if (Files.exists(out)) {
+                Files.delete(out); // empty, checked above
+            }
+            try {
+                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, out);
+            }
+            return r;
+        } catch (IOException e) {
+            deleteTree(tmp);
+            throw new InvalidRequestException("cannot write " + out + " (" + e.getMessage() + ")");
+        } catch (RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    private static Result write(Path modelDir, Path weightsFile, DType type, boolean withHead, Path tmp, Path out)
+            throws IOException {
+        Set<Path> weightFiles = new HashSet<>();
+        weightFiles.add(weightsFile.toAbsolutePath().normalize());
+        int quantized = 0;
+        int kept = 0;
+        long sourceBytes = 0;
+        long outBytes = 0;
+        try (Checkpoint ck = Checkpoints.open(weightsFile)) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (TensorInfo info : ck.tensors()) {
+                if (info.file() != null) {
+                    weightFiles.add(info.file().toAbsolutePath().normalize());
+                }
+                String name = info.name();
+                Tensor t = ck.tensor(name);
+                sourceBytes += t.byteSize();
+                if (Llama.isLinearWeightKey(name, withHead)) {
+                    t = quantizeWeight(name, t, type);
+                    quantized++;
+                } else {
+                    kept++;
+                }
+                outBytes += t.byteSize();
+                tensors.put(name, t);
+            }
+            if (quantized == 0) {
+                throw new InvalidRequestException(weightsFile + " has no LLM linear weights "
+                        + "(model.layers.N.self_attn.q_proj.weight ...) to quantise");
+            }
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "pt");
+            metadata.put("quantization", type.name().toLowerCase(Locale.ROOT));
+            metadata.put("quantized_tensors", Integer.toString(quantized));
+            SafetensorsWriter.write(tmp.resolve("model.safetensors"), tensors, metadata);
+        }
+        List<String> copied = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(modelDir)) {
+            for (Path p : files) {
+                String name = p.getFileName().toString();
+                if (!Files.isRegularFile(p) || weightFiles.contains(p.toAbsolutePath().normalize())
+                        || isWeightIndex(name) || name.equals("model.safetensors")
+                        || p.toAbsolutePath().normalize().startsWith(out)) {
+                    continue;
+                }
+                Files.copy(p, tmp.resolve(name), StandardCopyOption.COPY_ATTRIBUTES);
+                copied.add(name);
+            }
+        }
+        copied.sort(null);
+        return new Result(out, type, quantized, kept, sourceBytes, outBytes, copied);
+    }
+
+    private static Tensor quantizeWeight(String name, Tensor t, DType type) {
+        if (t.dtype() == type) {
+            return t;
+        }
+        if (t.dtype().isBlockQuantized()) {
+            throw new InvalidRequestException("weight '" + name + "' is already " + t.dtype()
+                    + "; quantise from the 16- or 32-bit model");
+        }
+        if (t.rank() != 2 || t.dim(1) % type.blockSize() != 0) {
+            throw new InvalidRequestException("weight '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
+                    + ": " + type + " needs rows of a multiple of " + type.blockSize() + " values");
+        }
+        try {
+            return Quantize.quantize(t, type);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("weight '" + name + "': " + e.getMessage());
+        }
+    }
+
+    private static boolean isWeightIndex(String name) {
+        return name.endsWith(".safetensors.index.json") || name.endsWith(".bin.index.json");
+    }
+
+    private static boolean isEmptyDirectory(Path p) {
+        if (!Files.isDirectory(p)) {
+            return false;
+        }
+        try (Stream<Path> s = Files.list(p)) {
+            return s.findAny().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort: a leftover temporary directory is named as one
+                }
+            });
+        } catch (IOException ignored) {
+            // nothing to clean
+        }
+    }
+}
