@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
                 + "projections of every layer, and lm_head with --head) are block-quantised with GGML's layouts: "
                 + "q8_0 (32 int8 weights and an f16 scale per block, 8.5 bits a weight) or q4_0 (32 4-bit weights "
                 + "and an f16 scale, 4.5 bits a weight). Embeddings, norms, the vision tower, the mask extractor and "
-                + "the projector are copied unchanged, as are config, tokenizer and the CLIP weights file. The "
+                + "the projector are copied unchanged (so is a linear weight whose rows are not a multiple of 32 values), as are config, tokenizer and the CLIP weights file. The "
                 + "weights go to OUT/model.safetensors, which records the block layout in its metadata; every "
                 + "command that takes --model loads the result."})
 final class QuantizeCommand implements Callable<Integer> {
@@ -43,7 +43,7 @@ final class QuantizeCommand implements Callable<Integer> {
     boolean head;
 
     @Option(names = "--json", description = "Print {\"out\", \"type\", \"quantized\", \"kept\", \"source_bytes\", "
-            + "\"out_bytes\", \"copied\"} as JSON.")
+            + "\"out_bytes\", \"copied\", \"not_block_aligned\"} as JSON.")
     boolean json;
 
     @Override
@@ -70,11 +70,16 @@ final class QuantizeCommand implements Callable<Integer> {
             root.put("source_bytes", r.sourceBytes());
             root.put("out_bytes", r.outBytes());
             r.copied().forEach(root.putArray("copied")::add);
+            r.notBlockAligned().forEach(root.putArray("not_block_aligned")::add);
             pw.println(mapper.writeValueAsString(root));
         } else {
             pw.printf(Locale.ROOT, "%s: %d tensors quantised to %s, %d kept; weights %.1f MB -> %.1f MB; copied %s%n",
                     r.out(), r.quantized(), r.type(), r.kept(), r.sourceBytes() / 1e6, r.outBytes() / 1e6,
                     String.join(", ", r.copied()));
+            if (!r.notBlockAligned().isEmpty()) {
+                pw.println("kept in their type (rows not a multiple of 32 values): "
+                        + String.join(", ", r.notBlockAligned()));
+            }
         }
         pw.flush();
         return 0;

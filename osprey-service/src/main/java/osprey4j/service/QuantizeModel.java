@@ -28,7 +28,9 @@ import osprey4j.model.llm.Llama;
 /**
  * {@code osprey quantize}: a model directory whose LLM {@code Linear} weights (the attention and MLP projections of
  * every layer, and optionally {@code lm_head}) are Q8_0 or Q4_0, every other tensor (embeddings, norms, vision
- * tower, mask extractor, projector) as it was. The weights go to one {@code model.safetensors} that records the
+ * tower, mask extractor, projector) as it was. A linear weight whose rows are not a whole number of blocks (32
+ * values) keeps its type too, and is listed in the result (llama.cpp's quantiser falls back the same way). The
+ * weights go to one {@code model.safetensors} that records the
  * block layout in its metadata; every other regular file of the source directory (config, tokenizer, the CLIP
  * file that {@code mm_vision_tower} names...) is copied. The directory appears whole or not at all: it is built
  * under a temporary name next to the target and renamed at the end.
@@ -36,7 +38,7 @@ import osprey4j.model.llm.Llama;
 public final class QuantizeModel {
     /** What was written. */
     public record Result(Path out, DType type, int quantized, int kept, long sourceBytes, long outBytes,
-                         List<String> copied) {
+                         List<String> copied, List<String> notBlockAligned) {
     }
 
     private QuantizeModel() {
@@ -77,6 +79,11 @@ public final class QuantizeModel {
                 Files.delete(out); // empty, checked above
             }
             try {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: the temporary directory's permissions stay
+            }
+            try {
                 Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, out);
@@ -95,6 +102,7 @@ public final class QuantizeModel {
             throws IOException {
         Set<Path> weightFiles = new HashSet<>();
         weightFiles.add(weightsFile.toAbsolutePath().normalize());
+        List<String> notBlockAligned = new ArrayList<>();
         int quantized = 0;
         int kept = 0;
         long sourceBytes = 0;
@@ -108,7 +116,12 @@ public final class QuantizeModel {
                 String name = info.name();
                 Tensor t = ck.tensor(name);
                 sourceBytes += t.byteSize();
-                if (Llama.isLinearWeightKey(name, withHead)) {
+                boolean linear = Llama.isLinearWeightKey(name, withHead);
+                if (linear && t.rank() == 2 && t.dim(1) % type.blockSize() != 0) {
+                    notBlockAligned.add(name + " " + java.util.Arrays.toString(t.shape()));
+                    linear = false;
+                }
+                if (linear) {
                     t = quantizeWeight(name, t, type);
                     quantized++;
                 } else {
@@ -141,7 +154,7 @@ public final class QuantizeModel {
             }
         }
         copied.sort(null);
-        return new Result(out, type, quantized, kept, sourceBytes, outBytes, copied);
+        return new Result(out, type, quantized, kept, sourceBytes, outBytes, copied, notBlockAligned);
     }
 
     private static Tensor quantizeWeight(String name, Tensor t, DType type) {
@@ -152,9 +165,9 @@ public final class QuantizeModel {
             throw new InvalidRequestException("weight '" + name + "' is already " + t.dtype()
                     + "; quantise from the 16- or 32-bit model");
         }
-        if (t.rank() != 2 || t.dim(1) % type.blockSize() != 0) {
+        if (t.rank() != 2) {
             throw new InvalidRequestException("weight '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
-                    + ": " + type + " needs rows of a multiple of " + type.blockSize() + " values");
+                    + "; a linear weight is [N, K]");
         }
         try {
             return Quantize.quantize(t, type);
