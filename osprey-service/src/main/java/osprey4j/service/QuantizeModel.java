@@ -108,27 +108,35 @@ public final class QuantizeModel {
         long sourceBytes = 0;
         long outBytes = 0;
         try (Checkpoint ck = Checkpoints.open(weightsFile)) {
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            // Tensors are made one at a time as the writer reaches them (each quantised copy lives only until it
+            // is written), so a 7B model never has all its quantised weights in memory at once.
+            Map<String, SafetensorsWriter.Deferred> tensors = new LinkedHashMap<>();
             for (TensorInfo info : ck.tensors()) {
                 if (info.file() != null) {
                     weightFiles.add(info.file().toAbsolutePath().normalize());
                 }
                 String name = info.name();
-                Tensor t = ck.tensor(name);
-                sourceBytes += t.byteSize();
+                sourceBytes += info.byteSize();
                 boolean linear = Llama.isLinearWeightKey(name, withHead);
-                if (linear && t.rank() == 2 && t.dim(1) % type.blockSize() != 0) {
-                    notBlockAligned.add(name + " " + java.util.Arrays.toString(t.shape()));
+                if (linear && info.shape().length == 2 && info.shape()[1] % type.blockSize() != 0) {
+                    notBlockAligned.add(name + " " + java.util.Arrays.toString(info.shape()));
                     linear = false;
                 }
-                if (linear) {
-                    t = quantizeWeight(name, t, type);
+                if (linear && info.dtype() != type) {
+                    checkQuantisable(name, info);
+                    tensors.put(name, new SafetensorsWriter.Deferred(type, info.shape(),
+                            arena -> quantizeWeight(ck, name, type, arena)));
+                    outBytes += type.bytesFor(Tensor.numel(info.shape()));
                     quantized++;
                 } else {
-                    kept++;
+                    if (linear) {
+                        quantized++; // already of the type asked for
+                    } else {
+                        kept++;
+                    }
+                    tensors.put(name, new SafetensorsWriter.Deferred(info.dtype(), info.shape(), arena -> ck.tensor(name)));
+                    outBytes += info.byteSize();
                 }
-                outBytes += t.byteSize();
-                tensors.put(name, t);
             }
             if (quantized == 0) {
                 throw new InvalidRequestException(weightsFile + " has no LLM linear weights "
@@ -138,7 +146,7 @@ public final class QuantizeModel {
             metadata.put("format", "pt");
             metadata.put("quantization", type.name().toLowerCase(Locale.ROOT));
             metadata.put("quantized_tensors", Integer.toString(quantized));
-            SafetensorsWriter.write(tmp.resolve("model.safetensors"), tensors, metadata);
+            SafetensorsWriter.writeDeferred(tmp.resolve("model.safetensors"), tensors, metadata);
         }
         List<String> copied = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(modelDir)) {
@@ -157,22 +165,25 @@ public final class QuantizeModel {
         return new Result(out, type, quantized, kept, sourceBytes, outBytes, copied, notBlockAligned);
     }
 
-    private static Tensor quantizeWeight(String name, Tensor t, DType type) {
-        if (t.dtype() == type) {
-            return t;
-        }
-        if (t.dtype().isBlockQuantized()) {
-            throw new InvalidRequestException("weight '" + name + "' is already " + t.dtype()
-                    + "; quantise from the 16- or 32-bit model");
-        }
-        if (t.rank() != 2) {
-            throw new InvalidRequestException("weight '" + name + "' has shape " + java.util.Arrays.toString(t.shape())
-                    + "; a linear weight is [N, K]");
-        }
+    private static Tensor quantizeWeight(Checkpoint ck, String name, DType type, java.lang.foreign.Arena arena) {
         try {
-            return Quantize.quantize(t, type);
+            return Quantize.quantize(ck.tensor(name), type, arena);
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("weight '" + name + "': " + e.getMessage());
+        }
+    }
+
+    private static void checkQuantisable(String name, TensorInfo info) {
+        if (info.dtype().isBlockQuantized()) {
+            throw new InvalidRequestException("weight '" + name + "' is already " + info.dtype()
+                    + "; quantise from the 16- or 32-bit model");
+        }
+        if (info.dtype() != DType.F32 && info.dtype() != DType.BF16 && info.dtype() != DType.F16) {
+            throw new InvalidRequestException("weight '" + name + "' is " + info.dtype() + "; expected F32, BF16 or F16");
+        }
+        if (info.shape().length != 2) {
+            throw new InvalidRequestException("weight '" + name + "' has shape " + java.util.Arrays.toString(info.shape())
+                    + "; a linear weight is [N, K]");
         }
     }
 

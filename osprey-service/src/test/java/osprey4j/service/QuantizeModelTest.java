@@ -185,8 +185,19 @@ class QuantizeModelTest {
         var again = assertThrows(InvalidRequestException.class,
                 () -> QuantizeModel.run(dir.resolve("q4"), DType.Q8_0, false, dir.resolve("q8")));
         assertTrue(again.getMessage().contains("is already Q4_0"), again.getMessage());
+        // a weight that cannot be quantised (NaN) fails the whole directory, named, with nothing left behind
+        Path nanModel = dir.resolve("nan");
+        Files.createDirectories(nanModel);
+        float[] w = new float[4 * 32];
+        w[77] = Float.NaN;
+        osprey4j.core.io.SafetensorsWriter.write(nanModel.resolve("model.safetensors"), java.util.Map.of(
+                "model.layers.0.mlp.up_proj.weight", osprey4j.core.tensor.Tensor.copyOf(w, 4, 32)));
+        var nan = assertThrows(InvalidRequestException.class,
+                () -> QuantizeModel.run(nanModel, DType.Q8_0, false, dir.resolve("nanq")));
+        assertTrue(nan.getMessage().contains("'model.layers.0.mlp.up_proj.weight'") && nan.getMessage().contains("NaN"),
+                nan.getMessage());
         try (var files = Files.list(dir)) {
-            assertEquals(List.of("q4", "x"), files.map(p -> p.getFileName().toString()).sorted().toList());
+            assertEquals(List.of("nan", "q4", "x"), files.map(p -> p.getFileName().toString()).sorted().toList());
         }
     }
 }

@@ -33,6 +33,11 @@ public final class Quantize {
      * dimension is a whole number of blocks), quantised row by row.
      */
     public static Tensor quantize(Tensor src, DType target) {
+        return quantize(src, target, null);
+    }
+
+    /** As {@link #quantize(Tensor, DType)}, the result allocated in {@code arena} (null: an automatic one). */
+    public static Tensor quantize(Tensor src, DType target, java.lang.foreign.Arena arena) {
         if (!target.isBlockQuantized()) {
             throw new IllegalArgumentException("quantize: target must be Q8_0 or Q4_0, got " + target);
         }
@@ -40,7 +45,8 @@ public final class Quantize {
         if (from != DType.F32 && from != DType.BF16 && from != DType.F16) {
             throw new IllegalArgumentException("quantize: source must be F32, BF16 or F16, got " + from);
         }
-        Tensor out = Tensor.zeros(target, src.shape()); // checks whole-block rows
+        // checks whole-block rows
+        Tensor out = arena == null ? Tensor.zeros(target, src.shape()) : Tensor.zeros(arena, target, src.shape());
         long n = src.numel();
         int rowLen = n == 0 ? 0 : Math.toIntExact(src.dim(-1));
         float[] row = new float[rowLen];

@@ -173,6 +173,35 @@ class BlockDTypeTest {
         assertTrue(e.getMessage().contains("does not record its block layout ('block_layout.Q8_0')"), e.getMessage());
     }
 
+    @Test
+    void deferredTensorsAreMadeWhenWrittenAndMustMatchTheirAnnouncement(@TempDir Path dir) throws Exception {
+        float[] w = new float[64];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (i - 30) * 0.25f;
+        }
+        Tensor f = Tensor.copyOf(w, 2, 32);
+        java.util.List<String> made = new java.util.ArrayList<>();
+        Path file = dir.resolve("d.safetensors");
+        SafetensorsWriter.writeDeferred(file, Map.of("q", new SafetensorsWriter.Deferred(DType.Q8_0, new long[] {2, 32},
+                arena -> {
+                    made.add("q");
+                    return osprey4j.core.kernels.Quantize.quantize(f, DType.Q8_0, arena);
+                }), "f", new SafetensorsWriter.Deferred(DType.F32, new long[] {2, 32}, arena -> f)), Map.of());
+        assertEquals(java.util.List.of("q"), made);
+        try (Checkpoint ck = Checkpoints.open(file)) {
+            assertArrayEquals(osprey4j.core.kernels.Quantize.quantize(f, DType.Q8_0).toFloatArray(),
+                    ck.tensor("q").toFloatArray());
+            assertArrayEquals(w, ck.tensor("f").toFloatArray());
+        }
+        Path bad = dir.resolve("bad.safetensors");
+        assertThrows(IllegalStateException.class, () -> SafetensorsWriter.writeDeferred(bad, Map.of("q",
+                new SafetensorsWriter.Deferred(DType.Q4_0, new long[] {2, 32}, arena -> f)), Map.of()));
+        assertTrue(!Files.exists(bad));
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temporary file left");
+        }
+    }
+
     /** Blocks with a random finite f16 scale and random quants. */
     private static byte[] randomBlocks(Random rnd, DType t, int blocks) {
         byte[] b = new byte[blocks * t.blockBytes()];
