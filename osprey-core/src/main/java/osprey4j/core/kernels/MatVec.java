@@ -7,7 +7,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
@@ -32,8 +31,7 @@ public final class MatVec {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final VectorSpecies<Float> F = VectorConvert.F;
     /** Bytes in as many lanes as a float vector has (16 with AVX-512), or null when that is no vector shape. */
-    private static final VectorSpecies<Byte> B = F.length() >= 8
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
+    private static final VectorSpecies<Byte> B = VectorConvert.B;
     private static final int QK = 32;
 
     private MatVec() {
