@@ -95,8 +95,9 @@ public enum DType {
     }
 
     /**
-     * The types weights are taken in: F32, F16 and BF16, which every kernel reads in place (the block-quantised
-     * types join when their kernels exist). The one list that checkpoint checks, kernels and commands consult.
+     * The types weights are taken in: F32, F16 and BF16, which every kernel reads in place. The one list that
+     * checkpoint checks, kernels and commands consult; a {@code Linear} weight may also be block-quantised
+     * ({@link #isLinearWeightType()}).
      */
     public boolean isWeightType() {
         return this == F32 || this == F16 || this == BF16;
