@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.MemoryBandwidth;
+import osprey4j.core.kernels.Quantize;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
@@ -39,9 +40,10 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "gemm", mixinStandardHelpOptions = true,
         description = {
-                "Times out[M,N] = x[M,K] · W[N,K]^T (PyTorch's Linear layout; F32 x and out, W in F32/BF16/F16,"
-                        + " F32 accumulation) on Osprey's shapes, written MxKxN:",
-                "  1100x4096x4096 (LLM prefill) and 1x4096x4096 (decoding), each with F32 and BF16 weights;"
+                "Times out[M,N] = x[M,K] · W[N,K]^T (PyTorch's Linear layout; F32 x and out, W in F32/BF16/F16/Q8_0/"
+                        + "Q4_0, F32 accumulation) on Osprey's shapes, written MxKxN:",
+                "  1100x4096x4096 (LLM prefill) with F32 and BF16 weights, 1x4096x4096 (decoding) with F32, BF16,"
+                        + " Q8_0 and Q4_0 weights (the quantised rows have no PyTorch peer);"
                         + " 1024x768x4096 and 16384x192x768 (vision side) with F32 weights.",
                 "Prints the median over repetitions after warm-up, in GFLOP/s (2*M*K*N flops). If /usr/bin/python3"
                         + " with torch is present, runs torch.nn.functional.linear on the same shapes with the same"
@@ -139,7 +141,10 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 }
                 // Ours, then the peer's on the same shape right after, so both see the same machine load.
                 double[] times = time(s, reps);
-                JsonNode peerResult = peer != null && peer.available() ? peer.time(s) : null;
+                // PyTorch has no GGML block types: quantised rows have no peer of their own (compare them with
+                // the BF16 and F32 rows and with the bandwidth).
+                JsonNode peerResult = peer != null && peer.available() && !s.dtype().isBlockQuantized()
+                        ? peer.time(s) : null;
                 rows.add(new Row(s, times.length, median(times), peerResult));
             }
         }
@@ -159,6 +164,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 new Shape(1100, 4096, 4096, DType.BF16),
                 new Shape(1, 4096, 4096, DType.F32),
                 new Shape(1, 4096, 4096, DType.BF16),
+                new Shape(1, 4096, 4096, DType.Q8_0),
+                new Shape(1, 4096, 4096, DType.Q4_0),
                 new Shape(1024, 768, 4096, DType.F32),
                 new Shape(16384, 192, 768, DType.F32));
     }
@@ -183,8 +190,11 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 }
             }
             DType d = parts.length == 2 ? DType.fromSafetensorsName(parts[1]) : DType.F32;
-            if (d == null || !d.isWeightType()) {
-                throw new UsageException("bad shape '" + spec + "': weight dtype must be f32, bf16 or f16");
+            if (d == null || !d.isLinearWeightType()) {
+                throw new UsageException("bad shape '" + spec + "': weight dtype must be f32, bf16, f16, q8_0 or q4_0");
+            }
+            if (v[1] % d.blockSize() != 0) {
+                throw new UsageException("bad shape '" + spec + "': " + d + " needs K to be a multiple of " + d.blockSize());
             }
             result.add(new Shape(v[0], v[1], v[2], d));
         }
@@ -254,9 +264,21 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         }
     }
 
-    /** A tensor of uniform values in [-1, 1), rounded to {@code dtype}, filled row by row. */
+    /** A tensor of uniform values in [-1, 1), rounded (or quantised) to {@code dtype}, filled row by row. */
     private static Tensor random(Arena arena, DType dtype, long seed, int rows, int cols) {
         Tensor t = Tensor.zeros(arena, dtype, rows, cols);
+        if (dtype.isBlockQuantized()) {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            float[] row = new float[cols];
+            long rowBytes = dtype.bytesFor(cols);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    row[c] = (float) (rnd.nextDouble() * 2 - 1);
+                }
+                Quantize.quantizeRow(dtype, row, 0, cols, t.segment(), r * rowBytes);
+            }
+            return t;
+        }
         SplittableRandom rnd = new SplittableRandom(seed);
         MemorySegment seg = t.segment();
         long n = (long) rows * cols;

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 ServeCommand.class,
                 EvalCommand.class,
                 TrainCommand.class,
+                QuantizeCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

@@ -58,6 +58,20 @@ class BenchGemmCommandTest {
     }
 
     @Test
+    void quantisedWeightsAreTimedWithoutAPeer() throws Exception {
+        Run r = run("bench", "gemm", "--quick", "--json", "--no-peer", "--bandwidth-mb", "8",
+                "--shapes", "1x64x40:q8_0,3x96x9:q4_0");
+        assertEquals(0, r.code(), r.err());
+        JsonNode results = new ObjectMapper().readTree(r.out()).path("results");
+        assertEquals("Q8_0", results.get(0).path("weight_dtype").asText());
+        assertEquals("Q4_0", results.get(1).path("weight_dtype").asText());
+        assertTrue(results.get(0).has("bandwidth_fraction"));
+        Run bad = run("bench", "gemm", "--no-peer", "--shapes", "1x48x8:q8_0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("K to be a multiple of 32"), bad.err());
+    }
+
+    @Test
     void tableSaysWhenThePeerIsMissing() {
         Run r = run("bench", "gemm", "--quick", "--bandwidth-mb", "8", "--python", "/nonexistent/python3",
                 "--shapes", "3x8x5");

@@ -52,6 +52,24 @@ public interface Checkpoint extends AutoCloseable {
     }
 
     /**
+     * The weight of a {@code Linear} layer: as {@link #weight}, but the block-quantised Q8_0 and Q4_0 are accepted
+     * too (the products read them in place; see {@link DType#isLinearWeightType()}).
+     */
+    default Tensor linearWeight(String name, long... expectedShape) {
+        if (contains(name)) {
+            TensorInfo info = info(name);
+            if (info.dtype().isBlockQuantized() && Arrays.equals(info.shape(), expectedShape)) {
+                return tensor(name);
+            }
+            if (!info.dtype().isLinearWeightType() && Arrays.equals(info.shape(), expectedShape)) {
+                throw new CheckpointException("weight '" + name + "' is " + info.dtype() + "; expected "
+                        + DType.linearWeightTypeNames() + ", in " + info.file());
+            }
+        }
+        return weight(name, expectedShape);
+    }
+
+    /**
      * Free-form string metadata: a safetensors {@code __metadata__} block, a sharded index's
      * {@code metadata}, or the non-tensor scalar entries of a torch file (such as {@code epoch}).
      */

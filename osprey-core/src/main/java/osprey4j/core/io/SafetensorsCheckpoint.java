@@ -27,7 +27,9 @@ import osprey4j.core.tensor.Tensor;
  * before any tensor is handed out: a sane header length, a JSON object, known dtypes, non-negative shapes
  * whose byte size does not overflow, {@code end - begin == numel x element size}, and offsets that tile the
  * data section exactly: sorted by offset, each tensor starts where the previous one ended (no overlap, no
- * hole) and the last one ends at the end of the file.
+ * hole) and the last one ends at the end of the file. Block-quantised tensors (Q8_0, Q4_0) must have rows
+ * of whole blocks, and the file must record the block layout this engine reads in its {@code __metadata__}
+ * (see {@link DType#blockLayout()}); a file naming these dtypes without it (another tool's convention) is refused.
  */
 final class SafetensorsCheckpoint extends AbstractCheckpoint {
     /** The reference refuses headers above 100 MB; real ones are a few hundred KB. */
@@ -96,6 +98,7 @@ final class SafetensorsCheckpoint extends AbstractCheckpoint {
             }
         }
         checkTiling(path, entries, dataLength);
+        checkBlockLayouts(path, entries, metadata);
 
         List<TensorInfo> infos = new ArrayList<>(entries.size());
         Map<String, Long> starts = new HashMap<>();
@@ -190,6 +193,20 @@ final class SafetensorsCheckpoint extends AbstractCheckpoint {
         if (expected != dataLength) {
             throw new CheckpointException(path + ": the tensors cover " + expected + " bytes of data but the file's "
                     + "data section has " + dataLength + " bytes" + (expected > dataLength ? " (truncated file?)" : ""));
+        }
+    }
+
+    /** Every block-quantised dtype in the file must come with the layout this engine reads. */
+    private static void checkBlockLayouts(Path path, List<Entry> entries, Map<String, String> metadata) {
+        for (Entry e : entries) {
+            DType d = e.dtype;
+            if (d.isBlockQuantized() && !d.blockLayout().equals(metadata.get(d.blockLayoutKey()))) {
+                String found = metadata.get(d.blockLayoutKey());
+                throw new CheckpointException(path + ": tensor '" + e.name + "' is " + d + " but the header's "
+                        + METADATA_KEY + " " + (found == null ? "does not record its block layout ('"
+                        + d.blockLayoutKey() + "')" : "records the block layout '" + found + "'")
+                        + "; expected '" + d.blockLayout() + "'");
+            }
         }
     }
 

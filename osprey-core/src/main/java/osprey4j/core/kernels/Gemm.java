@@ -14,7 +14,8 @@ import osprey4j.core.tensor.Tensor;
 
 /**
  * The product of PyTorch's {@code Linear} layer: out[M,N] = x[M,K] · W[N,K]^T (+ bias[N]), with x and out
- * F32 and W in F32, BF16 or F16 (used in place, e.g. memory-mapped from a checkpoint), accumulated in F32.
+ * F32 and W in F32, BF16, F16, Q8_0 or Q4_0 (used in place, e.g. memory-mapped from a checkpoint), accumulated
+ * in F32. Block-quantised weights are dequantised (exactly, d * q in float) into the packed F32 panels.
  *
  * <p>M == 1 (decoding) is memory-bound and goes to {@link MatVec}. Larger M is compute-bound and uses the
  * classic blocked scheme (Goto/BLIS), adapted to a shared pool of few cores:
@@ -26,7 +27,7 @@ import osprey4j.core.tensor.Tensor;
  *       wide (and, for narrow W, a share of the rows). Threads take items from a shared counter, so a core
  *       slowed by another process simply does fewer items;</li>
  *   <li>for each K block of {@link #KC}, an item packs its rows of W into panels laid out k-major
- *       ([panel][k][NR] floats), converting BF16/F16 to F32 on the way: at most KC x NR x PANELS_PER_ITEM
+ *       ([panel][k][NR] floats), converting BF16/F16 (and dequantising Q8_0/Q4_0) to F32 on the way: at most KC x NR x PANELS_PER_ITEM
  *       floats per thread are ever expanded, never the whole matrix;</li>
  *   <li>a register-blocked micro-kernel computes an MR x NR tile of out (8 rows x 3 vectors = 24 vector
  *       accumulators) by broadcasting one x value per row and doing three FMAs with the packed W panel.</li>
@@ -132,8 +133,8 @@ public final class Gemm {
                     + Arrays.toString(w.shape()));
         }
         DType d = w.dtype();
-        if (!d.isWeightType()) {
-            throw new IllegalArgumentException("linear: weight must be F32, BF16 or F16, got " + d);
+        if (!d.isLinearWeightType()) {
+            throw new IllegalArgumentException("linear: weight must be " + DType.linearWeightTypeNames() + ", got " + d);
         }
     }
 

@@ -4,8 +4,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicInteger;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 
@@ -15,6 +18,11 @@ import osprey4j.core.tensor.DType;
  * dtype (F32, BF16 or F16, converted in registers), works on four rows at a time so that four independent
  * FMA chains and four memory streams are in flight, and hands blocks of rows to the compute pool's threads.
  *
+ * <p>Q8_0 and Q4_0 weights (K a multiple of 32) are read a block at a time: the block's int8 quants (or its
+ * nibbles, masked, shifted and offset by 8) are widened to floats in registers, multiplied with x, and the
+ * block's partial sums scaled by its f16 scale into the row's accumulator. x stays F32 (GGML instead rounds
+ * x to Q8_0 too), so the result is the dequantised weights' product up to float summation order.
+ *
  * <p>Callers normally go through {@link Gemm#linear}, which validates shapes and sends M == 1 here.
  */
 public final class MatVec {
@@ -22,6 +30,12 @@ public final class MatVec {
     private static final int ROWS_PER_BLOCK = 64;
     private static final int ROWS_AT_ONCE = 4;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Float> F = VectorConvert.F;
+    /** Bytes in as many lanes as a float vector has (16 with AVX-512), or null when that is no vector shape. */
+    private static final VectorSpecies<Byte> B = VectorConvert.B;
+    private static final int QK = 32;
+    private static final jdk.incubator.vector.VectorSpecies<Integer> I = VectorConvert.I;
+    private static final ValueLayout.OfShort SCALE = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     private MatVec() {
     }
@@ -56,12 +70,170 @@ public final class MatVec {
                 case F32 -> fourRowsF32(w, k, x, row, bias, out);
                 case BF16 -> fourRowsBf16(w, k, x, row, bias, out);
                 case F16 -> fourRowsF16(w, k, x, row, bias, out);
+                case Q8_0, Q4_0 -> {
+                    if (B == null) {
+                        for (int r = row; r < row + ROWS_AT_ONCE; r++) {
+                            oneRowDequantised(dtype, w, k, x, r, bias, out);
+                        }
+                    } else {
+                        if (dtype == DType.Q8_0) {
+                            fourRowsQ8(w, k, x, row, bias, out);
+                        } else {
+                            fourRowsQ4(w, k, x, row, bias, out);
+                        }
+                    }
+                }
                 default -> throw new IllegalArgumentException("no matrix-vector kernel for " + dtype);
             }
         }
         for (; row < to; row++) {
-            oneRow(dtype, w, k, x, row, bias, out);
+            if (dtype.isBlockQuantized()) {
+                oneRowDequantised(dtype, w, k, x, row, bias, out);
+            } else {
+                oneRow(dtype, w, k, x, row, bias, out);
+            }
         }
+    }
+
+    /*
+     * The quantised kernels are written out per type with the block body inline, no helper methods: a vector
+     * passed to or returned from a method C2 does not inline is boxed, and a helper already compiled on its own
+     * to more than InlineSmallCode bytes is not inlined (Q4_0 ran 100x slower with helpers). The quants
+     * are widened to int lanes first (B2I, a single sign-extending move) and converted to float (I2F); the
+     * nibbles are masked and shifted as ints, where x86 has the shifts that bytes lack.
+     */
+
+    /** Four rows of Q8_0: per block and row the quants times x in a vector, then one FMA with the scale. */
+    private static void fourRowsQ8(MemorySegment w, int k, float[] x, int row, float[] bias, MemorySegment out) {
+        int lanes = F.length();
+        int blocks = k / QK;
+        long rowBytes = (long) blocks * 34;
+        long r0 = row * rowBytes;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long base = r0 + (long) b * 34;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int p = 0; p < QK; p += lanes) {
+                FloatVector xv = FloatVector.fromArray(F, x, b * QK + p);
+                long q = base + 2 + p;
+                s0 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2I, I, 0)
+                        .convert(VectorOperators.I2F, 0)).fma(xv, s0);
+                s1 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + rowBytes, LE)
+                        .convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0)).fma(xv, s1);
+                s2 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 2 * rowBytes, LE)
+                        .convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0)).fma(xv, s2);
+                s3 = ((FloatVector) ByteVector.fromMemorySegment(B, w, q + 3 * rowBytes, LE)
+                        .convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0)).fma(xv, s3);
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base))), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base + rowBytes))), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base + 2 * rowBytes))), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base + 3 * rowBytes))), a3);
+        }
+        store(out, row, a0.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 1, a1.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 2, a2.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 3, a3.reduceLanes(VectorOperators.ADD), bias);
+    }
+
+    /** Four rows of Q4_0: byte j of a block holds weight j (low nibble) and weight j + 16 (high nibble). */
+    private static void fourRowsQ4(MemorySegment w, int k, float[] x, int row, float[] bias, MemorySegment out) {
+        int lanes = F.length();
+        int blocks = k / QK;
+        long rowBytes = (long) blocks * 18;
+        long r0 = row * rowBytes;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        for (int b = 0; b < blocks; b++) {
+            long base = r0 + (long) b * 18;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int p = 0; p < QK / 2; p += lanes) {
+                FloatVector xlo = FloatVector.fromArray(F, x, b * QK + p);
+                FloatVector xhi = FloatVector.fromArray(F, x, b * QK + QK / 2 + p);
+                long q = base + 2 + p;
+                // written out (no helper methods): a helper compiled on its own and then too big to inline
+                // would box its vectors (the Q4_0 loop ran 100x slower that way)
+                IntVector n0 = (IntVector) ByteVector.fromMemorySegment(B, w, q, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector n1 = (IntVector) ByteVector.fromMemorySegment(B, w, q + rowBytes, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector n2 = (IntVector) ByteVector.fromMemorySegment(B, w, q + 2 * rowBytes, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                IntVector n3 = (IntVector) ByteVector.fromMemorySegment(B, w, q + 3 * rowBytes, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                s0 = ((FloatVector) n0.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).fma(xlo, s0);
+                s1 = ((FloatVector) n1.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).fma(xlo, s1);
+                s2 = ((FloatVector) n2.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).fma(xlo, s2);
+                s3 = ((FloatVector) n3.and(0x0F).sub(8).convert(VectorOperators.I2F, 0)).fma(xlo, s3);
+                s0 = ((FloatVector) n0.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                        .convert(VectorOperators.I2F, 0)).fma(xhi, s0);
+                s1 = ((FloatVector) n1.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                        .convert(VectorOperators.I2F, 0)).fma(xhi, s1);
+                s2 = ((FloatVector) n2.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                        .convert(VectorOperators.I2F, 0)).fma(xhi, s2);
+                s3 = ((FloatVector) n3.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                        .convert(VectorOperators.I2F, 0)).fma(xhi, s3);
+            }
+            a0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base))), a0);
+            a1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base + rowBytes))), a1);
+            a2 = s2.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base + 2 * rowBytes))), a2);
+            a3 = s3.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base + 3 * rowBytes))), a3);
+        }
+        store(out, row, a0.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 1, a1.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 2, a2.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row + 3, a3.reduceLanes(VectorOperators.ADD), bias);
+    }
+
+    /** One row of Q8_0/Q4_0: vector blocks where the shape allows, else the dequantised row times x. */
+    private static void oneRowDequantised(DType dtype, MemorySegment w, int k, float[] x, int row, float[] bias,
+            MemorySegment out) {
+        long rowBytes = dtype.bytesFor(k);
+        if (B != null) {
+            int lanes = F.length();
+            FloatVector acc = FloatVector.zero(F);
+            boolean q8 = dtype == DType.Q8_0;
+            for (int b = 0; b < k / QK; b++) {
+                long base = row * rowBytes + (long) b * dtype.blockBytes();
+                FloatVector s = FloatVector.zero(F);
+                if (q8) {
+                    for (int p = 0; p < QK; p += lanes) {
+                        s = ((FloatVector) ByteVector.fromMemorySegment(B, w, base + 2 + p, LE)
+                                .convertShape(VectorOperators.B2I, I, 0).convert(VectorOperators.I2F, 0))
+                                .fma(FloatVector.fromArray(F, x, b * QK + p), s);
+                    }
+                } else {
+                    for (int p = 0; p < QK / 2; p += lanes) {
+                        IntVector n = (IntVector) ByteVector.fromMemorySegment(B, w, base + 2 + p, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        s = ((FloatVector) n.and(0x0F).sub(8).convert(VectorOperators.I2F, 0))
+                                .fma(FloatVector.fromArray(F, x, b * QK + p), s);
+                        s = ((FloatVector) n.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8)
+                                .convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, x, b * QK + QK / 2 + p), s);
+                    }
+                }
+                acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base))), acc);
+            }
+            store(out, row, acc.reduceLanes(VectorOperators.ADD), bias);
+            return;
+        }
+        float[] weights = new float[k];
+        VectorConvert.toFloats(dtype, w, (long) row * k, weights, 0, k);
+        float sum = 0f;
+        for (int i = 0; i < k; i++) {
+            sum = Math.fma(weights[i], x[i], sum);
+        }
+        store(out, row, sum, bias);
     }
 
     /*

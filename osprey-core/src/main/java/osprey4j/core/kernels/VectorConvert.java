@@ -3,6 +3,7 @@ package osprey4j.core.kernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -28,6 +29,10 @@ public final class VectorConvert {
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Half-width short vectors: as many 16-bit lanes as {@link #F} has float lanes. */
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
+    /** As many byte lanes as {@link #F} has float lanes, or null where that is no vector shape (under 8 lanes). */
+    static final VectorSpecies<Byte> B = F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8)) : null;
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -151,8 +156,27 @@ public final class VectorConvert {
             long base = block * dtype.blockBytes();
             float d = Float.float16ToFloat(seg.get(I16, base));
             int out = dstOffset + (int) (first - index);
-            for (int i = from; i < to; i++) {
-                dst[out + i] = d * quant(dtype, seg, base, i);
+            if (from == 0 && to == QK && B != null) {
+                // A whole block: quants widened to floats in registers, times d (the same float product as below).
+                int lanes = F.length();
+                if (dtype == DType.Q8_0) {
+                    for (int p = 0; p < QK; p += lanes) {
+                        ((FloatVector) ByteVector.fromMemorySegment(B, seg, base + 2 + p, LE)
+                                .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, out + p);
+                    }
+                } else {
+                    for (int p = 0; p < QK / 2; p += lanes) {
+                        ByteVector packed = ByteVector.fromMemorySegment(B, seg, base + 2 + p, LE);
+                        ((FloatVector) packed.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                                .mul(d).intoArray(dst, out + p);
+                        ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F).sub((byte) 8)
+                                .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, out + QK / 2 + p);
+                    }
+                }
+            } else {
+                for (int i = from; i < to; i++) {
+                    dst[out + i] = d * quant(dtype, seg, base, i);
+                }
             }
             e = first + to;
         }

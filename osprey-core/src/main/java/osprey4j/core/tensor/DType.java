@@ -95,8 +95,9 @@ public enum DType {
     }
 
     /**
-     * The types weights are taken in: F32, F16 and BF16, which every kernel reads in place (the block-quantised
-     * types join when their kernels exist). The one list that checkpoint checks, kernels and commands consult.
+     * The types weights are taken in: F32, F16 and BF16, which every kernel reads in place. The one list that
+     * checkpoint checks, kernels and commands consult; a {@code Linear} weight may also be block-quantised
+     * ({@link #isLinearWeightType()}).
      */
     public boolean isWeightType() {
         return this == F32 || this == F16 || this == BF16;
@@ -108,11 +109,44 @@ public enum DType {
     }
 
     /**
+     * The types a {@code Linear} layer's weight may have: the {@link #isWeightType() weight types} and the
+     * block-quantised Q8_0 and Q4_0, which the products ({@code Gemm.linear} and its one-row path) read in place.
+     */
+    public boolean isLinearWeightType() {
+        return isWeightType() || isBlockQuantized();
+    }
+
+    /** The linear weight types, for messages. */
+    public static String linearWeightTypeNames() {
+        return "F32, F16, BF16, Q8_0 or Q4_0";
+    }
+
+    /**
      * The alignment in bytes that tensors of this type want in a file: the element size, or 2 for the
      * block-quantised types (their blocks start with an f16 scale and have an even size).
      */
     public int alignment() {
         return blockSize == 1 ? blockBytes : 2;
+    }
+
+    /** The safetensors {@code __metadata__} key under which a file records a block type's layout. */
+    public String blockLayoutKey() {
+        return "block_layout." + name();
+    }
+
+    /**
+     * The block layout of a block-quantised type, as recorded in the {@code __metadata__} of a safetensors file
+     * that holds such tensors ("Q8_0" and "Q4_0" are no standard safetensors dtypes, so a reader checks that
+     * the file means the same layout); null for a plain type.
+     */
+    public String blockLayout() {
+        return switch (this) {
+            case Q8_0 -> "ggml q8_0: blocks of 32 weights in 34 bytes, f16 scale d (little-endian) then 32 int8 q;"
+                    + " weight i = d * q[i]";
+            case Q4_0 -> "ggml q4_0: blocks of 32 weights in 18 bytes, f16 scale d (little-endian) then 16 bytes b;"
+                    + " weight i = d * ((b[i] & 15) - 8), weight i+16 = d * ((b[i] >> 4) - 8) for i < 16";
+            default -> null;
+        };
     }
 
     /** The dtype string used in safetensors headers ("F32", "BF16", "I64", ... and "Q8_0", "Q4_0"). */

@@ -196,7 +196,7 @@ class GemmTest {
         Tensor w = Tensor.zeros(DType.F32, 3, 8);
         assertMessage("does not end in K = 7", () -> Gemm.linear(x, Tensor.zeros(DType.F32, 3, 7), null));
         assertMessage("weight must be [N, K]", () -> Gemm.linear(x, Tensor.zeros(DType.F32, 24), null));
-        assertMessage("weight must be F32, BF16 or F16", () -> Gemm.linear(x, Tensor.zeros(DType.I8, 3, 8), null));
+        assertMessage("weight must be F32, F16, BF16, Q8_0 or Q4_0", () -> Gemm.linear(x, Tensor.zeros(DType.I8, 3, 8), null));
         assertMessage("x must be F32", () -> Gemm.linear(Tensor.zeros(DType.BF16, 4, 8), w, null));
         assertMessage("bias has shape [4], expected [3]", () -> Gemm.linear(x, w, Tensor.zeros(DType.F32, 4)));
         assertMessage("out has shape [4, 4], expected [4, 3]",

@@ -118,6 +118,90 @@ class BlockDTypeTest {
         assertTrue(e.getMessage().contains("multiple of 32"), e.getMessage());
     }
 
+    @Test
+    void blockLayoutIsRecordedAndRequired(@TempDir Path dir) throws Exception {
+        Random rnd = new Random(10);
+        Tensor q4 = Tensor.of(DType.Q4_0, MemorySegment.ofArray(randomBlocks(rnd, DType.Q4_0, 4)), 2, 64);
+        Path file = dir.resolve("q4.safetensors");
+        SafetensorsWriter.write(file, Map.of("model.layers.0.mlp.up_proj.weight", q4,
+                "model.norm.weight", Tensor.copyOf(new float[] {1, 2}, 2)));
+        try (Checkpoint ck = Checkpoints.open(file)) {
+            assertEquals(DType.Q4_0.blockLayout(), ck.metadata().get("block_layout.Q4_0"));
+            assertTrue(!ck.metadata().containsKey("block_layout.Q8_0"), "only the types present");
+            // a Linear weight may be quantised; any other weight may not
+            assertArrayEquals(q4.toFloatArray(), ck.linearWeight("model.layers.0.mlp.up_proj.weight", 2, 64).toFloatArray());
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> ck.weight("model.layers.0.mlp.up_proj.weight", 2, 64));
+            assertTrue(e.getMessage().contains("is Q4_0; expected F32, F16 or BF16"), e.getMessage());
+            assertThrows(CheckpointException.class, () -> ck.linearWeight("model.layers.0.mlp.up_proj.weight", 64, 2));
+            assertArrayEquals(new float[] {1, 2}, ck.linearWeight("model.norm.weight", 2).toFloatArray());
+        }
+        assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(dir.resolve("x.safetensors"),
+                Map.of("w", q4), Map.of("block_layout.Q4_0", "something else")));
+        // the same bytes with the layout missing, or a different layout, are refused with the tensor named
+        byte[] good = Files.readAllBytes(file);
+        long headerLength = MemorySegment.ofArray(good).get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+        String header = new String(good, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8);
+        String layout = DType.Q4_0.blockLayout(); // no character of it needs escaping in JSON
+        assertTrue(header.contains(layout), header);
+        for (String replacement : new String[] {layout.replace("& 15", "& 0xF"), layout.substring(0, 4)}) {
+            String other = header.replace(layout, replacement);
+            // keep the header length (the data offsets do not depend on it, but the padding does)
+            StringBuilder padded = new StringBuilder(other);
+            while (padded.length() % 8 != 0 || padded.length() < other.length()) {
+                padded.append(' ');
+            }
+            byte[] h = padded.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] bad = new byte[8 + h.length + (int) (good.length - 8 - headerLength)];
+            MemorySegment.ofArray(bad).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, h.length);
+            System.arraycopy(h, 0, bad, 8, h.length);
+            System.arraycopy(good, 8 + (int) headerLength, bad, 8 + h.length, good.length - 8 - (int) headerLength);
+            Path badFile = dir.resolve("bad" + replacement.length() + ".safetensors");
+            Files.write(badFile, bad);
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.open(badFile).close());
+            assertTrue(e.getMessage().contains("'model.layers.0.mlp.up_proj.weight' is Q4_0")
+                    && e.getMessage().contains("block layout"), e.getMessage());
+        }
+        String noMeta = "{\"w\":{\"dtype\":\"Q8_0\",\"shape\":[1,32],\"data_offsets\":[0,34]}}";
+        byte[] h = noMeta.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] raw = new byte[8 + h.length + 34];
+        MemorySegment.ofArray(raw).set(ValueLayout.JAVA_LONG_UNALIGNED, 0, h.length);
+        System.arraycopy(h, 0, raw, 8, h.length);
+        Path bare = dir.resolve("bare.safetensors");
+        Files.write(bare, raw);
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.open(bare).close());
+        assertTrue(e.getMessage().contains("does not record its block layout ('block_layout.Q8_0')"), e.getMessage());
+    }
+
+    @Test
+    void deferredTensorsAreMadeWhenWrittenAndMustMatchTheirAnnouncement(@TempDir Path dir) throws Exception {
+        float[] w = new float[64];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (i - 30) * 0.25f;
+        }
+        Tensor f = Tensor.copyOf(w, 2, 32);
+        java.util.List<String> made = new java.util.ArrayList<>();
+        Path file = dir.resolve("d.safetensors");
+        SafetensorsWriter.writeDeferred(file, Map.of("q", new SafetensorsWriter.Deferred(DType.Q8_0, new long[] {2, 32},
+                arena -> {
+                    made.add("q");
+                    return osprey4j.core.kernels.Quantize.quantize(f, DType.Q8_0, arena);
+                }), "f", new SafetensorsWriter.Deferred(DType.F32, new long[] {2, 32}, arena -> f)), Map.of());
+        assertEquals(java.util.List.of("q"), made);
+        try (Checkpoint ck = Checkpoints.open(file)) {
+            assertArrayEquals(osprey4j.core.kernels.Quantize.quantize(f, DType.Q8_0).toFloatArray(),
+                    ck.tensor("q").toFloatArray());
+            assertArrayEquals(w, ck.tensor("f").toFloatArray());
+        }
+        Path bad = dir.resolve("bad.safetensors");
+        assertThrows(IllegalStateException.class, () -> SafetensorsWriter.writeDeferred(bad, Map.of("q",
+                new SafetensorsWriter.Deferred(DType.Q4_0, new long[] {2, 32}, arena -> f)), Map.of()));
+        assertTrue(!Files.exists(bad));
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "no temporary file left");
+        }
+    }
+
     /** Blocks with a random finite f16 scale and random quants. */
     private static byte[] randomBlocks(Random rnd, DType t, int blocks) {
         byte[] b = new byte[blocks * t.blockBytes()];

@@ -61,8 +61,21 @@ public final class Llama {
             layers[i] = LlamaDecoderLayer.load(checkpoint, i, config, rotary);
         }
         Tensor norm = checkpoint.weight("model.norm.weight", hidden);
-        Tensor head = config.tieWordEmbeddings() ? embed : checkpoint.weight("lm_head.weight", vocab, hidden);
+        Tensor head = config.tieWordEmbeddings() ? embed : checkpoint.linearWeight("lm_head.weight", vocab, hidden);
         return new Llama(config, embed, layers, norm, head);
+    }
+
+    /** Keys of the decoder's Linear weights: {@code model.layers.N.self_attn.(q|k|v|o)_proj} and {@code mlp.(gate|up|down)_proj}. */
+    private static final java.util.regex.Pattern LAYER_LINEAR = java.util.regex.Pattern.compile(
+            "model\\.layers\\.\\d+\\.(self_attn\\.[qkvo]_proj|mlp\\.(gate|up|down)_proj)\\.weight");
+
+    /**
+     * True for the state-dict keys of the decoder's {@code Linear} weights, the ones {@link #load} accepts in a
+     * block-quantised type: the attention and MLP projections of every layer, and {@code lm_head.weight} when
+     * {@code withHead}. Embeddings and norms are not products and stay in a float type.
+     */
+    public static boolean isLinearWeightKey(String key, boolean withHead) {
+        return LAYER_LINEAR.matcher(key).matches() || withHead && key.equals("lm_head.weight");
     }
 
     public LlamaConfig config() {

@@ -49,10 +49,10 @@ final class LlamaAttention {
         int qDim = c.numAttentionHeads() * c.headDim();
         checkInverseFrequencies(ckpt, prefix + ".rotary_emb.inv_freq", c);
         return new LlamaAttention(
-                ckpt.weight(prefix + ".q_proj.weight", qDim, hidden),
-                ckpt.weight(prefix + ".k_proj.weight", c.kvDim(), hidden),
-                ckpt.weight(prefix + ".v_proj.weight", c.kvDim(), hidden),
-                ckpt.weight(prefix + ".o_proj.weight", hidden, qDim),
+                ckpt.linearWeight(prefix + ".q_proj.weight", qDim, hidden),
+                ckpt.linearWeight(prefix + ".k_proj.weight", c.kvDim(), hidden),
+                ckpt.linearWeight(prefix + ".v_proj.weight", c.kvDim(), hidden),
+                ckpt.linearWeight(prefix + ".o_proj.weight", hidden, qDim),
                 rotary, c);
     }
 

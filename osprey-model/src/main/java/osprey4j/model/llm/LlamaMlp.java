@@ -25,9 +25,9 @@ final class LlamaMlp {
         int hidden = c.hiddenSize();
         int inter = c.intermediateSize();
         return new LlamaMlp(
-                ckpt.weight(prefix + ".gate_proj.weight", inter, hidden),
-                ckpt.weight(prefix + ".up_proj.weight", inter, hidden),
-                ckpt.weight(prefix + ".down_proj.weight", hidden, inter));
+                ckpt.linearWeight(prefix + ".gate_proj.weight", inter, hidden),
+                ckpt.linearWeight(prefix + ".up_proj.weight", inter, hidden),
+                ckpt.linearWeight(prefix + ".down_proj.weight", hidden, inter));
     }
 
     /** s.normed [n, hidden] -> s.projected [n, hidden]. */
