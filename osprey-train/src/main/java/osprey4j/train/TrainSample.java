@@ -11,8 +11,9 @@ import osprey4j.model.vision.Projector;
  * One training sample as the LLM step needs it: the prompt's ids with the image placeholder
  * ({@link osprey4j.model.OspreyTokens#IMAGE_TOKEN_ID}) and one {@code <mask>} per region (the position after
  * each {@code <mask>} gets the region's pos token), the labels aligned with the ids ({@link #IGNORE_INDEX}
- * where no loss is taken), the frozen vision tower's res2..res5 maps (F32 [C, h, w]) and the region masks
- * (F32 0/1 [H, W], the image's size), one per {@code <mask>} in order. Padding is not part of a sample: each
+ * where no loss is taken), the frozen vision tower's res2..res5 maps (F32 [C, h, w]) -- or, for a model whose
+ * tower trains, the preprocessed image ({@link #withPixels}) -- and the region masks (F32 0/1 [H, W], the image's
+ * size), one per {@code <mask>} in order. Padding is not part of a sample: each
  * is computed at its own length, which gives the reference's loss for right-padded batches exactly.
  *
  * <p>The inputs the frozen tower fixes (res4 tokens, each region's pooled features per level, the 112x112
