@@ -2,15 +2,12 @@ package osprey4j.model.vision;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.io.Checkpoint;
-import osprey4j.core.io.CheckpointException;
-import osprey4j.core.io.TensorInfo;
+import osprey4j.core.io.InMemoryCheckpoint;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
@@ -86,7 +83,7 @@ public final class RandomConvNext {
             }
             prev = ch;
         }
-        return new InMemory(t);
+        return new InMemoryCheckpoint("<random ConvNeXt>", t);
     }
 
     /** Makes each tensor from its own stream (seed and key), filling chunks of it in parallel. */
@@ -114,51 +111,6 @@ public final class RandomConvNext {
                 }
             });
             out.put(PREFIX + key, t);
-        }
-    }
-
-    /** A read-only checkpoint over tensors made here. */
-    private static final class InMemory implements Checkpoint {
-        private static final Path FILE = Path.of("<random ConvNeXt>");
-        private final Map<String, Tensor> tensors;
-
-        InMemory(Map<String, Tensor> tensors) {
-            this.tensors = Map.copyOf(tensors);
-        }
-
-        @Override
-        public List<TensorInfo> tensors() {
-            return tensors.entrySet().stream()
-                    .map(e -> new TensorInfo(e.getKey(), e.getValue().dtype(), e.getValue().shape(), FILE)).toList();
-        }
-
-        @Override
-        public boolean contains(String name) {
-            return tensors.containsKey(name);
-        }
-
-        @Override
-        public TensorInfo info(String name) {
-            Tensor t = tensor(name);
-            return new TensorInfo(name, t.dtype(), t.shape(), FILE);
-        }
-
-        @Override
-        public Tensor tensor(String name) {
-            Tensor t = tensors.get(name);
-            if (t == null) {
-                throw new CheckpointException("no tensor '" + name + "' in " + FILE);
-            }
-            return t;
-        }
-
-        @Override
-        public Map<String, String> metadata() {
-            return Map.of();
-        }
-
-        @Override
-        public void close() {
         }
     }
 }
