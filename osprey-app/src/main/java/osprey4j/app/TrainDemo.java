@@ -11,7 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.Map;
+import osprey4j.core.tensor.Tensor;
 import osprey4j.train.DemoModel;
+import osprey4j.train.TowerPretraining;
 import osprey4j.train.TrainingRun;
 import osprey4j.train.data.Conversation;
 import osprey4j.train.export.OspreyShape;
@@ -61,6 +64,10 @@ final class TrainDemo implements Callable<Integer> {
     static final String BATCH = "4";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
+    static final int TOWER_STEPS = 3000;
+    static final int TOWER_IMAGES_PER_STEP = 4;
+    static final double TOWER_LR = 3e-3;
+    static final long TOWER_SEED = 1;
     static final long EVAL_WORLD_SEED = 1001;
     static final int EVAL_IMAGES = 30;
 
@@ -83,6 +90,9 @@ final class TrainDemo implements Callable<Integer> {
     @Option(names = "--eval-limit", hidden = true, defaultValue = "0")
     int evalLimit;
 
+    @Option(names = "--tower-steps", hidden = true)
+    Integer towerSteps;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
@@ -98,32 +108,52 @@ final class TrainDemo implements Callable<Integer> {
         Path world = out.resolve("world");
         Path instruct = world.resolve("instruct");
         if (!Files.isRegularFile(world.resolve("instances.json"))) {
-            step(err, "1/6 synthetic world (seed " + WORLD_SEED + ", " + images + " images)");
+            step(err, "1/7 synthetic world (seed " + WORLD_SEED + ", " + images + " images)");
             run(o, err, "data", "world", "--images", Integer.toString(images), "--size", Integer.toString(IMAGE_SIZE),
                     "--seed", Long.toString(WORLD_SEED), "--out", world.toString());
         }
         if (!Files.isRegularFile(instruct.resolve("osprey_short_form.json"))) {
-            step(err, "2/6 instruction data (seed " + INSTRUCT_SEED + ")");
+            step(err, "2/7 instruction data (seed " + INSTRUCT_SEED + ")");
             run(o, err, "data", "instruct", "--annotations", world.toString(), "--seed", Long.toString(INSTRUCT_SEED),
                     "--no-progress", "--out", instruct.toString());
         }
         Path tokenizer = out.resolve("tokenizer").resolve("tokenizer.model");
         Conversation conv = Conversation.OSPREY_V1;
         if (!Files.isRegularFile(tokenizer)) {
-            step(err, "3/6 tokenizer (SentencePiece BPE, " + VOCAB + " pieces)");
+            step(err, "3/7 tokenizer (SentencePiece BPE, " + VOCAB + " pieces)");
             List<String> corpus = DemoModel.tokenizerCorpus(instruct, world.resolve("images"), conv);
             DemoModel.trainTokenizer(corpus, VOCAB, tokenizer);
+        }
+        Path evalWorld = out.resolve("eval-world");
+        if (!Files.isRegularFile(evalWorld.resolve("instances.json"))) {
+            step(err, "4/7 evaluation world (seed " + EVAL_WORLD_SEED + ", never used in training)");
+            run(o, err, "data", "world", "--images", Integer.toString(evalN), "--size", Integer.toString(IMAGE_SIZE),
+                    "--seed", Long.toString(EVAL_WORLD_SEED), "--out", evalWorld.toString());
         }
         Path init = out.resolve("init");
         OspreyShape shape = DemoModel.shape(VOCAB, HIDDEN, INTERMEDIATE, LAYERS, HEADS, CONV_DEPTHS, CONV_DIMS,
                 MASK_EMBED, POS_HIDDEN);
+        int tSteps = towerSteps == null ? TOWER_STEPS : towerSteps;
         if (!Files.isRegularFile(init.resolve("config.json"))) {
-            step(err, "4/6 starting model (seed " + INIT_SEED + "): " + shape);
-            DemoModel.writeInitial(init, shape, INIT_SEED, tokenizer, IMAGE_SIZE);
+            Map<String, Tensor> weights = DemoModel.initialWeights(shape, INIT_SEED);
+            if (tSteps > 0) {
+                step(err, "5/7 tower pretraining (" + tSteps + " steps of " + TOWER_IMAGES_PER_STEP
+                        + " images, lr " + TOWER_LR + "): region category, colour and part from mask-pooled features");
+                TowerPretraining pre = new TowerPretraining(weights, shape, IMAGE_SIZE);
+                TowerPretraining.Accuracy acc = pre.train(world, evalWorld, new TowerPretraining.Options(tSteps,
+                        TOWER_IMAGES_PER_STEP, TOWER_LR, 0.03, 1.0, TOWER_SEED, 250),
+                        out.resolve("tower-pretraining").resolve("state.safetensors"), err);
+                err.println("osprey train demo: tower pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
+                Files.createDirectories(out.resolve("tower-pretraining"));
+                Files.writeString(out.resolve("tower-pretraining").resolve("heldout.txt"), acc + "\n");
+                weights.putAll(pre.pretrainedWeights());
+            }
+            step(err, "5/7 starting model (seed " + INIT_SEED + "): " + shape);
+            DemoModel.writeInitial(init, shape, weights, tokenizer, IMAGE_SIZE);
         }
         Path run = out.resolve("run");
         if (!Files.isRegularFile(run.resolve(TrainingRun.MODEL).resolve("config.json"))) {
-            step(err, "5/6 training (stage 3 from scratch, lr " + LR + ", " + ep + " epochs, batch " + BATCH + ")");
+            step(err, "6/7 training (stage 3 from scratch, lr " + LR + ", " + ep + " epochs, batch " + BATCH + ")");
             List<String> args = new ArrayList<>(List.of("train", "--stage", "3", "--model", init.toString(),
                     "--data", instruct.toString(), "--images", world.resolve("images").toString(),
                     "--out", run.toString(), "--lr", LR, "--epochs", ep, "--batch-size", BATCH,
@@ -138,13 +168,7 @@ final class TrainDemo implements Callable<Integer> {
         copyTree(run.resolve(TrainingRun.MODEL), model);
         Files.copy(run.resolve(TrainingRun.LOG), model.resolve(TrainingRun.LOG), StandardCopyOption.REPLACE_EXISTING);
         Files.copy(run.resolve(TrainingRun.CURVE), model.resolve(TrainingRun.CURVE), StandardCopyOption.REPLACE_EXISTING);
-        Path evalWorld = out.resolve("eval-world");
-        if (!Files.isRegularFile(evalWorld.resolve("instances.json"))) {
-            step(err, "6/6 evaluation world (seed " + EVAL_WORLD_SEED + ", never used in training)");
-            run(o, err, "data", "world", "--images", Integer.toString(evalN), "--size", Integer.toString(IMAGE_SIZE),
-                    "--seed", Long.toString(EVAL_WORLD_SEED), "--out", evalWorld.toString());
-        }
-        step(err, "6/6 evaluation");
+        step(err, "7/7 evaluation");
         Path eval = out.resolve("eval");
         run(o, err, "eval", "world", "--model", model.toString(), "--data", evalWorld.toString(), "--out", eval.toString(),
                 "--limit", Integer.toString(evalLimit));

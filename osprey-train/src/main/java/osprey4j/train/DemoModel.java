@@ -90,7 +90,17 @@ public final class DemoModel {
     /** Writes the untrained starting model: seeded random weights everywhere (the tower stays so, frozen). */
     public static void writeInitial(Path target, OspreyShape shape, long seed, Path tokenizerModel, int imageSize)
             throws IOException {
-        Map<String, Tensor> weights = RandomWeights.of(shape, seed);
+        writeInitial(target, shape, RandomWeights.of(shape, seed), tokenizerModel, imageSize);
+    }
+
+    /** Writes a starting model with the given weights (e.g. {@link #initialWeights} after tower pretraining). */
+    public static void writeInitial(Path target, OspreyShape shape, Map<String, Tensor> weights, Path tokenizerModel,
+                                    int imageSize) throws IOException {
         TrainingRun.writeModel(target, shape, weights, tokenizerModel, DType.F32, 2048, imageSize);
+    }
+
+    /** The seeded random weights of a starting model (every tensor of {@code shape}). */
+    public static Map<String, Tensor> initialWeights(OspreyShape shape, long seed) {
+        return new java.util.LinkedHashMap<>(RandomWeights.of(shape, seed));
     }
 }

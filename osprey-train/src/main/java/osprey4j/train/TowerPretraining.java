@@ -1,0 +1,483 @@
+package osprey4j.train;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.InMemoryCheckpoint;
+import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+import osprey4j.data.coco.CocoMasks;
+import osprey4j.data.datasets.CocoAnnotation;
+import osprey4j.data.datasets.CocoAttribute;
+import osprey4j.data.datasets.CocoCategory;
+import osprey4j.data.datasets.CocoStyleFile;
+import osprey4j.data.datasets.ImageAnnotations;
+import osprey4j.data.datasets.ReadReport;
+import osprey4j.model.image.ImageProcessor;
+import osprey4j.model.image.RgbImage;
+import osprey4j.train.export.OspreyShape;
+import osprey4j.train.nn.Linear;
+import osprey4j.train.optim.AdamW;
+import osprey4j.train.optim.GradClip;
+import osprey4j.train.optim.LrSchedule;
+
+/**
+ * Gives a from-scratch vision tower the region features that CLIP pretraining gives Osprey's: before instruction
+ * tuning, the tower learns to tell the regions of an annotated world (a PACO-style {@code parts.json}, as
+ * {@code osprey data world} writes it) apart, through exactly the path the mask extractor reads it by.
+ *
+ * <pre>
+ *   levels     = tower(image)                                   res2..res5, the tower being trained
+ *   z(region)  = sum over levels l of  W_l * maskpool(levels[l], region) + b_l      the extractor's res2..res5 linears
+ *   loss       = CE(category head(z)) over objects + CE(colour head(z)) over objects with a colour
+ *              + CE(part head(z)) over parts
+ * </pre>
+ *
+ * Because {@code z} is a linear function of the mask-pooled features, as the extractor's is, the features this
+ * trains are the ones a mask token can carry: a random frozen tower's pooled features name 15% of held-out objects
+ * with a linear probe, far too little for the LLM to start reading its region tokens (the demo model's first
+ * recipe learnt the text prior and ignored them). The trained {@code W_l, b_l} also start the extractor's res
+ * linears ({@link #pretrainedWeights}); the three heads are discarded.
+ *
+ * <p>Steps draw images in a seeded per-epoch order; every {@code saveEvery} steps the parameters, the AdamW moments
+ * and the step are written atomically to {@code stateFile}, and a run started again with the same options resumes
+ * from there exactly.
+ */
+public final class TowerPretraining {
+    /** Region losses are averaged per head over an image's regions, heads summed, images averaged. */
+    public record Options(int steps, int imagesPerStep, double lr, double warmupRatio, double maxGradNorm, long seed,
+                          int saveEvery) {
+        public Options {
+            if (steps < 1 || imagesPerStep < 1 || !(lr > 0) || !(warmupRatio >= 0 && warmupRatio < 1)
+                    || !(maxGradNorm > 0) || saveEvery < 1) {
+                throw new IllegalArgumentException("tower pretraining: steps, images per step and save interval "
+                        + "must be >= 1, lr and max grad norm > 0, warm-up ratio in [0, 1)");
+            }
+        }
+    }
+
+    /** Held-out accuracies of the three heads (through the same pooled path), each in [0, 1]. */
+    public record Accuracy(double category, double colour, double part, int objects, int parts) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "category %.1f%%, colour %.1f%% (%d objects), part %.1f%% (%d parts)",
+                    100 * category, 100 * colour, objects, 100 * part, parts);
+        }
+    }
+
+    /** One image: the tower's input and each region's inside pixels per level with its labels (-1: none). */
+    record Example(float[] pixels, int height, int width, int[][][] inside, int[] category, int[] colour, int[] part) {
+    }
+
+    /** The label spaces, from the training world's annotation file. */
+    record Labels(Map<Long, Integer> category, Map<Long, Integer> part, Map<Long, Integer> colour) {
+        static Labels of(CocoStyleFile file) {
+            Map<Long, Integer> cat = new LinkedHashMap<>();
+            Map<Long, Integer> part = new LinkedHashMap<>();
+            for (CocoCategory c : file.categories().values()) {
+                (c.name().contains(":") ? part : cat).put(c.id(), (c.name().contains(":") ? part : cat).size());
+            }
+            Map<Long, Integer> colour = new LinkedHashMap<>();
+            for (CocoAttribute a : file.attributes()) {
+                if ("color".equals(a.type())) {
+                    colour.put(a.id(), colour.size());
+                }
+            }
+            if (cat.isEmpty() || colour.isEmpty()) {
+                throw new IllegalArgumentException(file.file() + " has no object categories or no colour attributes "
+                        + "(expected a PACO-style parts.json as 'osprey data world' writes)");
+            }
+            return new Labels(cat, part, colour);
+        }
+    }
+
+    private final TrainableTower tower;
+    private final Param[] levelW;
+    private final Param[] levelB;
+    private final Param[] headW;
+    private final Param[] headB;
+    private final List<Param> params = new ArrayList<>();
+    private final int embed;
+    private final ImageProcessor processor;
+    private Labels labels;
+
+    /**
+     * @param start the starting model's weights (Osprey checkpoint names): the tower and the extractor's res linears
+     *              are read from it
+     * @param shape the model's shape
+     * @param imageSize the tower's input size ({@code mm_image_size})
+     */
+    public TowerPretraining(Map<String, Tensor> start, OspreyShape shape, int imageSize) {
+        this.tower = TrainableTower.load(new InMemoryCheckpoint("starting model", start), java.util.Optional.empty());
+        for (Param p : tower.params()) {
+            p.setTrainable(true);
+            params.add(p);
+        }
+        int[] ch = tower.levelChannels();
+        this.embed = shape.maskEmbedDim();
+        levelW = new Param[4];
+        levelB = new Param[4];
+        for (int l = 0; l < 4; l++) {
+            levelW[l] = param(start, extractorName(l, "weight"));
+            levelB[l] = param(start, extractorName(l, "bias"));
+            if (levelW[l].shape()[1] != ch[l] || levelW[l].shape()[0] != embed) {
+                throw new IllegalArgumentException(extractorName(l, "weight") + " does not match the tower's "
+                        + ch[l] + " channels");
+            }
+        }
+        headW = new Param[3];
+        headB = new Param[3];
+        this.processor = new ImageProcessor(imageSize);
+    }
+
+    private static String extractorName(int level, String what) {
+        return "mask_extractor.res" + (level + 2) + "." + what;
+    }
+
+    private Param param(Map<String, Tensor> weights, String name) {
+        Tensor t = Objects.requireNonNull(weights.get(name), () -> "the starting model has no " + name);
+        Param p = new Param(name, t.to(DType.F32).toFloatArray().clone(), t.shape());
+        p.setTrainable(true);
+        params.add(p);
+        return p;
+    }
+
+    /** Every trained parameter: the tower, the extractor's res linears and (once training starts) the heads. */
+    List<Param> params() {
+        return params;
+    }
+
+    void makeHeads(long seed) {
+        if (headW[0] != null) {
+            return;
+        }
+        int[] sizes = {labels.category().size(), labels.colour().size(), Math.max(1, labels.part().size())};
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double bound = 1 / Math.sqrt(embed);   // torch's nn.Linear default
+        for (int h = 0; h < 3; h++) {
+            float[] w = new float[sizes[h] * embed];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (float) rnd.nextDouble(-bound, bound);
+            }
+            headW[h] = new Param("head" + h + ".weight", w, sizes[h], embed);
+            headB[h] = new Param("head" + h + ".bias", new float[sizes[h]], sizes[h]);
+            headW[h].setTrainable(true);
+            headB[h].setTrainable(true);
+            params.add(headW[h]);
+            params.add(headB[h]);
+        }
+    }
+
+    /** Reads every image of a world ({@code parts.json} and {@code images/}) into examples. */
+    List<Example> read(Path worldDir) throws IOException {
+        Path file = worldDir.resolve("parts.json");
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(worldDir + " has no parts.json (a world from 'osprey data world')");
+        }
+        CocoStyleFile coco = CocoStyleFile.index(file, ReadReport.lenient());
+        if (labels == null) {
+            labels = Labels.of(coco);
+        }
+        int[][] levelSizes = null;
+        List<Example> out = new ArrayList<>();
+        try (Stream<ImageAnnotations> images = coco.images()) {
+            for (ImageAnnotations ia : (Iterable<ImageAnnotations>) images::iterator) {
+                List<Tensor> masks = new ArrayList<>();
+                List<int[]> lab = new ArrayList<>();
+                for (CocoAnnotation a : ia.annotations()) {
+                    if (a.segmentation() == null || a.categoryId() == null) {
+                        continue;
+                    }
+                    Integer cat = labels.category().get(a.categoryId());
+                    Integer part = labels.part().get(a.categoryId());
+                    if (cat == null && part == null) {
+                        continue;   // a category the training world did not have
+                    }
+                    int colour = -1;
+                    for (long id : a.attributeIds()) {
+                        colour = labels.colour().getOrDefault(id, colour);
+                    }
+                    masks.add(CocoMasks.decode(a.segmentation(), ia.image().height(), ia.image().width()).toTensor());
+                    lab.add(new int[] {cat == null ? -1 : cat, cat == null ? -1 : colour, part == null ? -1 : part});
+                }
+                if (masks.isEmpty()) {
+                    continue;
+                }
+                Tensor pixels = processor.preprocess(RgbImage.read(worldDir.resolve("images").resolve(ia.image().fileName())));
+                TrainSample s = TrainSample.withPixels(new int[0], new int[0], pixels, masks);
+                if (levelSizes == null) {
+                    TrainableTower.Pass p = tower.forward(s.pixels(), s.pixelHeight(), s.pixelWidth());
+                    levelSizes = new int[4][];
+                    for (int l = 0; l < 4; l++) {
+                        levelSizes[l] = new int[] {p.height(l), p.width(l)};
+                    }
+                }
+                int[][][] inside = new int[4][][];
+                for (int l = 0; l < 4; l++) {
+                    inside[l] = s.inside(levelSizes[l][0], levelSizes[l][1]);
+                }
+                int n = lab.size();
+                int[] c = new int[n], col = new int[n], pt = new int[n];
+                for (int r = 0; r < n; r++) {
+                    c[r] = lab.get(r)[0];
+                    col[r] = lab.get(r)[1];
+                    pt[r] = lab.get(r)[2];
+                }
+                out.add(new Example(s.pixels(), s.pixelHeight(), s.pixelWidth(), inside, c, col, pt));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException(file + " has no annotated images");
+        }
+        return out;
+    }
+
+    /**
+     * Trains on {@code world}, reporting to {@code log} every 25 steps and the held-out accuracy on {@code heldOut}
+     * (may be null) at the end, and returns the pretrained weights ({@link #pretrainedWeights}).
+     */
+    public Accuracy train(Path world, Path heldOut, Options o, Path stateFile, PrintWriter log) throws IOException {
+        List<Example> train = read(world);
+        makeHeads(o.seed());
+        AdamW adam = new AdamW(0.9, 0.999, 1e-8, 0);
+        int start = restore(stateFile, adam);
+        LrSchedule schedule = new LrSchedule("cosine", LrSchedule.warmupSteps(o.steps(), 0, o.warmupRatio()), o.steps());
+        int perEpoch = Math.max(1, train.size() / o.imagesPerStep());
+        long t0 = System.nanoTime();
+        double recent = 0;
+        int recentN = 0;
+        for (int step = start; step < o.steps(); step++) {
+            for (Param p : params) {
+                p.zeroGrad();
+            }
+            int epoch = step / perEpoch;
+            int[] order = TrainingRun.permutation(train.size(), o.seed() * 1_000_003L + epoch);
+            double loss = 0;
+            for (int i = 0; i < o.imagesPerStep(); i++) {
+                Example ex = train.get(order[((step % perEpoch) * o.imagesPerStep() + i) % train.size()]);
+                loss += lossAndGrad(ex, 1.0 / o.imagesPerStep(), true) / o.imagesPerStep();
+            }
+            GradClip.clip(params, o.maxGradNorm());
+            adam.step(params, o.lr() * schedule.multiplier(step));
+            recent += loss;
+            recentN++;
+            int done = step + 1;
+            if (done % 25 == 0 || done == o.steps()) {
+                double secs = (System.nanoTime() - t0) / 1e9;
+                double perStep = secs / (done - start);
+                log.printf(Locale.ROOT, "tower pretraining: step %d/%d  loss %.4f  %.2f images/s  ETA %.1f min%n",
+                        done, o.steps(), recent / recentN, o.imagesPerStep() / perStep, perStep * (o.steps() - done) / 60);
+                log.flush();
+                recent = 0;
+                recentN = 0;
+            }
+            if (done % o.saveEvery() == 0 && done < o.steps()) {
+                save(stateFile, adam, done);
+            }
+        }
+        return heldOut == null ? null : evaluate(read(heldOut));
+    }
+
+    /** Held-out accuracy of the three heads on {@code examples}. */
+    Accuracy evaluate(List<Example> examples) {
+        int[] right = new int[3], total = new int[3];
+        for (Example ex : examples) {
+            float[][] logits = forward(ex, null);
+            int regions = ex.category().length;
+            for (int h = 0; h < 3; h++) {
+                int[] truth = truth(ex, h);
+                int k = (int) headW[h].shape()[0];
+                for (int r = 0; r < regions; r++) {
+                    if (truth[r] < 0) {
+                        continue;
+                    }
+                    int best = 0;
+                    for (int j = 1; j < k; j++) {
+                        if (logits[h][r * k + j] > logits[h][r * k + best]) {
+                            best = j;
+                        }
+                    }
+                    total[h]++;
+                    right[h] += best == truth[r] ? 1 : 0;
+                }
+            }
+        }
+        return new Accuracy(frac(right[0], total[0]), frac(right[1], total[1]), frac(right[2], total[2]), total[0],
+                total[2]);
+    }
+
+    private static double frac(int a, int b) {
+        return b == 0 ? 0 : (double) a / b;
+    }
+
+    private static int[] truth(Example ex, int head) {
+        return switch (head) {
+            case 0 -> ex.category();
+            case 1 -> ex.colour();
+            default -> ex.part();
+        };
+    }
+
+    /** Saved activations of one image's forward through pooling, level linears and heads. */
+    private final class Acts {
+        TrainableTower.Pass pass;
+        float[][] pooled = new float[4][];
+        float[] z;
+    }
+
+    private float[][] forward(Example ex, Acts acts) {
+        TrainableTower.Pass pass = tower.forward(ex.pixels(), ex.height(), ex.width());
+        int regions = ex.category().length;
+        int[] ch = tower.levelChannels();
+        float[] z = new float[regions * embed];
+        float[][] pooled = new float[4][];
+        for (int l = 0; l < 4; l++) {
+            pooled[l] = OspreyLoss.poolChannelsLast(pass.level(l), ch[l], ex.inside()[l]);
+            float[] y = Linear.forward(pooled[l], regions, levelW[l].value(), levelB[l].value(), embed, ch[l]);
+            for (int i = 0; i < z.length; i++) {
+                z[i] += y[i];
+            }
+        }
+        float[][] logits = new float[3][];
+        for (int h = 0; h < 3; h++) {
+            logits[h] = Linear.forward(z, regions, headW[h].value(), headB[h].value(), (int) headW[h].shape()[0], embed);
+        }
+        if (acts != null) {
+            acts.pass = pass;
+            acts.pooled = pooled;
+            acts.z = z;
+        }
+        return logits;
+    }
+
+    /** The image's loss (times {@code scale} into the gradients); accumulates every parameter's gradient. */
+    double lossAndGrad(Example ex, double scale, boolean backward) {
+        Acts acts = new Acts();
+        float[][] logits = forward(ex, acts);
+        int regions = ex.category().length;
+        double loss = 0;
+        float[] dz = new float[regions * embed];
+        for (int h = 0; h < 3; h++) {
+            int[] truth = truth(ex, h);
+            int k = (int) headW[h].shape()[0];
+            int count = 0;
+            for (int t : truth) {
+                count += t >= 0 ? 1 : 0;
+            }
+            float[] dLogits = new float[regions * k];
+            if (count > 0) {
+                for (int r = 0; r < regions; r++) {
+                    if (truth[r] < 0) {
+                        continue;
+                    }
+                    loss += softmaxCrossEntropy(logits[h], r * k, k, truth[r], dLogits, scale / count) / count;
+                }
+            }
+            if (!backward || count == 0) {
+                continue;
+            }
+            float[] d = Linear.backward(dLogits, acts.z, regions, headW[h].value(), headW[h].grad(), headB[h].grad(), k,
+                    embed, true);
+            for (int i = 0; i < dz.length; i++) {
+                dz[i] += d[i];
+            }
+        }
+        if (!backward) {
+            return loss;
+        }
+        int[] ch = tower.levelChannels();
+        float[][] dLevels = new float[4][];
+        for (int l = 0; l < 4; l++) {
+            float[] dPooled = Linear.backward(dz, acts.pooled[l], regions, levelW[l].value(), levelW[l].grad(),
+                    levelB[l].grad(), embed, ch[l], true);
+            dLevels[l] = new float[acts.pass.level(l).length];
+            OspreyLoss.unpoolChannelsLast(dPooled, ch[l], ex.inside()[l], dLevels[l]);
+        }
+        tower.backward(acts.pass, dLevels);
+        return loss;
+    }
+
+    /** -log softmax(row)[target] (log-sum-exp in double); writes scale * (softmax - onehot) into d. */
+    static double softmaxCrossEntropy(float[] logits, int off, int k, int target, float[] d, double scale) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < k; j++) {
+            max = Math.max(max, logits[off + j]);
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            sum += Math.exp(logits[off + j] - max);
+        }
+        double logZ = max + Math.log(sum);
+        for (int j = 0; j < k; j++) {
+            double p = Math.exp(logits[off + j] - logZ);
+            d[off + j] = (float) (scale * (p - (j == target ? 1 : 0)));
+        }
+        return logZ - logits[off + target];
+    }
+
+    /** The trained tower and extractor res linears under their Osprey checkpoint names (F32). */
+    public Map<String, Tensor> pretrainedWeights() {
+        Map<String, Tensor> out = new LinkedHashMap<>(tower.stateDict());
+        for (int l = 0; l < 4; l++) {
+            out.put(levelW[l].name(), Tensor.wrap(levelW[l].value().clone(), levelW[l].shape()));
+            out.put(levelB[l].name(), Tensor.wrap(levelB[l].value().clone(), levelB[l].shape()));
+        }
+        return out;
+    }
+
+    private void save(Path stateFile, AdamW adam, int step) throws IOException {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        for (Param p : params) {
+            t.put("param." + p.name(), Tensor.wrap(p.value().clone(), p.shape()));
+            float[][] mv = adam.moments(p);
+            if (mv != null) {
+                t.put("adam_m." + p.name(), Tensor.wrap(mv[0].clone(), p.shape()));
+                t.put("adam_v." + p.name(), Tensor.wrap(mv[1].clone(), p.shape()));
+            }
+        }
+        Files.createDirectories(stateFile.toAbsolutePath().getParent());
+        Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
+        SafetensorsWriter.write(tmp, t, Map.of("step", Integer.toString(step)));
+        Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Loads a saved state into the parameters and AdamW; returns the step to continue from (0: none saved). */
+    private int restore(Path stateFile, AdamW adam) {
+        if (stateFile == null || !Files.isRegularFile(stateFile)) {
+            return 0;
+        }
+        try (Checkpoint c = Checkpoints.open(stateFile)) {
+            int step = Integer.parseInt(c.metadata().get("step"));
+            Map<String, Param> byName = new HashMap<>();
+            for (Param p : params) {
+                byName.put(p.name(), p);
+            }
+            for (Param p : params) {
+                float[] v = c.tensor("param." + p.name()).to(DType.F32).toFloatArray();
+                if (v.length != p.size()) {
+                    throw new IllegalArgumentException(stateFile + " is from another model (" + p.name() + ")");
+                }
+                System.arraycopy(v, 0, p.value(), 0, v.length);
+                if (c.contains("adam_m." + p.name())) {
+                    adam.restore(p, c.tensor("adam_m." + p.name()).to(DType.F32).toFloatArray(),
+                            c.tensor("adam_v." + p.name()).to(DType.F32).toFloatArray(), step);
+                }
+            }
+            return step;
+        }
+    }
+}
