@@ -64,7 +64,9 @@ final class TrainDemo implements Callable<Integer> {
     static final String BATCH = "4";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
-    static final int TOWER_STEPS = 3000;
+    static final long TOWER_WORLD_SEED = 2;
+    static final int TOWER_WORLD_IMAGES = 12000;
+    static final int TOWER_STEPS = 4500;
     static final int TOWER_IMAGES_PER_STEP = 4;
     static final double TOWER_LR = 3e-3;
     static final long TOWER_SEED = 1;
@@ -92,6 +94,9 @@ final class TrainDemo implements Callable<Integer> {
 
     @Option(names = "--tower-steps", hidden = true)
     Integer towerSteps;
+
+    @Option(names = "--tower-world-images", hidden = true)
+    Integer towerWorldImages;
 
     @Override
     public Integer call() throws IOException {
@@ -134,13 +139,21 @@ final class TrainDemo implements Callable<Integer> {
         OspreyShape shape = DemoModel.shape(VOCAB, HIDDEN, INTERMEDIATE, LAYERS, HEADS, CONV_DEPTHS, CONV_DIMS,
                 MASK_EMBED, POS_HIDDEN);
         int tSteps = towerSteps == null ? TOWER_STEPS : towerSteps;
+        Path towerWorld = out.resolve("tower-world");
         if (!Files.isRegularFile(init.resolve("config.json"))) {
             Map<String, Tensor> weights = DemoModel.initialWeights(shape, INIT_SEED);
             if (tSteps > 0) {
+                int tImages = towerWorldImages == null ? TOWER_WORLD_IMAGES : towerWorldImages;
+                if (!Files.isRegularFile(towerWorld.resolve("parts.json"))) {
+                    step(err, "5/7 tower pretraining world (seed " + TOWER_WORLD_SEED + ", " + tImages + " images)");
+                    run(o, err, "data", "world", "--images", Integer.toString(tImages), "--size",
+                            Integer.toString(IMAGE_SIZE), "--seed", Long.toString(TOWER_WORLD_SEED), "--out",
+                            towerWorld.toString());
+                }
                 step(err, "5/7 tower pretraining (" + tSteps + " steps of " + TOWER_IMAGES_PER_STEP
                         + " images, lr " + TOWER_LR + "): region category, colour and part from mask-pooled features");
                 TowerPretraining pre = new TowerPretraining(weights, shape, IMAGE_SIZE);
-                TowerPretraining.Accuracy acc = pre.train(world, evalWorld, new TowerPretraining.Options(tSteps,
+                TowerPretraining.Accuracy acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(tSteps,
                         TOWER_IMAGES_PER_STEP, TOWER_LR, 0.03, 1.0, TOWER_SEED, 250),
                         out.resolve("tower-pretraining").resolve("state.safetensors"), err);
                 err.println("osprey train demo: tower pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);

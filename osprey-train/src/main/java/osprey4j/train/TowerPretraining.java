@@ -182,8 +182,13 @@ public final class TowerPretraining {
         }
     }
 
-    /** Reads every image of a world ({@code parts.json} and {@code images/}) into examples. */
-    List<Example> read(Path worldDir) throws IOException {
+    /** One annotated image of a world, read into an {@link Example} when a step needs it (worlds can be large). */
+    record Source(Path image, int height, int width, List<osprey4j.data.coco.Segmentation> masks, int[] category,
+                  int[] colour, int[] part) {
+    }
+
+    /** Every annotated image of a world ({@code parts.json} and {@code images/}). */
+    List<Source> read(Path worldDir) throws IOException {
         Path file = worldDir.resolve("parts.json");
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(worldDir + " has no parts.json (a world from 'osprey data world')");
@@ -192,11 +197,10 @@ public final class TowerPretraining {
         if (labels == null) {
             labels = Labels.of(coco);
         }
-        int[][] levelSizes = null;
-        List<Example> out = new ArrayList<>();
+        List<Source> out = new ArrayList<>();
         try (Stream<ImageAnnotations> images = coco.images()) {
             for (ImageAnnotations ia : (Iterable<ImageAnnotations>) images::iterator) {
-                List<Tensor> masks = new ArrayList<>();
+                List<osprey4j.data.coco.Segmentation> masks = new ArrayList<>();
                 List<int[]> lab = new ArrayList<>();
                 for (CocoAnnotation a : ia.annotations()) {
                     if (a.segmentation() == null || a.categoryId() == null) {
@@ -211,24 +215,11 @@ public final class TowerPretraining {
                     for (long id : a.attributeIds()) {
                         colour = labels.colour().getOrDefault(id, colour);
                     }
-                    masks.add(CocoMasks.decode(a.segmentation(), ia.image().height(), ia.image().width()).toTensor());
+                    masks.add(a.segmentation());
                     lab.add(new int[] {cat == null ? -1 : cat, cat == null ? -1 : colour, part == null ? -1 : part});
                 }
                 if (masks.isEmpty()) {
                     continue;
-                }
-                Tensor pixels = processor.preprocess(RgbImage.read(worldDir.resolve("images").resolve(ia.image().fileName())));
-                TrainSample s = TrainSample.withPixels(new int[0], new int[0], pixels, masks);
-                if (levelSizes == null) {
-                    TrainableTower.Pass p = tower.forward(s.pixels(), s.pixelHeight(), s.pixelWidth());
-                    levelSizes = new int[4][];
-                    for (int l = 0; l < 4; l++) {
-                        levelSizes[l] = new int[] {p.height(l), p.width(l)};
-                    }
-                }
-                int[][][] inside = new int[4][][];
-                for (int l = 0; l < 4; l++) {
-                    inside[l] = s.inside(levelSizes[l][0], levelSizes[l][1]);
                 }
                 int n = lab.size();
                 int[] c = new int[n], col = new int[n], pt = new int[n];
@@ -237,7 +228,8 @@ public final class TowerPretraining {
                     col[r] = lab.get(r)[1];
                     pt[r] = lab.get(r)[2];
                 }
-                out.add(new Example(s.pixels(), s.pixelHeight(), s.pixelWidth(), inside, c, col, pt));
+                out.add(new Source(worldDir.resolve("images").resolve(ia.image().fileName()), ia.image().height(),
+                        ia.image().width(), List.copyOf(masks), c, col, pt));
             }
         }
         if (out.isEmpty()) {
@@ -246,12 +238,38 @@ public final class TowerPretraining {
         return out;
     }
 
+    private int[][] levelSizes;
+
+    /** The tower's input and each region's inside pixels per level. */
+    Example example(Source src) throws IOException {
+        List<Tensor> masks = new ArrayList<>(src.masks().size());
+        for (osprey4j.data.coco.Segmentation seg : src.masks()) {
+            masks.add(CocoMasks.decode(seg, src.height(), src.width()).toTensor());
+        }
+        Tensor pixels = processor.preprocess(RgbImage.read(src.image()));
+        TrainSample s = TrainSample.withPixels(new int[0], new int[0], pixels, masks);
+        if (levelSizes == null) {
+            TrainableTower.Pass p = tower.forward(s.pixels(), s.pixelHeight(), s.pixelWidth());
+            int[][] sizes = new int[4][];
+            for (int l = 0; l < 4; l++) {
+                sizes[l] = new int[] {p.height(l), p.width(l)};
+            }
+            levelSizes = sizes;
+        }
+        int[][][] inside = new int[4][][];
+        for (int l = 0; l < 4; l++) {
+            inside[l] = s.inside(levelSizes[l][0], levelSizes[l][1]);
+        }
+        return new Example(s.pixels(), s.pixelHeight(), s.pixelWidth(), inside, src.category(), src.colour(),
+                src.part());
+    }
+
     /**
      * Trains on {@code world}, reporting to {@code log} every 25 steps and the held-out accuracy on {@code heldOut}
      * (may be null) at the end, and returns the pretrained weights ({@link #pretrainedWeights}).
      */
     public Accuracy train(Path world, Path heldOut, Options o, Path stateFile, PrintWriter log) throws IOException {
-        List<Example> train = read(world);
+        List<Source> train = read(world);
         makeHeads(o.seed());
         AdamW adam = new AdamW(0.9, 0.999, 1e-8, 0);
         int start = restore(stateFile, adam);
@@ -268,7 +286,7 @@ public final class TowerPretraining {
             int[] order = TrainingRun.permutation(train.size(), o.seed() * 1_000_003L + epoch);
             double loss = 0;
             for (int i = 0; i < o.imagesPerStep(); i++) {
-                Example ex = train.get(order[((step % perEpoch) * o.imagesPerStep() + i) % train.size()]);
+                Example ex = example(train.get(order[((step % perEpoch) * o.imagesPerStep() + i) % train.size()]));
                 loss += lossAndGrad(ex, 1.0 / o.imagesPerStep(), true) / o.imagesPerStep();
             }
             GradClip.clip(params, o.maxGradNorm());
@@ -292,10 +310,11 @@ public final class TowerPretraining {
         return heldOut == null ? null : evaluate(read(heldOut));
     }
 
-    /** Held-out accuracy of the three heads on {@code examples}. */
-    Accuracy evaluate(List<Example> examples) {
+    /** Held-out accuracy of the three heads on {@code sources}. */
+    Accuracy evaluate(List<Source> sources) throws IOException {
         int[] right = new int[3], total = new int[3];
-        for (Example ex : examples) {
+        for (Source src : sources) {
+            Example ex = example(src);
             float[][] logits = forward(ex, null);
             int regions = ex.category().length;
             for (int h = 0; h < 3; h++) {
