@@ -12,7 +12,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.Map;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.data.samples.RegionForm;
 import osprey4j.train.DemoModel;
 import osprey4j.train.TowerPretraining;
 import osprey4j.train.TrainingRun;
@@ -29,24 +34,29 @@ import picocli.CommandLine.Spec;
  * <ol>
  *   <li>{@code data world} with the training seed, {@code data instruct} on it;</li>
  *   <li>a SentencePiece BPE tokenizer trained on the instruction text as the model reads it;</li>
+ *   <li>the evaluation world, from a seed never used in training;</li>
  *   <li>the starting model: the reference's architecture at small widths, seeded random weights, the tower at
- *       {@link #IMAGE_SIZE} pixels;</li>
- *   <li>{@code train --stage 3} (everything but the frozen random tower) from scratch;</li>
- *   <li>{@code eval world} on a world made from a seed never used in training.</li>
+ *       {@link #IMAGE_SIZE} pixels, then the tower (and the extractor's res linears) pretrained on a larger world
+ *       of its own seed to name regions' category, colour and part ({@link TowerPretraining}, what CLIP
+ *       pretraining is to Osprey's tower);</li>
+ *   <li>{@code train --stage 3} (everything but the now frozen tower) from scratch;</li>
+ *   <li>{@code eval world} on the evaluation world.</li>
  * </ol>
  * A step whose output already exists is not redone, and training resumes from its checkpoints, so an interrupted
  * recipe continues where it stopped when run again.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Reproduce the bundled demo model (models/demo) from nothing: a synthetic world and its "
-                + "instruction data, a tokenizer, a small Osprey trained from scratch, and its evaluation on a "
-                + "held-out world. It is a small model of a synthetic world, not Osprey-7B.",
-                "Writes DIR/world, DIR/tokenizer, DIR/init, DIR/run (the training run), DIR/eval-world, "
-                        + "DIR/eval and DIR/model (the result: model, training log, loss curve, eval report)."})
+                + "instruction data, a tokenizer, a vision tower pretrained on region category, colour and part, "
+                + "a small Osprey instruction-tuned from scratch on it, and its evaluation on a held-out world. "
+                + "It is a small model of a synthetic world, not Osprey-7B.",
+                "Writes DIR/world, DIR/tokenizer, DIR/eval-world, DIR/tower-world and DIR/tower-pretraining, "
+                        + "DIR/init, DIR/run (the training run), DIR/eval and DIR/model (the result: model, "
+                        + "training log, loss curve, eval report). Rerun on the same DIR to resume."})
 final class TrainDemo implements Callable<Integer> {
     /** The recipe. Changing any of these changes the model; models/demo/README.md records them. */
     static final long WORLD_SEED = 1;
-    static final int WORLD_IMAGES = 200;
+    static final int WORLD_IMAGES = 600;
     static final int IMAGE_SIZE = 128;
     static final long INSTRUCT_SEED = 1;
     static final int VOCAB = 1000;
@@ -60,7 +70,9 @@ final class TrainDemo implements Callable<Integer> {
     static final int MASK_EMBED = 256;
     static final int POS_HIDDEN = 256;
     static final String LR = "2e-3";
-    static final String EPOCHS = "4";
+    static final String EPOCHS = "2";
+    /** How questions show their regions: each region its own {@code <mask><pos>} where it is named, as users ask. */
+    static final RegionForm REGION_FORM = RegionForm.INLINE;
     static final String BATCH = "4";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
@@ -126,7 +138,7 @@ final class TrainDemo implements Callable<Integer> {
         Conversation conv = Conversation.OSPREY_V1;
         if (!Files.isRegularFile(tokenizer)) {
             step(err, "3/7 tokenizer (SentencePiece BPE, " + VOCAB + " pieces)");
-            List<String> corpus = DemoModel.tokenizerCorpus(instruct, world.resolve("images"), conv);
+            List<String> corpus = DemoModel.tokenizerCorpus(instruct, world.resolve("images"), conv, REGION_FORM);
             DemoModel.trainTokenizer(corpus, VOCAB, tokenizer);
         }
         Path evalWorld = out.resolve("eval-world");
@@ -150,16 +162,28 @@ final class TrainDemo implements Callable<Integer> {
                             Integer.toString(IMAGE_SIZE), "--seed", Long.toString(TOWER_WORLD_SEED), "--out",
                             towerWorld.toString());
                 }
-                step(err, "5/7 tower pretraining (" + tSteps + " steps of " + TOWER_IMAGES_PER_STEP
-                        + " images, lr " + TOWER_LR + "): region category, colour and part from mask-pooled features");
-                TowerPretraining pre = new TowerPretraining(weights, shape, IMAGE_SIZE);
-                TowerPretraining.Accuracy acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(tSteps,
-                        TOWER_IMAGES_PER_STEP, TOWER_LR, 0.03, 1.0, TOWER_SEED, 250),
-                        out.resolve("tower-pretraining").resolve("state.safetensors"), err);
-                err.println("osprey train demo: tower pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
-                Files.createDirectories(out.resolve("tower-pretraining"));
-                Files.writeString(out.resolve("tower-pretraining").resolve("heldout.txt"), acc + "\n");
-                weights.putAll(pre.pretrainedWeights());
+                Path preDir = out.resolve("tower-pretraining");
+                Path pretrained = preDir.resolve("pretrained.safetensors");
+                if (!Files.isRegularFile(pretrained)) {
+                    step(err, "5/7 tower pretraining (" + tSteps + " steps of " + TOWER_IMAGES_PER_STEP
+                            + " images, lr " + TOWER_LR + "): region category, colour and part from mask-pooled features");
+                    TowerPretraining pre = new TowerPretraining(weights, shape, IMAGE_SIZE);
+                    TowerPretraining.Accuracy acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(tSteps,
+                            TOWER_IMAGES_PER_STEP, TOWER_LR, 0.03, 1.0, TOWER_SEED, 250),
+                            preDir.resolve("state.safetensors"), err);
+                    err.println("osprey train demo: tower pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
+                    Files.createDirectories(preDir);
+                    Files.writeString(preDir.resolve("heldout.txt"), acc + "\n");
+                    Path tmp = preDir.resolve("pretrained.safetensors.tmp");
+                    SafetensorsWriter.write(tmp, pre.pretrainedWeights());
+                    Files.move(tmp, pretrained, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                }
+                try (Checkpoint c = Checkpoints.open(pretrained)) {
+                    for (osprey4j.core.io.TensorInfo info : c.tensors()) {
+                        String name = info.name();
+                        weights.put(name, Tensor.wrap(c.tensor(name).to(DType.F32).toFloatArray().clone(), info.shape()));
+                    }
+                }
             }
             step(err, "5/7 starting model (seed " + INIT_SEED + "): " + shape);
             DemoModel.writeInitial(init, shape, weights, tokenizer, IMAGE_SIZE);
@@ -171,7 +195,7 @@ final class TrainDemo implements Callable<Integer> {
                     "--data", instruct.toString(), "--images", world.resolve("images").toString(),
                     "--out", run.toString(), "--lr", LR, "--epochs", ep, "--batch-size", BATCH,
                     "--warmup-ratio", WARMUP, "--weight-decay", "0", "--max-grad-norm", "1.0",
-                    "--conversation", "osprey_v1", "--tokenizer-mode", "slow", "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
+                    "--conversation", "osprey_v1", "--tokenizer-mode", "slow", "--region-form", REGION_FORM.name().toLowerCase(Locale.ROOT), "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
             if (Files.isDirectory(run.resolve(TrainingRun.RESUME))) {
                 args.add("--resume");
             }
@@ -183,7 +207,7 @@ final class TrainDemo implements Callable<Integer> {
         Files.copy(run.resolve(TrainingRun.CURVE), model.resolve(TrainingRun.CURVE), StandardCopyOption.REPLACE_EXISTING);
         step(err, "7/7 evaluation");
         Path eval = out.resolve("eval");
-        run(o, err, "eval", "world", "--model", model.toString(), "--data", evalWorld.toString(), "--out", eval.toString(),
+        run(o, err, "eval", "world", "--region-form", REGION_FORM.name().toLowerCase(Locale.ROOT), "--model", model.toString(), "--data", evalWorld.toString(), "--out", eval.toString(),
                 "--limit", Integer.toString(evalLimit));
         Path evalCopy = model.resolve("eval");
         Files.createDirectories(evalCopy);
@@ -223,6 +247,17 @@ final class TrainDemo implements Callable<Integer> {
         r.put("vocab", VOCAB);
         r.put("init_seed", INIT_SEED);
         r.put("shape", shape.toString());
+        r.put("tower_world_seed", TOWER_WORLD_SEED);
+        r.put("tower_world_images", towerWorldImages == null ? TOWER_WORLD_IMAGES : towerWorldImages);
+        r.put("tower_steps", towerSteps == null ? TOWER_STEPS : towerSteps);
+        r.put("tower_images_per_step", TOWER_IMAGES_PER_STEP);
+        r.put("tower_lr", TOWER_LR);
+        r.put("tower_seed", TOWER_SEED);
+        Path heldout = out.resolve("tower-pretraining").resolve("heldout.txt");
+        if (Files.isRegularFile(heldout)) {
+            r.put("tower_heldout_accuracy", Files.readString(heldout).strip());
+        }
+        r.put("region_form", REGION_FORM.name().toLowerCase(Locale.ROOT));
         r.put("conversation", "osprey_v1");
         r.put("stage", 3);
         r.put("lr", LR);
