@@ -138,10 +138,14 @@ public final class DescribeJob {
         return new Inputs(images, skipped);
     }
 
-    private static BatchJob.Result run(SparkSession spark, Options o, Inputs in, PrintStream progress) {
-        Work work = new Work(o.model().toAbsolutePath().normalize().toString(), o.detail(),
+    /** The per-image work of these options. */
+    static Work work(Options o) {
+        return new Work(o.model().toAbsolutePath().normalize().toString(), o.detail(),
                 Decoding.of(o.generation() == null ? GenerationOptions.reference() : o.generation()));
-        return new BatchJob<>("describe", SCHEMA, work).run(spark, in.images(), in.skipped(), o.partitions(),
+    }
+
+    private static BatchJob.Result run(SparkSession spark, Options o, Inputs in, PrintStream progress) {
+        return new BatchJob<>("describe", SCHEMA, work(o)).run(spark, in.images(), in.skipped(), o.partitions(),
                 o.out(), o.format(), progress);
     }
 

@@ -33,17 +33,28 @@ public final class JobCounters implements Serializable {
                 sc.longAccumulator("tokens"), skipped);
     }
 
+    /** Counters that count nothing: the per-image work run outside a job (the benchmark's single-machine peer). */
+    public static JobCounters none() {
+        return new JobCounters(null, null, null, null);
+    }
+
     public void image() {
-        images.add(1);
+        if (images != null) {
+            images.add(1);
+        }
     }
 
     public void region(int generatedTokens) {
-        regions.add(1);
-        tokens.add(generatedTokens);
+        if (regions != null) {
+            regions.add(1);
+            tokens.add(generatedTokens);
+        }
     }
 
     public void skip(String reason, String example) {
-        skipped.add(new SkipReasons.Skip(reason, example));
+        if (skipped != null) {
+            skipped.add(new SkipReasons.Skip(reason, example));
+        }
     }
 
     /** The values on the driver, after the job. */

@@ -1,6 +1,8 @@
 package osprey4j.spark;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -18,9 +20,9 @@ public final class SparkSetup {
     private static final Pattern CLUSTER = Pattern.compile("(spark://[^\\s/]+(,[^\\s/]+)*|yarn|k8s://\\S+)");
     /** Loggers Spark and its libraries write to: their INFO lines would bury the job's progress. */
     private static final String[] QUIET = {"org.apache.spark", "org.sparkproject", "org.apache.hadoop",
-            "org.apache.parquet", "org.apache.spark.sql"};
+            "org.apache.parquet"};
     /** Held so that the levels set on them stay set (java.util.logging keeps loggers weakly). */
-    private static final Logger[] QUIETED = new Logger[QUIET.length];
+    private static final List<Logger> QUIETED = new ArrayList<>();
 
     private final String master;
     private final String appName;
@@ -96,6 +98,10 @@ public final class SparkSetup {
     /** Starts (or joins) the session. Spark's own INFO logging is turned down to warnings. */
     public SparkSession start() {
         quietSparkLogging();
+        if (isLocal()) {
+            // The driver is bound to 127.0.0.1 above; Spark still looks up the machine's address and says so.
+            quiet("org.apache.spark.util.Utils", Level.SEVERE);
+        }
         SparkSession.Builder b = SparkSession.builder().master(master).appName(appName);
         settings().forEach(b::config);
         SparkSession session = b.getOrCreate();
@@ -103,14 +109,19 @@ public final class SparkSetup {
     }
 
     /** Spark logs through SLF4J to java.util.logging here; keep only its warnings. */
-    static synchronized void quietSparkLogging() {
-        for (int i = 0; i < QUIET.length; i++) {
-            if (QUIETED[i] == null) {
-                QUIETED[i] = Logger.getLogger(QUIET[i]);
-                if (QUIETED[i].getLevel() == null) {
-                    QUIETED[i].setLevel(Level.WARNING);
-                }
-            }
+    static void quietSparkLogging() {
+        for (String name : QUIET) {
+            quiet(name, Level.WARNING);
+        }
+        quiet("org.apache.hadoop.util.NativeCodeLoader", Level.SEVERE);   // "no native Hadoop library": expected
+    }
+
+    /** Sets a logger's level unless the user's logging configuration has set one. */
+    private static synchronized void quiet(String name, Level level) {
+        Logger logger = Logger.getLogger(name);
+        if (logger.getLevel() == null) {
+            logger.setLevel(level);
+            QUIETED.add(logger);
         }
     }
 }
