@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
                 "--master passes through to Spark (default local[*]; local[N,F] allows F tries per task; "
                         + "spark://HOST:PORT, yarn, k8s://URL). Output goes through Spark's writers (Parquet, or "
                         + "JSON lines with --format jsonl), so retried tasks never duplicate or lose records."},
-        subcommands = {SparkCommand.Describe.class, BenchSparkCommand.class})
+        subcommands = {SparkCommand.Describe.class, SparkCommand.Eval.class, BenchSparkCommand.class})
 final class SparkCommand {
 
     /** What every Spark job takes: master, settings, partitions, output. */
@@ -165,6 +165,72 @@ final class SparkCommand {
                     options, job.partitions);
             BatchJob.Result r = job(() -> DescribeJob.run(o, setup, System.err));
             printResult(spec, r, "regions", job.json);
+            return 0;
+        }
+    }
+
+    /** {@code osprey spark eval ...}. */
+    @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluations on Spark, split by image.",
+            subcommands = {EvalWorld.class})
+    static final class Eval {
+    }
+
+    /** {@code osprey spark eval world}. */
+    @Command(name = "world", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"'osprey eval world' on Spark: the questions are made on the driver, answered and scored "
+                    + "on the executors (one encode per image), written as the job's output (the columns of "
+                    + "samples.jsonl); the report goes to stdout and to OUT/_summary.json and OUT/_report.md.",
+                    "Not resumable: a failed job writes nothing (rerun it whole)."})
+    static final class EvalWorld implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
+        Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "WORLD_DIR",
+                description = "synthetic world directory (instances.json, parts.json, images/)")
+        Path data;
+
+        @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
+        String out;
+
+        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+                description = "ask only the first N questions (default 0: all)")
+        int limit;
+
+        @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+                description = "wording and negative seed of the question templates (default 0)")
+        long seed;
+
+        @Option(names = "--region-form", paramLabel = "list|inline", defaultValue = "list",
+                description = "as for 'osprey eval world' (default list)")
+        String regionForm;
+
+        @Mixin
+        JobOptions job;
+
+        @Override
+        public Integer call() {
+            if (limit < 0) {
+                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
+            }
+            var form = DataCommand.regionForm(regionForm);
+            SparkSetup setup = job.setup("eval world");
+            osprey4j.spark.EvalWorldJob.Options o = new osprey4j.spark.EvalWorldJob.Options(model, data, out,
+                    job.outputFormat(), seed, limit, form, osprey4j.data.instruct.MiniLmEmbedder.get(), job.partitions);
+            osprey4j.spark.EvalWorldJob.Result r = job(() -> osprey4j.spark.EvalWorldJob.run(o, setup, System.err));
+            printResult(spec, r.job(), "questions", job.json);
+            if (!job.json) {
+                PrintWriter w = spec.commandLine().getOut();
+                for (osprey4j.eval.world.QuestionType t : osprey4j.eval.world.QuestionType.values()) {
+                    var s = r.report().byType().get(t);
+                    w.println(String.format(Locale.ROOT, "%-34s %5d/%-5d %s (bar %.0f%%)", t.label(), s.correct(),
+                            s.asked(), s.asked() == 0 ? "   -  " : String.format(Locale.ROOT, "%5.1f%%",
+                                    100 * s.accuracy()), 100 * t.bar()));
+                }
+                w.flush();
+            }
             return 0;
         }
     }

@@ -100,7 +100,7 @@ public final class SparkBench {
             counters.images++;
             for (org.apache.spark.sql.Row r : describe.rows(image, JobCounters.none())) {
                 counters.regions++;
-                counters.tokens += r.getList(DescribeJob.SCHEMA.fieldIndex("tokens")).size();
+                counters.tokens += ((int[]) r.get(DescribeJob.SCHEMA.fieldIndex("tokens"))).length;
             }
         }
         return new Row("single machine", (System.nanoTime() - t0) / 1e9, 0, counters.images, counters.regions,

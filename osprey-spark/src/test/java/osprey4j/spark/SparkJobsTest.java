@@ -27,7 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
+import osprey4j.data.instruct.MiniLmEmbedder;
+import osprey4j.data.samples.RegionForm;
 import osprey4j.data.world.SyntheticWorld;
+import osprey4j.eval.world.OspreyAnswerer;
+import osprey4j.eval.world.WorldEval;
 import osprey4j.model.GenerationOptions;
 import osprey4j.model.image.RgbImage;
 import osprey4j.service.DescribeRequest;
@@ -35,10 +39,11 @@ import osprey4j.service.OspreyService;
 import osprey4j.service.RegionDescription;
 
 /**
- * {@code osprey spark describe} on {@code local[2]} (two tries per task) against the single-machine describe, on a
+ * {@code osprey spark describe} and {@code eval world} on {@code local[2]} (three tries per task) against the
+ * single-machine describe and evaluation, on a
  * small synthetic world with the bundled demo model.
  */
-class DescribeJobTest {
+class SparkJobsTest {
     static final Path MODEL = Path.of("../models/demo");
     static final GenerationOptions DECODING = GenerationOptions.greedy(12);
 
@@ -183,6 +188,40 @@ class DescribeJobTest {
         assertEquals(expected.size(), r.counters().regions());
         assertEquals(Map.of("image file not found", new SkipReasons.Count(1, "missing.png")), r.counters().skipped());
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
+    }
+
+    @Test
+    void evalWorldAnswersEqualTheSingleMachineEvaluation() throws Exception {
+        int limit = 24;
+        Path single = tmp.resolve("eval-single");
+        try (OspreyService service = OspreyService.load(MODEL, null);
+             OspreyAnswerer answerer = new OspreyAnswerer(service)) {
+            WorldEval.run(new WorldEval.Options(world, single, 0, limit, MiniLmEmbedder.get(), null), answerer);
+        }
+        List<String> expectedSamples = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String l : Files.readAllLines(single.resolve(WorldEval.SAMPLES))) {
+            JsonNode o = json.readTree(l);
+            expectedSamples.add(line(o.get("id").asText(), o.get("image").asText(), o.get("answer").asText(),
+                    o.get("correct").asBoolean(), o.get("truth").asText()));
+        }
+        Collections.sort(expectedSamples);
+
+        Path out = tmp.resolve("eval-spark");
+        EvalWorldJob.Result r = EvalWorldJob.run(spark, new EvalWorldJob.Options(MODEL, world, out.toString(),
+                OutputFormat.PARQUET, 0, limit, RegionForm.LIST, MiniLmEmbedder.get(), 0),
+                new PrintStream(java.io.OutputStream.nullOutputStream()));
+        List<String> got = new ArrayList<>();
+        for (Row row : spark.read().parquet(out.toString()).collectAsList()) {
+            got.add(line(row.getString(row.fieldIndex("id")), row.getString(row.fieldIndex("image")),
+                    row.getString(row.fieldIndex("answer")), row.getBoolean(row.fieldIndex("correct")),
+                    row.getString(row.fieldIndex("truth"))));
+        }
+        Collections.sort(got);
+        assertEquals(expectedSamples, got);
+        assertEquals(limit, r.job().counters().regions());
+        assertEquals(limit, r.report().questions());
+        assertTrue(Files.isRegularFile(out.resolve(EvalWorldJob.REPORT)));
     }
 
     @Test
