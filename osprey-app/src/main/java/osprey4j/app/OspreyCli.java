@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class,
                 TrainCommand.class,
                 QuantizeCommand.class,
+                SparkCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class OspreyCli implements Runnable {

@@ -189,7 +189,8 @@ public final class WorldEval {
         return report;
     }
 
-    private static List<WorldQuestions.ImageQuestions> limited(List<WorldQuestions.ImageQuestions> images, int limit) {
+    /** The first {@code limit} questions (0: all), image by image, as {@link #run} asks them. */
+    public static List<WorldQuestions.ImageQuestions> limited(List<WorldQuestions.ImageQuestions> images, int limit) {
         if (limit == 0) {
             return images;
         }
@@ -221,7 +222,7 @@ public final class WorldEval {
     }
 
     /** The colour names of the world's colour attributes ({@code instances.json}, top-level {@code attributes}). */
-    static List<String> worldColours(Path instances) throws IOException {
+    public static List<String> worldColours(Path instances) throws IOException {
         List<String> out = new ArrayList<>();
         try (JsonParser p = JSON.getFactory().createParser(instances.toFile())) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -245,7 +246,8 @@ public final class WorldEval {
         return out;
     }
 
-    static Report report(String answerer, Path world, List<Sample> results, int total, int askedNow, int resumed,
+    /** The report of scored samples (in question order), as {@link #run} makes it; also for runs made elsewhere. */
+    public static Report report(String answerer, Path world, List<Sample> results, int total, int askedNow, int resumed,
                          double seconds) {
         Map<QuestionType, Score> byType = new EnumMap<>(QuestionType.class);
         Map<QuestionType, Map<String, Score>> byCategory = new EnumMap<>(QuestionType.class);

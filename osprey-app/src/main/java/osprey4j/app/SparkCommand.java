@@ -1,0 +1,237 @@
+package osprey4j.app;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import osprey4j.model.GenerationOptions;
+import osprey4j.service.DescribeRequest;
+import osprey4j.spark.BatchJob;
+import osprey4j.spark.DescribeJob;
+import osprey4j.spark.JobCounters;
+import osprey4j.spark.OutputFormat;
+import osprey4j.spark.SparkSetup;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code osprey spark ...}: the batch jobs on Apache Spark ({@code local[*]} by default, or a cluster's master). */
+@Command(name = "spark", mixinStandardHelpOptions = true,
+        description = {"Batch jobs on Apache Spark, split by image across executors: each executor loads the model "
+                + "once (memory-mapped from a path every executor can read) and encodes each image once.",
+                "--master passes through to Spark (default local[*]; local[N,F] allows F tries per task; "
+                        + "spark://HOST:PORT, yarn, k8s://URL). Output goes through Spark's writers (Parquet, or "
+                        + "JSON lines with --format jsonl), so retried tasks never duplicate or lose records."},
+        subcommands = {SparkCommand.Describe.class, SparkCommand.Eval.class, BenchSparkCommand.class})
+final class SparkCommand {
+
+    /** What every Spark job takes: master, settings, partitions, output. */
+    static final class JobOptions {
+        @Option(names = "--master", paramLabel = "URL", defaultValue = "local[*]",
+                description = "Spark master (default: ${DEFAULT-VALUE})")
+        String master;
+
+        @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "a Spark setting (repeatable), e.g. "
+                + "spark.executor.cores=8")
+        List<String> conf;
+
+        @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",
+                description = "tasks to split the images into (default 0: four per core Spark has)")
+        int partitions;
+
+        @Option(names = "--format", paramLabel = "parquet|jsonl", defaultValue = "parquet",
+                description = "output format (default: ${DEFAULT-VALUE})")
+        String format;
+
+        @Option(names = "--json", description = "print the summary as JSON")
+        boolean json;
+
+        SparkSetup setup(String job) {
+            if (partitions < 0) {
+                throw new UsageException("--partitions must be 0 (automatic) or positive, got " + partitions);
+            }
+            return usage(() -> SparkSetup.of(master, "osprey " + job, SparkSetup.parseConf(conf)));
+        }
+
+        OutputFormat outputFormat() {
+            return usage(() -> OutputFormat.parse(format));
+        }
+    }
+
+    /** The driver-side checks' IllegalArgumentExceptions as usage errors; a failed Spark job as one line. */
+    static <T> T usage(Supplier<T> work) {
+        try {
+            return work.get();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(OneLineErrors.message(e));
+        }
+    }
+
+    static <T> T job(Supplier<T> work) {
+        try {
+            return usage(work);
+        } catch (RuntimeException e) {
+            if (e instanceof UsageException) {
+                throw e;
+            }
+            String first = e.getMessage() == null ? e.getClass().getSimpleName()
+                    : e.getMessage().lines().findFirst().orElse("").strip();
+            throw new IllegalStateException("Spark job failed: " + first, e);
+        }
+    }
+
+    /** The counters after a job: stdout (text or JSON). */
+    static void printResult(CommandSpec spec, BatchJob.Result r, String unit, boolean json) {
+        PrintWriter out = spec.commandLine().getOut();
+        JobCounters.Snapshot c = r.counters();
+        double perSecond = r.seconds() > 0 ? c.images() / r.seconds() : 0;
+        if (json) {
+            ObjectNode o = JsonNodeFactory.instance.objectNode();
+            o.put("out", r.out());
+            o.put("format", r.format().name().toLowerCase(Locale.ROOT));
+            o.put("partitions", r.partitions());
+            o.put("images", c.images());
+            o.put(unit, c.regions());
+            o.put("tokens", c.tokens());
+            o.put("seconds", ModelSupport.round(r.seconds()));
+            o.put("images_per_s", ModelSupport.round(perSecond));
+            ObjectNode skipped = o.putObject("skipped");
+            c.skipped().forEach((reason, n) -> skipped.putObject(reason).put("count", n.count())
+                    .put("example", n.example()));
+            out.println(o);
+        } else {
+            out.printf(Locale.ROOT, "wrote %s (%s, %d partitions): %d images, %d %s, %d tokens in %.1f s (%.2f images/s)%n",
+                    r.out(), r.format().name().toLowerCase(Locale.ROOT), r.partitions(), c.images(), c.regions(),
+                    unit, c.tokens(), r.seconds(), perSecond);
+            if (c.skippedTotal() > 0) {
+                out.printf(Locale.ROOT, "skipped %d input(s):%n", c.skippedTotal());
+                c.skipped().forEach((reason, n) -> out.printf(Locale.ROOT, "  %s: %d (e.g. %s)%n", reason, n.count(),
+                        n.example()));
+            }
+        }
+        out.flush();
+    }
+
+    /** {@code osprey spark describe}. */
+    @Command(name = "describe", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"Describes every region of every image of a COCO-style annotation file, as 'osprey "
+                    + "describe --masks' does for one image, split by image across Spark's executors.",
+                    "One record per region: {image_id, image, id, bbox, area, question, answer, tokens, "
+                            + "prompt_tokens}. Inputs that cannot be described (a missing or unreadable image, an "
+                            + "invalid segmentation) are skipped and counted with their reason."})
+    static final class Describe implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR",
+                description = "model directory (a path every executor can read)")
+        Path model;
+
+        @Option(names = "--images", required = true, paramLabel = "DIR",
+                description = "image folder the annotations' file_names are relative to")
+        Path images;
+
+        @Option(names = "--annotations", required = true, paramLabel = "FILE",
+                description = "COCO-style annotation file (images and annotations with segmentations)")
+        Path annotations;
+
+        @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
+        String out;
+
+        @ArgGroup(exclusive = true)
+        DescribeCommand.Detail detail;
+
+        @Mixin
+        GenerationMixin generation;
+
+        @Mixin
+        JobOptions job;
+
+        @Override
+        public Integer call() {
+            GenerationOptions options = generation.options(spec.commandLine().getParseResult());
+            DescribeRequest.Detail level = detail != null && detail.detailed ? DescribeRequest.Detail.DETAILED
+                    : DescribeRequest.Detail.SHORT;
+            SparkSetup setup = job.setup("describe");
+            DescribeJob.Options o = new DescribeJob.Options(model, images, annotations, out, job.outputFormat(), level,
+                    options, job.partitions);
+            BatchJob.Result r = job(() -> DescribeJob.run(o, setup, System.err));
+            printResult(spec, r, "regions", job.json);
+            return 0;
+        }
+    }
+
+    /** {@code osprey spark eval ...}. */
+    @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluations on Spark, split by image.",
+            subcommands = {EvalWorld.class})
+    static final class Eval {
+    }
+
+    /** {@code osprey spark eval world}. */
+    @Command(name = "world", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"'osprey eval world' on Spark: the questions are made on the driver, answered and scored "
+                    + "on the executors (one encode per image), written as the job's output (the columns of "
+                    + "samples.jsonl); the report goes to stdout and to OUT/_summary.json and OUT/_report.md.",
+                    "Not resumable: a failed job writes nothing (rerun it whole)."})
+    static final class EvalWorld implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
+        Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "WORLD_DIR",
+                description = "synthetic world directory (instances.json, parts.json, images/)")
+        Path data;
+
+        @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
+        String out;
+
+        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+                description = "ask only the first N questions (default 0: all)")
+        int limit;
+
+        @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+                description = "wording and negative seed of the question templates (default 0)")
+        long seed;
+
+        @Option(names = "--region-form", paramLabel = "list|inline", defaultValue = "list",
+                description = "as for 'osprey eval world' (default list)")
+        String regionForm;
+
+        @Mixin
+        JobOptions job;
+
+        @Override
+        public Integer call() {
+            if (limit < 0) {
+                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
+            }
+            var form = DataCommand.regionForm(regionForm);
+            SparkSetup setup = job.setup("eval world");
+            osprey4j.spark.EvalWorldJob.Options o = new osprey4j.spark.EvalWorldJob.Options(model, data, out,
+                    job.outputFormat(), seed, limit, form, osprey4j.data.instruct.MiniLmEmbedder.get(), job.partitions);
+            osprey4j.spark.EvalWorldJob.Result r = job(() -> osprey4j.spark.EvalWorldJob.run(o, setup, System.err));
+            printResult(spec, r.job(), "questions", job.json);
+            if (!job.json) {
+                PrintWriter w = spec.commandLine().getOut();
+                for (osprey4j.eval.world.QuestionType t : osprey4j.eval.world.QuestionType.values()) {
+                    var s = r.report().byType().get(t);
+                    w.println(String.format(Locale.ROOT, "%-34s %5d/%-5d %s (bar %.0f%%)", t.label(), s.correct(),
+                            s.asked(), s.asked() == 0 ? "   -  " : String.format(Locale.ROOT, "%5.1f%%",
+                                    100 * s.accuracy()), 100 * t.bar()));
+                }
+                w.flush();
+            }
+            return 0;
+        }
+    }
+}

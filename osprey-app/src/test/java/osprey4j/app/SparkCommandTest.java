@@ -1,0 +1,63 @@
+package osprey4j.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code osprey spark}'s command line: help, and the one-line refusals made before Spark starts (the jobs themselves
+ * are tested in osprey-spark).
+ */
+class SparkCommandTest {
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = OspreyCli.execute(new PrintWriter(out), new PrintWriter(err), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsTheJobs() {
+        Run r = run("spark", "--help");
+        assertEquals(0, r.code());
+        for (String s : new String[] {"describe", "eval", "bench", "local[*]"}) {
+            assertTrue(r.out().contains(s), s);
+        }
+        Run d = run("spark", "describe", "--help");
+        for (String s : new String[] {"--master", "--annotations", "--images", "--format", "--partitions", "--conf"}) {
+            assertTrue(d.out().contains(s), s);
+        }
+    }
+
+    @Test
+    void badInputIsOneLineBeforeSparkStarts() {
+        String[] base = {"spark", "describe", "--images", ".", "--out", "target/spark-never-written"};
+        assertOneLine(run(concat(base, "--model", "no-such-model", "--annotations", "pom.xml")),
+                "model directory not found: no-such-model");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--annotations", "no-such.json")),
+                "annotation file not found: no-such.json");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--annotations", "pom.xml", "--master",
+                "locale[2]")), "unknown --master URL 'locale[2]'");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--annotations", "pom.xml", "--format", "csv")),
+                "unknown --format 'csv'");
+        assertOneLine(run("spark", "eval", "world", "--model", "../models/demo", "--data", "no-such-world", "--out",
+                "target/spark-never-written"), "world directory not found: no-such-world");
+    }
+
+    private static void assertOneLine(Run r, String message) {
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(message), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -1,0 +1,241 @@
+package osprey4j.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.mask.Mask;
+import osprey4j.data.coco.CocoMasks;
+import osprey4j.data.coco.SegmentationJson;
+import osprey4j.data.instruct.MiniLmEmbedder;
+import osprey4j.data.samples.RegionForm;
+import osprey4j.data.world.SyntheticWorld;
+import osprey4j.eval.world.OspreyAnswerer;
+import osprey4j.eval.world.WorldEval;
+import osprey4j.model.GenerationOptions;
+import osprey4j.model.image.RgbImage;
+import osprey4j.service.DescribeRequest;
+import osprey4j.service.OspreyService;
+import osprey4j.service.RegionDescription;
+
+/**
+ * {@code osprey spark describe} and {@code eval world} on {@code local[2]} (three tries per task) against the
+ * single-machine describe and evaluation, on a
+ * small synthetic world with the bundled demo model.
+ */
+class SparkJobsTest {
+    static final Path MODEL = Path.of("../models/demo");
+    static final GenerationOptions DECODING = GenerationOptions.greedy(12);
+
+    @TempDir
+    static Path tmp;
+    static Path world;
+    static SparkSession spark;
+    /** The single-machine describe's records, one line each, sorted. */
+    static List<String> expected;
+
+    @BeforeAll
+    static void setUp() throws Exception {
+        world = tmp.resolve("world");
+        SyntheticWorld.generate(new SyntheticWorld.Options(5, 11, 128, 128, 1), world, null);
+        expected = singleMachine(world);
+        spark = SparkSetup.of("local[2,3]", "osprey-spark-test", Map.of("spark.sql.shuffle.partitions", "2")).start();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        if (spark != null) {
+            spark.stop();
+        }
+    }
+
+    /** What {@code osprey describe --masks instances.json --greedy} gives per image, made through the service. */
+    static List<String> singleMachine(Path world) throws Exception {
+        JsonNode coco = new ObjectMapper().readTree(world.resolve("instances.json").toFile());
+        Map<Long, String> files = new LinkedHashMap<>();
+        coco.get("images").forEach(i -> files.put(i.get("id").asLong(), i.get("file_name").asText()));
+        List<String> lines = new ArrayList<>();
+        try (OspreyService service = OspreyService.load(MODEL, null)) {
+            for (var e : files.entrySet()) {
+                Path file = world.resolve("images").resolve(e.getValue());
+                RgbImage image = RgbImage.read(file);
+                List<DescribeRequest.Region> regions = new ArrayList<>();
+                for (JsonNode a : coco.get("annotations")) {
+                    if (a.get("image_id").asLong() == e.getKey()) {
+                        Mask m = CocoMasks.decode(SegmentationJson.read(a.get("segmentation")), image.height(),
+                                image.width());
+                        regions.add(new DescribeRequest.Region(a.get("id").asLong(), m));
+                    }
+                }
+                var result = service.describe(image, new DescribeRequest(file.toString(), regions, null, DECODING),
+                        null, null);
+                for (RegionDescription d : result.regions()) {
+                    lines.add(line(e.getKey(), e.getValue(), d.id(), toList(d.bbox()), d.area(), d.question(),
+                            d.answer(), toList(d.tokens()), d.promptTokens()));
+                }
+            }
+        }
+        Collections.sort(lines);
+        return lines;
+    }
+
+    static String line(Object... fields) {
+        return java.util.Arrays.deepToString(fields);
+    }
+
+    static List<Double> toList(double[] a) {
+        return java.util.Arrays.stream(a).boxed().toList();
+    }
+
+    static List<Integer> toList(int[] a) {
+        return java.util.Arrays.stream(a).boxed().toList();
+    }
+
+    static List<String> lines(List<Row> rows) {
+        List<String> out = new ArrayList<>();
+        for (Row r : rows) {
+            out.add(line(number(r, "image_id"), r.getString(r.fieldIndex("image")), number(r, "id"),
+                    doubles(r.getList(r.fieldIndex("bbox"))), number(r, "area"), r.getString(r.fieldIndex("question")),
+                    r.getString(r.fieldIndex("answer")), ints(r.getList(r.fieldIndex("tokens"))),
+                    (int) number(r, "prompt_tokens")));
+        }
+        Collections.sort(out);
+        return out;
+    }
+
+    static long number(Row r, String field) {
+        return ((Number) r.get(r.fieldIndex(field))).longValue();
+    }
+
+    static List<Double> doubles(List<Object> l) {
+        return l.stream().map(o -> ((Number) o).doubleValue()).toList();
+    }
+
+    static List<Integer> ints(List<Object> l) {
+        return l.stream().map(o -> ((Number) o).intValue()).toList();
+    }
+
+    DescribeJob.Options options(Path annotations, Path out, OutputFormat format, int partitions) {
+        return new DescribeJob.Options(MODEL, world.resolve("images"), annotations, out.toString(), format,
+                DescribeRequest.Detail.SHORT, DECODING, partitions);
+    }
+
+    @Test
+    void recordsEqualTheSingleMachineDescribe() {
+        Path out = tmp.resolve("describe.parquet");
+        ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        BatchJob.Result r = DescribeJob.run(spark, options(world.resolve("instances.json"), out, OutputFormat.PARQUET,
+                0), new PrintStream(progress, true, StandardCharsets.UTF_8));
+        List<Row> rows = spark.read().parquet(out.toString()).collectAsList();
+        assertEquals(expected, lines(rows));
+        assertEquals(5, r.counters().images());
+        assertEquals(expected.size(), r.counters().regions());
+        assertEquals(0, r.counters().skippedTotal());
+        long tokens = rows.stream().mapToLong(row -> row.getList(row.fieldIndex("tokens")).size()).sum();
+        assertEquals(tokens, r.counters().tokens());
+        assertTrue(progress.toString(StandardCharsets.UTF_8).contains("done"), progress::toString);
+    }
+
+    @Test
+    void aTaskKilledMidPartitionIsRetriedAndEveryRecordIsWrittenOnce() throws Exception {
+        // One more image that is not on disk: skipped and counted, not fatal.
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode coco = (ObjectNode) json.readTree(world.resolve("instances.json").toFile());
+        JsonNode first = coco.get("annotations").get(0);
+        ((ArrayNode) coco.get("images")).addObject().put("id", 99).put("file_name", "missing.png")
+                .put("width", 128).put("height", 128);
+        ((ObjectNode) ((ArrayNode) coco.get("annotations")).addObject().put("id", 99001).put("image_id", 99)
+                .put("category_id", first.get("category_id").asLong()))
+                .set("segmentation", first.get("segmentation"));
+        Path annotations = tmp.resolve("with-missing.json");
+        json.writeValue(annotations.toFile(), coco);
+
+        Path out = tmp.resolve("describe-retried.jsonl");
+        ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        spark.conf().set(FaultInjection.PARTITION_KEY, "1");
+        BatchJob.Result r;
+        try {
+            r = DescribeJob.run(spark, options(annotations, out, OutputFormat.JSONL, 3),
+                    new PrintStream(progress, true, StandardCharsets.UTF_8));
+        } finally {
+            spark.conf().unset(FaultInjection.PARTITION_KEY);
+        }
+        String log = progress.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("partition 1 failed (attempt 0)") && log.contains("fault injected"), log);
+        List<Row> rows = spark.read().schema(DescribeJob.SCHEMA).json(out.toString()).collectAsList();
+        assertEquals(expected, lines(rows));
+        assertEquals(5, r.counters().images());
+        assertEquals(expected.size(), r.counters().regions());
+        assertEquals(Map.of("image file not found", new SkipReasons.Count(1, "missing.png")), r.counters().skipped());
+        assertTrue(Files.exists(out.resolve("_SUCCESS")));
+    }
+
+    @Test
+    void evalWorldAnswersEqualTheSingleMachineEvaluation() throws Exception {
+        int limit = 24;
+        Path single = tmp.resolve("eval-single");
+        try (OspreyService service = OspreyService.load(MODEL, null);
+             OspreyAnswerer answerer = new OspreyAnswerer(service)) {
+            WorldEval.run(new WorldEval.Options(world, single, 0, limit, MiniLmEmbedder.get(), null), answerer);
+        }
+        List<String> expectedSamples = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String l : Files.readAllLines(single.resolve(WorldEval.SAMPLES))) {
+            JsonNode o = json.readTree(l);
+            expectedSamples.add(line(o.get("id").asText(), o.get("image").asText(), o.get("answer").asText(),
+                    o.get("correct").asBoolean(), o.get("truth").asText()));
+        }
+        Collections.sort(expectedSamples);
+
+        Path out = tmp.resolve("eval-spark");
+        EvalWorldJob.Result r = EvalWorldJob.run(spark, new EvalWorldJob.Options(MODEL, world, out.toString(),
+                OutputFormat.PARQUET, 0, limit, RegionForm.LIST, MiniLmEmbedder.get(), 0),
+                new PrintStream(java.io.OutputStream.nullOutputStream()));
+        List<String> got = new ArrayList<>();
+        for (Row row : spark.read().parquet(out.toString()).collectAsList()) {
+            got.add(line(row.getString(row.fieldIndex("id")), row.getString(row.fieldIndex("image")),
+                    row.getString(row.fieldIndex("answer")), row.getBoolean(row.fieldIndex("correct")),
+                    row.getString(row.fieldIndex("truth"))));
+        }
+        Collections.sort(got);
+        assertEquals(expectedSamples, got);
+        assertEquals(limit, r.job().counters().regions());
+        assertEquals(limit, r.report().questions());
+        assertTrue(Files.isRegularFile(out.resolve(EvalWorldJob.REPORT)));
+    }
+
+    @Test
+    void badInputIsOneLine() {
+        Path ann = world.resolve("instances.json");
+        var noModel = assertThrows(IllegalArgumentException.class, () -> DescribeJob.prepare(
+                new DescribeJob.Options(tmp.resolve("nope"), world.resolve("images"), ann, tmp.resolve("o1").toString(),
+                        OutputFormat.PARQUET, null, DECODING, 0)));
+        assertTrue(noModel.getMessage().startsWith("model directory not found"), noModel.getMessage());
+        var noAnn = assertThrows(IllegalArgumentException.class, () -> DescribeJob.prepare(
+                options(tmp.resolve("none.json"), tmp.resolve("o2"), OutputFormat.PARQUET, 0)));
+        assertTrue(noAnn.getMessage().startsWith("annotation file not found"), noAnn.getMessage());
+        var master = assertThrows(IllegalArgumentException.class, () -> SparkSetup.of("locale[2]", "x", Map.of()));
+        assertTrue(master.getMessage().startsWith("unknown --master URL 'locale[2]'"), master.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> OutputFormat.parse("csv"));
+    }
+}
