@@ -13,6 +13,7 @@ import osprey4j.model.GenerationOptions;
 import osprey4j.service.DescribeRequest;
 import osprey4j.spark.BatchJob;
 import osprey4j.spark.DescribeJob;
+import osprey4j.spark.InstructJob;
 import osprey4j.spark.JobCounters;
 import osprey4j.spark.OutputFormat;
 import osprey4j.spark.SparkSetup;
@@ -30,7 +31,8 @@ import picocli.CommandLine.Spec;
                 "--master passes through to Spark (default local[*]; local[N,F] allows F tries per task; "
                         + "spark://HOST:PORT, yarn, k8s://URL). Output goes through Spark's writers (Parquet, or "
                         + "JSON lines with --format jsonl), so retried tasks never duplicate or lose records."},
-        subcommands = {SparkCommand.Describe.class, SparkCommand.Eval.class, BenchSparkCommand.class})
+        subcommands = {SparkCommand.Describe.class, SparkCommand.Instruct.class, SparkCommand.Eval.class,
+                BenchSparkCommand.class})
 final class SparkCommand {
 
     /** What every Spark job takes: master, settings, partitions, output. */
@@ -90,6 +92,12 @@ final class SparkCommand {
 
     /** The counters after a job: stdout (text or JSON). */
     static void printResult(CommandSpec spec, BatchJob.Result r, String unit, boolean json) {
+        printResult(spec, r, unit, json, o -> { });
+    }
+
+    /** As above; {@code extra} adds a job's own fields to the JSON summary. */
+    static void printResult(CommandSpec spec, BatchJob.Result r, String unit, boolean json,
+                            java.util.function.Consumer<ObjectNode> extra) {
         PrintWriter out = spec.commandLine().getOut();
         JobCounters.Snapshot c = r.counters();
         double perSecond = r.seconds() > 0 ? c.images() / r.seconds() : 0;
@@ -106,6 +114,7 @@ final class SparkCommand {
             ObjectNode skipped = o.putObject("skipped");
             c.skipped().forEach((reason, n) -> skipped.putObject(reason).put("count", n.count())
                     .put("example", n.example()));
+            extra.accept(o);
             out.println(o);
         } else {
             out.printf(Locale.ROOT, "wrote %s (%s, %d partitions): %d images, %d %s, %d tokens in %.1f s (%.2f images/s)%n",
@@ -165,6 +174,105 @@ final class SparkCommand {
                     options, job.partitions);
             BatchJob.Result r = job(() -> DescribeJob.run(o, setup, System.err));
             printResult(spec, r, "regions", job.json);
+            return 0;
+        }
+    }
+
+    /** {@code osprey spark instruct}. */
+    @Command(name = "instruct", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"'osprey data instruct' (templates) on Spark, split by image: the driver reads the "
+                    + "annotations once, each executor writes its images' records for the five Osprey-724K subsets "
+                    + "(one negative miner, all-MiniLM-L6-v2, per executor). An image's records are those 'osprey data "
+                    + "instruct' writes for it with the same seed.",
+                    "One row per record: {subset, image_id, image_index, index, record} (record: the JSON text the "
+                            + "official file holds). --official-layout DIR also writes the five official files, "
+                            + "as 'osprey data instruct --out DIR' does."})
+    static final class Instruct implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        static final class Input {
+            @Option(names = "--annotations", paramLabel = "DIR", required = true,
+                    description = "folder with instances.json and optionally parts.json, captions.json (and images/)")
+            Path dir;
+
+            @Option(names = "--instances", paramLabel = "FILE", required = true,
+                    description = "COCO/LVIS/PACO instances file (instead of --annotations)")
+            Path instances;
+        }
+
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        Input input;
+
+        @Option(names = "--parts", paramLabel = "FILE", description = "PACO-style parts file (with --instances)")
+        Path parts;
+
+        @Option(names = "--captions", paramLabel = "FILE", description = "COCO captions file (with --instances)")
+        Path captions;
+
+        @Option(names = "--images", paramLabel = "DIR", description = "image folder, to measure colours the "
+                + "annotations do not name (default: DIR/images; a path every executor can read)")
+        Path images;
+
+        @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
+        String out;
+
+        @Option(names = "--official-layout", paramLabel = "DIR",
+                description = "also write the five official JSON files here, from the written rows")
+        Path official;
+
+        @Option(names = "--seed", defaultValue = "0", description = "seed for wording and negatives (default 0)")
+        long seed;
+
+        @Option(names = "--max-regions", defaultValue = "20", paramLabel = "N",
+                description = "regions per record at most, largest first (default 20)")
+        int maxRegions;
+
+        @Option(names = "--strict", description = "fail at the first malformed annotation instead of skipping it")
+        boolean strict;
+
+        @Mixin
+        JobOptions job;
+
+        @Override
+        public Integer call() {
+            if (maxRegions < 1) {
+                throw new UsageException("--max-regions must be at least 1, got " + maxRegions);
+            }
+            osprey4j.data.instruct.SceneReader.Inputs inputs;
+            if (input.dir != null) {
+                if (parts != null || captions != null) {
+                    throw new UsageException("--parts and --captions go with --instances; with --annotations DIR "
+                            + "they are DIR/parts.json and DIR/captions.json");
+                }
+                if (!java.nio.file.Files.isRegularFile(input.dir.resolve("instances.json"))) {
+                    throw new UsageException("no instances.json in " + input.dir);
+                }
+                inputs = osprey4j.data.instruct.SceneReader.Inputs.directory(input.dir, images);
+            } else {
+                inputs = new osprey4j.data.instruct.SceneReader.Inputs(input.instances, parts, captions, images);
+            }
+            SparkSetup setup = job.setup("instruct");
+            InstructJob.Options o = new InstructJob.Options(inputs, out, job.outputFormat(),
+                    new osprey4j.data.instruct.InstructOptions(seed, maxRegions), official, strict, job.partitions);
+            InstructJob.Result r = job(() -> InstructJob.run(o, setup, System.err));
+            printResult(spec, r.job(), "regions", job.json, j -> {
+                ObjectNode files = j.putObject("records");
+                r.records().forEach((subset, n) -> files.put(subset.fileName(), n));
+                if (r.official() != null) {
+                    j.put("official_layout", r.official().toString());
+                }
+            });
+            if (!job.json) {
+                PrintWriter w = spec.commandLine().getOut();
+                for (var e : r.records().entrySet()) {
+                    w.printf(Locale.ROOT, "  %-38s %d records%n", e.getKey().fileName(), e.getValue());
+                }
+                if (r.official() != null) {
+                    w.println("official files in " + r.official());
+                }
+                w.flush();
+            }
             return 0;
         }
     }

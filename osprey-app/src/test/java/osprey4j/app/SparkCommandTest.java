@@ -25,7 +25,7 @@ class SparkCommandTest {
     void helpListsTheJobs() {
         Run r = run("spark", "--help");
         assertEquals(0, r.code());
-        for (String s : new String[] {"describe", "eval", "bench", "local[*]"}) {
+        for (String s : new String[] {"describe", "instruct", "eval", "bench", "local[*]"}) {
             assertTrue(r.out().contains(s), s);
         }
         Run d = run("spark", "describe", "--help");
@@ -47,6 +47,10 @@ class SparkCommandTest {
                 "unknown --format 'csv'");
         assertOneLine(run("spark", "eval", "world", "--model", "../models/demo", "--data", "no-such-world", "--out",
                 "target/spark-never-written"), "world directory not found: no-such-world");
+        assertOneLine(run("spark", "instruct", "--annotations", "no-such-world", "--out", "target/spark-never-written"),
+                "no instances.json in no-such-world");
+        assertOneLine(run("spark", "instruct", "--instances", "no-such.json", "--out", "target/spark-never-written"),
+                "instances file not found: no-such.json");
     }
 
     private static void assertOneLine(Run r, String message) {

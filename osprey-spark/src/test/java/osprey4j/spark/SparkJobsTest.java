@@ -27,7 +27,13 @@ import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
+import osprey4j.data.datasets.ReadReport;
+import osprey4j.data.instruct.InstructEngine;
+import osprey4j.data.instruct.InstructOptions;
+import osprey4j.data.instruct.InstructSummary;
 import osprey4j.data.instruct.MiniLmEmbedder;
+import osprey4j.data.instruct.SceneReader;
+import osprey4j.data.instruct.Subset;
 import osprey4j.data.samples.RegionForm;
 import osprey4j.data.world.SyntheticWorld;
 import osprey4j.eval.world.OspreyAnswerer;
@@ -39,8 +45,8 @@ import osprey4j.service.OspreyService;
 import osprey4j.service.RegionDescription;
 
 /**
- * {@code osprey spark describe} and {@code eval world} on {@code local[2]} (three tries per task) against the
- * single-machine describe and evaluation, on a
+ * {@code osprey spark describe}, {@code eval world} and {@code instruct} on {@code local[2]} (three tries per task)
+ * against the single-machine describe, evaluation and instruction-data engine, on a
  * small synthetic world with the bundled demo model.
  */
 class SparkJobsTest {
@@ -222,6 +228,49 @@ class SparkJobsTest {
         assertEquals(limit, r.job().counters().regions());
         assertEquals(limit, r.report().questions());
         assertTrue(Files.isRegularFile(out.resolve(EvalWorldJob.REPORT)));
+    }
+
+    @Test
+    void instructRecordsEqualTheSingleMachineEngine() throws Exception {
+        InstructOptions options = new InstructOptions(7, 20);
+        Path single = tmp.resolve("instruct-single");
+        InstructSummary summary = InstructEngine.templates(SceneReader.open(SceneReader.Inputs.directory(world, null),
+                ReadReport.lenient()), MiniLmEmbedder.get(), options, single);
+        List<String> expectedRecords = new ArrayList<>();
+        for (Subset s : Subset.values()) {
+            assertTrue(summary.records().get(s) > 0, s.id());
+            for (String l : Files.readAllLines(single.resolve(s.fileName()))) {
+                if (!l.equals("[") && !l.equals("]")) {
+                    expectedRecords.add(s.id() + "\t" + (l.endsWith(",") ? l.substring(0, l.length() - 1) : l));
+                }
+            }
+        }
+        Collections.sort(expectedRecords);
+
+        for (OutputFormat format : OutputFormat.values()) {
+            Path out = tmp.resolve("instruct-" + format);
+            Path official = format == OutputFormat.PARQUET ? tmp.resolve("instruct-official") : null;
+            InstructJob.Result r = InstructJob.run(spark, new InstructJob.Options(SceneReader.Inputs.directory(world,
+                    null), out.toString(), format, options, official, false, 3),
+                    new PrintStream(java.io.OutputStream.nullOutputStream()));
+            List<String> got = new ArrayList<>();
+            for (Row row : spark.read().schema(InstructJob.SCHEMA).format(format.sparkSource()).load(out.toString())
+                    .collectAsList()) {
+                got.add(row.getString(row.fieldIndex("subset")) + "\t" + row.getString(row.fieldIndex("record")));
+            }
+            Collections.sort(got);
+            assertEquals(expectedRecords, got, format.name());
+            assertEquals(summary.records(), r.records());
+            assertEquals(summary.images(), r.job().counters().images());
+            assertEquals(summary.regions(), r.job().counters().regions());
+            assertEquals(0, r.job().counters().skippedTotal());
+            if (official != null) {
+                for (Subset s : Subset.values()) {
+                    assertEquals(-1, Files.mismatch(single.resolve(s.fileName()), official.resolve(s.fileName())),
+                            s.fileName());
+                }
+            }
+        }
     }
 
     @Test

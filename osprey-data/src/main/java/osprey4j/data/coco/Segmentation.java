@@ -6,7 +6,7 @@ import java.util.List;
  * A COCO {@code segmentation} value as it appears in annotation files, before rasterisation.
  * Dataset readers produce these; {@code osprey4j.data.coco} turns them into masks exactly as pycocotools does.
  */
-public sealed interface Segmentation {
+public sealed interface Segmentation extends java.io.Serializable {
     /** One or more polygons, each x0,y0,x1,y1,... in pixel coordinates (iscrowd=0 objects). */
     record Polygons(List<double[]> polygons) implements Segmentation {
         public Polygons {

@@ -20,5 +20,6 @@ import osprey4j.data.coco.Segmentation;
  */
 public record CocoAnnotation(long id, long imageId, Long categoryId, Segmentation segmentation, double[] bbox,
                              double area, boolean crowd, String caption, boolean ignore, long[] attributeIds,
-                             Long objectAnnotationId, long index, long line) {
+                             Long objectAnnotationId, long index, long line)
+        implements java.io.Serializable {
 }

@@ -11,5 +11,6 @@ package osprey4j.data.datasets;
  * @param line      1-based line where the entry starts, for messages
  */
 public record CocoImage(long id, String fileName, int width, int height, String caption,
-                        long[] negativeCategoryIds, long[] notExhaustiveCategoryIds, long line) {
+                        long[] negativeCategoryIds, long[] notExhaustiveCategoryIds, long line)
+        implements java.io.Serializable {
 }

@@ -35,8 +35,18 @@ final class Osprey724kWriter implements AutoCloseable {
     }
 
     void write(InstructRecord r) throws IOException {
+        writeJson(json(r));
+    }
+
+    /** One record's JSON text, as it is written (one line). */
+    static String json(InstructRecord r) throws IOException {
+        return MAPPER.writeValueAsString(r.toJson());
+    }
+
+    /** Writes a record given as its JSON text ({@link #json}). */
+    void writeJson(String json) throws IOException {
         out.writeRaw(count == 0 ? "\n" : ",\n");
-        out.writeRaw(MAPPER.writeValueAsString(r.toJson()));
+        out.writeRaw(json);
         count++;
     }
 

@@ -5,6 +5,7 @@ import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.datasets.CocoAnnotation;
 import osprey4j.data.datasets.CocoAttribute;
 import osprey4j.data.datasets.CocoCategory;
+import osprey4j.data.datasets.CocoImage;
 import osprey4j.data.datasets.CocoStyleFile;
 import osprey4j.data.datasets.ImageAnnotations;
 import osprey4j.data.datasets.ReadReport;
@@ -12,6 +13,7 @@ import osprey4j.data.datasets.ReadReport;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,6 +40,32 @@ public final class SceneReader {
             Path imageDir = images != null ? images : Files.isDirectory(dir.resolve("images")) ? dir.resolve("images") : null;
             return new Inputs(dir.resolve("instances.json"), Files.isRegularFile(parts) ? parts : null,
                     Files.isRegularFile(captions) ? captions : null, imageDir);
+        }
+    }
+
+    /**
+     * The names a scene is written with: category names and attributes by id, gathered from every input file.
+     * Serialisable, so that a scene can be built wherever its {@link SceneInput} travels.
+     */
+    public record Vocabulary(Map<Long, String> categoryNames, Map<Long, CocoAttribute> attributes)
+            implements Serializable {
+        public Vocabulary {
+            categoryNames = new HashMap<>(categoryNames);
+            attributes = new HashMap<>(attributes);
+        }
+    }
+
+    /**
+     * One image's share of the input, everything {@link #scene(Vocabulary, SceneInput, Path)} needs: the image,
+     * its annotations in file order, the parts of the parts file that belong to its objects (in file order) and
+     * its captions. Serialisable, for batch jobs that split the work by image.
+     */
+    public record SceneInput(CocoImage image, List<CocoAnnotation> annotations, List<CocoAnnotation> parts,
+                             List<String> captions) implements Serializable {
+        public SceneInput {
+            annotations = List.copyOf(annotations);
+            parts = List.copyOf(parts);
+            captions = List.copyOf(captions);
         }
     }
 
@@ -105,10 +133,49 @@ public final class SceneReader {
      * precede use because the whole image's annotations are read at once.
      */
     public Stream<Scene> scenes() {
-        return instances.images().map(this::scene);
+        Vocabulary v = new Vocabulary(categoryNames, attributes);
+        return sceneInputs().map(in -> scene(v, in, images));
     }
 
-    private Scene scene(ImageAnnotations ia) {
+    /** The category names and attributes of every input file (a copy). */
+    public Vocabulary vocabulary() {
+        return new Vocabulary(categoryNames, attributes);
+    }
+
+    /** The image folder colours are measured in, or {@code null}. */
+    public Path images() {
+        return images;
+    }
+
+    /** Each image's share of the input, in file order: what {@link #scenes()} builds its scenes from. */
+    public Stream<SceneInput> sceneInputs() {
+        return instances.images().map(this::input);
+    }
+
+    private SceneInput input(ImageAnnotations ia) {
+        List<CocoAnnotation> parts = new ArrayList<>();
+        java.util.Set<Long> objectIds = new java.util.HashSet<>();
+        for (CocoAnnotation a : ia.annotations()) {
+            if (a.objectAnnotationId() == null && objectIds.add(a.id())) {
+                parts.addAll(partsByObject.getOrDefault(a.id(), List.of()));
+            }
+        }
+        return new SceneInput(ia.image(), ia.annotations(), parts,
+                captionsByImage.getOrDefault(ia.image().id(), List.of()));
+    }
+
+    /**
+     * The scene of one image, as {@link #scenes()} gives it.
+     *
+     * @param images the image folder colours are measured in, or {@code null} (a missing image file counts as none)
+     */
+    public static Scene scene(Vocabulary vocabulary, SceneInput ia, Path images) {
+        Map<Long, String> categoryNames = vocabulary.categoryNames();
+        Map<Long, CocoAttribute> attributes = vocabulary.attributes();
+        Map<Long, List<CocoAnnotation>> partsByObject = new HashMap<>();
+        for (CocoAnnotation p : ia.parts()) {
+            partsByObject.computeIfAbsent(p.objectAnnotationId(), k -> new ArrayList<>()).add(p);
+        }
         int w = ia.image().width();
         int h = ia.image().height();
         List<CocoAnnotation> objects = new ArrayList<>();
@@ -123,7 +190,7 @@ public final class SceneReader {
                 objects.add(a);
             }
         }
-        BufferedImage pixels = loadImage(ia.image().fileName());
+        BufferedImage pixels = loadImage(images, ia.image().fileName());
         List<SceneObject> out = new ArrayList<>(objects.size());
         for (CocoAnnotation a : objects) {
             Mask mask = CocoMasks.decode(a.segmentation(), h, w);
@@ -131,32 +198,29 @@ public final class SceneReader {
                 continue;
             }
             List<Part> parts = new ArrayList<>();
-            for (CocoAnnotation p : partsOf(a.id(), localParts)) {
+            List<CocoAnnotation> partsOf = new ArrayList<>(localParts.getOrDefault(a.id(), List.of()));
+            partsOf.addAll(partsByObject.getOrDefault(a.id(), List.of()));
+            for (CocoAnnotation p : partsOf) {
                 String name = categoryNames.getOrDefault(p.categoryId(), "part");
                 String partName = readable(name.substring(name.indexOf(':') + 1));
-                parts.add(new Part(p.id(), partName, otherAttributes(p), colourAttribute(p), p.segmentation(),
+                parts.add(new Part(p.id(), partName, otherAttributes(attributes, p), colourAttribute(attributes, p),
+                        p.segmentation(),
                         p.bbox() != null ? p.bbox() : CocoMasks.toBbox(p.segmentation(), h, w)));
             }
             double[] centre = centroid(mask);
-            String colour = colourAttribute(a);
+            String colour = colourAttribute(attributes, a);
             if (colour == null && pixels != null) {
                 colour = Colours.nearestName(Colours.meanInside(pixels, mask));
             }
             out.add(new SceneObject(a.id(), readable(categoryNames.getOrDefault(a.categoryId(), "object")),
                     a.categoryId(), a.segmentation(), a.bbox() != null ? a.bbox() : CocoMasks.toBbox(mask),
                     centre[0] / w, centre[1] / h, (double) mask.area() / ((double) w * h), colour,
-                    otherAttributes(a), parts));
+                    otherAttributes(attributes, a), parts));
         }
-        return new Scene(ia.image(), out, captionsByImage.getOrDefault(ia.image().id(), List.of()));
+        return new Scene(ia.image(), out, ia.captions());
     }
 
-    private List<CocoAnnotation> partsOf(long objectId, Map<Long, List<CocoAnnotation>> local) {
-        List<CocoAnnotation> all = new ArrayList<>(local.getOrDefault(objectId, List.of()));
-        all.addAll(partsByObject.getOrDefault(objectId, List.of()));
-        return all;
-    }
-
-    private String colourAttribute(CocoAnnotation a) {
+    private static String colourAttribute(Map<Long, CocoAttribute> attributes, CocoAnnotation a) {
         for (long id : a.attributeIds()) {
             CocoAttribute at = attributes.get(id);
             if (at != null && isColour(at)) {
@@ -166,7 +230,7 @@ public final class SceneReader {
         return null;
     }
 
-    private List<Attribute> otherAttributes(CocoAnnotation a) {
+    private static List<Attribute> otherAttributes(Map<Long, CocoAttribute> attributes, CocoAnnotation a) {
         List<Attribute> out = new ArrayList<>();
         for (long id : a.attributeIds()) {
             CocoAttribute at = attributes.get(id);
@@ -181,7 +245,7 @@ public final class SceneReader {
         return a.type() != null && a.type().toLowerCase(Locale.ROOT).startsWith("colo");
     }
 
-    private BufferedImage loadImage(String fileName) {
+    private static BufferedImage loadImage(Path images, String fileName) {
         if (images == null) {
             return null;
         }
