@@ -132,7 +132,9 @@ final class SparkCommand {
     /** {@code osprey spark describe}. */
     @Command(name = "describe", mixinStandardHelpOptions = true, sortOptions = false,
             description = {"Describes every region of every image of a COCO-style annotation file, as 'osprey "
-                    + "describe --masks' does for one image, split by image across Spark's executors.",
+                    + "describe --masks' does for one image, split by image across Spark's executors; or, with "
+                    + "--everything --sam CKPT, every image of --images with SAM's automatic masks as regions, as "
+                    + "'osprey describe --everything' does.",
                     "One record per region: {image_id, image, id, bbox, area, question, answer, tokens, "
                             + "prompt_tokens}. Inputs that cannot be described (a missing or unreadable image, an "
                             + "invalid segmentation) are skipped and counted with their reason."})
@@ -145,12 +147,25 @@ final class SparkCommand {
         Path model;
 
         @Option(names = "--images", required = true, paramLabel = "DIR",
-                description = "image folder the annotations' file_names are relative to")
+                description = "image folder the annotations' file_names are relative to (with --everything: the "
+                        + "images to describe)")
         Path images;
 
-        @Option(names = "--annotations", required = true, paramLabel = "FILE",
+        @Option(names = "--annotations", paramLabel = "FILE",
                 description = "COCO-style annotation file (images and annotations with segmentations)")
         Path annotations;
+
+        @Option(names = "--everything", description = "instead of --annotations: every image file of --images "
+                + "(sorted by path; image_id its place, from 1), its regions SAM's automatic masks made on the "
+                + "executor (needs --sam CKPT), as 'osprey describe --everything' does")
+        boolean everything;
+
+        @Option(names = "--sam", paramLabel = "CKPT", description = "SAM checkpoint for --everything (a path every "
+                + "executor can read; loaded once per executor)")
+        Path sam;
+
+        @Mixin
+        AmgOptionsMixin amg;
 
         @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
         String out;
@@ -169,9 +184,27 @@ final class SparkCommand {
             GenerationOptions options = generation.options(spec.commandLine().getParseResult());
             DescribeRequest.Detail level = detail != null && detail.detailed ? DescribeRequest.Detail.DETAILED
                     : DescribeRequest.Detail.SHORT;
+            if (annotations != null && everything) {
+                throw new UsageException("--annotations and --everything are mutually exclusive: regions come from "
+                        + "the annotation file or from SAM's automatic masks");
+            }
+            if (everything && sam == null) {
+                throw new UsageException("--everything needs SAM to segment the images: add --sam CKPT"
+                        + " (e.g. sam_vit_b_01ec64.pth)");
+            }
+            if (!everything && sam != null) {
+                throw new UsageException("--sam is used with --everything (regions from --annotations need no SAM)");
+            }
+            if (!everything && annotations == null) {
+                throw new UsageException("regions come from --annotations FILE or from --everything --sam CKPT:"
+                        + " give one");
+            }
             SparkSetup setup = job.setup("describe");
-            DescribeJob.Options o = new DescribeJob.Options(model, images, annotations, out, job.outputFormat(), level,
-                    options, job.partitions);
+            DescribeJob.Options o = everything
+                    ? DescribeJob.Options.everything(model, images, sam, amg.options(), out, job.outputFormat(), level,
+                    options, job.partitions)
+                    : new DescribeJob.Options(model, images, annotations, out, job.outputFormat(), level, options,
+                    job.partitions);
             BatchJob.Result r = job(() -> DescribeJob.run(o, setup, System.err));
             printResult(spec, r, "regions", job.json);
             return 0;

@@ -29,7 +29,8 @@ class SparkCommandTest {
             assertTrue(r.out().contains(s), s);
         }
         Run d = run("spark", "describe", "--help");
-        for (String s : new String[] {"--master", "--annotations", "--images", "--format", "--partitions", "--conf"}) {
+        for (String s : new String[] {"--master", "--annotations", "--images", "--format", "--partitions", "--conf",
+                "--everything", "--sam", "--points-per-side"}) {
             assertTrue(d.out().contains(s), s);
         }
     }
@@ -45,6 +46,18 @@ class SparkCommandTest {
                 "locale[2]")), "unknown --master URL 'locale[2]'");
         assertOneLine(run(concat(base, "--model", "../models/demo", "--annotations", "pom.xml", "--format", "csv")),
                 "unknown --format 'csv'");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--annotations", "pom.xml", "--everything",
+                "--sam", "pom.xml")), "--annotations and --everything are mutually exclusive");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--everything")),
+                "--everything needs SAM to segment the images: add --sam CKPT");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--annotations", "pom.xml", "--sam", "pom.xml")),
+                "--sam is used with --everything");
+        assertOneLine(run(concat(base, "--model", "../models/demo")),
+                "regions come from --annotations FILE or from --everything --sam CKPT");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--everything", "--sam", "no-such.pth")),
+                "SAM checkpoint not found: no-such.pth");
+        assertOneLine(run(concat(base, "--model", "../models/demo", "--everything", "--sam", "pom.xml",
+                "--points-per-side", "0")), "points_per_side must be at least 1");
         assertOneLine(run("spark", "eval", "world", "--model", "../models/demo", "--data", "no-such-world", "--out",
                 "target/spark-never-written"), "world directory not found: no-such-world");
         assertOneLine(run("spark", "instruct", "--annotations", "no-such-world", "--out", "target/spark-never-written"),

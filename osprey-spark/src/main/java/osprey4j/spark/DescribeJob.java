@@ -1,22 +1,30 @@
 package osprey4j.spark;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Stream;
 import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
 import osprey4j.model.GenerationOptions;
 import osprey4j.model.image.RgbImage;
+import osprey4j.model.sam.AutomaticMaskGenerator;
 import osprey4j.service.DescribeRequest;
 import osprey4j.service.DescribeResult;
+import osprey4j.service.GeneratedMask;
 import osprey4j.service.InvalidRequestException;
 import osprey4j.service.OspreyService;
 import osprey4j.service.RegionDescription;
+import osprey4j.service.SegmentService;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -28,6 +36,12 @@ import org.apache.spark.sql.types.StructType;
  * {@code osprey spark describe}: every region of every image of a COCO-style annotation file described, as
  * {@code osprey describe --masks} describes one image's regions, split by image across Spark's executors. Each
  * executor loads the model once; each image is read and encoded once for all its regions.
+ *
+ * <p>With a SAM checkpoint instead of annotations ({@code --everything --sam CKPT}), every image of the folder is
+ * described as {@code osprey describe --everything} describes one: its regions are SAM's automatic masks, made on
+ * the executor (SAM loaded once per executor JVM), numbered 1..N in the generator's order. The images are the
+ * folder's image files (png, jpg, jpeg, bmp, gif, webp, tif, tiff; subfolders included), sorted by their path
+ * relative to it, which is their {@code image}; their {@code image_id} is their 1-based place in that order.
  *
  * <p>Output: one row per region, the fields of {@code osprey describe}'s JSON lines after the image's id and file
  * name: {@code image_id, image, id, bbox, area, question, answer, tokens, prompt_tokens}.
@@ -53,12 +67,45 @@ public final class DescribeJob {
      *
      * @param model       the model directory (every executor must be able to read it)
      * @param images      the image folder
-     * @param annotations the COCO-style annotation file
+     * @param annotations the COCO-style annotation file (null with {@code sam})
      * @param out         the output directory (must not exist)
      * @param partitions  tasks (0: four per core)
+     * @param sam         the SAM checkpoint whose automatic masks are every image's regions (null: the annotations')
+     * @param amg         the automatic mask generator's options (with {@code sam}; null for its defaults)
      */
     public record Options(Path model, Path images, Path annotations, String out, OutputFormat format,
-                          DescribeRequest.Detail detail, GenerationOptions generation, int partitions) {
+                          DescribeRequest.Detail detail, GenerationOptions generation, int partitions, Path sam,
+                          AutomaticMaskGenerator.Options amg) {
+        /** Regions from the annotation file. */
+        public Options(Path model, Path images, Path annotations, String out, OutputFormat format,
+                       DescribeRequest.Detail detail, GenerationOptions generation, int partitions) {
+            this(model, images, annotations, out, format, detail, generation, partitions, null, null);
+        }
+
+        /** Regions from SAM's automatic masks for every image of the folder. */
+        public static Options everything(Path model, Path images, Path sam, AutomaticMaskGenerator.Options amg,
+                                         String out, OutputFormat format, DescribeRequest.Detail detail,
+                                         GenerationOptions generation, int partitions) {
+            return new Options(model, images, null, out, format, detail, generation, partitions, sam, amg);
+        }
+    }
+
+    /** The automatic mask generator's options as they travel to executors. */
+    record Segmenting(String sam, int pointsPerSide, int pointsPerBatch, double predIouThresh,
+                      double stabilityScoreThresh, double stabilityScoreOffset, double boxNmsThresh, int cropNLayers,
+                      double cropNmsThresh, double cropOverlapRatio, int cropNPointsDownscaleFactor,
+                      int minMaskRegionArea) implements Serializable {
+        static Segmenting of(String sam, AutomaticMaskGenerator.Options o) {
+            return new Segmenting(sam, o.pointsPerSide(), o.pointsPerBatch(), o.predIouThresh(),
+                    o.stabilityScoreThresh(), o.stabilityScoreOffset(), o.boxNmsThresh(), o.cropNLayers(),
+                    o.cropNmsThresh(), o.cropOverlapRatio(), o.cropNPointsDownscaleFactor(), o.minMaskRegionArea());
+        }
+
+        AutomaticMaskGenerator.Options options() {
+            return new AutomaticMaskGenerator.Options(pointsPerSide, pointsPerBatch, predIouThresh,
+                    stabilityScoreThresh, stabilityScoreOffset, boxNmsThresh, cropNLayers, cropNmsThresh,
+                    cropOverlapRatio, cropNPointsDownscaleFactor, minMaskRegionArea);
+        }
     }
 
     /** The generation options as they travel to executors. */
@@ -73,18 +120,32 @@ public final class DescribeJob {
         }
     }
 
-    /** One image's describe, run on an executor. */
-    record Work(String model, DescribeRequest.Detail detail, Decoding decoding) implements BatchJob.ImageWork<ImageInput> {
+    /** One image's describe, run on an executor ({@code segmenting}: regions from SAM; null: the input's). */
+    record Work(String model, DescribeRequest.Detail detail, Decoding decoding, Segmenting segmenting)
+            implements BatchJob.ImageWork<ImageInput> {
+        Work(String model, DescribeRequest.Detail detail, Decoding decoding) {
+            this(model, detail, decoding, null);
+        }
+
         @Override
         public List<Row> rows(ImageInput input, JobCounters counters) {
             RgbImage image = readImage(input, counters);
             if (image == null) {
                 return List.of();
             }
-            List<DescribeRequest.Region> regions = decodeRegions(input, image, counters);
-            if (regions.isEmpty()) {
-                counters.skip("image without valid regions", input.fileName());
-                return List.of();
+            List<DescribeRequest.Region> regions;
+            if (segmenting != null) {
+                regions = samRegions(image, segmenting);
+                if (regions.isEmpty()) {
+                    counters.skip("SAM found no masks", input.fileName());
+                    return List.of();
+                }
+            } else {
+                regions = decodeRegions(input, image, counters);
+                if (regions.isEmpty()) {
+                    counters.skip("image without valid regions", input.fileName());
+                    return List.of();
+                }
             }
             OspreyService service = ExecutorModels.service(model, BatchJob.executorThreads());
             DescribeRequest request = new DescribeRequest(input.path(), regions, detail, decoding.options());
@@ -129,6 +190,23 @@ public final class DescribeJob {
     static Inputs prepare(Options o) {
         checkModel(o.model());
         checkOutput(o.out());
+        if (o.sam() != null) {
+            if (o.annotations() != null) {
+                throw new IllegalArgumentException("regions come from annotations or from SAM's automatic masks,"
+                        + " not both");
+            }
+            if (!Files.isRegularFile(o.sam())) {
+                throw new IllegalArgumentException("SAM checkpoint not found: " + o.sam());
+            }
+            List<ImageInput> images = folderImages(o.images());
+            if (images.isEmpty()) {
+                throw new IllegalArgumentException(o.images() + " has no image files");
+            }
+            return new Inputs(images, List.of());
+        }
+        if (o.annotations() == null) {
+            throw new IllegalArgumentException("no annotation file (or SAM checkpoint) to take regions from");
+        }
         List<String[]> skipped = new ArrayList<>();
         List<ImageInput> images = CocoInputs.read(o.annotations(), o.images(),
                 (reason, example) -> skipped.add(new String[] {reason, example}));
@@ -140,8 +218,50 @@ public final class DescribeJob {
 
     /** The per-image work of these options. */
     static Work work(Options o) {
+        Segmenting segmenting = o.sam() == null ? null : Segmenting.of(o.sam().toAbsolutePath().normalize().toString(),
+                o.amg() == null ? AutomaticMaskGenerator.Options.defaults() : o.amg());
         return new Work(o.model().toAbsolutePath().normalize().toString(), o.detail(),
-                Decoding.of(o.generation() == null ? GenerationOptions.reference() : o.generation()));
+                Decoding.of(o.generation() == null ? GenerationOptions.reference() : o.generation()), segmenting);
+    }
+
+    private static final Set<String> IMAGE_SUFFIXES = Set.of("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif",
+            "tiff");
+
+    /**
+     * The folder's image files (subfolders included) sorted by their path relative to it, each with no regions
+     * (SAM makes them on the executor) and its 1-based place in that order as its id.
+     */
+    static List<ImageInput> folderImages(Path images) {
+        if (!Files.isDirectory(images)) {
+            throw new IllegalArgumentException("image folder not found: " + images);
+        }
+        Path root = images.toAbsolutePath().normalize();
+        List<String> names;
+        try (Stream<Path> all = Files.walk(root)) {
+            names = all.filter(Files::isRegularFile).filter(p -> {
+                String n = p.getFileName().toString();
+                int dot = n.lastIndexOf('.');
+                return dot > 0 && IMAGE_SUFFIXES.contains(n.substring(dot + 1).toLowerCase(Locale.ROOT));
+            }).map(p -> root.relativize(p).toString().replace(java.io.File.separatorChar, '/')).sorted().toList();
+        } catch (IOException | UncheckedIOException e) {
+            throw new IllegalArgumentException("cannot list " + images + ": " + e.getMessage(), e);
+        }
+        List<ImageInput> out = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            out.add(new ImageInput(i + 1, names.get(i), root.resolve(names.get(i)).toString(), List.of()));
+        }
+        return out;
+    }
+
+    /** SAM's automatic masks as regions 1..N in the generator's order, as {@code osprey describe --everything}. */
+    private static List<DescribeRequest.Region> samRegions(RgbImage image, Segmenting s) {
+        SegmentService sam = ExecutorModels.segmenter(s.sam(), BatchJob.executorThreads());
+        List<GeneratedMask> masks = sam.everything(image, s.options());
+        List<DescribeRequest.Region> regions = new ArrayList<>(masks.size());
+        for (int i = 0; i < masks.size(); i++) {
+            regions.add(new DescribeRequest.Region(i + 1, masks.get(i).segmentation()));
+        }
+        return regions;
     }
 
     private static BatchJob.Result run(SparkSession spark, Options o, Inputs in, PrintStream progress) {

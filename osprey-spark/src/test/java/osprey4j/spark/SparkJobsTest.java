@@ -24,7 +24,11 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import osprey4j.core.io.Checkpoint;
+import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.mask.Mask;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
 import osprey4j.data.datasets.ReadReport;
@@ -40,9 +44,13 @@ import osprey4j.eval.world.OspreyAnswerer;
 import osprey4j.eval.world.WorldEval;
 import osprey4j.model.GenerationOptions;
 import osprey4j.model.image.RgbImage;
+import osprey4j.model.sam.AutomaticMaskGenerator;
+import osprey4j.model.sam.RandomSam;
 import osprey4j.service.DescribeRequest;
+import osprey4j.service.GeneratedMask;
 import osprey4j.service.OspreyService;
 import osprey4j.service.RegionDescription;
+import osprey4j.service.SegmentService;
 
 /**
  * {@code osprey spark describe}, {@code eval world} and {@code instruct} on {@code local[2]} (three tries per task)
@@ -160,6 +168,76 @@ class SparkJobsTest {
         long tokens = rows.stream().mapToLong(row -> row.getList(row.fieldIndex("tokens")).size()).sum();
         assertEquals(tokens, r.counters().tokens());
         assertTrue(progress.toString(StandardCharsets.UTF_8).contains("done"), progress::toString);
+    }
+
+    /** A small random-weight SAM, written as a safetensors checkpoint. */
+    static Path tinySam(Path dir) throws Exception {
+        RandomSam.Shape tiny = new RandomSam.Shape(32, 2, 2, new int[] {1}, 4, 16, 1024, 256, 16, 2, 256, 64);
+        Path file = dir.resolve("sam_tiny_random.safetensors");
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        try (Checkpoint random = RandomSam.checkpoint(tiny, DType.F32, 3)) {
+            random.tensors().forEach(t -> weights.put(t.name(), random.tensor(t.name())));
+            SafetensorsWriter.write(file, weights);
+        }
+        return file;
+    }
+
+    @Test
+    void everythingRecordsEqualTheSingleMachineDescribeEverything() throws Exception {
+        Path images = Files.createDirectories(tmp.resolve("sam-images"));
+        List<String> names = new ArrayList<>();
+        try (var files = Files.list(world.resolve("images"))) {
+            files.sorted().limit(2).forEach(f -> names.add(f.getFileName().toString()));
+        }
+        for (String n : names) {
+            Files.copy(world.resolve("images").resolve(n), images.resolve(n));
+        }
+        Collections.sort(names);
+        Path sam = tinySam(Files.createDirectories(tmp.resolve("sam")));
+        AutomaticMaskGenerator.Options amg = new AutomaticMaskGenerator.Options(1, 64, 0, 0, 1.0, 0.7, 0, 0.7,
+                512 / 1500.0, 1, 0);
+
+        // What 'osprey describe --everything --sam CKPT --greedy' gives per image: regions 1..N in SAM's order.
+        List<String> single = new ArrayList<>();
+        try (SegmentService segmenter = SegmentService.load(sam);
+             OspreyService service = OspreyService.load(MODEL, null)) {
+            for (int i = 0; i < names.size(); i++) {
+                Path file = images.resolve(names.get(i));
+                RgbImage image = RgbImage.read(file);
+                List<GeneratedMask> masks = segmenter.everything(image, amg);
+                List<DescribeRequest.Region> regions = new ArrayList<>();
+                for (int m = 0; m < masks.size(); m++) {
+                    regions.add(new DescribeRequest.Region(m + 1, masks.get(m).segmentation()));
+                }
+                assertTrue(!regions.isEmpty(), "SAM found masks in " + file);
+                var result = service.describe(image, new DescribeRequest(file.toString(), regions, null, DECODING),
+                        null, null);
+                for (RegionDescription d : result.regions()) {
+                    single.add(line((long) i + 1, names.get(i), d.id(), toList(d.bbox()), d.area(), d.question(),
+                            d.answer(), toList(d.tokens()), d.promptTokens()));
+                }
+            }
+        }
+        Collections.sort(single);
+
+        Path out = tmp.resolve("describe-everything.parquet");
+        BatchJob.Result r = DescribeJob.run(spark, DescribeJob.Options.everything(MODEL, images, sam, amg,
+                out.toString(), OutputFormat.PARQUET, DescribeRequest.Detail.SHORT, DECODING, 2),
+                new PrintStream(java.io.OutputStream.nullOutputStream()));
+        assertEquals(single, lines(spark.read().parquet(out.toString()).collectAsList()));
+        assertEquals(names.size(), r.counters().images());
+        assertEquals(single.size(), r.counters().regions());
+        assertEquals(0, r.counters().skippedTotal());
+        assertTrue(ExecutorModels.isSegmenterLoaded(sam.toAbsolutePath().normalize().toString()));
+
+        var both = assertThrows(IllegalArgumentException.class, () -> DescribeJob.prepare(new DescribeJob.Options(
+                MODEL, images, world.resolve("instances.json"), tmp.resolve("o3").toString(), OutputFormat.PARQUET,
+                null, DECODING, 0, sam, amg)));
+        assertTrue(both.getMessage().contains("not both"), both.getMessage());
+        var noSam = assertThrows(IllegalArgumentException.class, () -> DescribeJob.prepare(DescribeJob.Options
+                .everything(MODEL, images, tmp.resolve("no-sam.pth"), amg, tmp.resolve("o4").toString(),
+                        OutputFormat.PARQUET, null, DECODING, 0)));
+        assertTrue(noSam.getMessage().startsWith("SAM checkpoint not found"), noSam.getMessage());
     }
 
     @Test
