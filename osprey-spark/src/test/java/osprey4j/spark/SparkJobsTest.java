@@ -40,6 +40,11 @@ import osprey4j.data.instruct.SceneReader;
 import osprey4j.data.instruct.Subset;
 import osprey4j.data.samples.RegionForm;
 import osprey4j.data.world.SyntheticWorld;
+import osprey4j.eval.bench.PaperEval;
+import osprey4j.eval.runner.EvalRun;
+import osprey4j.eval.runner.SamplesFile;
+import osprey4j.eval.runner.ServiceAsker;
+import osprey4j.eval.runner.Shard;
 import osprey4j.eval.world.OspreyAnswerer;
 import osprey4j.eval.world.WorldEval;
 import osprey4j.model.GenerationOptions;
@@ -364,5 +369,89 @@ class SparkJobsTest {
         var master = assertThrows(IllegalArgumentException.class, () -> SparkSetup.of("locale[2]", "x", Map.of()));
         assertTrue(master.getMessage().startsWith("unknown --master URL 'locale[2]'"), master.getMessage());
         assertThrows(IllegalArgumentException.class, () -> OutputFormat.parse("csv"));
+    }
+
+    /** Small PNGs (24x16) under {@code dir/images}, as the paper evaluations' command tests make them. */
+    static Path paperImages(Path dir, String... names) throws Exception {
+        Path images = Files.createDirectories(dir.resolve("images"));
+        for (int i = 0; i < names.length; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(24, 16,
+                    java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 16; y++) {
+                for (int x = 0; x < 24; x++) {
+                    img.setRGB(x, y, (x * 10 + i * 40) << 16 | (y * 15) << 8 | 90);
+                }
+            }
+            javax.imageio.ImageIO.write(img, "png", images.resolve(names[i]).toFile());
+        }
+        return images;
+    }
+
+    /** osprey eval's records without the timing. */
+    static List<String> untimed(List<JsonNode> records) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : records) {
+            ObjectNode o = n.deepCopy();
+            o.remove("ms");
+            out.add(o.toString());
+        }
+        return out;
+    }
+
+    @Test
+    void paperEvalsOnSparkEqualTheSingleMachineRuns() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("paper"));
+        Path images = paperImages(dir, "a.jpg", "b.jpg", "c.jpg");
+        Path lvis = Files.writeString(dir.resolve("lvis_val_1k_category.json"), """
+                [{"file_name": "a.jpg", "height": 16, "width": 24, "categories": ["dog", "baseball_bat"],
+                  "annotations": [{"segmentation": [[2,2,10,2,10,10,2,10]]}, {"segmentation": [[12,2,20,2,20,12,12,12]]}]},
+                 {"file_name": "b.jpg", "height": 16, "width": 24, "categories": ["mug:handle"],
+                  "annotations": [{"segmentation": [[4,4,16,4,16,14,4,14]]}]},
+                 {"file_name": "c.jpg", "height": 16, "width": 24, "categories": ["cat"],
+                  "annotations": [{"segmentation": [[1,1,22,1,22,15,1,15]]}]}]
+                """);
+        Path pope = Files.writeString(dir.resolve("coco_pope_random.json"), """
+                {"question_id": 1, "image": "a.jpg", "text": "Is there a dog in the image?", "label": "yes"}
+                {"question_id": 2, "image": "a.jpg", "text": "Is there a cat in the image?", "label": "no"}
+                {"question_id": 3, "image": "c.jpg", "text": "Is there a cup in the image?", "label": "no"}
+                """);
+        record Case(PaperEval eval, Path data, GenerationOptions decoding, List<String> metrics) {
+        }
+        for (Case c : List.of(
+                new Case(PaperEval.LVIS, lvis, GenerationOptions.greedy(3), List.of("semantic_similarity",
+                        "semantic_iou", "regions", "by_category")),
+                new Case(PaperEval.POPE, pope, GenerationOptions.reference().withSeed(9).withMaxNewTokens(3),
+                        List.of("accuracy", "precision", "recall", "f1", "yes_ratio", "tp", "fp", "tn", "fn")))) {
+            Path single = dir.resolve(c.eval().id() + "-single");
+            ObjectNode expectedSummary;
+            try (OspreyService service = OspreyService.load(MODEL, null)) {
+                expectedSummary = c.eval().run(c.data(), images, new EvalRun.Options(c.eval().id(), single, 0, null,
+                        c.decoding(), null), new ServiceAsker(service, w -> { }));
+            }
+            List<JsonNode> expectedRecords = new ArrayList<>(SamplesFile.read(single.resolve(EvalRun.SAMPLES))
+                    .values());
+
+            Path out = dir.resolve(c.eval().id() + "-spark");
+            PaperEvalJob.Result r = PaperEvalJob.run(spark, new PaperEvalJob.Options(c.eval(), MODEL, c.data(),
+                    images, out.toString(), OutputFormat.JSONL, 0, Shard.ALL, c.decoding(), 0),
+                    new PrintStream(java.io.OutputStream.nullOutputStream()));
+            List<JsonNode> got = new ArrayList<>();
+            ObjectMapper json = new ObjectMapper();
+            for (Row row : spark.read().schema(PaperEvalJob.schema(c.eval())).json(out.toString()).collectAsList()) {
+                got.add(PaperEvalJob.record(PaperEvalJob.schema(c.eval()), row));
+            }
+            List<String> want = untimed(expectedRecords);
+            List<String> have = untimed(got);
+            Collections.sort(want);
+            Collections.sort(have);
+            assertEquals(want, have, c.eval().id());
+            assertEquals(expectedRecords.size(), r.job().counters().regions());
+            for (String k : c.metrics()) {
+                assertEquals(expectedSummary.get(k), r.summary().get(k), c.eval().id() + " " + k);
+            }
+            JsonNode written = json.readTree(out.resolve(PaperEvalJob.REPORT_DIR).resolve("summary.json").toFile());
+            assertEquals(r.summary().get(c.metrics().getFirst()), written.get(c.metrics().getFirst()));
+            assertTrue(Files.isRegularFile(out.resolve(PaperEvalJob.REPORT_DIR).resolve("report.md")));
+        }
     }
 }

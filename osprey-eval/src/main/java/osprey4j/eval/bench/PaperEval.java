@@ -11,6 +11,7 @@ import osprey4j.data.datasets.ReadReport;
 import osprey4j.eval.metrics.SentenceEncoder;
 import osprey4j.eval.runner.EvalRun;
 import osprey4j.eval.runner.RegionAsker;
+import osprey4j.eval.runner.Shard;
 
 /** The paper's evaluations behind one entry point: run (resumably), then report. */
 public enum PaperEval {
@@ -113,6 +114,68 @@ public enum PaperEval {
                 yield DescriptionBenchmark.report(r, reviews, judge, data, options.out());
             }
         };
+    }
+
+    /** Whether {@link #selected}, {@link #scorer} and {@link #report} serve this evaluation (lvis, paco, pope). */
+    public boolean splittable() {
+        return this == LVIS || this == PACO || this == POPE;
+    }
+
+    private CategoryBenchmark.Dataset dataset() {
+        return this == LVIS ? CategoryBenchmark.Dataset.LVIS : CategoryBenchmark.Dataset.PACO;
+    }
+
+    private void checkSplittable() {
+        if (!splittable()) {
+            throw new IllegalArgumentException(id() + " is run whole by 'osprey eval " + id() + "'");
+        }
+    }
+
+    /**
+     * The samples a run of lvis, paco or pope with this limit and shard asks, in file order, as {@link #run} selects
+     * them (for runs that answer them elsewhere, such as split across machines).
+     */
+    public List<osprey4j.data.samples.TrainingSample> selected(Path data, Path images, Shard shard, int limit,
+                                                               ReadReport read) throws IOException {
+        checkSplittable();
+        List<osprey4j.data.samples.TrainingSample> selected;
+        if (this == POPE) {
+            try (var s = osprey4j.data.samples.EvalSamples.pope(data,
+                    osprey4j.data.samples.SampleOptions.of(images, 0), read)) {
+                selected = EvalRun.select(s.iterator(), shard, limit);
+            }
+            for (var sample : selected) {
+                if (EvalRun.truth(sample) == null) {
+                    throw new IllegalArgumentException(data + ": question " + sample.id() + " has no label; POPE "
+                            + "needs the labelled question files (coco_pope_random.json and the like)");
+                }
+            }
+        } else {
+            try (var s = CategoryBenchmark.samples(dataset(), data, images, read)) {
+                selected = EvalRun.select(s.iterator(), shard, limit);
+            }
+        }
+        return selected;
+    }
+
+    /** The per-sample scores {@link #run} adds to each answer of lvis, paco or pope. */
+    public EvalRun.Scorer scorer() {
+        checkSplittable();
+        return this == POPE ? PopeBenchmark.scorer() : CategoryBenchmark.scorer(SentenceEncoder.get());
+    }
+
+    /** What {@link #run} records in run.json besides benchmark, answerer and decoding. */
+    public ObjectNode runInfo(Path data) {
+        ObjectNode info = Reports.JSON.createObjectNode();
+        info.put("data", data.toAbsolutePath().normalize().toString());
+        return info;
+    }
+
+    /** The report {@link #run} writes into {@code out} from an lvis, paco or pope run's records; its summary. */
+    public ObjectNode report(EvalRun.Result r, Path data, Path out, ReadReport read) throws IOException {
+        checkSplittable();
+        return this == POPE ? PopeBenchmark.report(r, data, out, read).summary()
+                : CategoryBenchmark.report(dataset(), r, data, out, read).summary();
     }
 
     /**

@@ -117,10 +117,7 @@ public final class EvalRun {
                              ObjectNode runInfo) throws IOException {
         long t0 = System.nanoTime();
         Files.createDirectories(options.out());
-        ObjectNode run = runInfo.deepCopy();
-        run.put("benchmark", options.benchmark());
-        run.put("answerer", asker.name());
-        run.set("decoding", decoding(options.decoding()));
+        ObjectNode run = runInfo(runInfo, options.benchmark(), asker.name(), options.decoding());
         checkSameSetUp(options.out().resolve(RUN), run);
         AtomicFiles.write(options.out().resolve(RUN), f -> Files.writeString(f,
                 JSON.writerWithDefaultPrettyPrinter().writeValueAsString(run) + "\n"));
@@ -151,8 +148,7 @@ public final class EvalRun {
                 RegionAsker.Image session = asker.open(image);
                 for (TrainingSample s : todo) {
                     String question = s.turns().getFirst().value();
-                    GenerationOptions g = options.decoding().greedy() ? options.decoding()
-                            : options.decoding().withSeed(sampleSeed(options.decoding().seed(), s.id()));
+                    GenerationOptions g = decodingFor(options.decoding(), s.id());
                     List<Mask> masks;
                     try {
                         masks = masks(s);
@@ -169,19 +165,7 @@ public final class EvalRun {
                                 + e.getMessage(), e);
                     }
                     double ms = (System.nanoTime() - a0) / 1e6;
-                    ObjectNode r = JSON.createObjectNode();
-                    r.put("id", s.id());
-                    r.put("image", s.image());
-                    r.put("question", question);
-                    String truth = truth(s);
-                    if (truth != null) {
-                        r.put("truth", truth);
-                    }
-                    r.put("answer", answer);
-                    if (!g.greedy()) {
-                        r.put("seed", g.seed());
-                    }
-                    r.put("ms", Math.round(ms * 10) / 10.0);
+                    ObjectNode r = record(s.id(), s.image(), question, truth(s), answer, g, ms);
                     scorer.score(s, answer, r);
                     w.write(r);
                     done.put(s.id(), r);
@@ -196,6 +180,41 @@ public final class EvalRun {
         }
         return new Result(records, samples.size(), askedNow, resumed, asker.name(), run,
                 (System.nanoTime() - t0) / 1e9, List.copyOf(samples));
+    }
+
+    /**
+     * One answered sample's line of samples.jsonl before its scores: id, image, question, truth (when there is one),
+     * answer, seed (when sampling) and the answer's milliseconds.
+     */
+    public static ObjectNode record(String id, String image, String question, String truth, String answer,
+                                    GenerationOptions g, double ms) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("id", id);
+        r.put("image", image);
+        r.put("question", question);
+        if (truth != null) {
+            r.put("truth", truth);
+        }
+        r.put("answer", answer);
+        if (!g.greedy()) {
+            r.put("seed", g.seed());
+        }
+        r.put("ms", Math.round(ms * 10) / 10.0);
+        return r;
+    }
+
+    /** How the sample {@code id} is decoded in a run decoding with {@code decoding}: its own seed when sampling. */
+    public static GenerationOptions decodingFor(GenerationOptions decoding, String id) {
+        return decoding.greedy() ? decoding : decoding.withSeed(sampleSeed(decoding.seed(), id));
+    }
+
+    /** run.json's content: the benchmark's info, the benchmark, the answerer and the decoding. */
+    public static ObjectNode runInfo(ObjectNode info, String benchmark, String answerer, GenerationOptions decoding) {
+        ObjectNode run = info.deepCopy();
+        run.put("benchmark", benchmark);
+        run.put("answerer", answerer);
+        run.set("decoding", decoding(decoding));
+        return run;
     }
 
     /** The ground truth of a sample: its first gpt turn, or null. */
