@@ -312,7 +312,7 @@ final class SparkCommand {
 
     /** {@code osprey spark eval ...}. */
     @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluations on Spark, split by image.",
-            subcommands = {EvalWorld.class})
+            subcommands = {EvalWorld.class, EvalLvis.class, EvalPaco.class, EvalPope.class})
     static final class Eval {
     }
 
@@ -373,6 +373,112 @@ final class SparkCommand {
                 w.flush();
             }
             return 0;
+        }
+    }
+
+    /** {@code osprey spark eval lvis|paco|pope}: what they share. */
+    abstract static class PaperEvalOnSpark implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
+        Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "FILE", description = "the evaluation file")
+        Path data;
+
+        @Option(names = "--images", required = true, paramLabel = "DIR",
+                description = "image folder (COCO images, as the reference's --img)")
+        Path images;
+
+        @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
+        String out;
+
+        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+                description = "only the first N samples (default 0: all)")
+        int limit;
+
+        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
+                description = "only the images at positions i mod n (default 0/1: all)")
+        String shard;
+
+        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
+        boolean greedy;
+
+        @Option(names = "--seed", paramLabel = "S",
+                description = "sampling seed (default 0); the reference samples at temperature 0.2, top-k 50")
+        Long seed;
+
+        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
+                description = "upper bound on an answer's tokens (default 1024, the reference's)")
+        int maxNewTokens;
+
+        @Mixin
+        JobOptions job;
+
+        abstract osprey4j.eval.bench.PaperEval eval();
+
+        @Override
+        public Integer call() {
+            osprey4j.eval.bench.PaperEval eval = eval();
+            if (limit < 0) {
+                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
+            }
+            if (maxNewTokens < 1) {
+                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+            }
+            if (greedy && seed != null) {
+                throw new UsageException("--greedy takes no seed: give either --greedy or --seed");
+            }
+            osprey4j.eval.runner.Shard part = usage(() -> osprey4j.eval.runner.Shard.parse(shard));
+            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
+                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
+                    .withMaxNewTokens(maxNewTokens);
+            osprey4j.spark.PaperEvalJob.Options o = new osprey4j.spark.PaperEvalJob.Options(eval, model, data, images,
+                    out, job.outputFormat(), limit, part, decoding, job.partitions);
+            SparkSetup setup = job.setup("eval " + eval.id());
+            osprey4j.spark.PaperEvalJob.Result r = job(() -> osprey4j.spark.PaperEvalJob.run(o, setup, System.err));
+            printResult(spec, r.job(), "samples", job.json, j -> j.set("summary", r.summary()));
+            if (!job.json) {
+                PrintWriter w = spec.commandLine().getOut();
+                for (String key : eval.headline()) {
+                    var n = r.summary().path(key);
+                    w.println(String.format(Locale.ROOT, "%-20s %s", key,
+                            n.isNumber() ? String.format(Locale.ROOT, "%.2f", 100 * n.asDouble()) : "n/a"));
+                }
+                w.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "lvis", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"'osprey eval lvis' on Spark: the same samples, questions, decoding and scores, split by "
+                    + "image; the answers are the job's output (the fields of samples.jsonl), the report "
+                    + "(summary.json, report.md, charts) goes to OUT/_report/.",
+                    "Not resumable: a failed job writes nothing (rerun it whole)."})
+    static final class EvalLvis extends PaperEvalOnSpark {
+        @Override
+        osprey4j.eval.bench.PaperEval eval() {
+            return osprey4j.eval.bench.PaperEval.LVIS;
+        }
+    }
+
+    @Command(name = "paco", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"'osprey eval paco' on Spark, as for lvis."})
+    static final class EvalPaco extends PaperEvalOnSpark {
+        @Override
+        osprey4j.eval.bench.PaperEval eval() {
+            return osprey4j.eval.bench.PaperEval.PACO;
+        }
+    }
+
+    @Command(name = "pope", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {"'osprey eval pope' on Spark, as for lvis."})
+    static final class EvalPope extends PaperEvalOnSpark {
+        @Override
+        osprey4j.eval.bench.PaperEval eval() {
+            return osprey4j.eval.bench.PaperEval.POPE;
         }
     }
 }

@@ -60,6 +60,10 @@ class SparkCommandTest {
                 "--points-per-side", "0")), "points_per_side must be at least 1");
         assertOneLine(run("spark", "eval", "world", "--model", "../models/demo", "--data", "no-such-world", "--out",
                 "target/spark-never-written"), "world directory not found: no-such-world");
+        assertOneLine(run("spark", "eval", "lvis", "--model", "../models/demo", "--data", "no-such.json", "--images",
+                ".", "--out", "target/spark-never-written"), "evaluation file not found: no-such.json");
+        assertOneLine(run("spark", "eval", "pope", "--model", "../models/demo", "--data", "pom.xml", "--images",
+                ".", "--out", "target/spark-never-written", "--greedy", "--seed", "3"), "--greedy takes no seed");
         assertOneLine(run("spark", "instruct", "--annotations", "no-such-world", "--out", "target/spark-never-written"),
                 "no instances.json in no-such-world");
         assertOneLine(run("spark", "instruct", "--instances", "no-such.json", "--out", "target/spark-never-written"),
