@@ -241,7 +241,8 @@ public final class PaperEvalJob {
         }
         String model = o.model().toAbsolutePath().normalize().toString();
         StructType schema = schema(o.eval());
-        BatchJob.Result job = new BatchJob<>("eval " + o.eval().id(), schema, new Work(model, o.eval(), Decoding.of(o.decoding())))
+        Work work = new Work(model, o.eval(), Decoding.of(o.decoding()));
+        BatchJob.Result job = new BatchJob<>("eval " + o.eval().id(), schema, work)
                 .run(spark, inputs, List.of(), o.partitions(), o.out(), o.format(), progress);
         Map<String, JsonNode> byId = new HashMap<>();
         for (Row r : spark.read().schema(schema).format(o.format().sparkSource()).load(o.out()).collectAsList()) {

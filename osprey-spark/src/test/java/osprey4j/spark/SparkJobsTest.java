@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -417,41 +418,41 @@ class SparkJobsTest {
                 """);
         record Case(PaperEval eval, Path data, GenerationOptions decoding, List<String> metrics) {
         }
-        for (Case c : List.of(
-                new Case(PaperEval.LVIS, lvis, GenerationOptions.greedy(3), List.of("semantic_similarity",
-                        "semantic_iou", "regions", "by_category")),
-                new Case(PaperEval.POPE, pope, GenerationOptions.reference().withSeed(9).withMaxNewTokens(3),
-                        List.of("accuracy", "precision", "recall", "f1", "yes_ratio", "tp", "fp", "tn", "fn")))) {
-            Path single = dir.resolve(c.eval().id() + "-single");
-            ObjectNode expectedSummary;
-            try (OspreyService service = OspreyService.load(MODEL, null)) {
-                expectedSummary = c.eval().run(c.data(), images, new EvalRun.Options(c.eval().id(), single, 0, null,
-                        c.decoding(), null), new ServiceAsker(service, w -> { }));
-            }
-            List<JsonNode> expectedRecords = new ArrayList<>(SamplesFile.read(single.resolve(EvalRun.SAMPLES))
-                    .values());
+        try (OspreyService service = OspreyService.load(MODEL, null)) {
+            for (Case c : List.of(
+                    new Case(PaperEval.LVIS, lvis, GenerationOptions.greedy(3), List.of("semantic_similarity",
+                            "semantic_iou", "regions", "by_category")),
+                    new Case(PaperEval.POPE, pope, GenerationOptions.reference().withSeed(9).withMaxNewTokens(3),
+                            List.of("accuracy", "precision", "recall", "f1", "yes_ratio", "tp", "fp", "tn", "fn")))) {
+                Path single = dir.resolve(c.eval().id() + "-single");
+                ObjectNode expectedSummary = c.eval().run(c.data(), images, new EvalRun.Options(c.eval().id(),
+                        single, 0, null, c.decoding(), null), new ServiceAsker(service, w -> { }));
+                List<JsonNode> expectedRecords = new ArrayList<>(SamplesFile.read(single.resolve(EvalRun.SAMPLES))
+                        .values());
 
-            Path out = dir.resolve(c.eval().id() + "-spark");
-            PaperEvalJob.Result r = PaperEvalJob.run(spark, new PaperEvalJob.Options(c.eval(), MODEL, c.data(),
-                    images, out.toString(), OutputFormat.JSONL, 0, Shard.ALL, c.decoding(), 0),
-                    new PrintStream(java.io.OutputStream.nullOutputStream()));
-            List<JsonNode> got = new ArrayList<>();
-            ObjectMapper json = new ObjectMapper();
-            for (Row row : spark.read().schema(PaperEvalJob.schema(c.eval())).json(out.toString()).collectAsList()) {
-                got.add(PaperEvalJob.record(PaperEvalJob.schema(c.eval()), row));
+                Path out = dir.resolve(c.eval().id() + "-spark");
+                PaperEvalJob.Result r = PaperEvalJob.run(spark, new PaperEvalJob.Options(c.eval(), MODEL, c.data(),
+                        images, out.toString(), OutputFormat.JSONL, 0, Shard.ALL, c.decoding(), 0),
+                        new PrintStream(java.io.OutputStream.nullOutputStream()));
+                List<JsonNode> got = new ArrayList<>();
+                ObjectMapper json = new ObjectMapper();
+                StructType schema = PaperEvalJob.schema(c.eval());
+                for (Row row : spark.read().schema(schema).json(out.toString()).collectAsList()) {
+                    got.add(PaperEvalJob.record(schema, row));
+                }
+                List<String> want = untimed(expectedRecords);
+                List<String> have = untimed(got);
+                Collections.sort(want);
+                Collections.sort(have);
+                assertEquals(want, have, c.eval().id());
+                assertEquals(expectedRecords.size(), r.job().counters().regions());
+                for (String k : c.metrics()) {
+                    assertEquals(expectedSummary.get(k), r.summary().get(k), c.eval().id() + " " + k);
+                }
+                JsonNode written = json.readTree(out.resolve(PaperEvalJob.REPORT_DIR).resolve("summary.json").toFile());
+                assertEquals(r.summary().get(c.metrics().getFirst()), written.get(c.metrics().getFirst()));
+                assertTrue(Files.isRegularFile(out.resolve(PaperEvalJob.REPORT_DIR).resolve("report.md")));
             }
-            List<String> want = untimed(expectedRecords);
-            List<String> have = untimed(got);
-            Collections.sort(want);
-            Collections.sort(have);
-            assertEquals(want, have, c.eval().id());
-            assertEquals(expectedRecords.size(), r.job().counters().regions());
-            for (String k : c.metrics()) {
-                assertEquals(expectedSummary.get(k), r.summary().get(k), c.eval().id() + " " + k);
-            }
-            JsonNode written = json.readTree(out.resolve(PaperEvalJob.REPORT_DIR).resolve("summary.json").toFile());
-            assertEquals(r.summary().get(c.metrics().getFirst()), written.get(c.metrics().getFirst()));
-            assertTrue(Files.isRegularFile(out.resolve(PaperEvalJob.REPORT_DIR).resolve("report.md")));
         }
     }
 }
