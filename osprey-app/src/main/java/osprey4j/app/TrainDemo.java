@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.Map;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.io.SafetensorsWriter;
@@ -174,9 +175,7 @@ final class TrainDemo implements Callable<Integer> {
                     err.println("osprey train demo: tower pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
                     Files.createDirectories(preDir);
                     Files.writeString(preDir.resolve("heldout.txt"), acc + "\n");
-                    Path tmp = preDir.resolve("pretrained.safetensors.tmp");
-                    SafetensorsWriter.write(tmp, pre.pretrainedWeights());
-                    Files.move(tmp, pretrained, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                    AtomicFiles.write(pretrained, tmp -> SafetensorsWriter.write(tmp, pre.pretrainedWeights()));
                 }
                 try (Checkpoint c = Checkpoints.open(pretrained)) {
                     for (osprey4j.core.io.TensorInfo info : c.tensors()) {

@@ -410,7 +410,7 @@ public final class OspreyLoss {
      * One row's -log softmax(logits)[target] (log-sum-exp in double), and the row replaced by its gradient
      * times scale: scale * (softmax - onehot(target)).
      */
-    private static double crossEntropyRow(float[] logits, int o, int vocab, int target, float scale) {
+    static double crossEntropyRow(float[] logits, int o, int vocab, int target, float scale) {
         float max = Float.NEGATIVE_INFINITY;
         for (int v = 0; v < vocab; v++) {
             max = Math.max(max, logits[o + v]);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -14,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.io.InMemoryCheckpoint;
@@ -403,7 +403,9 @@ public final class TowerPretraining {
                     if (truth[r] < 0) {
                         continue;
                     }
-                    loss += softmaxCrossEntropy(logits[h], r * k, k, truth[r], dLogits, scale / count) / count;
+                    // the row's logits become its gradient, scale * (softmax - onehot); rows without a target stay 0
+                    System.arraycopy(logits[h], r * k, dLogits, r * k, k);
+                    loss += OspreyLoss.crossEntropyRow(dLogits, r * k, k, truth[r], (float) (scale / count)) / count;
                 }
             }
             if (!backward || count == 0) {
@@ -430,24 +432,6 @@ public final class TowerPretraining {
         return loss;
     }
 
-    /** -log softmax(row)[target] (log-sum-exp in double); writes scale * (softmax - onehot) into d. */
-    static double softmaxCrossEntropy(float[] logits, int off, int k, int target, float[] d, double scale) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < k; j++) {
-            max = Math.max(max, logits[off + j]);
-        }
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            sum += Math.exp(logits[off + j] - max);
-        }
-        double logZ = max + Math.log(sum);
-        for (int j = 0; j < k; j++) {
-            double p = Math.exp(logits[off + j] - logZ);
-            d[off + j] = (float) (scale * (p - (j == target ? 1 : 0)));
-        }
-        return logZ - logits[off + target];
-    }
-
     /** The trained tower and extractor res linears under their Osprey checkpoint names (F32). */
     public Map<String, Tensor> pretrainedWeights() {
         Map<String, Tensor> out = new LinkedHashMap<>(tower.stateDict());
@@ -469,9 +453,7 @@ public final class TowerPretraining {
             }
         }
         Files.createDirectories(stateFile.toAbsolutePath().getParent());
-        Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
-        SafetensorsWriter.write(tmp, t, Map.of("step", Integer.toString(step)));
-        Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(stateFile, tmp -> SafetensorsWriter.write(tmp, t, Map.of("step", Integer.toString(step))));
     }
 
     /** Loads a saved state into the parameters and AdamW; returns the step to continue from (0: none saved). */
