@@ -71,6 +71,12 @@ final class DataCommand {
                         + "is that region's <mask><pos>, as people ask 'osprey ask') (default list)")
         String regionForm;
 
+        @Option(names = "--turn-order", paramLabel = "as-written|shuffled", defaultValue = "as-written",
+                description = "order of each Osprey-724K record's question-answer pairs: as-written (the "
+                        + "reference's) or shuffled (a seeded order per record; needs --region-form inline) "
+                        + "(default as-written)")
+        String turnOrder;
+
         @Option(names = "--strict", description = "fail at the first malformed entry instead of skipping it")
         boolean strict;
 
@@ -86,7 +92,12 @@ final class DataCommand {
                 throw new UsageException("--max-regions must be at least 1, got " + maxRegions);
             }
             ReadReport report = strict ? ReadReport.strict() : ReadReport.lenient();
-            SampleOptions options = new SampleOptions(images, seed, maxRegions, regionForm(regionForm));
+            SampleOptions options;
+            try {
+                options = new SampleOptions(images, seed, maxRegions, regionForm(regionForm), turnOrder(turnOrder));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
             long written;
             try {
                 written = out == null ? writeTo(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), report,
@@ -164,6 +175,15 @@ final class DataCommand {
                 report.skips().stream().limit(20).forEach(s -> stream.println("  skipped " + s));
             }
         }
+    }
+
+    /** {@code --turn-order}: as-written or shuffled. */
+    static osprey4j.data.samples.TurnOrder turnOrder(String name) {
+        return switch (name) {
+            case "as-written" -> osprey4j.data.samples.TurnOrder.AS_WRITTEN;
+            case "shuffled" -> osprey4j.data.samples.TurnOrder.SHUFFLED;
+            default -> throw new UsageException("--turn-order must be as-written or shuffled, got " + name);
+        };
     }
 
     /** {@code --region-form}: list or inline. */

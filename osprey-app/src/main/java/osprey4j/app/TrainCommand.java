@@ -125,6 +125,12 @@ final class TrainCommand implements Callable<Integer> {
                     + "mention is that region's <mask><pos>, as 'osprey ask' asks) (default list)")
     String regionForm;
 
+    @Option(names = "--turn-order", paramLabel = "as-written|shuffled", defaultValue = "as-written",
+            description = "order of each Osprey-724K record's question-answer pairs: as-written (the reference's) or "
+                    + "shuffled (a seeded order per record, so every kind of question also opens a conversation, as "
+                    + "'osprey ask' users ask it; needs --region-form inline) (default as-written)")
+    String turnOrder;
+
     /** Testing aid: stop after N steps without a final save, as a kill would. */
     @Option(names = "--stop-after", hidden = true, defaultValue = "0")
     int stopAfter;
@@ -142,7 +148,8 @@ final class TrainCommand implements Callable<Integer> {
             s = TrainingRun.run(new TrainingRun.Options(options.stage(), options.modelDir(), options.dataDir(),
                     options.imageRoot(), options.outDir(), options.resume(), options.config(), options.modelMaxLength(),
                     options.conversation(), options.saveEvery(), options.limit(), options.stopAfter(),
-                    options.cacheBytes(), options.dtype(), options.tokenizerMode(), options.trainTower(), options.regionForm(), err));
+                    options.cacheBytes(), options.dtype(), options.tokenizerMode(), options.trainTower(), options.regionForm(),
+                    options.turnOrder(), err));
         } catch (IllegalArgumentException | TrainingDataReader.TrainingDataException e) {
             throw new UsageException(e.getMessage());
         } finally {
@@ -238,8 +245,13 @@ final class TrainCommand implements Callable<Integer> {
             case "slow" -> Tokenizer.slowModeOf(model);
             default -> throw new UsageException("--tokenizer-mode must be fast or slow, got " + tokenizerMode);
         };
-        return new TrainingRun.Options(st, model, data, imageRoot, out, resume, cfg, modelMaxLength, conv, saveEvery,
-                limit, stopAfter, cacheMb << 20, dt, mode, trainTower, DataCommand.regionForm(regionForm), null);
+        try {
+            return new TrainingRun.Options(st, model, data, imageRoot, out, resume, cfg, modelMaxLength, conv,
+                    saveEvery, limit, stopAfter, cacheMb << 20, dt, mode, trainTower, DataCommand.regionForm(regionForm),
+                    DataCommand.turnOrder(turnOrder), null);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     /** Bridges a PrintStream onto picocli's error writer. */

@@ -19,6 +19,7 @@ import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.samples.RegionForm;
+import osprey4j.data.samples.TurnOrder;
 import osprey4j.train.DemoModel;
 import osprey4j.train.TowerPretraining;
 import osprey4j.train.TrainingRun;
@@ -74,12 +75,22 @@ final class TrainDemo implements Callable<Integer> {
     static final String EPOCHS = "2";
     /** How questions show their regions: each region its own {@code <mask><pos>} where it is named, as users ask. */
     static final RegionForm REGION_FORM = RegionForm.INLINE;
+    /**
+     * Each record's question-answer pairs in a seeded order, so part and yes/no questions also open conversations
+     * (in the generated files the object question always comes first), as users ask them.
+     */
+    static final TurnOrder TURN_ORDER = TurnOrder.SHUFFLED;
+    /**
+     * The reference's fast tokenizer, the one {@code osprey ask} and {@code eval world} use: trained and asked the
+     * same way around {@code <mask>} (the slow one strips the space before it, the fast one keeps a lone '▁').
+     */
+    static final String TOKENIZER_MODE = "fast";
     static final String BATCH = "4";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
     static final long TOWER_WORLD_SEED = 2;
     static final int TOWER_WORLD_IMAGES = 24000;
-    static final int TOWER_STEPS = 9000;
+    static final int TOWER_STEPS = 12000;
     static final int TOWER_IMAGES_PER_STEP = 4;
     static final double TOWER_LR = 3e-3;
     static final long TOWER_SEED = 1;
@@ -194,7 +205,9 @@ final class TrainDemo implements Callable<Integer> {
                     "--data", instruct.toString(), "--images", world.resolve("images").toString(),
                     "--out", run.toString(), "--lr", LR, "--epochs", ep, "--batch-size", BATCH,
                     "--warmup-ratio", WARMUP, "--weight-decay", "0", "--max-grad-norm", "1.0",
-                    "--conversation", "osprey_v1", "--tokenizer-mode", "slow", "--region-form", REGION_FORM.name().toLowerCase(Locale.ROOT), "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
+                    "--conversation", "osprey_v1", "--tokenizer-mode", TOKENIZER_MODE,
+                    "--region-form", REGION_FORM.name().toLowerCase(Locale.ROOT),
+                    "--turn-order", TURN_ORDER == TurnOrder.SHUFFLED ? "shuffled" : "as-written", "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
             if (Files.isDirectory(run.resolve(TrainingRun.RESUME))) {
                 args.add("--resume");
             }
@@ -257,6 +270,8 @@ final class TrainDemo implements Callable<Integer> {
             r.put("tower_heldout_accuracy", Files.readString(heldout).strip());
         }
         r.put("region_form", REGION_FORM.name().toLowerCase(Locale.ROOT));
+        r.put("turn_order", TURN_ORDER.name().toLowerCase(Locale.ROOT));
+        r.put("tokenizer_mode", TOKENIZER_MODE);
         r.put("conversation", "osprey_v1");
         r.put("stage", 3);
         r.put("lr", LR);

@@ -147,7 +147,7 @@ class TrainCommandTest {
     @Test
     void aTrainingTowerIsExportedToTheOspreyWeightsAndTheClipFileAndResumes(@TempDir Path dir) throws IOException {
         Path full = dir.resolve("tower");
-        Run a = run(trainArgs(full, "--train-tower", "--region-form", "inline").toArray(String[]::new));
+        Run a = run(trainArgs(full, "--train-tower", "--region-form", "inline", "--turn-order", "shuffled").toArray(String[]::new));
         assertEquals(0, a.rc, a.err);
         assertTrue(a.err.contains("step 6/6"), a.err);
         Path model = full.resolve("model");
@@ -171,9 +171,9 @@ class TrainCommandTest {
             assertEquals(64, o.config().imageSize());
         }
         Path cut = dir.resolve("tower-cut");
-        assertEquals(0, run(trainArgs(cut, "--train-tower", "--region-form", "inline", "--stop-after", "3")
+        assertEquals(0, run(trainArgs(cut, "--train-tower", "--region-form", "inline", "--turn-order", "shuffled", "--stop-after", "3")
                 .toArray(String[]::new)).rc);
-        Run c = run(trainArgs(cut, "--train-tower", "--region-form", "inline", "--resume").toArray(String[]::new));
+        Run c = run(trainArgs(cut, "--train-tower", "--region-form", "inline", "--turn-order", "shuffled", "--resume").toArray(String[]::new));
         assertEquals(0, c.rc, c.err);
         assertTrue(c.err.contains("resuming at step 2 of 6"), c.err);
         List<JsonNode> fullLog = log(full), cutLog = log(cut);
@@ -204,6 +204,9 @@ class TrainCommandTest {
         cases.add(new String[] {"train", "--stage", "3"});
         cases.add(trainArgs(dir.resolve("d"), "--train-tower", "--stage", "2").toArray(String[]::new));
         cases.add(trainArgs(dir.resolve("e"), "--region-form", "sideways").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("f"), "--turn-order", "backwards").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("g"), "--turn-order", "shuffled", "--region-form", "list")
+                .toArray(String[]::new));
         for (String[] args : cases) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);

@@ -29,6 +29,7 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.samples.RegionForm;
 import osprey4j.data.samples.SampleOptions;
+import osprey4j.data.samples.TurnOrder;
 import osprey4j.model.Osprey;
 import osprey4j.model.OspreyConfig;
 import osprey4j.model.OspreyTokens;
@@ -98,11 +99,14 @@ public final class TrainingRun {
      *                       used
      * @param regionForm     how Osprey-724K conversations show their regions ({@link RegionForm}; the reference's
      *                       is LIST)
+     * @param turnOrder      the order of each record's question-answer pairs ({@link TurnOrder}; the reference's
+     *                       is AS_WRITTEN; SHUFFLED needs the inline form)
      */
     public record Options(Stage stage, Path modelDir, Path dataDir, Path imageRoot, Path outDir, boolean resume,
                           TrainConfig config, int modelMaxLength, Conversation conversation, int saveEvery, int limit,
                           int stopAfter, long cacheBytes, DType dtype, Tokenizer.Mode tokenizerMode,
-                          boolean trainTower, RegionForm regionForm, PrintStream progress) {
+                          boolean trainTower, RegionForm regionForm, TurnOrder turnOrder,
+                          PrintStream progress) {
         public Options {
             Objects.requireNonNull(stage, "stage");
             Objects.requireNonNull(modelDir, "modelDir");
@@ -121,6 +125,11 @@ public final class TrainingRun {
             }
             Objects.requireNonNull(tokenizerMode, "tokenizerMode");
             Objects.requireNonNull(regionForm, "regionForm");
+            Objects.requireNonNull(turnOrder, "turnOrder");
+            if (turnOrder == TurnOrder.SHUFFLED && regionForm != RegionForm.INLINE) {
+                throw new IllegalArgumentException("--turn-order shuffled needs --region-form inline (in the list form "
+                        + "the first question lists the regions)");
+            }
             if (trainTower && stage != Stage.FULL) {
                 throw new IllegalArgumentException("--train-tower needs --stage 3 (stages 1 and 2 train only the projector "
                         + "or the mask extractor)");
@@ -178,7 +187,8 @@ public final class TrainingRun {
                     () -> new IllegalArgumentException(o.modelDir() + ": the tokenizer has no <mask> token"));
             Preprocessor pre = new Preprocessor(tokenizer, o.conversation(), o.modelMaxLength(), true);
             TrainingDataReader reader = new TrainingDataReader(pre, tokenizer,
-                    new SampleOptions(o.imageRoot(), o.config().seed(), SampleOptions.DEFAULT_MAX_REGIONS, o.regionForm()));
+                    new SampleOptions(o.imageRoot(), o.config().seed(), SampleOptions.DEFAULT_MAX_REGIONS, o.regionForm(),
+                            o.turnOrder()));
             TrainingDataReader.Result data = reader.read(o.dataDir());
             List<TrainingExample> examples = data.examples();
             if (o.limit() > 0 && examples.size() > o.limit()) {

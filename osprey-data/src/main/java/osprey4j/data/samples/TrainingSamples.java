@@ -215,8 +215,12 @@ public final class TrainingSamples {
                 skip(report, file, e.line(), e.index(), "$", "conversations", "no question-answer pair");
                 return null;
             }
-            if (options.regionForm() == RegionForm.INLINE && recipe != Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE) {
-                return inline(file, recipe, options, report, e, regions, pairs);
+            // The positive/negative file is written inline already; shuffling its pairs reorders its regions,
+            // which the inline reading (masks in order of mention) does.
+            boolean shuffled = options.turnOrder() == TurnOrder.SHUFFLED;
+            if (options.regionForm() == RegionForm.INLINE
+                    && (recipe != Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE || shuffled)) {
+                return inline(file, recipe, options, report, e, regions, pairOrder(options, recipe, e.index(), pairs));
             }
             for (int i = 0; i < pairs; i++) {
                 String question = e.conversations().get(2 * i).value();
@@ -258,12 +262,12 @@ public final class TrainingSamples {
      * reference's suffix, and answers keep the region names without brackets.
      */
     private static TrainingSample inline(Path file, Recipe recipe, SampleOptions options, ReadReport report,
-                                         Osprey724kEntry e, List<Segmentation> regions, int pairs) {
+                                         Osprey724kEntry e, List<Segmentation> regions, int[] pairOrder) {
         List<Segmentation> mentioned = new ArrayList<>();
         List<Turn> turns = new ArrayList<>();
-        for (int i = 0; i < pairs; i++) {
-            String question = e.conversations().get(2 * i).value();
-            String answer = e.conversations().get(2 * i + 1).value();
+        for (int i = 0; i < pairOrder.length; i++) {
+            String question = e.conversations().get(2 * pairOrder[i]).value();
+            String answer = e.conversations().get(2 * pairOrder[i] + 1).value();
             Matcher m = NUMBERED_REGION.matcher(question);
             StringBuilder sb = new StringBuilder();
             while (m.find()) {
@@ -286,7 +290,7 @@ public final class TrainingSamples {
             if (i == 0) {
                 question = Preambles.IMAGE + question;
             }
-            if (recipe != Recipe.OSPREY_CONVERSATION) {
+            if (recipe == Recipe.OSPREY_SHORT_FORM || recipe == Recipe.OSPREY_PART_LEVEL) {
                 question += Prompts.SINGLE_WORD_OR_PHRASE;
             }
             turns.add(Turn.human(question));
@@ -298,6 +302,27 @@ public final class TrainingSamples {
         }
         return sample(recipe, "#" + e.index(), options.imageRoot(), recipe.imageFileName(e.fileName()), e.width(),
                 e.height(), mentioned, turns);
+    }
+
+    /**
+     * The order of a record's question-answer pairs: the file's, or with {@link TurnOrder#SHUFFLED} a permutation
+     * drawn from a random source of its own (the wording draws of the sample stay as they are).
+     */
+    private static int[] pairOrder(SampleOptions options, Recipe recipe, long key, int pairs) {
+        int[] order = new int[pairs];
+        for (int i = 0; i < pairs; i++) {
+            order[i] = i;
+        }
+        if (options.turnOrder() == TurnOrder.SHUFFLED) {
+            SplittableRandom rng = Seeds.forSample(options.seed(), recipe.id() + "/turn-order", key);
+            for (int i = pairs - 1; i > 0; i--) {
+                int j = rng.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        return order;
     }
 
     /**

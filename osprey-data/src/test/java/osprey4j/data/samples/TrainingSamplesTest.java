@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -248,6 +249,69 @@ class TrainingSamplesTest {
                 .getFirst();
         assertEquals(describe(List.of(listShort.regions().get(1))), describe(shortForm.regions()),
                 "only the region asked about");
+    }
+
+    private static TrainingSample shuffled(Recipe recipe, String file, long seed) throws IOException {
+        try (Stream<TrainingSample> st = TrainingSamples.build(recipe, resource(file), SampleOptions.of(ROOT, seed)
+                .withRegionForm(RegionForm.INLINE).withTurnOrder(TurnOrder.SHUFFLED), ReadReport.lenient())) {
+            return st.toList().getFirst();
+        }
+    }
+
+    @Test
+    void shuffledTurnsKeepEachQuestionWithItsAnswerAndItsRegionsAndOpenWithTheImage() throws IOException {
+        // The positive/negative record: "Is <region1> a cat?" Yes, "Is <region2> a sofa?" No.
+        TrainingSample written;
+        try (Stream<TrainingSample> st = TrainingSamples.build(Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE,
+                resource("osprey_lvis_positive_negative.json"), SampleOptions.of(ROOT, 0)
+                        .withRegionForm(RegionForm.INLINE), ReadReport.lenient())) {
+            written = st.toList().getFirst();
+        }
+        assertEquals(List.of(OVERVIEW + "Is <mask><pos> a cat?", "Yes", "Is <mask><pos> a sofa?", "No"), values(written));
+        List<String> cat = describe(List.of(written.regions().get(0)));
+        List<String> sofa = describe(List.of(written.regions().get(1)));
+        java.util.Set<String> firstQuestions = new java.util.HashSet<>();
+        for (long seed = 0; seed < 16; seed++) {
+            TrainingSample s = shuffled(Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE, "osprey_lvis_positive_negative.json", seed);
+            assertAlternates(s);
+            List<String> v = values(s);
+            if (v.get(0).endsWith("a sofa?")) {
+                assertEquals(List.of(OVERVIEW + "Is <mask><pos> a sofa?", "No", "Is <mask><pos> a cat?", "Yes"), v);
+                assertEquals(describe(List.of(written.regions().get(1), written.regions().get(0))),
+                        describe(s.regions()), "the sofa's mask moves first with its question");
+            } else {
+                assertEquals(values(written), v);
+                assertEquals(describe(written.regions()), describe(s.regions()));
+            }
+            firstQuestions.add(v.get(0));
+            assertEquals(v, values(shuffled(Recipe.OSPREY_LVIS_POSITIVE_NEGATIVE,
+                    "osprey_lvis_positive_negative.json", seed)), "the same seed gives the same order");
+            assertTrue(cat.size() == 1 && sofa.size() == 1);
+        }
+        assertEquals(2, firstQuestions.size(), "over 16 seeds either question opens the conversation");
+
+        // A conversation: the answer that names a region stays with its question, suffixes are not added.
+        java.util.Set<String> opens = new java.util.HashSet<>();
+        for (long seed = 0; seed < 16; seed++) {
+            TrainingSample s = shuffled(Recipe.OSPREY_CONVERSATION, "osprey_conversation.json", seed);
+            List<String> v = values(s);
+            opens.add(v.get(0));
+            if (v.get(0).equals(OVERVIEW + "And <mask><pos>?")) {
+                assertEquals(List.of(OVERVIEW + "And <mask><pos>?", "It rolls away.", "What is <mask><pos> doing?",
+                        "The region is chasing the region."), v);
+            } else {
+                assertEquals(List.of(OVERVIEW + "What is <mask><pos> doing?", "The region is chasing the region.",
+                        "And <mask><pos>?", "It rolls away."), v);
+            }
+        }
+        assertEquals(2, opens.size());
+    }
+
+    @Test
+    void shuffledTurnsNeedTheInlineForm() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SampleOptions.of(ROOT, 0).withTurnOrder(TurnOrder.SHUFFLED));
+        assertTrue(e.getMessage().contains("inline"), e.getMessage());
     }
 
     /** Segmentations compared by content (polygons hold arrays). */
