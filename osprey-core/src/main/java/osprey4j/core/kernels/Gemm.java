@@ -57,6 +57,8 @@ public final class Gemm {
     static final int PANELS_PER_ITEM = Integer.getInteger("osprey.gemm.panels", 4);
     /** Work items per thread at least (when the shape allows), for load balance. */
     private static final int ITEMS_PER_THREAD = 8;
+    /** Largest W (in floats, 16 MB) that a product packs once for all its items instead of once per item. */
+    private static final long MAX_SHARED_W = 4L << 20;
     /** Floats of packed x at most per chunk of rows (256 MB). */
     private static final long MAX_PACKED_X = 1L << 26;
     /** Below this many flops a product runs on the calling thread. */
@@ -218,6 +220,12 @@ public final class Gemm {
         private final int rowsPerItem;
         private final int colItems;
         private final int items;
+        /**
+         * W packed once for all items ([K block][panel][kc][NR], block k0 at k0 * panels * NR), or null when each
+         * item packs its own panels. Used when the rows are cut into several items (a narrow W, as in the demo
+         * model's 192-wide layers), which would otherwise each pack the same panels again, and W is small.
+         */
+        private final float[] sharedW;
         private final AtomicInteger nextItem = new AtomicInteger();
 
         Problem(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
@@ -241,6 +249,8 @@ public final class Gemm {
             int rowItems = Math.max(1, Math.min(mPadded / MR, (wanted + colItems - 1) / colItems));
             this.rowsPerItem = (mPadded / MR + rowItems - 1) / rowItems * MR;
             this.items = colItems * ((m + rowsPerItem - 1) / rowsPerItem);
+            boolean rowsShareW = (m + rowsPerItem - 1) / rowsPerItem > 1;
+            this.sharedW = rowsShareW && (long) panels * NR * k <= MAX_SHARED_W ? new float[panels * NR * k] : null;
         }
 
         void run() {
@@ -248,17 +258,34 @@ public final class Gemm {
             boolean small = 2.0 * m * n * k < SERIAL_FLOPS;
             if (small) {
                 packRowGroups(0, groups);
+                if (sharedW != null) {
+                    packSharedPanels(0, panels);
+                }
                 work();
             } else {
                 ComputePool.parallelFor(groups, 1, this::packRowGroups);
+                if (sharedW != null) {
+                    ComputePool.parallelFor(panels, 1, this::packSharedPanels);
+                }
                 ComputePool.parallelFor(ComputePool.threads(), 1, (from, to) -> work());
+            }
+        }
+
+        /** Packs panels [p0, p1) of W into {@link #sharedW}, every K block. */
+        private void packSharedPanels(int p0, int p1) {
+            float[] row = new float[Math.min(KC, k)];
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                for (int p = p0; p < p1; p++) {
+                    packPanel(p, k0, kc, sharedW, k0 * panels * NR + p * NR * kc, row);
+                }
             }
         }
 
         /** Takes items until none is left. */
         private void work() {
             int kcMax = Math.min(KC, k);
-            float[] packedW = new float[panelsPerItem * NR * kcMax];
+            float[] packedW = sharedW != null ? sharedW : new float[panelsPerItem * NR * kcMax];
             float[] row = new float[kcMax];
             MemorySegment scratch = Arena.ofAuto().allocate(MR * NR * 4L, 64);
             for (int item = nextItem.getAndIncrement(); item < items; item = nextItem.getAndIncrement()) {
@@ -283,8 +310,12 @@ public final class Gemm {
             }
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                for (int p = p0; p < p1; p++) {
-                    packPanel(p, k0, kc, packedW, (p - p0) * NR * kc, row);
+                // Panel p of this K block in packedW: the item's own copy, or W packed once for all items.
+                int wBase = sharedW != null ? k0 * panels * NR + p0 * NR * kc : 0;
+                if (sharedW == null) {
+                    for (int p = p0; p < p1; p++) {
+                        packPanel(p, k0, kc, packedW, (p - p0) * NR * kc, row);
+                    }
                 }
                 // Row tiles outer, panels inner: the tile's x values stay in cache while the item's packed W
                 // streams by, and consecutive tiles of out lie side by side in memory.
@@ -295,7 +326,7 @@ public final class Gemm {
                     for (int p = p0; p < p1; p++) {
                         int n0 = p * NR;
                         int valid = Math.min(NR, n - n0);
-                        int wOff = (p - p0) * NR * kc;
+                        int wOff = wBase + (p - p0) * NR * kc;
                         long cOff = (long) r * outRowBytes + (long) n0 * 4;
                         if (valid == NR) {
                             tile(rows, packedX, aOff, kc, packedW, wOff, out, cOff, outRowBytes);

@@ -122,6 +122,20 @@ class GemmTest {
     }
 
     @Test
+    void rowItemsShareOnePackedWOrPackTheirOwnWhenWIsLarge() {
+        // Narrow W, rows cut into several items: W is packed once for all of them, over two K blocks.
+        SplittableRandom rnd = new SplittableRandom(8);
+        Tensor x = random(rnd, DType.F32, 90, Gemm.KC + 45);
+        Tensor w = random(rnd, DType.BF16, 100, Gemm.KC + 45);
+        check(x, w, null, Gemm.linear(x, w, null));
+        // W over the shared-packing budget (4.2M floats) with rows still cut: each item packs its own panels.
+        Tensor xb = random(rnd, DType.F32, 40, 4200);
+        Tensor wb = random(rnd, DType.BF16, 1000, 4200);
+        Tensor bias = random(rnd, DType.F32, 1000);
+        check(xb, wb, bias, Gemm.linear(xb, wb, bias));
+    }
+
+    @Test
     void fewColumnsManyRowsSplitsRows() {
         SplittableRandom rnd = new SplittableRandom(6);
         Tensor x = random(rnd, DType.F32, 301, 70);
