@@ -110,9 +110,9 @@ final class TrainCommand implements Callable<Integer> {
     long cacheMb;
 
     @Option(names = "--tokenizer-mode", paramLabel = "fast|slow", defaultValue = "fast",
-            description = "tokenize the data as the reference (fast, use_fast=True) or as LLaVA's slow tokenizer "
-                    + "(slow: '</s>' between turns is always the EOS token; a tokenizer.model without "
-                    + "tokenizer.json in fast mode masks every multi-turn sample) (default fast)")
+            description = "tokenize the data as the reference (fast, use_fast=True, as 'osprey ask' asks) or as "
+                    + "LLaVA's slow tokenizer (slow: the spaces around <mask> are stripped, where the fast one keeps "
+                    + "a lone '▁' before it) (default fast)")
     String tokenizerMode;
 
     @Option(names = "--train-tower", description = "train the ConvNeXt vision tower too (stage 3 only). The paper "

@@ -92,8 +92,8 @@ public final class TrainingRun {
      * @param cacheBytes     on-disk feature cache budget
      * @param dtype          stored dtype of the final model (F32 or BF16)
      * @param tokenizerMode  how the data is tokenized: {@link Tokenizer.Mode#FAST} as the reference
-     *                       ({@code use_fast=True}), or a slow mode (LLaVA's {@code use_fast=False}); see
-     *                       {@link #run} on {@code </s>}
+     *                       ({@code use_fast=True}, as {@code osprey ask} asks), or a slow mode (LLaVA's
+     *                       {@code use_fast=False}: no lone '▁' before {@code <mask>})
      * @param trainTower     train the vision tower too (stage 3 only; the paper freezes it, a model trained from
      *                       scratch needs it): samples then carry their preprocessed image and no feature cache is
      *                       used
@@ -177,10 +177,9 @@ public final class TrainingRun {
         }
 
         try (Osprey osprey = Osprey.load(o.modelDir())) {
-            // A tokenizer.model without tokenizer.json is converted as transformers 4.31 converts it, and its
-            // "</s>" is then a normalised added token found only after a space: in "answer</s>USER" it is plain
-            // text, every multi-turn sample fails preprocess_v1's length check and is masked whole (the reference
-            // does the same with use_fast=True). The slow tokenizer always splits "</s>" off.
+            // FAST is the tokenizer the model is asked with (the reference's use_fast=True); a slow mode tokenizes
+            // as LLaVA's use_fast=False does, which strips the spaces around <mask> that the fast one keeps.
+            // Samples that preprocess_v1's length check masks whole are counted below, whichever the mode.
             Tokenizer tokenizer = o.tokenizerMode() == Tokenizer.Mode.FAST ? osprey.tokenizer()
                     : OspreyTokens.loadTokenizer(o.modelDir(), o.tokenizerMode());
             int maskId = tokenizer.tokenId("<mask>").orElseThrow(
