@@ -1,0 +1,230 @@
+package osprey4j.eval.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import osprey4j.core.mask.Rle;
+
+/**
+ * Open-vocabulary segmentation metrics and inference against the reference's own code run on hand-made data
+ * ({@code tools/fixtures/eval/make_ovseg_*_fixtures.py}; see the fixture folder's README): detectron2's
+ * SemSegEvaluator, panopticapi's pq_compute, pycocotools' COCOeval (segm), and the reference script's inference.
+ */
+class OvsegReferenceTest {
+    static JsonNode fixture(String name) throws IOException {
+        return ReferenceMetricsTest.fixture("ovseg/" + name);
+    }
+
+    static int[] flat(JsonNode rows) {
+        List<Integer> out = new ArrayList<>();
+        rows.forEach(r -> r.forEach(v -> out.add(v.asInt())));
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    static long[] flatLong(JsonNode rows) {
+        List<Long> out = new ArrayList<>();
+        rows.forEach(r -> r.forEach(v -> out.add(v.asLong())));
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    static void assertClose(JsonNode want, double got, String what) {
+        if (want.isNull()) {
+            assertTrue(Double.isNaN(got), what + ": want NaN, got " + got);
+        } else {
+            assertEquals(want.asDouble(), got, 1e-12 * Math.max(1, Math.abs(want.asDouble())), what);
+        }
+    }
+
+    @Test
+    void semanticSegmentationScoresMatchSemSegEvaluator() throws IOException {
+        for (JsonNode c : fixture("semseg.json")) {
+            List<String> names = new ArrayList<>();
+            c.get("classes").forEach(n -> names.add(n.asText()));
+            SemSegScores s = new SemSegScores(names.size(), c.get("ignore_label").asInt());
+            for (JsonNode img : c.get("images")) {
+                s.add(flat(img.get("pred")), flat(img.get("gt")));
+            }
+            JsonNode conf = c.get("confusion");
+            for (int p = 0; p <= names.size(); p++) {
+                for (int g = 0; g <= names.size(); g++) {
+                    if (p < names.size()) {
+                        assertEquals(conf.get(p).get(g).asLong(), s.count(p, g), c.get("name") + " confusion");
+                    }
+                }
+            }
+            SemSegScores.Result r = s.result();
+            JsonNode want = c.get("results");
+            String name = c.get("name").asText();
+            assertClose(want.get("mIoU"), r.mIoU(), name + " mIoU");
+            assertClose(want.get("fwIoU"), r.fwIoU(), name + " fwIoU");
+            assertClose(want.get("mACC"), r.mACC(), name + " mACC");
+            assertClose(want.get("pACC"), r.pACC(), name + " pACC");
+            for (int i = 0; i < names.size(); i++) {
+                assertClose(want.get("IoU-" + names.get(i)), r.iou()[i], name + " IoU-" + names.get(i));
+                assertClose(want.get("ACC-" + names.get(i)), r.acc()[i], name + " ACC-" + names.get(i));
+            }
+        }
+    }
+
+    @Test
+    void semanticSegmentationRefusesLabelsOutsideTheClasses() {
+        SemSegScores s = new SemSegScores(3, 255);
+        assertThrows(IllegalArgumentException.class, () -> s.add(new int[] {0}, new int[] {7}));
+        assertThrows(IllegalArgumentException.class, () -> s.add(new int[] {3}, new int[] {0}));
+    }
+
+    @Test
+    void panopticQualityMatchesPqCompute() throws IOException {
+        JsonNode f = fixture("panoptic.json");
+        List<PanopticQuality.Category> cats = new ArrayList<>();
+        f.get("categories").forEach(c -> cats.add(new PanopticQuality.Category(c.get("id").asInt(),
+                c.get("name").asText(), c.get("isthing").asInt() == 1)));
+        PanopticQuality pq = new PanopticQuality(cats);
+        for (JsonNode img : f.get("images")) {
+            List<PanopticQuality.TrueSegment> gt = new ArrayList<>();
+            img.get("gt_segments").forEach(s -> gt.add(new PanopticQuality.TrueSegment(s.get("id").asLong(),
+                    s.get("category_id").asInt(), s.get("iscrowd").asInt() == 1, s.get("area").asLong())));
+            List<PanopticQuality.PredictedSegment> pred = new ArrayList<>();
+            img.get("pred_segments").forEach(s -> pred.add(new PanopticQuality.PredictedSegment(s.get("id").asLong(),
+                    s.get("category_id").asInt())));
+            pq.add(flatLong(img.get("gt")), gt, flatLong(img.get("pred")), pred);
+        }
+        PanopticQuality.Result r = pq.result();
+        JsonNode want = f.get("results");
+        for (var e : List.of(List.of("All", r.all()), List.of("Things", r.things()), List.of("Stuff", r.stuff()))) {
+            JsonNode w = want.get((String) e.get(0));
+            PanopticQuality.Average a = (PanopticQuality.Average) e.get(1);
+            assertClose(w.get("pq"), a.pq(), e.get(0) + " PQ");
+            assertClose(w.get("sq"), a.sq(), e.get(0) + " SQ");
+            assertClose(w.get("rq"), a.rq(), e.get(0) + " RQ");
+            assertEquals(w.get("n").asInt(), a.n(), e.get(0) + " n");
+        }
+        f.get("per_class").properties().forEach(e -> {
+            double[] got = r.perClass().get(Integer.parseInt(e.getKey()));
+            assertClose(e.getValue().get("pq"), got[0], "PQ of " + e.getKey());
+            assertClose(e.getValue().get("sq"), got[1], "SQ of " + e.getKey());
+            assertClose(e.getValue().get("rq"), got[2], "RQ of " + e.getKey());
+        });
+    }
+
+    @Test
+    void panopticQualityRefusesSegmentsMissingFromTheJson() {
+        PanopticQuality pq = new PanopticQuality(List.of(new PanopticQuality.Category(1, "a", true)));
+        assertThrows(IllegalArgumentException.class, () -> pq.add(new long[] {0, 0}, List.of(), new long[] {0, 5},
+                List.of()));
+        assertThrows(IllegalArgumentException.class, () -> pq.add(new long[] {0, 0}, List.of(), new long[] {0, 0},
+                List.of(new PanopticQuality.PredictedSegment(5, 1))));
+    }
+
+    @Test
+    void maskApMatchesCocoEval() throws IOException {
+        JsonNode f = fixture("mask_ap.json");
+        JsonNode gt = f.get("gt");
+        List<String> images = new ArrayList<>();
+        gt.get("images").forEach(i -> images.add(i.get("id").asText()));
+        images.sort(null);
+        List<Integer> cats = new ArrayList<>();
+        gt.get("categories").forEach(c -> cats.add(c.get("id").asInt()));
+        cats.sort(null);
+        List<MaskAp.Truth> truths = new ArrayList<>();
+        for (JsonNode a : gt.get("annotations")) {
+            JsonNode seg = a.get("segmentation");
+            truths.add(new MaskAp.Truth(a.get("id").asLong(), a.get("image_id").asText(), a.get("category_id").asInt(),
+                    rle(seg), a.get("area").asDouble(), a.get("iscrowd").asInt() == 1));
+        }
+        List<MaskAp.Detection> dets = new ArrayList<>();
+        for (JsonNode d : f.get("predictions")) {
+            dets.add(new MaskAp.Detection(d.get("image_id").asText(), d.get("category_id").asInt(),
+                    rle(d.get("segmentation")), d.get("score").asDouble()));
+        }
+        MaskAp.Result r = MaskAp.evaluate(images, cats, truths, dets);
+        for (int i = 0; i < 12; i++) {
+            assertClose(f.get("stats").get(i), r.stats()[i], "COCOeval stats[" + i + "]");
+        }
+        for (JsonNode c : gt.get("categories")) {
+            assertClose(f.get("per_category_ap").get(c.get("name").asText()), r.perCategoryAp().get(c.get("id").asInt()),
+                    "AP of " + c.get("name"));
+        }
+    }
+
+    static Rle rle(JsonNode seg) {
+        return Rle.fromString(seg.get("size").get(0).asInt(), seg.get("size").get(1).asInt(),
+                seg.get("counts").asText());
+    }
+
+    @Test
+    void classSentencesMatchTheReference() throws IOException {
+        JsonNode f = fixture("inference.json").get("class_sentences");
+        for (String dataset : List.of("ade", "cityscapes")) {
+            OvsegClasses classes = OvsegClasses.of(dataset);
+            List<String> want = new ArrayList<>();
+            f.get(dataset).get("sentences").forEach(s -> want.add(s.asText()));
+            assertEquals(want, classes.sentences(), dataset + " sentences");
+            int[] n = new int[f.get(dataset).get("num_templates").size()];
+            for (int i = 0; i < n.length; i++) {
+                n[i] = f.get(dataset).get("num_templates").get(i).asInt();
+            }
+            assertArrayEquals(n, classes.sentencesPerClass(), dataset + " sentences per class");
+            Set<Integer> things = new HashSet<>();
+            f.get(dataset).get("things").forEach(t -> things.add(t.asInt()));
+            assertEquals(things, classes.thingIds(), dataset + " thing classes");
+        }
+    }
+
+    @Test
+    void inferenceMatchesTheReferenceScript() throws IOException {
+        for (JsonNode c : fixture("inference.json").get("cases")) {
+            String name = c.get("name").asText();
+            int k = c.get("classes").asInt();
+            Set<Integer> things = new HashSet<>();
+            c.get("things").forEach(t -> things.add(t.asInt()));
+            long[] gt = flatLong(c.get("gt"));
+            long[] slots = OpenVocabInference.slots(gt);
+            int asked = OpenVocabInference.asked(c.get("segments_info_count").asInt(), slots.length);
+            float[][] scores = new float[asked][k];
+            for (int q = 0; q < asked; q++) {
+                for (int j = 0; j < k; j++) {
+                    scores[q][j] = (float) c.get("scores").get(q).get(j).asDouble();
+                }
+            }
+            float[][] probs = OpenVocabInference.probabilities(scores, slots.length, k);
+            JsonNode wantProbs = c.get("probabilities");
+            assertEquals(wantProbs.size(), probs.length, name + ": slots");
+            for (int q = 0; q < probs.length; q++) {
+                for (int j = 0; j <= k; j++) {
+                    assertEquals(wantProbs.get(q).get(j).asDouble(), probs[q][j], 1e-6, name + ": probability");
+                }
+            }
+            assertArrayEquals(flat(c.get("semantic")), OpenVocabInference.semantic(gt, slots, probs, k),
+                    name + ": semantic");
+            OpenVocabInference.Panoptic p = OpenVocabInference.panoptic(gt, slots, probs, k, things);
+            assertArrayEquals(flatLong(c.get("panoptic")), p.ids(), name + ": panoptic map");
+            List<String> wantSegs = new ArrayList<>();
+            c.get("panoptic_segments").forEach(s -> wantSegs.add(s.get("id").asInt() + ":"
+                    + s.get("category_id").asInt() + ":" + s.get("isthing").asBoolean()));
+            assertEquals(wantSegs, p.segments().stream().map(s -> s.id() + ":" + s.classId() + ":" + s.isThing())
+                    .toList(), name + ": panoptic segments");
+            List<OpenVocabInference.Instance> inst = new ArrayList<>(OpenVocabInference.instances(slots, probs, k,
+                    things, OpenVocabInference.slotAreas(gt, slots)));
+            inst.sort((a, b) -> a.score() != b.score() ? Float.compare(b.score(), a.score())
+                    : a.slot() != b.slot() ? Integer.compare(a.slot(), b.slot())
+                    : Integer.compare(a.classId(), b.classId()));
+            JsonNode want = c.get("instances");
+            assertEquals(want.size(), inst.size(), name + ": instances with a mask");
+            for (int i = 0; i < inst.size(); i++) {
+                assertEquals(want.get(i).get("slot").asInt(), inst.get(i).slot(), name + ": instance " + i + " slot");
+                assertEquals(want.get(i).get("class").asInt(), inst.get(i).classId(), name + ": instance " + i);
+                assertEquals(want.get(i).get("score").asDouble(), inst.get(i).score(), 1e-6, name + ": score " + i);
+            }
+        }
+    }
+}
