@@ -25,6 +25,7 @@ import osprey4j.core.mask.Rle;
 import osprey4j.core.prompt.Preambles;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.SegmentationJson;
+import osprey4j.eval.metrics.CityscapesInstanceAp;
 import osprey4j.eval.metrics.MaskAp;
 import osprey4j.eval.metrics.OpenVocabInference;
 import osprey4j.eval.metrics.OvsegClasses;
@@ -42,19 +43,22 @@ import osprey4j.model.GenerationOptions;
  * {@code eval_open_vocab_seg_detectron2.py} runs it: every ground-truth panoptic segment of an image (up to 300) is
  * asked "What is in &lt;mask&gt;&lt;pos&gt;? Using a short phrase.", the answer scored against every class's
  * sentences ({@link OvsegClasses}), and the scores turned into semantic, panoptic and instance predictions
- * ({@link OpenVocabInference}) that mIoU ({@link SemSegScores}), PQ ({@link PanopticQuality}) and, for ADE20K, mask
- * AP ({@link MaskAp}) score.
+ * ({@link OpenVocabInference}) that PQ ({@link PanopticQuality}), mIoU ({@link SemSegScores}) and mask AP (ADE20K:
+ * COCOeval, {@link MaskAp}; Cityscapes: {@link CityscapesInstanceAp}) score.
  *
  * <p>Data: the detectron2 layouts the reference registers, under a root folder (its {@code DETECTRON2_DATASETS}):
  * {@code ADEChallengeData2016/{images/validation, ade20k_panoptic_val, ade20k_panoptic_val.json,
  * annotations_detectron2/validation, ade20k_instance_val.json}} or {@code cityscapes/{leftImg8bit/val/CITY,
- * gtFine/cityscapes_panoptic_val, gtFine/cityscapes_panoptic_val.json, gtFine/val/CITY/*_gtFine_labelTrainIds.png}}.
+ * gtFine/cityscapes_panoptic_val, gtFine/cityscapes_panoptic_val.json, gtFine/val/CITY/*_gtFine_labelIds.png and
+ * *_gtFine_instanceIds.png}}.
  *
  * <p>One line per asked segment goes to {@code samples.jsonl} (id {@code IMAGE#SLOT}) as it is answered, with the
  * answer and its class scores, so a rerun resumes; scoring reads them back. For Cityscapes the reference scores mIoU
- * and AP with cityscapesScripts' evaluators; here mIoU is SemSegEvaluator's on the labelTrainIds (the same
- * per-class IoUs; the mean can differ when a class has predictions but no ground truth in the images evaluated) and
- * Cityscapes AP is not computed.
+ * and AP with cityscapesScripts' evaluators ({@link SemSegScores#cityscapesMeanIou}, {@link CityscapesInstanceAp}),
+ * over the gtFine labelIds and instanceIds images. (The reference's Cityscapes instance evaluator names a
+ * prediction's label by looking its class name up in cityscapesScripts' name2label; the reference's class names are
+ * its synonym lists, such as "car,cars", which that lookup does not know. Here a prediction carries its class's
+ * label id, as the lookup is meant to give.)
  */
 public final class OvsegBenchmark {
     public static final String QUESTION = "What is in <mask><pos>? Using a short phrase.";
@@ -65,8 +69,13 @@ public final class OvsegBenchmark {
     static final Map<String, double[]> PAPER = Map.of("cityscapes", new double[] {50.64, 29.17, 49.78},
             "ade", new double[] {41.89, 41.24, 29.63});
 
-    /** One image of the evaluation: files and its panoptic segments_info. */
-    public record Image(String imageId, Path image, Path panoptic, Path semantic, JsonNode segmentsInfo) {
+    /**
+     * One image of the evaluation: files and its panoptic segments_info. {@code semantic} is what the reference's
+     * semantic evaluator reads (ADE20K: annotations_detectron2, Cityscapes: gtFine labelIds); {@code instances} the
+     * Cityscapes gtFine instanceIds (null for ADE20K, whose instances are in ade20k_instance_val.json).
+     */
+    public record Image(String imageId, Path image, Path panoptic, Path semantic, Path instances,
+                        JsonNode segmentsInfo) {
     }
 
     public record Result(ObjectNode summary, String markdown, int images, int askedNow, int resumed) {
@@ -86,7 +95,7 @@ public final class OvsegBenchmark {
                 String stem = file.contains(".") ? file.substring(0, file.lastIndexOf('.')) : file;
                 out.add(new Image(ann.path("image_id").asText(), base.resolve("images/validation/" + stem + ".jpg"),
                         base.resolve("ade20k_panoptic_val/" + file),
-                        base.resolve("annotations_detectron2/validation/" + file), ann.path("segments_info")));
+                        base.resolve("annotations_detectron2/validation/" + file), null, ann.path("segments_info")));
             }
         } else if (dataset.equals("cityscapes")) {
             Path base = root.resolve("cityscapes");
@@ -115,10 +124,10 @@ public final class OvsegBenchmark {
                     throw new NoSuchFileException(leftDir.resolve("*/" + id + "_leftImg8bit.png").toString(), null,
                             "no image for annotation " + ann.path("file_name").asText());
                 }
-                Path semantic = base.resolve("gtFine/val").resolve(image.getParent().getFileName())
-                        .resolve(id + "_gtFine_labelTrainIds.png");
+                Path gtFine = base.resolve("gtFine/val").resolve(image.getParent().getFileName());
                 out.add(new Image(id, image, base.resolve("gtFine/cityscapes_panoptic_val/"
-                        + ann.path("file_name").asText()), semantic, ann.path("segments_info")));
+                        + ann.path("file_name").asText()), gtFine.resolve(id + "_gtFine_labelIds.png"),
+                        gtFine.resolve(id + "_gtFine_instanceIds.png"), ann.path("segments_info")));
             }
         } else {
             throw new IllegalArgumentException("--dataset must be ade or cityscapes, got '" + dataset + "'");
@@ -327,6 +336,9 @@ public final class OvsegBenchmark {
         }
         PanopticQuality pq = new PanopticQuality(cats);
         List<MaskAp.Detection> detections = new ArrayList<>();
+        boolean ade = dataset.equals("ade");
+        Map<Integer, Integer> trainIdOfLabelId = classes.contiguousOfDatasetId();
+        CityscapesInstanceAp cityAp = new CityscapesInstanceAp();
         for (int i = 0; i < selected.size(); i++) {
             Image img = selected.get(i);
             long[] pan = readPanoptic(img.panoptic());
@@ -341,7 +353,13 @@ public final class OvsegBenchmark {
                 }
             }
             float[][] probs = OpenVocabInference.probabilities(scores, slots.length, k);
-            sem.add(OpenVocabInference.semantic(pan, slots, probs, k), readLabels(img.semantic()));
+            int[] truth = readLabels(img.semantic());
+            if (!ade) {
+                for (int j = 0; j < truth.length; j++) {
+                    truth[j] = trainIdOfLabelId.getOrDefault(truth[j], 255); // labels ignored in evaluation
+                }
+            }
+            sem.add(OpenVocabInference.semantic(pan, slots, probs, k), truth);
             OpenVocabInference.Panoptic p = OpenVocabInference.panoptic(pan, slots, probs, k, things);
             List<PanopticQuality.TrueSegment> gt = new ArrayList<>();
             for (JsonNode s : img.segmentsInfo()) {
@@ -353,19 +371,37 @@ public final class OvsegBenchmark {
                 pred.add(new PanopticQuality.PredictedSegment(s.id(), classes.datasetId(s.classId())));
             }
             pq.add(pan, gt, p.ids(), pred);
-            if (dataset.equals("ade")) {
-                for (OpenVocabInference.Instance in : OpenVocabInference.instances(slots, probs, k, things,
-                        OpenVocabInference.slotAreas(pan, slots))) {
+            List<OpenVocabInference.Instance> instances = OpenVocabInference.instances(slots, probs, k, things,
+                    OpenVocabInference.slotAreas(pan, slots));
+            if (ade) {
+                for (OpenVocabInference.Instance in : instances) {
                     long seg = slots[in.slot()];
                     Mask m = Mask.fromPredicate(size[0], size[1], (x, y) -> pan[y * size[0] + x] == seg);
                     detections.add(new MaskAp.Detection(img.imageId(), classes.datasetId(in.classId()),
                             Rle.encode(m), in.score()));
                 }
+            } else {
+                List<CityscapesInstanceAp.Prediction> preds = new ArrayList<>();
+                for (OpenVocabInference.Instance in : instances) {
+                    long seg = slots[in.slot()];
+                    boolean[] m = new boolean[pan.length];
+                    for (int j = 0; j < pan.length; j++) {
+                        m[j] = pan[j] == seg;
+                    }
+                    // the score as the prediction file writes it: the float32 value printed in full
+                    preds.add(new CityscapesInstanceAp.Prediction(classes.datasetId(in.classId()), in.score(), m));
+                }
+                cityAp.add(readLabels(img.instances()), preds);
             }
         }
         SemSegScores.Result s = sem.result();
+        double cityscapesIou = sem.cityscapesMeanIou();
         PanopticQuality.Result pr = pq.result();
-        MaskAp.Result ap = dataset.equals("ade") ? maskAp(root, selected, detections) : null;
+        MaskAp.Result ap = ade ? maskAp(root, selected, detections) : null;
+        double[][] cityTable = ade ? null : cityAp.apTable();
+        double mIoU = ade ? s.mIoU() : cityscapesIou;
+        double apAll = ade ? 100 * ap.ap() : 100 * CityscapesInstanceAp.meanAp(cityTable);
+        double ap50 = ade ? 100 * ap.ap50() : 100 * CityscapesInstanceAp.meanAp50(cityTable);
 
         ObjectNode summary = Reports.JSON.createObjectNode();
         summary.put("benchmark", "ovseg-" + dataset);
@@ -380,13 +416,13 @@ public final class OvsegBenchmark {
         summary.put("RQ", 100 * pr.all().rq());
         summary.put("PQ_th", 100 * pr.things().pq());
         summary.put("PQ_st", 100 * pr.stuff().pq());
-        summary.put("mIoU", s.mIoU());
+        summary.put("mIoU", mIoU);
         summary.put("fwIoU", s.fwIoU());
         summary.put("mACC", s.mACC());
         summary.put("pACC", s.pACC());
+        summary.put("AP", apAll);
+        summary.put("AP50", ap50);
         if (ap != null) {
-            summary.put("AP", 100 * ap.ap());
-            summary.put("AP50", 100 * ap.ap50());
             summary.put("AP75", 100 * ap.ap75());
             summary.put("APs", 100 * ap.stats()[3]);
             summary.put("APm", 100 * ap.stats()[4]);
@@ -416,21 +452,24 @@ public final class OvsegBenchmark {
                 .append(" segments asked\n\n");
         b.append("| metric | osprey4j | paper (Osprey-7B) |\n|---|---:|---:|\n");
         b.append(row("PQ", 100 * pr.all().pq(), paper[0]));
-        b.append(row("AP", ap == null ? Double.NaN : 100 * ap.ap(), paper[1]));
-        b.append(row("mIoU", s.mIoU(), paper[2]));
+        b.append(row("AP", apAll, paper[1]));
+        b.append(row("mIoU", mIoU, paper[2]));
         b.append("\n| | PQ | SQ | RQ | categories |\n|---|---:|---:|---:|---:|\n");
         for (var e : List.of(Map.entry("all", pr.all()), Map.entry("things", pr.things()),
                 Map.entry("stuff", pr.stuff()))) {
             b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %d |%n", e.getKey(),
                     100 * e.getValue().pq(), 100 * e.getValue().sq(), 100 * e.getValue().rq(), e.getValue().n()));
         }
-        b.append(String.format(Locale.ROOT, "%nfwIoU %.2f, mACC %.2f, pACC %.2f.", s.fwIoU(), s.mACC(), s.pACC()));
         if (ap != null) {
-            b.append(String.format(Locale.ROOT, " Mask AP50 %.2f, AP75 %.2f, APs %.2f, APm %.2f, APl %.2f.",
-                    100 * ap.ap50(), 100 * ap.ap75(), 100 * ap.stats()[3], 100 * ap.stats()[4], 100 * ap.stats()[5]));
+            b.append(String.format(Locale.ROOT, "%nmIoU as detectron2's SemSegEvaluator: fwIoU %.2f, mACC %.2f, "
+                    + "pACC %.2f. Mask AP as COCOeval (segm): AP50 %.2f, AP75 %.2f, APs %.2f, APm %.2f, APl %.2f.",
+                    s.fwIoU(), s.mACC(), s.pACC(), 100 * ap.ap50(), 100 * ap.ap75(), 100 * ap.stats()[3],
+                    100 * ap.stats()[4], 100 * ap.stats()[5]));
         } else {
-            b.append(" The reference scores Cityscapes AP (and mIoU) with cityscapesScripts' evaluators; AP is not "
-                    + "computed here, mIoU is detectron2's SemSegEvaluator's on the labelTrainIds.");
+            b.append(String.format(Locale.ROOT, "%nmIoU and AP as cityscapesScripts' evalPixelLevelSemanticLabeling "
+                    + "(IoU over gtFine labelIds) and evalInstanceLevelSemanticLabeling (over gtFine instanceIds): "
+                    + "AP50 %.2f. SemSegEvaluator's mIoU would be %.2f (it leaves out classes without ground "
+                    + "truth).", ap50, s.mIoU()));
         }
         b.append("\n\nThe paper's figures are over the whole validation set with the official weights; a --limit or "
                 + "--shard run covers a part of it (PQ, mIoU and AP are then over the images evaluated).\n\n");

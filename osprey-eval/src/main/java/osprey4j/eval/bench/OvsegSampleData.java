@@ -39,11 +39,12 @@ public final class OvsegSampleData {
             m.put("ADE_val_00000002", List.of(new Segment(4, 2, 0, 0, 32, 10), new Segment(1201, 12, 2, 10, 10, 24),
                     new Segment(1202, 12, 12, 10, 20, 24), new Segment(7, 0, 20, 10, 32, 24)));
         } else {
-            // road 0, sky 10, person 11, car 13 (trainIds)
-            m.put("frankfurt_000000_000001", List.of(new Segment(10000, 10, 0, 0, 32, 10),
-                    new Segment(7000, 0, 0, 16, 32, 24), new Segment(26001, 13, 2, 10, 14, 16)));
+            // road 0, sky 10, person 11, car 13 (trainIds); things of at least 100 pixels, as Cityscapes' AP counts
+            m.put("frankfurt_000000_000001", List.of(new Segment(10000, 10, 0, 0, 32, 6),
+                    new Segment(26001, 13, 0, 6, 12, 16), new Segment(24001, 11, 14, 6, 24, 16),
+                    new Segment(7000, 0, 0, 16, 32, 24)));
             m.put("lindau_000000_000002", List.of(new Segment(7000, 0, 0, 12, 32, 24),
-                    new Segment(24001, 11, 4, 2, 10, 12), new Segment(24002, 11, 14, 2, 20, 12)));
+                    new Segment(24001, 11, 2, 0, 12, 12), new Segment(24002, 11, 14, 0, 24, 12)));
         }
         return m;
     }
@@ -79,12 +80,18 @@ public final class OvsegSampleData {
             long[] ids = new long[WIDTH * HEIGHT];
             int[] labels = new int[WIDTH * HEIGHT];
             java.util.Arrays.fill(labels, 255);
+            int[] labelIds = new int[WIDTH * HEIGHT]; // Cityscapes: 0 (unlabeled) where void
+            int[] instanceIds = new int[WIDTH * HEIGHT];
             ArrayNode segs = Reports.JSON.createArrayNode();
             for (Segment s : e.getValue()) {
                 for (int y = s.y0(); y < s.y1(); y++) {
                     for (int x = s.x0(); x < s.x1(); x++) {
                         ids[y * WIDTH + x] = s.id();
                         labels[y * WIDTH + x] = s.classId();
+                        int labelId = classes.datasetId(s.classId());
+                        labelIds[y * WIDTH + x] = labelId;
+                        instanceIds[y * WIDTH + x] = classes.classes().get(s.classId()).isThing() ? (int) s.id()
+                                : labelId;
                     }
                 }
                 long area = (long) (s.x1() - s.x0()) * (s.y1() - s.y0());
@@ -120,6 +127,11 @@ public final class OvsegSampleData {
             writePanoptic(base.resolve((ade ? "ade20k_panoptic_val/" : "gtFine/cityscapes_panoptic_val/") + panName),
                     ids);
             writeLabels(semantic, labels);
+            if (!ade) {
+                Path dir = semantic.getParent();
+                writeLabels(dir.resolve(id + "_gtFine_labelIds.png"), labelIds);
+                writeInstanceIds(dir.resolve(id + "_gtFine_instanceIds.png"), instanceIds);
+            }
             panImages.addObject().put("id", id).put("file_name", panName).put("height", HEIGHT).put("width", WIDTH);
             ObjectNode ann = panAnns.addObject();
             ann.put("image_id", id);
@@ -163,6 +175,16 @@ public final class OvsegSampleData {
             long id = ids[i];
             r.setPixel(i % WIDTH, i / WIDTH, new int[] {(int) (id % 256), (int) (id / 256 % 256),
                     (int) (id / 65536 % 256)});
+        }
+        Files.createDirectories(f.getParent());
+        ImageIO.write(img, "png", f.toFile());
+    }
+
+    private static void writeInstanceIds(Path f, int[] ids) throws IOException {
+        BufferedImage img = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_USHORT_GRAY);
+        var r = img.getRaster();
+        for (int i = 0; i < ids.length; i++) {
+            r.setSample(i % WIDTH, i / WIDTH, 0, ids[i]);
         }
         Files.createDirectories(f.getParent());
         ImageIO.write(img, "png", f.toFile());

@@ -62,6 +62,37 @@ public final class SemSegScores {
     public record Result(double mIoU, double fwIoU, double mACC, double pACC, double[] iou, double[] acc) {
     }
 
+    /**
+     * Cityscapes' mean IoU as cityscapesScripts' {@code evalPixelLevelSemanticLabeling} averages it (its
+     * averageScoreClasses, which detectron2's CityscapesSemSegEvaluator reports as IoU): per class
+     * tp / (tp + fp + fn) with false positives counted on non-ignored pixels only, averaged over the classes whose
+     * denominator is not zero, so a class predicted but absent from the ground truth counts as 0 (SemSegEvaluator
+     * leaves it out); &times;100. With labels as trainIds (ignored pixels at the ignore label) this is that
+     * evaluation's figure on labelIds, whose ignored labels are the pixels without a trainId.
+     */
+    public double cityscapesMeanIou() {
+        int n = classes + 1;
+        double sum = 0;
+        int valid = 0;
+        for (int c = 0; c < classes; c++) {
+            long tp = confusion[n * c + c];
+            long posGt = 0;
+            long posPred = 0;
+            for (int o = 0; o < classes; o++) {
+                posGt += confusion[n * o + c];
+                posPred += confusion[n * c + o];
+            }
+            long fn = posGt - tp;
+            long fp = posPred - tp;
+            long denom = tp + fp + fn;
+            if (denom != 0) {
+                sum += (double) tp / denom;
+                valid++;
+            }
+        }
+        return valid == 0 ? Double.NaN : 100 * (sum / valid);
+    }
+
     public Result result() {
         int n = classes + 1;
         double[] tp = new double[classes];

@@ -227,4 +227,76 @@ class OvsegReferenceTest {
             }
         }
     }
+
+    @Test
+    void cityscapesMeanIouMatchesEvalPixelLevelSemanticLabeling() throws IOException {
+        JsonNode f = fixture("cityscapes.json").get("semantic");
+        java.util.Map<Integer, Integer> trainId = OvsegClasses.of("cityscapes").contiguousOfDatasetId();
+        SemSegScores s = new SemSegScores(19, 255);
+        for (JsonNode img : f.get("images")) {
+            int[] gt = flat(img.get("gt"));
+            int[] pred = flat(img.get("pred"));
+            for (int i = 0; i < gt.length; i++) {
+                gt[i] = trainId.getOrDefault(gt[i], 255);
+                pred[i] = trainId.get(pred[i]);
+            }
+            s.add(pred, gt);
+        }
+        assertEquals(100 * f.get("averageScoreClasses").asDouble(), s.cityscapesMeanIou(), 1e-12);
+        double[] iou = s.result().iou();
+        OvsegClasses cs = OvsegClasses.of("cityscapes");
+        for (OvsegClasses.ClassInfo c : cs.classes()) {
+            JsonNode want = f.get("classScores").get(cityscapesName(c.datasetId()));
+            if (!want.isNull() && !Double.isNaN(iou[c.contiguousId()])) {
+                assertEquals(100 * want.asDouble(), iou[c.contiguousId()], 1e-12, "IoU of " + c.names());
+            }
+        }
+        assertTrue(Math.abs(s.cityscapesMeanIou() - s.result().mIoU()) > 1,
+                "the fixture has a class predicted without ground truth, where the two means differ");
+    }
+
+    static String cityscapesName(int labelId) {
+        return switch (labelId) {
+            case 7 -> "road";
+            case 8 -> "sidewalk";
+            case 11 -> "building";
+            case 23 -> "sky";
+            case 24 -> "person";
+            case 26 -> "car";
+            case 33 -> "bicycle";
+            default -> "unlabeled";
+        };
+    }
+
+    @Test
+    void cityscapesInstanceApMatchesEvalInstanceLevelSemanticLabeling() throws IOException {
+        JsonNode f = fixture("cityscapes.json").get("instance");
+        int h = f.get("height").asInt();
+        int w = f.get("width").asInt();
+        CityscapesInstanceAp ap = new CityscapesInstanceAp();
+        for (JsonNode img : f.get("images")) {
+            List<CityscapesInstanceAp.Prediction> preds = new ArrayList<>();
+            for (JsonNode p : img.get("predictions")) {
+                JsonNode b = p.get("box");
+                boolean[] m = new boolean[h * w];
+                for (int y = b.get(0).asInt(); y < b.get(1).asInt(); y++) {
+                    for (int x = b.get(2).asInt(); x < b.get(3).asInt(); x++) {
+                        m[y * w + x] = true;
+                    }
+                }
+                preds.add(new CityscapesInstanceAp.Prediction(p.get("label_id").asInt(), p.get("score").asDouble(), m));
+            }
+            ap.add(flat(img.get("instance_ids")), preds);
+        }
+        double[][] table = ap.apTable();
+        assertClose(f.get("allAp"), CityscapesInstanceAp.meanAp(table), "allAp");
+        assertClose(f.get("allAp50"), CityscapesInstanceAp.meanAp50(table), "allAp50%");
+        int i = 0;
+        for (String name : CityscapesInstanceAp.CLASSES.values()) {
+            double mean = java.util.Arrays.stream(table[i]).average().orElseThrow();
+            assertClose(f.get("classes").get(name).get("ap"), mean, "AP of " + name);
+            assertClose(f.get("classes").get(name).get("ap50"), table[i][0], "AP50 of " + name);
+            i++;
+        }
+    }
 }
