@@ -400,8 +400,8 @@ public final class OvsegBenchmark {
         MaskAp.Result ap = ade ? maskAp(root, selected, detections) : null;
         double[][] cityTable = ade ? null : cityAp.apTable();
         double mIoU = ade ? s.mIoU() : cityscapesIou;
-        double apAll = ade ? 100 * ap.ap() : 100 * CityscapesInstanceAp.meanAp(cityTable);
-        double ap50 = ade ? 100 * ap.ap50() : 100 * CityscapesInstanceAp.meanAp50(cityTable);
+        double apAll = ade ? cocoStat(ap, 0) : 100 * CityscapesInstanceAp.meanAp(cityTable);
+        double ap50 = ade ? cocoStat(ap, 1) : 100 * CityscapesInstanceAp.meanAp50(cityTable);
 
         ObjectNode summary = Reports.JSON.createObjectNode();
         summary.put("benchmark", "ovseg-" + dataset);
@@ -411,22 +411,22 @@ public final class OvsegBenchmark {
         summary.put("images", selected.size());
         summary.put("images_in_data", allImages);
         summary.put("segments_asked", askedOf.stream().mapToInt(Integer::intValue).sum());
-        summary.put("PQ", 100 * pr.all().pq());
-        summary.put("SQ", 100 * pr.all().sq());
-        summary.put("RQ", 100 * pr.all().rq());
-        summary.put("PQ_th", 100 * pr.things().pq());
-        summary.put("PQ_st", 100 * pr.stuff().pq());
-        summary.put("mIoU", mIoU);
-        summary.put("fwIoU", s.fwIoU());
-        summary.put("mACC", s.mACC());
-        summary.put("pACC", s.pACC());
-        summary.put("AP", apAll);
-        summary.put("AP50", ap50);
+        Reports.putRatio(summary, "PQ", 100 * pr.all().pq());
+        Reports.putRatio(summary, "SQ", 100 * pr.all().sq());
+        Reports.putRatio(summary, "RQ", 100 * pr.all().rq());
+        Reports.putRatio(summary, "PQ_th", 100 * pr.things().pq());
+        Reports.putRatio(summary, "PQ_st", 100 * pr.stuff().pq());
+        Reports.putRatio(summary, "mIoU", mIoU);
+        Reports.putRatio(summary, "fwIoU", s.fwIoU());
+        Reports.putRatio(summary, "mACC", s.mACC());
+        Reports.putRatio(summary, "pACC", s.pACC());
+        Reports.putRatio(summary, "AP", apAll);
+        Reports.putRatio(summary, "AP50", ap50);
         if (ap != null) {
-            summary.put("AP75", 100 * ap.ap75());
-            summary.put("APs", 100 * ap.stats()[3]);
-            summary.put("APm", 100 * ap.stats()[4]);
-            summary.put("APl", 100 * ap.stats()[5]);
+            Reports.putRatio(summary, "AP75", cocoStat(ap, 2));
+            Reports.putRatio(summary, "APs", cocoStat(ap, 3));
+            Reports.putRatio(summary, "APm", cocoStat(ap, 4));
+            Reports.putRatio(summary, "APl", cocoStat(ap, 5));
         }
         double[] paper = PAPER.get(dataset);
         ObjectNode po = summary.putObject("paper_osprey_7b");
@@ -457,19 +457,20 @@ public final class OvsegBenchmark {
         b.append("\n| | PQ | SQ | RQ | categories |\n|---|---:|---:|---:|---:|\n");
         for (var e : List.of(Map.entry("all", pr.all()), Map.entry("things", pr.things()),
                 Map.entry("stuff", pr.stuff()))) {
-            b.append(String.format(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %d |%n", e.getKey(),
-                    100 * e.getValue().pq(), 100 * e.getValue().sq(), 100 * e.getValue().rq(), e.getValue().n()));
+            b.append("| ").append(e.getKey()).append(" | ").append(num(100 * e.getValue().pq())).append(" | ")
+                    .append(num(100 * e.getValue().sq())).append(" | ").append(num(100 * e.getValue().rq()))
+                    .append(" | ").append(e.getValue().n()).append(" |\n");
         }
         if (ap != null) {
-            b.append(String.format(Locale.ROOT, "%nmIoU as detectron2's SemSegEvaluator: fwIoU %.2f, mACC %.2f, "
-                    + "pACC %.2f. Mask AP as COCOeval (segm): AP50 %.2f, AP75 %.2f, APs %.2f, APm %.2f, APl %.2f.",
-                    s.fwIoU(), s.mACC(), s.pACC(), 100 * ap.ap50(), 100 * ap.ap75(), 100 * ap.stats()[3],
-                    100 * ap.stats()[4], 100 * ap.stats()[5]));
+            b.append("\nmIoU as detectron2's SemSegEvaluator: fwIoU " + num(s.fwIoU()) + ", mACC " + num(s.mACC())
+                    + ", pACC " + num(s.pACC()) + ". Mask AP as COCOeval (segm): AP50 " + num(cocoStat(ap, 1))
+                    + ", AP75 " + num(cocoStat(ap, 2)) + ", APs " + num(cocoStat(ap, 3)) + ", APm "
+                    + num(cocoStat(ap, 4)) + ", APl " + num(cocoStat(ap, 5)) + ".");
         } else {
-            b.append(String.format(Locale.ROOT, "%nmIoU and AP as cityscapesScripts' evalPixelLevelSemanticLabeling "
-                    + "(IoU over gtFine labelIds) and evalInstanceLevelSemanticLabeling (over gtFine instanceIds): "
-                    + "AP50 %.2f. SemSegEvaluator's mIoU would be %.2f (it leaves out classes without ground "
-                    + "truth).", ap50, s.mIoU()));
+            b.append("\nmIoU and AP as cityscapesScripts' evalPixelLevelSemanticLabeling (IoU over gtFine labelIds) "
+                    + "and evalInstanceLevelSemanticLabeling (over gtFine instanceIds): AP50 " + num(ap50)
+                    + ". SemSegEvaluator's mIoU would be " + num(s.mIoU()) + " (it leaves out classes without "
+                    + "ground truth).");
         }
         b.append("\n\nThe paper's figures are over the whole validation set with the official weights; a --limit or "
                 + "--shard run covers a part of it (PQ, mIoU and AP are then over the images evaluated).\n\n");
@@ -485,8 +486,17 @@ public final class OvsegBenchmark {
     }
 
     private static String row(String name, double v, double paper) {
-        return String.format(Locale.ROOT, "| %s | %s | %.2f |%n", name,
-                Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v), paper);
+        return String.format(Locale.ROOT, "| %s | %s | %.2f |%n", name, num(v), paper);
+    }
+
+    /** A figure with two decimals, "n/a" when undefined. */
+    static String num(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /** One of COCOeval's numbers x100, NaN where COCOeval has -1 (as detectron2 reports it). */
+    static double cocoStat(MaskAp.Result ap, int i) {
+        return ap.stats()[i] >= 0 ? 100 * ap.stats()[i] : Double.NaN;
     }
 
     /** COCOeval segm over the evaluated images with the instance JSON's ground truth. */
