@@ -374,24 +374,27 @@ public final class OvsegBenchmark {
             List<OpenVocabInference.Instance> instances = OpenVocabInference.instances(slots, probs, k, things,
                     OpenVocabInference.slotAreas(pan, slots));
             if (ade) {
+                List<Rle> masks = OpenVocabInference.slotRles(pan, size[0], size[1], slots);
                 for (OpenVocabInference.Instance in : instances) {
-                    long seg = slots[in.slot()];
-                    Mask m = Mask.fromPredicate(size[0], size[1], (x, y) -> pan[y * size[0] + x] == seg);
                     detections.add(new MaskAp.Detection(img.imageId(), classes.datasetId(in.classId()),
-                            Rle.encode(m), in.score()));
+                            masks.get(in.slot()), in.score()));
                 }
             } else {
-                List<CityscapesInstanceAp.Prediction> preds = new ArrayList<>();
-                for (OpenVocabInference.Instance in : instances) {
-                    long seg = slots[in.slot()];
-                    boolean[] m = new boolean[pan.length];
-                    for (int j = 0; j < pan.length; j++) {
-                        m[j] = pan[j] == seg;
-                    }
-                    // the score as the prediction file writes it: the float32 value printed in full
-                    preds.add(new CityscapesInstanceAp.Prediction(classes.datasetId(in.classId()), in.score(), m));
+                Map<Long, Integer> slotOf = new HashMap<>();
+                for (int q = 0; q < slots.length; q++) {
+                    slotOf.put(slots[q], q);
                 }
-                cityAp.add(readLabels(img.instances()), preds);
+                int[] region = new int[pan.length];
+                for (int j = 0; j < pan.length; j++) {
+                    region[j] = slotOf.getOrDefault(pan[j], -1);
+                }
+                List<CityscapesInstanceAp.RegionPrediction> preds = new ArrayList<>();
+                for (OpenVocabInference.Instance in : instances) {
+                    // the score as the prediction file writes it: the float32 value printed in full
+                    preds.add(new CityscapesInstanceAp.RegionPrediction(classes.datasetId(in.classId()), in.score(),
+                            in.slot()));
+                }
+                cityAp.addRegions(readLabels(img.instances()), region, slots.length, preds);
             }
         }
         SemSegScores.Result s = sem.result();

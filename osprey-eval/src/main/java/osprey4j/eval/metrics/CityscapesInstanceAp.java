@@ -82,6 +82,66 @@ public final class CityscapesInstanceAp {
 
     /** Adds one image: its instanceIds values and the predictions (in the order the prediction file lists them). */
     public void add(int[] instanceIds, List<Prediction> predictions) {
+        List<Overlaps> stats = new ArrayList<>(predictions.size());
+        for (Prediction p : predictions) {
+            if (p.mask().length != instanceIds.length) {
+                throw new IllegalArgumentException("prediction mask of " + p.mask().length + " pixels, image of "
+                        + instanceIds.length);
+            }
+            Overlaps o = new Overlaps();
+            for (int i = 0; i < instanceIds.length; i++) {
+                if (p.mask()[i]) {
+                    o.count(instanceIds[i]);
+                }
+            }
+            stats.add(o);
+        }
+        add(instanceIds, predictions.stream().map(p -> new int[] {p.labelId()}).toList(),
+                predictions.stream().map(Prediction::score).toList(), stats);
+    }
+
+    /** A predicted instance whose mask is a region of a region map (disjoint masks, as the ground-truth segments). */
+    public record RegionPrediction(int labelId, double score, int region) {
+    }
+
+    /**
+     * Adds one image whose predicted masks are regions of {@code regionOfPixel} (-1: none), counted in one pass.
+     */
+    public void addRegions(int[] instanceIds, int[] regionOfPixel, int regions, List<RegionPrediction> predictions) {
+        if (regionOfPixel.length != instanceIds.length) {
+            throw new IllegalArgumentException("region map of " + regionOfPixel.length + " pixels, image of "
+                    + instanceIds.length);
+        }
+        Overlaps[] byRegion = new Overlaps[regions];
+        for (int r = 0; r < regions; r++) {
+            byRegion[r] = new Overlaps();
+        }
+        for (int i = 0; i < instanceIds.length; i++) {
+            if (regionOfPixel[i] >= 0) {
+                byRegion[regionOfPixel[i]].count(instanceIds[i]);
+            }
+        }
+        add(instanceIds, predictions.stream().map(p -> new int[] {p.labelId()}).toList(),
+                predictions.stream().map(RegionPrediction::score).toList(),
+                predictions.stream().map(p -> byRegion[p.region()]).toList());
+    }
+
+    /** A predicted mask's pixel count, pixels on void and pixels on each ground-truth value. */
+    private static final class Overlaps {
+        long pixels;
+        long onVoid;
+        final Map<Integer, Long> byValue = new TreeMap<>();
+
+        void count(int gtValue) {
+            pixels++;
+            if (VOID.contains(gtValue)) {
+                onVoid++;
+            }
+            byValue.merge(gtValue, 1L, Long::sum);
+        }
+    }
+
+    private void add(int[] instanceIds, List<int[]> labels, List<Double> scores, List<Overlaps> overlaps) {
         TreeMap<Integer, Long> counts = new TreeMap<>();
         for (int v : instanceIds) {
             counts.merge(v, 1L, Long::sum);
@@ -98,35 +158,17 @@ public final class CityscapesInstanceAp {
                 gt.get(label).add(new Gt(id, n));
             }
         });
-        for (Prediction p : predictions) {
-            if (!CLASSES.containsKey(p.labelId())) {
+        for (int k = 0; k < labels.size(); k++) {
+            int labelId = labels.get(k)[0];
+            Overlaps o = overlaps.get(k);
+            if (!CLASSES.containsKey(labelId) || o.pixels == 0) {
                 continue;
             }
-            if (p.mask().length != instanceIds.length) {
-                throw new IllegalArgumentException("prediction mask of " + p.mask().length + " pixels, image of "
-                        + instanceIds.length);
-            }
-            long pixels = 0;
-            long onVoid = 0;
-            Map<Integer, Long> inter = new TreeMap<>();
-            for (int i = 0; i < instanceIds.length; i++) {
-                if (p.mask()[i]) {
-                    pixels++;
-                    int v = instanceIds[i];
-                    if (VOID.contains(v)) {
-                        onVoid++;
-                    }
-                    inter.merge(v, 1L, Long::sum);
-                }
-            }
-            if (pixels == 0) {
-                continue;
-            }
-            List<Pred> preds = pred.get(p.labelId());
-            Pred pr = new Pred(p.score(), pixels, onVoid);
-            List<Gt> gts = gt.get(p.labelId());
+            List<Pred> preds = pred.get(labelId);
+            Pred pr = new Pred(scores.get(k), o.pixels, o.onVoid);
+            List<Gt> gts = gt.get(labelId);
             for (int g = 0; g < gts.size(); g++) {
-                long in = inter.getOrDefault((int) gts.get(g).instId, 0L);
+                long in = o.byValue.getOrDefault((int) gts.get(g).instId, 0L);
                 if (in > 0) {
                     pr.matchedGt.add(new long[] {g, in});
                     gts.get(g).matchedPred.add(new long[] {preds.size(), in});

@@ -219,4 +219,46 @@ public final class OpenVocabInference {
         }
         return areas;
     }
+
+    /**
+     * The COCO RLE of every slot's mask, in one column-major pass over the panoptic ids (a slot's mask is the pixels
+     * of its segment id).
+     */
+    public static java.util.List<osprey4j.core.mask.Rle> slotRles(long[] panopticIds, int width, int height,
+                                                                  long[] slots) {
+        Map<Long, Integer> index = new LinkedHashMap<>();
+        for (int q = 0; q < slots.length; q++) {
+            index.put(slots[q], q);
+        }
+        List<List<Long>> counts = new ArrayList<>();
+        long[] start = new long[slots.length];
+        for (int q = 0; q < slots.length; q++) {
+            counts.add(new ArrayList<>());
+        }
+        int prev = -1;
+        long p = 0;
+        for (int x = 0; x < width; x++) {
+            for (int y = 0; y < height; y++, p++) {
+                int cur = index.getOrDefault(panopticIds[y * width + x], -1);
+                if (cur != prev) {
+                    if (prev >= 0) {
+                        counts.get(prev).add(p - start[prev]);
+                        start[prev] = p;
+                    }
+                    if (cur >= 0) {
+                        counts.get(cur).add(p - start[cur]);
+                        start[cur] = p;
+                    }
+                    prev = cur;
+                }
+            }
+        }
+        List<osprey4j.core.mask.Rle> out = new ArrayList<>(slots.length);
+        for (int q = 0; q < slots.length; q++) {
+            counts.get(q).add(p - start[q]);
+            out.add(osprey4j.core.mask.Rle.of(height, width,
+                    counts.get(q).stream().mapToLong(Long::longValue).toArray()));
+        }
+        return out;
+    }
 }

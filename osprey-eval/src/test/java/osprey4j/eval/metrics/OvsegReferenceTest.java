@@ -299,4 +299,62 @@ class OvsegReferenceTest {
             i++;
         }
     }
+
+    @Test
+    void slotRlesEqualEachMaskEncoded() throws IOException {
+        for (JsonNode c : fixture("inference.json").get("cases")) {
+            long[] gt = flatLong(c.get("gt"));
+            int h = c.get("gt").size();
+            int w = c.get("gt").get(0).size();
+            long[] slots = OpenVocabInference.slots(gt);
+            List<Rle> rles = OpenVocabInference.slotRles(gt, w, h, slots);
+            for (int q = 0; q < slots.length; q++) {
+                long id = slots[q];
+                assertEquals(Rle.encode(osprey4j.core.mask.Mask.fromPredicate(w, h, (x, y) -> gt[y * w + x] == id)),
+                        rles.get(q), c.get("name") + " slot " + q);
+            }
+        }
+    }
+
+    @Test
+    void cityscapesApFromRegionsEqualsApFromMasks() {
+        java.util.Random rnd = new java.util.Random(3);
+        int w = 40;
+        int h = 30;
+        CityscapesInstanceAp fromMasks = new CityscapesInstanceAp();
+        CityscapesInstanceAp fromRegions = new CityscapesInstanceAp();
+        for (int img = 0; img < 3; img++) {
+            int[] ids = new int[w * h];
+            int[] region = new int[w * h];
+            for (int i = 0; i < ids.length; i++) {
+                int x = i % w;
+                int y = i / w;
+                ids[i] = new int[] {0, 26001, 26002, 24001, 7, 26}[(x / 10 + y / 12 + img) % 6];
+                region[i] = x / 10 + 4 * (y / 12) - (rnd.nextInt(20) == 0 ? 100 : 0); // the instances' blocks, holed
+                region[i] = region[i] < 0 ? -1 : region[i];
+            }
+            int regions = 12;
+            List<CityscapesInstanceAp.RegionPrediction> rp = new ArrayList<>();
+            List<CityscapesInstanceAp.Prediction> mp = new ArrayList<>();
+            for (int k = 0; k < 12; k++) {
+                int r = rnd.nextInt(regions);
+                int label = new int[] {26, 24, 25, 33}[rnd.nextInt(4)];
+                double score = rnd.nextInt(5) / 5.0;
+                rp.add(new CityscapesInstanceAp.RegionPrediction(label, score, r));
+                boolean[] m = new boolean[ids.length];
+                for (int i = 0; i < m.length; i++) {
+                    m[i] = region[i] == r;
+                }
+                mp.add(new CityscapesInstanceAp.Prediction(label, score, m));
+            }
+            fromMasks.add(ids, mp);
+            fromRegions.addRegions(ids, region, regions, rp);
+        }
+        double[][] a = fromMasks.apTable();
+        double[][] b = fromRegions.apTable();
+        for (int i = 0; i < a.length; i++) {
+            assertArrayEquals(a[i], b[i], 0.0);
+        }
+        assertTrue(CityscapesInstanceAp.meanAp(a) > 0, "the case finds something");
+    }
 }
