@@ -30,7 +30,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Evaluate a model; outputs are resumable and end with a report.",
         subcommands = {EvalCommand.World.class, EvalCommand.Lvis.class, EvalCommand.Paco.class,
                 EvalCommand.Pope.class, EvalCommand.Refcocog.class, EvalCommand.Ferret.class,
-                EvalCommand.Description.class})
+                EvalCommand.Description.class, EvalCommand.Ovseg.class})
 final class EvalCommand {
 
     /** {@code osprey eval world}: the demo model's quality figure on a held-out synthetic world. */
@@ -438,6 +438,117 @@ final class EvalCommand {
                     java.time.Duration.ofSeconds(60), osprey4j.eval.metrics.GptReview.TEMPERATURE);
             return new osprey4j.eval.bench.GptJudge.Judge(judgeData, ruleFile,
                     new osprey4j.data.instruct.ChatClient(settings), judgeModel, concurrency, priceIn, priceOut);
+        }
+    }
+
+    /** {@code osprey eval ovseg}: open-vocabulary segmentation with ground-truth masks (Cityscapes, ADE20K-150). */
+    @Command(name = "ovseg", mixinStandardHelpOptions = true,
+            description = {"Open-vocabulary segmentation with ground-truth masks, as the reference's "
+                    + "eval_open_vocab_seg_detectron2.py runs it: each ground-truth panoptic segment is asked 'What is "
+                    + "in <mask><pos>? Using a short phrase.', the answer compared (all-MiniLM-L6-v2) with every "
+                    + "class's 'There is a {} in the scene.', and the scores scored as panoptic (PQ, pq_compute), "
+                    + "semantic (mIoU, SemSegEvaluator) and, for ADE20K, instance segmentation (mask AP, COCOeval).",
+                    "--data is the folder holding ADEChallengeData2016/ or cityscapes/ in the detectron2 layouts the "
+                            + "reference registers. Writes DIR/samples.jsonl (one line per segment, appended as it "
+                            + "goes; a rerun resumes), DIR/run.json, DIR/summary.json and DIR/report.md."})
+    static final class Ovseg implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--model", required = true, paramLabel = "DIR", description = "model directory")
+        Path model;
+
+        @Option(names = "--data", required = true, paramLabel = "DIR",
+                description = "datasets folder (the reference's DETECTRON2_DATASETS)")
+        Path data;
+
+        @Option(names = "--dataset", required = true, paramLabel = "ade|cityscapes",
+                description = "ade (ADE20K-150 val) or cityscapes (Cityscapes fine val)")
+        String dataset;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR",
+                description = "output directory (created; an earlier run's is resumed)")
+        Path out;
+
+        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
+                description = "only the first N images (default 0: all)")
+        int limit;
+
+        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
+                description = "only the images at positions i mod n (default 0/1: all)")
+        String shard;
+
+        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
+        boolean greedy;
+
+        @Option(names = "--seed", paramLabel = "S",
+                description = "sampling seed (default 0); the reference samples at temperature 0.2")
+        Long seed;
+
+        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
+                description = "upper bound on an answer's tokens (default 1024, the reference's)")
+        int maxNewTokens;
+
+        @Option(names = "--json", description = "print the summary as JSON")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            if (!dataset.equals("ade") && !dataset.equals("cityscapes")) {
+                throw new UsageException("--dataset must be ade or cityscapes, got '" + dataset + "'");
+            }
+            if (limit < 0) {
+                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
+            }
+            if (maxNewTokens < 1) {
+                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+            }
+            if (greedy && seed != null) {
+                throw new UsageException("--greedy takes no seed: give either --greedy or --seed");
+            }
+            Shard part = ModelSupport.asUsage(() -> Shard.parse(shard));
+            if (!Files.isDirectory(data)) {
+                throw new UsageException("datasets folder not found: " + data);
+            }
+            String sub = dataset.equals("ade") ? "ADEChallengeData2016/ade20k_panoptic_val.json"
+                    : "cityscapes/gtFine/cityscapes_panoptic_val.json";
+            if (!Files.isRegularFile(data.resolve(sub))) {
+                throw new UsageException(data.resolve(sub) + " not found (prepare the data as the reference's "
+                        + "osprey/eval/datasets/README.md says)");
+            }
+            if (Files.exists(out) && !Files.isDirectory(out)) {
+                throw new UsageException("--out " + out + " exists and is not a directory");
+            }
+            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
+                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
+                    .withMaxNewTokens(maxNewTokens);
+            PrintWriter err = spec.commandLine().getErr();
+            EvalRun.Options options = new EvalRun.Options("ovseg-" + dataset, out, limit, part, decoding, line -> {
+                err.println(line);
+                err.flush();
+            });
+            osprey4j.eval.metrics.OvsegClasses classes = osprey4j.eval.metrics.OvsegClasses.of(dataset);
+            osprey4j.eval.bench.OvsegBenchmark.Result r;
+            try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
+                ServiceAsker asker = new ServiceAsker(service, ModelSupport.warner(spec.commandLine()));
+                r = osprey4j.eval.bench.OvsegBenchmark.run(dataset, data, options, asker,
+                        classes.scorer(osprey4j.eval.metrics.SentenceEncoder.get()), classes);
+            }
+            PrintWriter o = spec.commandLine().getOut();
+            if (json) {
+                o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(r.summary()));
+            } else {
+                for (String key : List.of("PQ", "AP", "mIoU")) {
+                    JsonNode n = r.summary().path(key);
+                    o.println(String.format(Locale.ROOT, "%-6s %s", key,
+                            n.isNumber() && !Double.isNaN(n.asDouble()) ? String.format(Locale.ROOT, "%.2f",
+                                    n.asDouble()) : "n/a"));
+                }
+                o.println(r.images() + " images (" + r.askedNow() + " segments asked now, " + r.resumed()
+                        + " resumed) -> " + out.resolve("report.md"));
+            }
+            o.flush();
+            return 0;
         }
     }
 }

@@ -257,7 +257,7 @@ public final class EvalRun {
     }
 
     /** Refuses to add to a folder whose earlier run used another benchmark, model or decoding. */
-    private static void checkSameSetUp(Path runFile, ObjectNode run) throws IOException {
+    public static void checkSameSetUp(Path runFile, ObjectNode run) throws IOException {
         if (!Files.exists(runFile)) {
             return;
         }
