@@ -1,0 +1,192 @@
+package osprey4j.eval.metrics;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.StringTokenizer;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/**
+ * The English data METEOR 1.5 scores with, read from a folder the user gives: the function-word list
+ * ({@code function/english.words}), the nonbreaking prefixes of its normaliser ({@code nonbreaking/english.prefixes}),
+ * its WordNet synonym files ({@code synonym/english.exceptions}, {@code synonym/english.synsets}) and the
+ * paraphrase table ({@code data/paraphrase-en.gz}). A METEOR install, such as pycocoevalcap's {@code meteor/}
+ * folder, keeps the first four inside {@code meteor-1.5.jar} and the table beside it in {@code data/}: each file is
+ * taken from the folder when it is there, else from {@code meteor-1.5.jar} in the folder.
+ */
+public final class MeteorData {
+    static final String FUNCTION_WORDS = "function/english.words";
+    static final String PREFIXES = "nonbreaking/english.prefixes";
+    static final String EXCEPTIONS = "synonym/english.exceptions";
+    static final String SYNSETS = "synonym/english.synsets";
+    static final String PARAPHRASES = "data/paraphrase-en.gz";
+    static final String JAR = "meteor-1.5.jar";
+
+    final Set<String> functionWords;
+    final Map<String, Boolean> prefixes;
+    /** Inflected form to its base forms (WordNet's exception lists), in file order. */
+    final Map<String, List<String>> bases;
+    final Map<String, Set<Integer>> synsets;
+    final Paraphrases paraphrases;
+
+    private MeteorData(Set<String> functionWords, Map<String, Boolean> prefixes, Map<String, List<String>> bases,
+                       Map<String, Set<Integer>> synsets, Paraphrases paraphrases) {
+        this.functionWords = functionWords;
+        this.prefixes = prefixes;
+        this.bases = bases;
+        this.synsets = synsets;
+        this.paraphrases = paraphrases;
+    }
+
+    /** Reads the data from {@code dir}; a missing file is an {@link IOException} naming it and the folder. */
+    public static MeteorData load(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("METEOR data folder not found: " + dir);
+        }
+        Path jarPath = dir.resolve(JAR);
+        try (ZipFile jar = Files.isRegularFile(jarPath) ? new ZipFile(jarPath.toFile()) : null) {
+            Set<String> functionWords = new HashSet<>(lines(open(dir, jar, FUNCTION_WORDS), false));
+            Map<String, Boolean> prefixes = new HashMap<>();
+            for (String line : lines(open(dir, jar, PREFIXES), false)) {
+                StringTokenizer tok = new StringTokenizer(line);
+                if (!tok.hasMoreTokens()) {
+                    continue;
+                }
+                String prefix = tok.nextToken();
+                if (!prefix.startsWith("#")) {
+                    prefixes.put(prefix, tok.hasMoreTokens() && tok.nextToken().equals("#NUMERIC_ONLY#"));
+                }
+            }
+            Map<String, List<String>> bases = new HashMap<>();
+            List<String> exc = lines(open(dir, jar, EXCEPTIONS), false);
+            for (int i = 0; i + 1 < exc.size(); i += 2) {
+                String base = exc.get(i);
+                for (String form : tokens(exc.get(i + 1))) {
+                    bases.computeIfAbsent(form, k -> new ArrayList<>()).add(base);
+                }
+            }
+            Map<String, Set<Integer>> synsets = new HashMap<>();
+            List<String> syn = lines(open(dir, jar, SYNSETS), false);
+            for (int i = 0; i + 1 < syn.size(); i += 2) {
+                Set<Integer> ids = new HashSet<>();
+                for (String id : tokens(syn.get(i + 1))) {
+                    ids.add(Integer.parseInt(id));
+                }
+                synsets.put(syn.get(i), ids);
+            }
+            Path table = dir.resolve(PARAPHRASES);
+            if (!Files.isRegularFile(table) && Files.isRegularFile(dir.resolve("paraphrase-en.gz"))) {
+                table = dir.resolve("paraphrase-en.gz");
+            }
+            if (!Files.isRegularFile(table)) {
+                throw new IOException("METEOR paraphrase table not found: " + dir.resolve(PARAPHRASES));
+            }
+            Paraphrases paraphrases = Paraphrases.read(lines(Files.newInputStream(table), true));
+            return new MeteorData(functionWords, prefixes, bases, synsets, paraphrases);
+        }
+    }
+
+    private static InputStream open(Path dir, ZipFile jar, String name) throws IOException {
+        Path file = dir.resolve(name);
+        if (Files.isRegularFile(file)) {
+            return Files.newInputStream(file);
+        }
+        ZipEntry entry = jar == null ? null : jar.getEntry(name);
+        if (entry == null) {
+            throw new IOException("METEOR data file " + name + " not found in " + dir
+                    + (jar == null ? " (nor a " + JAR + " there)" : " nor in its " + JAR));
+        }
+        return jar.getInputStream(entry);
+    }
+
+    private static List<String> lines(InputStream in, boolean gzip) throws IOException {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(gzip ? new GZIPInputStream(in) : in,
+                StandardCharsets.UTF_8))) {
+            return r.lines().toList();
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    static List<String> tokens(String line) {
+        List<String> out = new ArrayList<>();
+        StringTokenizer tok = new StringTokenizer(line);
+        while (tok.hasMoreTokens()) {
+            out.add(tok.nextToken());
+        }
+        return out;
+    }
+
+    /**
+     * The paraphrase table: entries of three lines (a probability METEOR ignores, a phrase, its paraphrase), words
+     * numbered in order of first appearance, phrases kept in a prefix tree so every entry starting at a position of
+     * a sentence is found in one walk.
+     */
+    static final class Paraphrases {
+        private final Map<String, Integer> vocab = new HashMap<>();
+        private final Node root = new Node();
+        private final List<int[]> targets = new ArrayList<>();
+
+        private static final class Node {
+            final Map<Integer, Node> next = new HashMap<>();
+            final List<Integer> entries = new ArrayList<>();
+        }
+
+        static Paraphrases read(List<String> lines) {
+            Paraphrases p = new Paraphrases();
+            for (int i = 0; i + 2 < lines.size(); i += 3) {
+                int[] phrase = p.ids(lines.get(i + 1));
+                int[] target = p.ids(lines.get(i + 2));
+                Node n = p.root;
+                for (int w : phrase) {
+                    n = n.next.computeIfAbsent(w, k -> new Node());
+                }
+                n.entries.add(p.targets.size());
+                p.targets.add(target);
+            }
+            return p;
+        }
+
+        private int[] ids(String line) {
+            return tokens(line).stream().mapToInt(w -> vocab.computeIfAbsent(w, k -> vocab.size())).toArray();
+        }
+
+        /** The word's number, -1 for a word the table does not hold. */
+        int id(String word) {
+            return vocab.getOrDefault(word, -1);
+        }
+
+        /** Pairs (phrase length, entry) for the table's phrases starting at {@code start}, shortest first. */
+        List<int[]> startingAt(int[] words, int start) {
+            List<int[]> out = new ArrayList<>();
+            Node n = root;
+            for (int i = start; i < words.length; i++) {
+                n = n.next.get(words[i]);
+                if (n == null) {
+                    break;
+                }
+                for (int e : n.entries) {
+                    out.add(new int[] {i - start + 1, e});
+                }
+            }
+            return out;
+        }
+
+        int[] target(int entry) {
+            return targets.get(entry);
+        }
+    }
+}
