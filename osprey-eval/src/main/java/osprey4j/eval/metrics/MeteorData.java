@@ -51,13 +51,22 @@ public final class MeteorData {
         this.paraphrases = paraphrases;
     }
 
+    /**
+     * Checks that {@code dir} holds every file {@link #load} reads, without reading them (the paraphrase table is
+     * large): an {@link IOException} names the first one missing.
+     */
+    public static void check(Path dir) throws IOException {
+        try (ZipFile jar = jar(dir)) {
+            for (String name : List.of(FUNCTION_WORDS, PREFIXES, EXCEPTIONS, SYNSETS)) {
+                open(dir, jar, name).close();
+            }
+            paraphraseTable(dir);
+        }
+    }
+
     /** Reads the data from {@code dir}; a missing file is an {@link IOException} naming it and the folder. */
     public static MeteorData load(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            throw new IOException("METEOR data folder not found: " + dir);
-        }
-        Path jarPath = dir.resolve(JAR);
-        try (ZipFile jar = Files.isRegularFile(jarPath) ? new ZipFile(jarPath.toFile()) : null) {
+        try (ZipFile jar = jar(dir)) {
             Set<String> functionWords = new HashSet<>(lines(open(dir, jar, FUNCTION_WORDS), false));
             Map<String, Boolean> prefixes = new HashMap<>();
             for (String line : lines(open(dir, jar, PREFIXES), false)) {
@@ -87,16 +96,26 @@ public final class MeteorData {
                 }
                 synsets.put(syn.get(i), ids);
             }
-            Path table = dir.resolve(PARAPHRASES);
-            if (!Files.isRegularFile(table) && Files.isRegularFile(dir.resolve("paraphrase-en.gz"))) {
-                table = dir.resolve("paraphrase-en.gz");
-            }
-            if (!Files.isRegularFile(table)) {
-                throw new IOException("METEOR paraphrase table not found: " + dir.resolve(PARAPHRASES));
-            }
-            Paraphrases paraphrases = Paraphrases.read(lines(Files.newInputStream(table), true));
+            Paraphrases paraphrases = Paraphrases.read(lines(Files.newInputStream(paraphraseTable(dir)), true));
             return new MeteorData(functionWords, prefixes, bases, synsets, paraphrases);
         }
+    }
+
+    private static ZipFile jar(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("METEOR data folder not found: " + dir);
+        }
+        Path jarPath = dir.resolve(JAR);
+        return Files.isRegularFile(jarPath) ? new ZipFile(jarPath.toFile()) : null;
+    }
+
+    private static Path paraphraseTable(Path dir) throws IOException {
+        for (Path table : List.of(dir.resolve(PARAPHRASES), dir.resolve("paraphrase-en.gz"))) {
+            if (Files.isRegularFile(table)) {
+                return table;
+            }
+        }
+        throw new IOException("METEOR paraphrase table not found: " + dir.resolve(PARAPHRASES));
     }
 
     private static InputStream open(Path dir, ZipFile jar, String name) throws IOException {

@@ -87,7 +87,9 @@ class MeteorScorerTest {
         assertEquals(0.3230082286707264,
                 MeteorScorer.score(fromJar.stats("The man to the left of the large dog", refs)));
 
+        MeteorData.check(dir);
         Files.delete(dir.resolve(MeteorData.PARAPHRASES));
+        assertThrows(IOException.class, () -> MeteorData.check(dir));
         IOException e = assertThrows(IOException.class, () -> MeteorData.load(dir));
         assertTrue(e.getMessage().contains("paraphrase"), e.getMessage());
         IOException missing = assertThrows(IOException.class, () -> MeteorData.load(dir.resolve("absent")));
