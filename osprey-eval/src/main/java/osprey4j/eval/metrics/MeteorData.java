@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -67,9 +68,9 @@ public final class MeteorData {
     /** Reads the data from {@code dir}; a missing file is an {@link IOException} naming it and the folder. */
     public static MeteorData load(Path dir) throws IOException {
         try (ZipFile jar = jar(dir)) {
-            Set<String> functionWords = new HashSet<>(lines(open(dir, jar, FUNCTION_WORDS), false));
+            Set<String> functionWords = new HashSet<>(lines(open(dir, jar, FUNCTION_WORDS)));
             Map<String, Boolean> prefixes = new HashMap<>();
-            for (String line : lines(open(dir, jar, PREFIXES), false)) {
+            for (String line : lines(open(dir, jar, PREFIXES))) {
                 StringTokenizer tok = new StringTokenizer(line);
                 if (!tok.hasMoreTokens()) {
                     continue;
@@ -80,7 +81,7 @@ public final class MeteorData {
                 }
             }
             Map<String, List<String>> bases = new HashMap<>();
-            List<String> exc = lines(open(dir, jar, EXCEPTIONS), false);
+            List<String> exc = lines(open(dir, jar, EXCEPTIONS));
             for (int i = 0; i + 1 < exc.size(); i += 2) {
                 String base = exc.get(i);
                 for (String form : tokens(exc.get(i + 1))) {
@@ -88,7 +89,7 @@ public final class MeteorData {
                 }
             }
             Map<String, Set<Integer>> synsets = new HashMap<>();
-            List<String> syn = lines(open(dir, jar, SYNSETS), false);
+            List<String> syn = lines(open(dir, jar, SYNSETS));
             for (int i = 0; i + 1 < syn.size(); i += 2) {
                 Set<Integer> ids = new HashSet<>();
                 for (String id : tokens(syn.get(i + 1))) {
@@ -96,7 +97,11 @@ public final class MeteorData {
                 }
                 synsets.put(syn.get(i), ids);
             }
-            Paraphrases paraphrases = Paraphrases.read(lines(Files.newInputStream(paraphraseTable(dir)), true));
+            Paraphrases paraphrases;
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(
+                    Files.newInputStream(paraphraseTable(dir)), 1 << 16), StandardCharsets.UTF_8))) {
+                paraphrases = Paraphrases.read(r);
+            }
             return new MeteorData(functionWords, prefixes, bases, synsets, paraphrases);
         }
     }
@@ -131,9 +136,8 @@ public final class MeteorData {
         return jar.getInputStream(entry);
     }
 
-    private static List<String> lines(InputStream in, boolean gzip) throws IOException {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(gzip ? new GZIPInputStream(in) : in,
-                StandardCharsets.UTF_8))) {
+    private static List<String> lines(InputStream in) throws IOException {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
             return r.lines().toList();
         } catch (UncheckedIOException e) {
             throw e.getCause();
@@ -152,28 +156,43 @@ public final class MeteorData {
     /**
      * The paraphrase table: entries of three lines (a probability METEOR ignores, a phrase, its paraphrase), words
      * numbered in order of first appearance, phrases kept in a prefix tree so every entry starting at a position of
-     * a sentence is found in one walk.
+     * a sentence is found in one walk. English's table has millions of entries: it is streamed, and nodes stay small.
      */
     static final class Paraphrases {
+        private static final int[] NONE = new int[0];
         private final Map<String, Integer> vocab = new HashMap<>();
         private final Node root = new Node();
         private final List<int[]> targets = new ArrayList<>();
 
         private static final class Node {
-            final Map<Integer, Node> next = new HashMap<>();
-            final List<Integer> entries = new ArrayList<>();
+            Map<Integer, Node> next;
+            int[] entries = NONE;
+
+            Node child(int word) {
+                return next == null ? null : next.get(word);
+            }
         }
 
-        static Paraphrases read(List<String> lines) {
+        /** Reads entries of three lines until the input ends (an incomplete last entry is ignored). */
+        static Paraphrases read(BufferedReader in) throws IOException {
             Paraphrases p = new Paraphrases();
-            for (int i = 0; i + 2 < lines.size(); i += 3) {
-                int[] phrase = p.ids(lines.get(i + 1));
-                int[] target = p.ids(lines.get(i + 2));
+            while (in.readLine() != null) {
+                String phraseLine = in.readLine();
+                String targetLine = in.readLine();
+                if (targetLine == null) {
+                    break;
+                }
+                int[] phrase = p.ids(phraseLine);
+                int[] target = p.ids(targetLine);
                 Node n = p.root;
                 for (int w : phrase) {
+                    if (n.next == null) {
+                        n.next = new HashMap<>(2);
+                    }
                     n = n.next.computeIfAbsent(w, k -> new Node());
                 }
-                n.entries.add(p.targets.size());
+                n.entries = Arrays.copyOf(n.entries, n.entries.length + 1);
+                n.entries[n.entries.length - 1] = p.targets.size();
                 p.targets.add(target);
             }
             return p;
@@ -193,7 +212,7 @@ public final class MeteorData {
             List<int[]> out = new ArrayList<>();
             Node n = root;
             for (int i = start; i < words.length; i++) {
-                n = n.next.get(words[i]);
+                n = n.child(words[i]);
                 if (n == null) {
                     break;
                 }
