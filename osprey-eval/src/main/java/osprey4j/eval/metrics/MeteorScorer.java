@@ -116,24 +116,28 @@ public final class MeteorScorer {
     }
 
     /**
-     * The statistics of a candidate against the best of its references, for the strings coco-caption's meteor.py
-     * sends (it drops {@code |||} from the candidate and turns double spaces into single ones; references are
-     * taken as they are, trimmed).
+     * The statistics of a candidate against the best of its references, as coco-caption's meteor.py has METEOR
+     * compute them: it drops {@code |||} from the candidate, turns double spaces into single ones and sends the
+     * line {@code SCORE ||| ref ||| ... ||| candidate}, which METEOR splits at every {@code |||} (so a reference
+     * holding one counts as two) and trims.
      */
     public Stats stats(String candidate, List<String> references) {
-        String test = normalize(candidate.replace("|||", "").replace("  ", " ").trim());
+        if (references.isEmpty()) {
+            throw new IllegalArgumentException("METEOR needs at least one reference");
+        }
+        String line = "SCORE ||| " + String.join(" ||| ", references) + " ||| "
+                + candidate.replace("|||", "").replace("  ", " ");
+        String[] part = line.split("\\|\\|\\|");
+        List<String> test = MeteorData.tokens(normalize(part[part.length - 1].trim()));
         Stats best = null;
         double bestScore = -1;
-        for (String reference : references) {
-            Stats s = align(MeteorData.tokens(test), MeteorData.tokens(normalize(reference.trim())));
+        for (int r = 1; r < part.length - 1; r++) {
+            Stats s = align(test, MeteorData.tokens(normalize(part[r].trim())));
             double score = score(s);
             if (score > bestScore) {
                 best = s;
                 bestScore = score;
             }
-        }
-        if (best == null) {
-            throw new IllegalArgumentException("METEOR needs at least one reference");
         }
         return best;
     }
