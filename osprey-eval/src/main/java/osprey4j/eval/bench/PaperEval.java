@@ -203,7 +203,9 @@ public enum PaperEval {
         return runSeeds(data, images, base, seeds, asker, judge, null);
     }
 
-    /** {@link #runSeeds(Path, Path, EvalRun.Options, List, RegionAsker, GptJudge.Judge)} with refcocog's METEOR data. */
+    /**
+     * {@link #runSeeds(Path, Path, EvalRun.Options, List, RegionAsker, GptJudge.Judge)} with refcocog's METEOR data.
+     */
     public ObjectNode runSeeds(Path data, Path images, EvalRun.Options base, List<Long> seeds, RegionAsker asker,
                                GptJudge.Judge judge, Path meteorData) throws IOException {
         if (base.decoding().greedy()) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -116,7 +117,7 @@ public final class RefcocogBenchmark {
             if (meteorData != null) {
                 // As pycocoevalcap's meteor.py: the tokenised captions, one EVAL over every segment's statistics.
                 MeteorScorer meteorScorer = new MeteorScorer(MeteorData.load(meteorData));
-                List<MeteorScorer.Stats> stats = new java.util.ArrayList<>();
+                List<MeteorScorer.Stats> stats = new ArrayList<>();
                 for (String id : gts.keySet()) {
                     stats.add(meteorScorer.stats(res1.get(id), gts.get(id)));
                 }
@@ -142,8 +143,8 @@ public final class RefcocogBenchmark {
             b.append("| BLEU-").append(k + 1).append(" | ").append(candidates.isEmpty() ? "n/a" : Reports.pct(bleu[k]))
                     .append(" | - |\n");
         }
-        b.append("| METEOR | ").append(meteorData == null ? "not computed" : Reports.pct(meteor)).append(" | ").append(String.format(java.util.Locale.ROOT, "%.1f", 100 * PAPER_METEOR))
-                .append(" |\n");
+        b.append("| METEOR | ").append(meteorData == null ? "not computed" : Reports.pct(meteor)).append(" | ")
+                .append(String.format(java.util.Locale.ROOT, "%.1f", 100 * PAPER_METEOR)).append(" |\n");
         b.append("| ROUGE-L | ").append(Reports.pct(rouge)).append(" | - |\n");
         b.append("| CIDEr(-D) | ").append(Reports.pct(cider)).append(" | ")
                 .append(String.format(java.util.Locale.ROOT, "%.1f", 100 * PAPER_CIDER)).append(" |\n\n");
@@ -159,8 +160,8 @@ public final class RefcocogBenchmark {
             List<JsonNode> recs = r.records();
             List<Integer> order = java.util.stream.IntStream.range(0, per.length).boxed()
                     .sorted(Comparator.comparingDouble((Integer i) -> per[i])).limit(15).toList();
-            List<String> names = new java.util.ArrayList<>(List.of("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"));
-            List<Double> values = new java.util.ArrayList<>(List.of(100 * bleu[0], 100 * bleu[1], 100 * bleu[2],
+            List<String> names = new ArrayList<>(List.of("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"));
+            List<Double> values = new ArrayList<>(List.of(100 * bleu[0], 100 * bleu[1], 100 * bleu[2],
                     100 * bleu[3]));
             if (!Double.isNaN(meteor)) {
                 names.add("METEOR");
