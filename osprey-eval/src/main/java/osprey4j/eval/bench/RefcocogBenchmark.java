@@ -116,7 +116,7 @@ public final class RefcocogBenchmark {
             cider = CaptionScores.mean(ciderPer);
             if (meteorData != null) {
                 // As pycocoevalcap's meteor.py: the tokenised captions, one EVAL over every segment's statistics.
-                MeteorScorer meteorScorer = new MeteorScorer(MeteorData.load(meteorData));
+                MeteorScorer meteorScorer = new MeteorScorer(meteorData(meteorData));
                 List<MeteorScorer.Stats> stats = new ArrayList<>();
                 for (String id : gts.keySet()) {
                     stats.add(meteorScorer.stats(res1.get(id), gts.get(id)));
@@ -190,6 +190,22 @@ public final class RefcocogBenchmark {
         String md = b.toString();
         Reports.write(out, s, md);
         return new Report(bleu, meteor, rouge, cider, s, md);
+    }
+
+    /** The last METEOR data read, kept because English's paraphrase table takes a while to load (--seeds). */
+    private static Path loadedMeteorDir;
+    private static MeteorData loadedMeteorData;
+
+    private static synchronized MeteorData meteorData(Path dir) throws IOException {
+        Path key = dir.toAbsolutePath().normalize();
+        if (!key.equals(loadedMeteorDir)) {
+            // Let the previous data go before the next loads.
+            loadedMeteorDir = null;
+            loadedMeteorData = null;
+            loadedMeteorData = MeteorData.load(key);
+            loadedMeteorDir = key;
+        }
+        return loadedMeteorData;
     }
 
     /** {@code refcocog_eval:123} to {@code 123}, the key the reference writes. */
