@@ -171,6 +171,11 @@ final class EvalCommand {
             return null;
         }
 
+        /** refcocog's METEOR data folder; null for the others and when not given. Checked before the model loads. */
+        Path meteorData() {
+            return null;
+        }
+
         @Override
         public Integer call() throws IOException {
             PaperEval eval = eval();
@@ -206,13 +211,14 @@ final class EvalCommand {
                 err.flush();
             });
             osprey4j.eval.bench.GptJudge.Judge judge = judge();
+            Path meteor = meteorData();
             ObjectNode result;
             try (OspreyService service = ModelSupport.loadService(model, spec.commandLine())) {
                 ServiceAsker asker = new ServiceAsker(service, ModelSupport.warner(spec.commandLine()));
                 result = ModelSupport.asUsage(() -> {
                     try {
-                        return seeds == null ? eval.run(data, images, options, asker, judge)
-                                : eval.runSeeds(data, images, options, seeds, asker, judge);
+                        return seeds == null ? eval.run(data, images, options, asker, judge, meteor)
+                                : eval.runSeeds(data, images, options, seeds, asker, judge, meteor);
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
@@ -285,14 +291,30 @@ final class EvalCommand {
 
     @Command(name = "refcocog", mixinStandardHelpOptions = true,
             description = {"Region captioning on RefCOCOg (finetune_refcocog_val_with_mask.json): BLEU-1..4, "
-                    + "ROUGE-L and CIDEr-D as the COCO caption evaluation computes them (PTB tokenisation); METEOR "
-                    + "is left to pycocoevalcap, on the two files the reference writes.",
+                    + "ROUGE-L and CIDEr-D as the COCO caption evaluation computes them (PTB tokenisation), and "
+                    + "METEOR 1.5 with --meteor-data.",
                     "Writes DIR/samples.jsonl, DIR/run.json, DIR/summary.json, DIR/report.md, "
                             + "DIR/captions_refcocog_osprey.json and DIR/captions_refcocog_gt.json."})
     static final class Refcocog extends PaperEvalCommand {
+        @Option(names = "--meteor-data", paramLabel = "DIR", description = "METEOR 1.5's data, e.g. pycocoevalcap's "
+                + "meteor folder (meteor-1.5.jar and data/paraphrase-en.gz); without it METEOR is not computed")
+        Path meteorDir;
+
         @Override
         PaperEval eval() {
             return PaperEval.REFCOCOG;
+        }
+
+        @Override
+        Path meteorData() {
+            if (meteorDir != null) {
+                try {
+                    osprey4j.eval.metrics.MeteorData.check(meteorDir);
+                } catch (IOException e) {
+                    throw new UsageException("--meteor-data: " + e.getMessage());
+                }
+            }
+            return meteorDir;
         }
     }
 

@@ -145,6 +145,11 @@ class PaperEvalCommandTest {
                 "--out", o, "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m");
         assertTrue(noJudgeFiles.err.contains("judge data file not found") && noJudgeFiles.err.contains("answers.json"),
                 noJudgeFiles.err);
+        Run noMeteor = run("eval", "refcocog", "--model", MODEL, "--data", data.toString(), "--images", img, "--out", o,
+                "--meteor-data", dir.resolve("meteor").toString());
+        assertEquals(2, noMeteor.rc, noMeteor.err);
+        assertEquals(1, noMeteor.err.strip().lines().count(), noMeteor.err);
+        assertTrue(noMeteor.err.contains("--meteor-data") && noMeteor.err.contains("not found"), noMeteor.err);
         assertEquals(0, run("eval", "paco", "--help").rc);
     }
 }

@@ -19,7 +19,7 @@ public enum PaperEval {
     PACO("paco_val_1k_category.json", List.of("semantic_similarity", "semantic_iou")),
     POPE("coco_pope_random.json (or _popular, _adversarial)",
             List.of("accuracy", "precision", "recall", "f1", "yes_ratio")),
-    REFCOCOG("finetune_refcocog_val_with_mask.json", List.of("bleu_1", "bleu_4", "rouge_l", "cider_d")),
+    REFCOCOG("finetune_refcocog_val_with_mask.json", List.of("bleu_1", "bleu_4", "meteor", "rouge_l", "cider_d")),
     FERRET("box_refer_caption.json or box_refer_reason.json", List.of()),
     DESCRIPTION("description/questions.json", List.of());
 
@@ -62,6 +62,15 @@ public enum PaperEval {
      */
     public ObjectNode run(Path data, Path images, EvalRun.Options options, RegionAsker asker,
                           GptJudge.Judge judge) throws IOException {
+        return run(data, images, options, asker, judge, null);
+    }
+
+    /**
+     * {@link #run(Path, Path, EvalRun.Options, RegionAsker, GptJudge.Judge)} with the METEOR data folder refcocog
+     * computes METEOR from ({@link osprey4j.eval.metrics.MeteorData}; null: METEOR not computed).
+     */
+    public ObjectNode run(Path data, Path images, EvalRun.Options options, RegionAsker asker,
+                          GptJudge.Judge judge, Path meteorData) throws IOException {
         if (!Files.isRegularFile(data)) {
             throw new IllegalArgumentException("evaluation file not found: " + data + " (the " + id()
                     + " evaluation reads " + officialFile + ")");
@@ -83,7 +92,7 @@ public enum PaperEval {
             }
             case REFCOCOG -> {
                 EvalRun.Result r = RefcocogBenchmark.run(data, images, options, asker, read);
-                yield RefcocogBenchmark.report(r, data, options.out(), read).summary();
+                yield RefcocogBenchmark.report(r, data, options.out(), read, meteorData).summary();
             }
             case FERRET -> {
                 EvalRun.Result r = FerretBenchmark.answer(data, images, options, asker);
@@ -191,6 +200,14 @@ public enum PaperEval {
     /** {@link #runSeeds(Path, Path, EvalRun.Options, List, RegionAsker)} with ferret's judge. */
     public ObjectNode runSeeds(Path data, Path images, EvalRun.Options base, List<Long> seeds, RegionAsker asker,
                                GptJudge.Judge judge) throws IOException {
+        return runSeeds(data, images, base, seeds, asker, judge, null);
+    }
+
+    /**
+     * {@link #runSeeds(Path, Path, EvalRun.Options, List, RegionAsker, GptJudge.Judge)} with refcocog's METEOR data.
+     */
+    public ObjectNode runSeeds(Path data, Path images, EvalRun.Options base, List<Long> seeds, RegionAsker asker,
+                               GptJudge.Judge judge, Path meteorData) throws IOException {
         if (base.decoding().greedy()) {
             throw new IllegalArgumentException("several seeds need sampling, not greedy decoding");
         }
@@ -198,7 +215,7 @@ public enum PaperEval {
         for (long seed : seeds) {
             EvalRun.Options o = new EvalRun.Options(base.benchmark(), base.out().resolve("seed-" + seed), base.limit(),
                     base.shard(), base.decoding().withSeed(seed), base.progress());
-            summaries.add(run(data, images, o, asker, judge));
+            summaries.add(run(data, images, o, asker, judge, meteorData));
         }
         List<String> keys = headline;
         if (this == FERRET || this == DESCRIPTION) {

@@ -22,7 +22,7 @@ import java.util.Set;
  *   references of all keys, clipped cosine per n, the Gaussian length penalty, mean over n and references, times 10;
  *   the mean over captions. Its "length" counts bigrams (its {@code n == 1} is the 0-based index): kept.</li>
  * </ul>
- * METEOR needs the METEOR 1.5 jar with its paraphrase tables and is not computed here.
+ * METEOR, which needs METEOR's WordNet and paraphrase data, is {@link MeteorScorer}.
  */
 public final class CaptionScores {
     private static final int N = 4;

@@ -200,6 +200,22 @@ class EvalRunTest {
         assertEquals(2, s.get("samples").asInt());
         assertTrue(s.get("cider_d").asDouble() > 0 && s.get("bleu_1").asDouble() > 0, s.toString());
         assertTrue(s.get("meteor").isNull());
+        assertTrue(Files.readString(out.resolve("report.md")).contains("| METEOR | not computed |"));
+
+        // With METEOR data (the METEOR fixture's folder), the rerun resumes and adds METEOR: METEOR 1.5 on these
+        // tokenised captions and data scores the segments 1.0 and 0.0667 and the corpus 0.318, not their mean.
+        Path meteorData;
+        try {
+            meteorData = Path.of(getClass().getResource("/fixtures/eval/meteor-data").toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        ObjectNode withMeteor = PaperEval.REFCOCOG.run(data, tmp.resolve("images"), options("refcocog", out, 0,
+                Shard.ALL, GenerationOptions.greedy(8)), asker, null, meteorData);
+        assertEquals(0.3180829341940137, withMeteor.get("meteor").asDouble(), 1e-15);
+        assertEquals(s.get("cider_d").asDouble(), withMeteor.get("cider_d").asDouble());
+        assertTrue(Files.readString(out.resolve("report.md")).contains("| METEOR | 31.81 |"),
+                Files.readString(out.resolve("report.md")));
     }
 
     @Test
