@@ -472,7 +472,9 @@ final class EvalCommand {
                     + "semantic (mIoU, SemSegEvaluator) and, for ADE20K, instance segmentation (mask AP, COCOeval).",
                     "--data is the folder holding ADEChallengeData2016/ or cityscapes/ in the detectron2 layouts the "
                             + "reference registers. Writes DIR/samples.jsonl (one line per segment, appended as it "
-                            + "goes; a rerun resumes), DIR/run.json, DIR/summary.json and DIR/report.md."})
+                            + "goes; a rerun resumes), DIR/run.json, DIR/summary.json, DIR/report.md, DIR/chart.png "
+                            + "and DIR/worst/*.png (the misclassified segments with the lowest probability of their "
+                            + "true class, drawn)."})
     static final class Ovseg implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -1,7 +1,9 @@
 package osprey4j.app;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,6 +13,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import osprey4j.eval.bench.OvsegSampleData;
@@ -47,7 +50,22 @@ class OvsegCommandTest {
             assertTrue(s.get(k).isNumber(), k + " in " + s);
         }
         assertEquals(29.63, s.get("paper_osprey_7b").get("mIoU").asDouble());
-        assertTrue(Files.readString(out.resolve("report.md")).contains("| mIoU |"));
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("| mIoU |"));
+        assertTrue(md.contains("![charts](chart.png)"), md);
+        assertPng(out.resolve("chart.png"));
+        // the demo model knows none of these classes: its misses are listed, the six most wrong drawn
+        JsonNode worst = s.get("worst");
+        assertEquals(7 - s.get("segments_right").asInt(), worst.size());
+        for (int i = 0; i < Math.min(6, worst.size()); i++) {
+            String file = "worst/" + worst.get(i).get("id").asText().replace('#', '_') + ".png";
+            assertTrue(md.contains("](" + file + ")"), md);
+            assertPng(out.resolve(file));
+            if (i > 0) {
+                assertTrue(worst.get(i - 1).get("truth_probability").asDouble()
+                        <= worst.get(i).get("truth_probability").asDouble(), "most wrong first: " + worst);
+            }
+        }
         long lines = Files.readAllLines(out.resolve("samples.jsonl")).size();
         assertEquals(7, lines);
 
@@ -58,6 +76,13 @@ class OvsegCommandTest {
         assertEquals(7, Files.readAllLines(out.resolve("samples.jsonl")).size(), "nothing asked twice");
         JsonNode s2 = new ObjectMapper().readTree(Files.readString(out.resolve("summary.json")));
         assertEquals(s.get("PQ").asDouble(), s2.get("PQ").asDouble(), "the same figures from the resumed answers");
+    }
+
+    private static void assertPng(Path f) throws IOException {
+        assertTrue(Files.isRegularFile(f), f + " written");
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(f), 8);
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, head, f + " is a PNG");
+        assertNotNull(ImageIO.read(f.toFile()), f + " decodes");
     }
 
     @Test

@@ -68,13 +68,24 @@ final class Figures {
         if (s == null) {
             return "";
         }
+        try {
+            return worstCase(out, id, Path.of(s.image()), s.regions().isEmpty() ? List.of() : EvalRun.masks(s));
+        } catch (RuntimeException e) {
+            return "(image not drawn: " + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * Draws {@code image} with {@code masks} (each the image's size; others are left out) tinted and outlined in
+     * turn red, blue, green, as {@code worst/ID.png} with the id's unsafe characters replaced by {@code _}.
+     */
+    static String worstCase(Path out, String id, Path image, List<Mask> masks) {
         String name = id.replaceAll("[^A-Za-z0-9._-]", "_") + ".png";
         try {
-            BufferedImage img = ImageIO.read(Path.of(s.image()).toFile());
+            BufferedImage img = ImageIO.read(image.toFile());
             if (img == null) {
-                return "(image not drawn: unreadable " + s.image() + ")";
+                return "(image not drawn: unreadable " + image + ")";
             }
-            List<Mask> masks = s.regions().isEmpty() ? List.of() : EvalRun.masks(s);
             double scale = Math.min(8.0, (double) MAX_WIDTH / img.getWidth()); // small images are enlarged
             int w = Math.max(1, (int) Math.round(img.getWidth() * scale));
             int h = Math.max(1, (int) Math.round(img.getHeight() * scale));

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -79,6 +81,27 @@ public final class OvsegBenchmark {
 
     public record Result(ObjectNode summary, String markdown, int images, int askedNow, int resumed) {
     }
+
+    /**
+     * An asked segment whose predicted class (the best of its class probabilities, as the panoptic prediction takes
+     * it) is not its true class; classes are contiguous ids, {@code truthProbability} the probability the inference
+     * gave the true class.
+     */
+    record Miss(String id, Image image, long segment, long area, int truth, int predicted, float truthProbability,
+                float truthScore, float predictedScore, String answer) {
+    }
+
+    /**
+     * The most wrong segments first: the lowest probability given to the true class, then the larger segment (it
+     * costs more pixels), then the sample id.
+     */
+    static final Comparator<Miss> MOST_WRONG_FIRST = Comparator
+            .comparingDouble((Miss m) -> m.truthProbability())
+            .thenComparing(Miss::area, Comparator.reverseOrder())
+            .thenComparing(Miss::id);
+
+    private static final int WORST = 15;
+    private static final int WORST_DRAWN = 6;
 
     private OvsegBenchmark() {
     }
@@ -338,6 +361,11 @@ public final class OvsegBenchmark {
         boolean ade = dataset.equals("ade");
         Map<Integer, Integer> trainIdOfLabelId = classes.contiguousOfDatasetId();
         CityscapesInstanceAp cityAp = new CityscapesInstanceAp();
+        // a segment's true class is its panoptic category (a dataset id), as PQ reads it
+        Map<Integer, Integer> contiguousOf = classes.contiguousOfDatasetId();
+        int[] asked = new int[k];
+        int[] right = new int[k];
+        List<Miss> misses = new ArrayList<>();
         for (int i = 0; i < selected.size(); i++) {
             Image img = selected.get(i);
             long[] pan = readPanoptic(img.panoptic());
@@ -352,6 +380,29 @@ public final class OvsegBenchmark {
                 }
             }
             float[][] probs = OpenVocabInference.probabilities(scores, slots.length, k);
+            long[] areas = OpenVocabInference.slotAreas(pan, slots);
+            Map<Long, Integer> trueClassOf = new HashMap<>();
+            for (JsonNode si : img.segmentsInfo()) {
+                Integer c = contiguousOf.get(si.path("category_id").asInt());
+                if (c != null) {
+                    trueClassOf.put(si.path("id").asLong(), c);
+                }
+            }
+            for (int q = 0; q < scores.length; q++) {
+                Integer truthClass = trueClassOf.get(slots[q]);
+                if (truthClass == null) {
+                    continue; // a segment of a class the evaluation leaves out
+                }
+                int predicted = argmax(Arrays.copyOf(probs[q], k));
+                asked[truthClass]++;
+                if (predicted == truthClass) {
+                    right[truthClass]++;
+                } else {
+                    misses.add(new Miss(sampleId(img, q), img, slots[q], areas[q], truthClass, predicted,
+                            probs[q][truthClass], scores[q][truthClass], scores[q][predicted],
+                            done.get(sampleId(img, q)).path("answer").asText()));
+                }
+            }
             int[] truth = readLabels(img.semantic());
             if (!ade) {
                 for (int j = 0; j < truth.length; j++) {
@@ -371,7 +422,7 @@ public final class OvsegBenchmark {
             }
             pq.add(pan, gt, p.ids(), pred);
             List<OpenVocabInference.Instance> instances = OpenVocabInference.instances(slots, probs, k, things,
-                    OpenVocabInference.slotAreas(pan, slots));
+                    areas);
             if (ade) {
                 List<Rle> masks = OpenVocabInference.slotRles(pan, size[0], size[1], slots);
                 for (OpenVocabInference.Instance in : instances) {
@@ -443,6 +494,26 @@ public final class OvsegBenchmark {
             if (pc != null) {
                 n.put("PQ", 100 * pc[0]);
             }
+            n.put("segments", asked[c.contiguousId()]);
+            n.put("segments_right", right[c.contiguousId()]);
+        }
+        misses.sort(MOST_WRONG_FIRST);
+        List<Miss> worst = misses.subList(0, Math.min(WORST, misses.size()));
+        summary.put("segments_right", Arrays.stream(right).sum());
+        ArrayNode worstJson = summary.putArray("worst");
+        for (Miss m : worst) {
+            ObjectNode n = worstJson.addObject();
+            n.put("id", m.id());
+            n.put("image_id", m.image().imageId());
+            n.put("image", m.image().image().toString());
+            n.put("segment", m.segment());
+            n.put("area", m.area());
+            n.put("truth", className(classes, m.truth()));
+            n.put("predicted", className(classes, m.predicted()));
+            n.put("truth_probability", m.truthProbability());
+            n.put("truth_score", m.truthScore());
+            n.put("predicted_score", m.predictedScore());
+            n.put("answer", m.answer());
         }
 
         StringBuilder b = new StringBuilder("# Open-vocabulary segmentation with ground-truth masks: ")
@@ -476,15 +547,87 @@ public final class OvsegBenchmark {
         }
         b.append("\n\nThe paper's figures are over the whole validation set with the official weights; a --limit or "
                 + "--shard run covers a part of it (PQ, mIoU and AP are then over the images evaluated).\n\n");
-        b.append("## Classes with the lowest IoU\n\n| class | IoU |\n|---|---:|\n");
-        classes.classes().stream().filter(c -> !Double.isNaN(s.iou()[c.contiguousId()]))
+        List<OvsegClasses.ClassInfo> lowest = classes.classes().stream()
+                .filter(c -> !Double.isNaN(s.iou()[c.contiguousId()]))
                 .sorted((x, y) -> Double.compare(s.iou()[x.contiguousId()], s.iou()[y.contiguousId()]))
-                .limit(15).forEach(c -> b.append(String.format(Locale.ROOT, "| %s | %.2f |%n",
-                        c.names().getFirst(), s.iou()[c.contiguousId()])));
+                .limit(20).toList();
+        b.append("## Classes with the lowest IoU\n\n| class | IoU | PQ | segments asked | classified right |\n"
+                + "|---|---:|---:|---:|---:|\n");
+        for (OvsegClasses.ClassInfo c : lowest.subList(0, Math.min(WORST, lowest.size()))) {
+            b.append("| ").append(c.names().getFirst()).append(" | ").append(num(s.iou()[c.contiguousId()]))
+                    .append(" | ").append(num(classPq(pr, c))).append(" | ").append(asked[c.contiguousId()])
+                    .append(" | ").append(right[c.contiguousId()]).append(" |\n");
+        }
+        b.append("\n").append(Figures.chart(out, "chart.png", List.of(
+                new Figures.Bars("Overall vs the paper", "score", List.of("osprey4j", "paper"),
+                        List.of("PQ", "AP", "mIoU"), List.of(List.of(bar(100 * pr.all().pq()), bar(apAll), bar(mIoU)),
+                                List.of(paper[0], paper[1], paper[2]))),
+                new Figures.Bars("Things vs stuff (x100)", "score", List.of("PQ", "SQ", "RQ"),
+                        List.of("all", "things", "stuff"),
+                        List.of(List.of(bar(100 * pr.all().pq()), bar(100 * pr.things().pq()),
+                                        bar(100 * pr.stuff().pq())),
+                                List.of(bar(100 * pr.all().sq()), bar(100 * pr.things().sq()),
+                                        bar(100 * pr.stuff().sq())),
+                                List.of(bar(100 * pr.all().rq()), bar(100 * pr.things().rq()),
+                                        bar(100 * pr.stuff().rq())))),
+                new Figures.Bars("Classes with the lowest IoU", "score", List.of("IoU", "PQ"),
+                        lowest.stream().map(c -> c.names().getFirst()).toList(),
+                        List.of(lowest.stream().map(c -> (Number) bar(s.iou()[c.contiguousId()])).toList(),
+                                lowest.stream().map(c -> (Number) bar(classPq(pr, c))).toList())))));
+        int segments = summary.path("segments_asked").asInt();
+        b.append("## The most wrong segments\n\n").append(misses.size()).append(" of ").append(segments)
+                .append(" segments asked got another class than their own");
+        if (worst.isEmpty()) {
+            b.append(".\n");
+        } else {
+            b.append("; the ").append(worst.size()).append(" whose true class got the lowest probability "
+                    + "(larger segments first on ties):\n\n| segment | true class | predicted | P(true class) | "
+                    + "pixels | answer |\n|---|---|---|---:|---:|---|\n");
+            for (Miss m : worst) {
+                b.append("| `").append(m.id()).append("` | ").append(className(classes, m.truth())).append(" | ")
+                        .append(className(classes, m.predicted())).append(" | ")
+                        .append(String.format(Locale.ROOT, "%.4f", m.truthProbability())).append(" | ")
+                        .append(m.area()).append(" | ").append(Reports.oneLine(m.answer())).append(" |\n");
+            }
+            b.append("\n### The most wrong segments, drawn\n\n");
+            for (Miss m : worst.subList(0, Math.min(WORST_DRAWN, worst.size()))) {
+                b.append(drawn(out, m)).append("  \n`").append(m.id()).append("`: true class ")
+                        .append(className(classes, m.truth())).append(", predicted ")
+                        .append(className(classes, m.predicted())).append(", answered \"")
+                        .append(Reports.oneLine(m.answer())).append("\"\n\n");
+            }
+        }
         b.append("\nEvery answer, with its class scores, is in `samples.jsonl`.\n");
         String md = b.toString();
         Reports.write(out, summary, md);
         return new Result(summary, md, selected.size(), askedNow, resumed);
+    }
+
+    /** The segment's image with its mask tinted and outlined, as {@code worst/IMAGE_SLOT.png}. */
+    private static String drawn(Path out, Miss m) {
+        try {
+            long[] pan = readPanoptic(m.image().panoptic());
+            int[] size = pngSize(m.image().panoptic());
+            Mask mask = Mask.fromPredicate(size[0], size[1], (x, y) -> pan[y * size[0] + x] == m.segment());
+            return Figures.worstCase(out, m.id(), m.image().image(), List.of(mask));
+        } catch (IOException e) {
+            return "(image not drawn: " + e.getMessage() + ")";
+        }
+    }
+
+    private static String className(OvsegClasses classes, int contiguousId) {
+        return classes.classes().get(contiguousId).names().getFirst();
+    }
+
+    /** A class's PQ x100 (0 where it has no true or predicted segment, as panopticapi has it; NaN if unlisted). */
+    private static double classPq(PanopticQuality.Result pr, OvsegClasses.ClassInfo c) {
+        double[] pc = pr.perClass().get(c.datasetId());
+        return pc == null ? Double.NaN : 100 * pc[0];
+    }
+
+    /** A chart's bar: an undefined figure is drawn as 0 (the tables say n/a). */
+    private static double bar(double v) {
+        return Double.isNaN(v) ? 0 : v;
     }
 
     private static String row(String name, double v, double paper) {

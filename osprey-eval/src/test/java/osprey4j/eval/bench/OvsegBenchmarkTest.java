@@ -1,18 +1,24 @@
 package osprey4j.eval.bench;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import osprey4j.core.mask.Mask;
@@ -109,6 +115,85 @@ class OvsegBenchmarkTest {
         assertEquals(7, lines.size());
         assertEquals("wall", lines.get("ADE_val_00000001#0").get("best").asText());
         assertEquals(150, lines.get("ADE_val_00000001#0").get("scores").size());
+        assertEquals(7, r.summary().get("segments_right").asInt());
+        assertEquals(0, r.summary().get("worst").size(), "no segment was taken for another class");
+        assertTrue(md.contains("0 of 7 segments asked got another class than their own."), md);
+        assertEquals(1, r.summary().get("per_class").get("bed").get("segments").asInt());
+        assertEquals(1, r.summary().get("per_class").get("bed").get("segments_right").asInt());
+        assertTrue(md.contains("![charts](chart.png)"), md);
+        BufferedImage chart = png(dir.resolve("out/chart.png"));
+        assertEquals(3 * 720, chart.getWidth(), "overall, things vs stuff, and per-class charts side by side");
+        assertTrue(!Files.exists(dir.resolve("out/worst")), "nothing to draw");
+    }
+
+    /** Reads a file that must be a PNG: its signature, then a decodable image. */
+    static BufferedImage png(Path f) throws IOException {
+        assertTrue(Files.isRegularFile(f), f + " written");
+        byte[] head = Arrays.copyOf(Files.readAllBytes(f), 8);
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, head, f + " is a PNG");
+        BufferedImage img = ImageIO.read(f.toFile());
+        assertNotNull(img, f + " decodes");
+        return img;
+    }
+
+    @Test
+    void wrongAnswersAreListedMostWrongFirstAndDrawnWithTheirMasks(@TempDir Path dir) throws IOException {
+        OvsegSampleData.write(dir, "ade");
+        OvsegClasses classes = OvsegClasses.of("ade");
+        Path out = dir.resolve("out");
+        // one answer for every segment: all are wrong, and segments of one class tie on the true class's probability
+        OvsegBenchmark.Result r = OvsegBenchmark.run("ade", dir, options(out, 0), new Oracle("ade", -1, "a bicycle"),
+                scorer(classes), classes);
+        JsonNode worst = r.summary().get("worst");
+        assertEquals(7, worst.size(), "every segment taken for another class");
+        assertEquals(0, r.summary().get("segments_right").asInt());
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < worst.size(); i++) {
+            JsonNode w = worst.get(i);
+            ids.add(w.get("id").asText());
+            assertEquals("bicycle", w.get("predicted").asText());
+            assertEquals("a bicycle", w.get("answer").asText());
+            if (i > 0) {
+                JsonNode prev = worst.get(i - 1);
+                double p0 = prev.get("truth_probability").asDouble();
+                double p1 = w.get("truth_probability").asDouble();
+                assertTrue(p0 <= p1, "lowest probability of the true class first: " + worst);
+                if (p0 == p1) {
+                    assertTrue(prev.get("area").asLong() >= w.get("area").asLong(), "larger first on ties: " + worst);
+                }
+            }
+        }
+        // the two walls (384 and 168 pixels) tie: the larger comes first, right before the smaller
+        int bigWall = ids.indexOf("ADE_val_00000001#0");
+        assertEquals("wall", worst.get(bigWall).get("truth").asText());
+        assertEquals(384, worst.get(bigWall).get("area").asLong());
+        assertEquals("ADE_val_00000002#1", ids.get(bigWall + 1));
+        assertEquals(168, worst.get(bigWall + 1).get("area").asLong());
+
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("7 of 7 segments asked got another class than their own"), md);
+        png(out.resolve("chart.png"));
+        Map<String, List<OvsegSampleData.Segment>> segments = OvsegSampleData.segments("ade");
+        try (var drawn = Files.list(out.resolve("worst"))) {
+            assertEquals(6, drawn.count(), "the six most wrong drawn");
+        }
+        for (int i = 0; i < 6; i++) {
+            JsonNode w = worst.get(i);
+            String file = w.get("id").asText().replace('#', '_') + ".png";
+            assertTrue(md.contains("](worst/" + file + ")"), md);
+            assertTrue(md.contains("`" + w.get("id").asText() + "`: true class " + w.get("truth").asText()
+                    + ", predicted bicycle, answered \"a bicycle\""), md);
+            BufferedImage img = png(out.resolve("worst").resolve(file));
+            int scale = img.getWidth() / OvsegSampleData.WIDTH;
+            assertEquals(8, scale, "32 pixels wide, enlarged 8 times");
+            // the images are blue 120 everywhere: the segment is tinted red (blue halved), the rest untouched
+            for (OvsegSampleData.Segment s : segments.get(w.get("image_id").asText())) {
+                int rgb = img.getRGB((s.x0() + s.x1()) / 2 * scale + scale / 2,
+                        (s.y0() + s.y1()) / 2 * scale + scale / 2);
+                boolean tinted = (rgb & 0xff) < 100 && ((rgb >> 16) & 0xff) >= 127;
+                assertEquals(s.id() == w.get("segment").asLong(), tinted, file + ", segment " + s.id());
+            }
+        }
     }
 
     @Test
