@@ -21,6 +21,7 @@ import osprey4j.service.OspreyService;
 import osprey4j.eval.world.QuestionType;
 import osprey4j.eval.world.WorldEval;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -137,29 +138,12 @@ final class EvalCommand {
                 description = "output directory (created; an earlier run's is resumed)")
         Path out;
 
-        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
-                description = "only the first N samples (default 0: all)")
-        int limit;
-
-        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
-                description = "only the images at positions i mod n (default 0/1: all); run n of them into n "
-                        + "folders to split the work")
-        String shard;
-
-        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
-        boolean greedy;
-
-        @Option(names = "--seed", paramLabel = "S",
-                description = "sampling seed (default 0); the reference samples at temperature 0.2, top-k 50")
-        Long seed;
+        @Mixin
+        EvalSelectionMixin selection;
 
         @Option(names = "--seeds", split = ",", paramLabel = "S,S,...",
                 description = "repeat the run with each seed (into DIR/seed-S) and report the spread")
         List<Long> seeds;
-
-        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
-                description = "upper bound on an answer's tokens (default 1024, the reference's)")
-        int maxNewTokens;
 
         @Option(names = "--json", description = "print the summary as JSON")
         boolean json;
@@ -179,17 +163,9 @@ final class EvalCommand {
         @Override
         public Integer call() throws IOException {
             PaperEval eval = eval();
-            if (limit < 0) {
-                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
-            }
-            if (maxNewTokens < 1) {
-                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-            }
-            Shard part = ModelSupport.asUsage(() -> Shard.parse(shard));
-            if (greedy && (seed != null || seeds != null)) {
-                throw new UsageException("--greedy takes no seed: give either --greedy or --seed/--seeds");
-            }
-            if (seed != null && seeds != null) {
+            selection.check(seeds != null);
+            Shard part = selection.part();
+            if (selection.seed != null && seeds != null) {
                 throw new UsageException("give either --seed or --seeds, not both");
             }
             if (!Files.isRegularFile(data)) {
@@ -202,11 +178,9 @@ final class EvalCommand {
             if (Files.exists(out) && !Files.isDirectory(out)) {
                 throw new UsageException("--out " + out + " exists and is not a directory");
             }
-            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
-                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
-                    .withMaxNewTokens(maxNewTokens);
             PrintWriter err = spec.commandLine().getErr();
-            EvalRun.Options options = new EvalRun.Options(eval.id(), out, limit, part, decoding, line -> {
+            EvalRun.Options options = new EvalRun.Options(eval.id(), out, selection.limit, part, selection.decoding(),
+                    line -> {
                 err.println(line);
                 err.flush();
             });
@@ -494,24 +468,8 @@ final class EvalCommand {
                 description = "output directory (created; an earlier run's is resumed)")
         Path out;
 
-        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
-                description = "only the first N images (default 0: all)")
-        int limit;
-
-        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
-                description = "only the images at positions i mod n (default 0/1: all)")
-        String shard;
-
-        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
-        boolean greedy;
-
-        @Option(names = "--seed", paramLabel = "S",
-                description = "sampling seed (default 0); the reference samples at temperature 0.2")
-        Long seed;
-
-        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
-                description = "upper bound on an answer's tokens (default 1024, the reference's)")
-        int maxNewTokens;
+        @Mixin
+        EvalSelectionMixin selection;
 
         @Option(names = "--json", description = "print the summary as JSON")
         boolean json;
@@ -521,16 +479,8 @@ final class EvalCommand {
             if (!dataset.equals("ade") && !dataset.equals("cityscapes")) {
                 throw new UsageException("--dataset must be ade or cityscapes, got '" + dataset + "'");
             }
-            if (limit < 0) {
-                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
-            }
-            if (maxNewTokens < 1) {
-                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-            }
-            if (greedy && seed != null) {
-                throw new UsageException("--greedy takes no seed: give either --greedy or --seed");
-            }
-            Shard part = ModelSupport.asUsage(() -> Shard.parse(shard));
+            selection.check(false);
+            Shard part = selection.part();
             if (!Files.isDirectory(data)) {
                 throw new UsageException("datasets folder not found: " + data);
             }
@@ -543,11 +493,9 @@ final class EvalCommand {
             if (Files.exists(out) && !Files.isDirectory(out)) {
                 throw new UsageException("--out " + out + " exists and is not a directory");
             }
-            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
-                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
-                    .withMaxNewTokens(maxNewTokens);
             PrintWriter err = spec.commandLine().getErr();
-            EvalRun.Options options = new EvalRun.Options("ovseg-" + dataset, out, limit, part, decoding, line -> {
+            EvalRun.Options options = new EvalRun.Options("ovseg-" + dataset, out, selection.limit, part,
+                    selection.decoding(), line -> {
                 err.println(line);
                 err.flush();
             });

@@ -394,24 +394,8 @@ final class SparkCommand {
         @Option(names = "--out", required = true, paramLabel = "PATH", description = "output directory (new)")
         String out;
 
-        @Option(names = "--limit", defaultValue = "0", paramLabel = "N",
-                description = "only the first N samples (default 0: all)")
-        int limit;
-
-        @Option(names = "--shard", defaultValue = "0/1", paramLabel = "i/n",
-                description = "only the images at positions i mod n (default 0/1: all)")
-        String shard;
-
-        @Option(names = "--greedy", description = "greedy decoding instead of the reference's sampling")
-        boolean greedy;
-
-        @Option(names = "--seed", paramLabel = "S",
-                description = "sampling seed (default 0); the reference samples at temperature 0.2, top-k 50")
-        Long seed;
-
-        @Option(names = "--max-new-tokens", defaultValue = "1024", paramLabel = "N",
-                description = "upper bound on an answer's tokens (default 1024, the reference's)")
-        int maxNewTokens;
+        @Mixin
+        EvalSelectionMixin selection;
 
         @Mixin
         JobOptions job;
@@ -421,21 +405,9 @@ final class SparkCommand {
         @Override
         public Integer call() {
             osprey4j.eval.bench.PaperEval eval = eval();
-            if (limit < 0) {
-                throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
-            }
-            if (maxNewTokens < 1) {
-                throw new UsageException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-            }
-            if (greedy && seed != null) {
-                throw new UsageException("--greedy takes no seed: give either --greedy or --seed");
-            }
-            osprey4j.eval.runner.Shard part = usage(() -> osprey4j.eval.runner.Shard.parse(shard));
-            GenerationOptions decoding = greedy ? GenerationOptions.greedy(maxNewTokens)
-                    : GenerationOptions.reference().withSeed(seed == null ? GenerationOptions.DEFAULT_SEED : seed)
-                    .withMaxNewTokens(maxNewTokens);
+            selection.check(false);
             osprey4j.spark.PaperEvalJob.Options o = new osprey4j.spark.PaperEvalJob.Options(eval, model, data, images,
-                    out, job.outputFormat(), limit, part, decoding, job.partitions);
+                    out, job.outputFormat(), selection.limit, selection.part(), selection.decoding(), job.partitions);
             SparkSetup setup = job.setup("eval " + eval.id());
             osprey4j.spark.PaperEvalJob.Result r = job(() -> osprey4j.spark.PaperEvalJob.run(o, setup, System.err));
             printResult(spec, r.job(), "samples", job.json, j -> j.set("summary", r.summary()));
