@@ -127,6 +127,43 @@ public final class Gemm {
         compute(x.segment(), m, k, w.dtype(), w.segment(), n, b, out.segment());
     }
 
+    /**
+     * out = x · w for a right-hand side stored the other way round from {@link #linear}'s weight: x [M, K], w
+     * [K, N] row-major (torch's {@code x @ w}), both F32, out [M, N] F32 (not overlapping either). The same blocked
+     * product: only the packing of w's panels differs (rows of w are already k-major, so a panel is copied, not
+     * transposed), and every output element is the same sum in the same order as {@code linear} gives for
+     * {@code w}'s transpose.
+     */
+    public static void matmul(Tensor x, Tensor w, Tensor out) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireF32(w, "w");
+        KernelChecks.requireF32(out, "out");
+        KernelChecks.requireRank(x, 2, "x");
+        KernelChecks.requireRank(w, 2, "w");
+        KernelChecks.requireRank(out, 2, "out");
+        int m = x.size(0), k = x.size(1), n = w.size(1);
+        if (w.dim(0) != k || out.dim(0) != m || out.dim(1) != n) {
+            throw new IllegalArgumentException("matmul: x " + Arrays.toString(x.shape()) + " times w "
+                    + Arrays.toString(w.shape()) + " does not give out " + Arrays.toString(out.shape()));
+        }
+        if (overlaps(out, x) || overlaps(out, w)) {
+            throw new IllegalArgumentException("matmul: out must not share memory with x or w");
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            out.segment().fill((byte) 0);
+            return;
+        }
+        int chunkRows = (int) Math.max(MR, Math.min(m, (MAX_PACKED_X / Math.max(1, k)) / MR * MR));
+        for (int m0 = 0; m0 < m; m0 += chunkRows) {
+            int rows = Math.min(chunkRows, m - m0);
+            new Problem(x.segment().asSlice((long) m0 * k * 4, (long) rows * k * 4), rows, k, DType.F32, w.segment(),
+                    n, new float[n], out.segment().asSlice((long) m0 * n * 4, (long) rows * n * 4), true).run();
+        }
+    }
+
     private static void requireWeight(Tensor w) {
         if (w.rank() != 2) {
             throw new IllegalArgumentException("linear: weight must be [N, K], got shape "
@@ -191,7 +228,7 @@ public final class Gemm {
         for (int m0 = 0; m0 < m; m0 += chunkRows) {
             int rows = Math.min(chunkRows, m - m0);
             new Problem(x.asSlice((long) m0 * k * 4, (long) rows * k * 4), rows, k, wType, w, n,
-                    bias != null ? bias : new float[n], out.asSlice((long) m0 * n * 4, (long) rows * n * 4)).run();
+                    bias != null ? bias : new float[n], out.asSlice((long) m0 * n * 4, (long) rows * n * 4), false).run();
         }
     }
 
@@ -211,6 +248,8 @@ public final class Gemm {
         private final float[] bias;
         private final MemorySegment out;
         private final int panels;
+        /** w is [K, N] row-major (F32), not [N, K]. */
+        private final boolean kMajorW;
         /** x packed per K block and per group of MR rows, k-major in the group: see {@link #packRowGroup}. */
         private final float[] packedX;
         private final int mPadded;
@@ -221,7 +260,8 @@ public final class Gemm {
         private final AtomicInteger nextItem = new AtomicInteger();
 
         Problem(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
-                MemorySegment out) {
+                MemorySegment out, boolean kMajorW) {
+            this.kMajorW = kMajorW;
             this.x = x;
             this.m = m;
             this.k = k;
@@ -342,6 +382,18 @@ public final class Gemm {
          * in F32; rows past N are zero, so the kernel can always run full width.
          */
         private void packPanel(int p, int k0, int kc, float[] dst, int off, float[] row) {
+            if (kMajorW) {
+                // w[k][n]: the panel's NR columns of each row k are already contiguous
+                int cols = Math.min(NR, n - p * NR);
+                for (int kk = 0; kk < kc; kk++) {
+                    MemorySegment.copy(w, ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) (k0 + kk) * n + (long) p * NR) * 4,
+                            dst, off + kk * NR, cols);
+                    for (int j = cols; j < NR; j++) {
+                        dst[off + kk * NR + j] = 0f;
+                    }
+                }
+                return;
+            }
             for (int j = 0; j < NR; j++) {
                 int wr = p * NR + j;
                 if (wr < n) {
