@@ -164,8 +164,11 @@ public final class BilinearResize {
             }
         }
         int nx = count;
-        int[] hi0 = new int[nx], hi1 = new int[nx];
-        float[] hw0 = new float[nx], hw1 = new float[nx];
+        // taps arrays padded to whole vectors (index 0, weight 0), so that the gathers below run unmasked
+        int nxPadded = (nx + F.length() - 1) / F.length() * F.length();
+        int outWPadded = (outW + F.length() - 1) / F.length() * F.length();
+        int[] hi0 = new int[nxPadded], hi1 = new int[nxPadded];
+        float[] hw0 = new float[nxPadded], hw1 = new float[nxPadded];
         for (int X = 0; X < cropW; X++) {
             if (slot[X] >= 0) {
                 hi0[slot[X]] = x1.i0[X];
@@ -174,20 +177,22 @@ public final class BilinearResize {
                 hw1[slot[X]] = x1.w1[X];
             }
         }
-        int[] a = new int[outW], b = new int[outW];
+        int[] a = new int[outWPadded], b = new int[outWPadded];
+        float[] xw0 = new float[outWPadded], xw1 = new float[outWPadded];
         for (int j = 0; j < outW; j++) {
             a[j] = slot[x2.i0[j]];
             b[j] = slot[x2.i1[j]];
+            xw0[j] = x2.w0[j];
+            xw1[j] = x2.w1[j];
         }
         int band = Math.max(8, Math.min(64, (outH + 1) / 2));
         int bands = (outH + band - 1) / band;
         MemorySegment in = x.segment();
         MemorySegment o = out.segment();
-        int nxPadded = (nx + F.length() - 1) / F.length() * F.length();
         ComputePool.parallelFor(c * bands, 1, (from, to) -> {
             // two first-pass rows (source rows sa, sb), the intermediate row, two second-pass rows (rows ya, yb)
             float[] ha = new float[nxPadded], hb = new float[nxPadded], mid = new float[nxPadded];
-            float[] ra = new float[outW], rb = new float[outW], source = new float[w];
+            float[] ra = new float[outWPadded], rb = new float[outWPadded], source = new float[w];
             for (int item = from; item < to; item++) {
                 int ch = item / bands, i0 = (item % bands) * band, i1 = Math.min(outH, i0 + band);
                 long src = (long) ch * h * w;
@@ -212,8 +217,11 @@ public final class BilinearResize {
                             boolean hIntoA = sa != s0 && sa != s1 && (sb == s0 || sb == s1 || sa < sb);
                             float[] hr = hIntoA ? ha : hb;
                             MemorySegment.copy(in, FLOAT, (src + (long) s * w) * Float.BYTES, source, 0, w);
-                            for (int k = 0; k < nx; k++) {
-                                hr[k] = source[hi0[k]] * hw0[k] + source[hi1[k]] * hw1[k];
+                            for (int k = 0; k < nxPadded; k += F.length()) {
+                                FloatVector.fromArray(F, source, 0, hi0, k).mul(FloatVector.fromArray(F, hw0, k))
+                                        .add(FloatVector.fromArray(F, source, 0, hi1, k)
+                                                .mul(FloatVector.fromArray(F, hw1, k)))
+                                        .intoArray(hr, k);
                             }
                             if (hIntoA) {
                                 sa = s;
@@ -228,8 +236,10 @@ public final class BilinearResize {
                                     .intoArray(mid, k);
                         }
                         // second resize, horizontal
-                        for (int j = 0; j < outW; j++) {
-                            r[j] = mid[a[j]] * x2.w0[j] + mid[b[j]] * x2.w1[j];
+                        for (int j = 0; j < outWPadded; j += F.length()) {
+                            FloatVector.fromArray(F, mid, 0, a, j).mul(FloatVector.fromArray(F, xw0, j))
+                                    .add(FloatVector.fromArray(F, mid, 0, b, j).mul(FloatVector.fromArray(F, xw1, j)))
+                                    .intoArray(r, j);
                         }
                         if (intoA) {
                             ya = yy;

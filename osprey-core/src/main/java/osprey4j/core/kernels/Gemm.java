@@ -300,18 +300,20 @@ public final class Gemm {
             int kcMax = Math.min(KC, k);
             float[] packedW = new float[panelsPerItem * NR * kcMax];
             float[] row = new float[kcMax];
+            float[] kRow = kMajorW ? new float[panelsPerItem * NR] : null;
             MemorySegment scratch = Arena.ofAuto().allocate(MR * NR * 4L, 64);
             for (int item = nextItem.getAndIncrement(); item < items; item = nextItem.getAndIncrement()) {
                 int p0 = (item % colItems) * panelsPerItem;
                 int p1 = Math.min(panels, p0 + panelsPerItem);
                 int r0 = (item / colItems) * rowsPerItem;
                 int r1 = Math.min(m, r0 + rowsPerItem);
-                item(r0, r1, p0, p1, packedW, row, scratch);
+                item(r0, r1, p0, p1, packedW, row, kRow, scratch);
             }
         }
 
         /** out rows [r0, r1) x the columns of panels [p0, p1); r0 is a multiple of MR. */
-        private void item(int r0, int r1, int p0, int p1, float[] packedW, float[] row, MemorySegment scratch) {
+        private void item(int r0, int r1, int p0, int p1, float[] packedW, float[] row, float[] kRow,
+                MemorySegment scratch) {
             long outRowBytes = (long) n * 4;
             // out starts as the bias (or zero); every K block then accumulates into it, so the micro-kernel has
             // a single path (no first-block branch that the JIT might compile as a trap and later deoptimise).
@@ -323,8 +325,12 @@ public final class Gemm {
             }
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
-                for (int p = p0; p < p1; p++) {
-                    packPanel(p, k0, kc, packedW, (p - p0) * NR * kc, row);
+                if (kMajorW) {
+                    packRowPanels(p0, p1, k0, kc, packedW, kRow);
+                } else {
+                    for (int p = p0; p < p1; p++) {
+                        packPanel(p, k0, kc, packedW, (p - p0) * NR * kc, row);
+                    }
                 }
                 // Row tiles outer, panels inner: the tile's x values stay in cache while the item's packed W
                 // streams by, and consecutive tiles of out lie side by side in memory.
@@ -378,22 +384,26 @@ public final class Gemm {
         }
 
         /**
+         * For a [K, N] right-hand side: packs panels [p0, p1) for columns [k0, k0 + kc) as {@link #packPanel} lays
+         * them out. Row k of w holds the panels' columns side by side, so each row is read once (one bulk copy)
+         * and split into the panels; columns past N are zero.
+         */
+        private void packRowPanels(int p0, int p1, int k0, int kc, float[] dst, float[] kRow) {
+            int c0 = p0 * NR, cols = Math.min(n, p1 * NR) - c0, width = (p1 - p0) * NR;
+            java.util.Arrays.fill(kRow, cols, width, 0f);
+            for (int kk = 0; kk < kc; kk++) {
+                MemorySegment.copy(w, ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) (k0 + kk) * n + c0) * 4, kRow, 0, cols);
+                for (int p = p0; p < p1; p++) {
+                    System.arraycopy(kRow, (p - p0) * NR, dst, (p - p0) * NR * kc + kk * NR, NR);
+                }
+            }
+        }
+
+        /**
          * Packs rows [p*NR, p*NR + NR) of W, columns [k0, k0 + kc), as dst[off + kk*NR + j] = W[p*NR + j][k0 + kk]
          * in F32; rows past N are zero, so the kernel can always run full width.
          */
         private void packPanel(int p, int k0, int kc, float[] dst, int off, float[] row) {
-            if (kMajorW) {
-                // w[k][n]: the panel's NR columns of each row k are already contiguous
-                int cols = Math.min(NR, n - p * NR);
-                for (int kk = 0; kk < kc; kk++) {
-                    MemorySegment.copy(w, ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) (k0 + kk) * n + (long) p * NR) * 4,
-                            dst, off + kk * NR, cols);
-                    for (int j = cols; j < NR; j++) {
-                        dst[off + kk * NR + j] = 0f;
-                    }
-                }
-                return;
-            }
             for (int j = 0; j < NR; j++) {
                 int wr = p * NR + j;
                 if (wr < n) {

@@ -295,13 +295,16 @@ public final class AutomaticMaskGenerator {
         MemorySegment seg = logits.segment();
         long base = (long) m * h * w;
         int inter = 0, union = 0;
-        for (long i = 0; i < (long) h * w; i++) {
-            float v = seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, base + i);
-            if (v > high) {
-                inter++;
-            }
-            if (v > low) {
-                union++;
+        float[] row = new float[w];
+        for (int y = 0; y < h; y++) {
+            MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, (base + (long) y * w) * Float.BYTES, row, 0, w);
+            for (float v : row) {
+                if (v > high) {
+                    inter++;
+                }
+                if (v > low) {
+                    union++;
+                }
             }
         }
         return (float) inter / (float) union;
