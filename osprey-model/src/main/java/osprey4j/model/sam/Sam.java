@@ -362,16 +362,8 @@ public final class Sam implements AutoCloseable {
 
     /** The mask of logits above {@link #MASK_THRESHOLD} in a row-major w x h plane starting at float {@code base}. */
     static Mask threshold(MemorySegment logits, long base, int w, int h) {
-        byte[] on = new byte[Math.toIntExact((long) w * h)];
-        float[] row = new float[w];
-        for (int y = 0; y < h; y++) {
-            MemorySegment.copy(logits, ValueLayout.JAVA_FLOAT_UNALIGNED, (base + (long) y * w) * Float.BYTES, row, 0, w);
-            for (int x = 0; x < w; x++) {
-                if (row[x] > MASK_THRESHOLD) {
-                    on[y * w + x] = 1;
-                }
-            }
-        }
-        return Mask.fromBytes(w, h, on);
+        float[] plane = new float[Math.toIntExact((long) w * h)];
+        MemorySegment.copy(logits, ValueLayout.JAVA_FLOAT_UNALIGNED, base * Float.BYTES, plane, 0, plane.length);
+        return Mask.fromPredicate(w, h, (x, y) -> plane[y * w + x] > MASK_THRESHOLD);
     }
 }
