@@ -40,7 +40,7 @@ public final class SamSegmenter implements Segmenter {
     private record Encoded(RgbImage image, Sam.Embedding embedding) implements Prepared {
         @Override
         public long byteSize() {
-            return embedding.embedding().byteSize() + 3L * image.width() * image.height();
+            return embedding.byteSize() + 3L * image.width() * image.height();
         }
     }
 

@@ -121,4 +121,145 @@ public final class BilinearResize {
         });
         return out;
     }
+
+    /**
+     * {@code resize(x, midH, midW)}, cropped to its top-left {@code cropH x cropW}, then resized to
+     * {@code outH x outW} (SAM's post-processing: low-resolution logits to the padded input size, the padding cut
+     * off, then to the original image size), computing the intermediate map only where the second resize reads it
+     * and never storing it whole. Every value is the same float arithmetic in the same order as the three steps
+     * run one after the other, so the result is bitwise that of {@link #resize} - crop - {@link #resize}.
+     *
+     * @param x [C, H, W] F32
+     * @return [C, outH, outW]
+     * @throws IllegalArgumentException for a crop larger than the intermediate size, or a size that is not positive
+     */
+    public static Tensor resizeCropResize(Tensor x, int midH, int midW, int cropH, int cropW, int outH, int outW) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireRank(x, 3, "x");
+        int c = x.size(0), h = x.size(1), w = x.size(2);
+        if (h <= 0 || w <= 0 || midH <= 0 || midW <= 0 || cropH <= 0 || cropW <= 0 || outH <= 0 || outW <= 0) {
+            throw new IllegalArgumentException("resize " + h + "x" + w + " to " + midH + "x" + midW + ", crop "
+                    + cropH + "x" + cropW + ", resize to " + outH + "x" + outW + ": every size must be positive");
+        }
+        if (cropH > midH || cropW > midW) {
+            throw new IllegalArgumentException("crop " + cropH + "x" + cropW + " is larger than " + midH + "x" + midW);
+        }
+        Tensor out = Tensor.zeros(DType.F32, c, outH, outW);
+        if (c == 0) {
+            return out;
+        }
+        Taps y1 = Taps.of(h, midH), x1 = Taps.of(w, midW), y2 = Taps.of(cropH, outH), x2 = Taps.of(cropW, outW);
+        // The intermediate columns the second resize reads, in order ("needed" columns, nx of them); the second
+        // resize's horizontal taps as positions in that list.
+        int[] slot = new int[cropW];
+        java.util.Arrays.fill(slot, -1);
+        for (int j = 0; j < outW; j++) {
+            slot[x2.i0[j]] = 0;
+            slot[x2.i1[j]] = 0;
+        }
+        int count = 0;
+        for (int X = 0; X < cropW; X++) {
+            if (slot[X] == 0) {
+                slot[X] = count++;
+            }
+        }
+        int nx = count;
+        // taps arrays padded to whole vectors (index 0, weight 0), so that the gathers below run unmasked
+        int nxPadded = (nx + F.length() - 1) / F.length() * F.length();
+        int outWPadded = (outW + F.length() - 1) / F.length() * F.length();
+        int[] hi0 = new int[nxPadded], hi1 = new int[nxPadded];
+        float[] hw0 = new float[nxPadded], hw1 = new float[nxPadded];
+        for (int X = 0; X < cropW; X++) {
+            if (slot[X] >= 0) {
+                hi0[slot[X]] = x1.i0[X];
+                hi1[slot[X]] = x1.i1[X];
+                hw0[slot[X]] = x1.w0[X];
+                hw1[slot[X]] = x1.w1[X];
+            }
+        }
+        int[] a = new int[outWPadded], b = new int[outWPadded];
+        float[] xw0 = new float[outWPadded], xw1 = new float[outWPadded];
+        for (int j = 0; j < outW; j++) {
+            a[j] = slot[x2.i0[j]];
+            b[j] = slot[x2.i1[j]];
+            xw0[j] = x2.w0[j];
+            xw1[j] = x2.w1[j];
+        }
+        int band = Math.max(8, Math.min(64, (outH + 1) / 2));
+        int bands = (outH + band - 1) / band;
+        MemorySegment in = x.segment();
+        MemorySegment o = out.segment();
+        ComputePool.parallelFor(c * bands, 1, (from, to) -> {
+            // two first-pass rows (source rows sa, sb), the intermediate row, two second-pass rows (rows ya, yb)
+            float[] ha = new float[nxPadded], hb = new float[nxPadded], mid = new float[nxPadded];
+            float[] ra = new float[outWPadded], rb = new float[outWPadded], source = new float[w];
+            for (int item = from; item < to; item++) {
+                int ch = item / bands, i0 = (item % bands) * band, i1 = Math.min(outH, i0 + band);
+                long src = (long) ch * h * w;
+                int sa = -1, sb = -1, ya = -1, yb = -1;
+                for (int i = i0; i < i1; i++) {
+                    int need0 = y2.i0[i], need1 = y2.i1[i];
+                    for (int pass = 0; pass < 2; pass++) {
+                        int yy = pass == 0 ? need0 : need1;
+                        if (yy == ya || yy == yb) {
+                            continue;
+                        }
+                        // recompute into the row not needed now: the rows grow with i, so the older one
+                        boolean intoA = ya != need0 && ya != need1 && (yb == need0 || yb == need1 || ya < yb);
+                        float[] r = intoA ? ra : rb;
+                        // first resize, vertical at intermediate row yy, from first-pass rows s0 and s1
+                        int s0 = y1.i0[yy], s1 = y1.i1[yy];
+                        for (int want = 0; want < 2; want++) {
+                            int s = want == 0 ? s0 : s1;
+                            if (s == sa || s == sb) {
+                                continue;
+                            }
+                            boolean hIntoA = sa != s0 && sa != s1 && (sb == s0 || sb == s1 || sa < sb);
+                            float[] hr = hIntoA ? ha : hb;
+                            MemorySegment.copy(in, FLOAT, (src + (long) s * w) * Float.BYTES, source, 0, w);
+                            for (int k = 0; k < nxPadded; k += F.length()) {
+                                FloatVector.fromArray(F, source, 0, hi0, k).mul(FloatVector.fromArray(F, hw0, k))
+                                        .add(FloatVector.fromArray(F, source, 0, hi1, k)
+                                                .mul(FloatVector.fromArray(F, hw1, k)))
+                                        .intoArray(hr, k);
+                            }
+                            if (hIntoA) {
+                                sa = s;
+                            } else {
+                                sb = s;
+                            }
+                        }
+                        float[] t0 = s0 == sa ? ha : hb, t1 = s1 == sa ? ha : hb;
+                        float wy0 = y1.w0[yy], wy1 = y1.w1[yy];
+                        for (int k = 0; k < nx; k += F.length()) {
+                            FloatVector.fromArray(F, t0, k).mul(wy0).add(FloatVector.fromArray(F, t1, k).mul(wy1))
+                                    .intoArray(mid, k);
+                        }
+                        // second resize, horizontal
+                        for (int j = 0; j < outWPadded; j += F.length()) {
+                            FloatVector.fromArray(F, mid, 0, a, j).mul(FloatVector.fromArray(F, xw0, j))
+                                    .add(FloatVector.fromArray(F, mid, 0, b, j).mul(FloatVector.fromArray(F, xw1, j)))
+                                    .intoArray(r, j);
+                        }
+                        if (intoA) {
+                            ya = yy;
+                        } else {
+                            yb = yy;
+                        }
+                    }
+                    // second resize, vertical
+                    float[] t0 = need0 == ya ? ra : rb, t1 = need1 == ya ? ra : rb;
+                    float wy0 = y2.w0[i], wy1 = y2.w1[i];
+                    long dst = ((long) ch * outH + i) * outW * Float.BYTES;
+                    for (int j = 0; j < outW; j += F.length()) {
+                        VectorMask<Float> m = F.indexInRange(j, outW);
+                        FloatVector v0 = FloatVector.fromArray(F, t0, j, m);
+                        FloatVector v1 = FloatVector.fromArray(F, t1, j, m);
+                        v0.mul(wy0).add(v1.mul(wy1)).intoMemorySegment(o, dst + (long) j * Float.BYTES, LE, m);
+                    }
+                }
+            }
+        });
+        return out;
+    }
 }

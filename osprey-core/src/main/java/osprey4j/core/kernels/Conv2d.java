@@ -189,6 +189,54 @@ public final class Conv2d {
     }
 
     /**
+     * {@link #transposed}, returning the output channels-first, [O, h * k, w * k] (the same values: the GEMM, then
+     * each tap plus its channel's bias, scattered to its pixel of every channel plane). For a consumer that reads
+     * whole planes, such as a product of a few vectors with every pixel (SAM's hypernetwork masks), which then
+     * needs no transpose.
+     */
+    public static Tensor transposedChannelsFirst(Tensor x, int h, int w, int k, Tensor filters, Tensor bias) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireRank(filters, 2, "filters");
+        if (k <= 0 || x.rank() != 2 || x.dim(0) != (long) h * w || filters.dim(1) != x.dim(1)
+                || filters.dim(0) % ((long) k * k) != 0) {
+            throw new IllegalArgumentException("cannot apply transposed " + k + "x" + k + " filters " + filters + " to "
+                    + x + " as a " + h + "x" + w + " map");
+        }
+        int o = Math.toIntExact(filters.dim(0) / ((long) k * k));
+        float[] b = bias == null ? new float[o] : bias.toFloatArray();
+        if (b.length != o) {
+            throw new IllegalArgumentException("bias " + bias + " does not have " + o + " channels");
+        }
+        Tensor taps = Gemm.linear(x, filters, null);
+        int ow = w * k, oh = h * k;
+        long plane = (long) oh * ow;
+        Tensor out = Tensor.zeros(DType.F32, o, oh, ow);
+        MemorySegment src = taps.segment();
+        MemorySegment dst = out.segment();
+        int taps2 = k * k;
+        ComputePool.parallelFor(h, 1, (from, to) -> {
+            float[] row = new float[w * taps2 * o];
+            float[] line = new float[ow];
+            for (int y = from; y < to; y++) {
+                MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) y * w * taps2 * o * Float.BYTES, row,
+                        0, row.length);
+                for (int c = 0; c < o; c++) {
+                    for (int ky = 0; ky < k; ky++) {
+                        for (int x0 = 0; x0 < w; x0++) {
+                            for (int kx = 0; kx < k; kx++) {
+                                line[x0 * k + kx] = row[(x0 * taps2 + ky * k + kx) * o + c] + b[c];
+                            }
+                        }
+                        MemorySegment.copy(line, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                                (c * plane + (long) (y * k + ky) * ow) * Float.BYTES, ow);
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    /**
      * A transposed convolution with stride equal to its kernel k and no padding
      * ({@code conv_transpose2d(x, weight, bias, stride=k)}, k x k), on a channels-last map: each input pixel's
      * product with the filters fills its own k x k block of the output, so it is one GEMM and a scatter.

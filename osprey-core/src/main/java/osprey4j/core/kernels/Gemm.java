@@ -129,6 +129,43 @@ public final class Gemm {
         compute(x.segment(), m, k, w.dtype(), w.segment(), n, b, out.segment());
     }
 
+    /**
+     * out = x · w for a right-hand side stored the other way round from {@link #linear}'s weight: x [M, K], w
+     * [K, N] row-major (torch's {@code x @ w}), both F32, out [M, N] F32 (not overlapping either). The same blocked
+     * product: only the packing of w's panels differs (rows of w are already k-major, so a panel is copied, not
+     * transposed), and every output element is the same sum in the same order as {@code linear} gives for
+     * {@code w}'s transpose.
+     */
+    public static void matmul(Tensor x, Tensor w, Tensor out) {
+        KernelChecks.requireF32(x, "x");
+        KernelChecks.requireF32(w, "w");
+        KernelChecks.requireF32(out, "out");
+        KernelChecks.requireRank(x, 2, "x");
+        KernelChecks.requireRank(w, 2, "w");
+        KernelChecks.requireRank(out, 2, "out");
+        int m = x.size(0), k = x.size(1), n = w.size(1);
+        if (w.dim(0) != k || out.dim(0) != m || out.dim(1) != n) {
+            throw new IllegalArgumentException("matmul: x " + Arrays.toString(x.shape()) + " times w "
+                    + Arrays.toString(w.shape()) + " does not give out " + Arrays.toString(out.shape()));
+        }
+        if (overlaps(out, x) || overlaps(out, w)) {
+            throw new IllegalArgumentException("matmul: out must not share memory with x or w");
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            out.segment().fill((byte) 0);
+            return;
+        }
+        int chunkRows = (int) Math.max(MR, Math.min(m, (MAX_PACKED_X / Math.max(1, k)) / MR * MR));
+        for (int m0 = 0; m0 < m; m0 += chunkRows) {
+            int rows = Math.min(chunkRows, m - m0);
+            new Problem(x.segment().asSlice((long) m0 * k * 4, (long) rows * k * 4), rows, k, DType.F32, w.segment(),
+                    n, new float[n], out.segment().asSlice((long) m0 * n * 4, (long) rows * n * 4), true).run();
+        }
+    }
+
     private static void requireWeight(Tensor w) {
         if (w.rank() != 2) {
             throw new IllegalArgumentException("linear: weight must be [N, K], got shape "
@@ -193,7 +230,7 @@ public final class Gemm {
         for (int m0 = 0; m0 < m; m0 += chunkRows) {
             int rows = Math.min(chunkRows, m - m0);
             new Problem(x.asSlice((long) m0 * k * 4, (long) rows * k * 4), rows, k, wType, w, n,
-                    bias != null ? bias : new float[n], out.asSlice((long) m0 * n * 4, (long) rows * n * 4)).run();
+                    bias != null ? bias : new float[n], out.asSlice((long) m0 * n * 4, (long) rows * n * 4), false).run();
         }
     }
 
@@ -213,6 +250,8 @@ public final class Gemm {
         private final float[] bias;
         private final MemorySegment out;
         private final int panels;
+        /** w is [K, N] row-major (F32), not [N, K]. */
+        private final boolean kMajorW;
         /** x packed per K block and per group of MR rows, k-major in the group: see {@link #packRowGroup}. */
         private final float[] packedX;
         private final int mPadded;
@@ -229,7 +268,8 @@ public final class Gemm {
         private final AtomicInteger nextItem = new AtomicInteger();
 
         Problem(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
-                MemorySegment out) {
+                MemorySegment out, boolean kMajorW) {
+            this.kMajorW = kMajorW;
             this.x = x;
             this.m = m;
             this.k = k;
@@ -250,7 +290,9 @@ public final class Gemm {
             this.rowsPerItem = (mPadded / MR + rowItems - 1) / rowItems * MR;
             this.items = colItems * ((m + rowsPerItem - 1) / rowsPerItem);
             boolean rowsShareW = (m + rowsPerItem - 1) / rowsPerItem > 1;
-            this.sharedW = rowsShareW && (long) panels * NR * k <= MAX_SHARED_W ? new float[panels * NR * k] : null;
+            // (A [K, N] right-hand side packs its rows per item: packRowPanels reads each row once for all panels.)
+            this.sharedW = rowsShareW && !kMajorW && (long) panels * NR * k <= MAX_SHARED_W
+                    ? new float[panels * NR * k] : null;
         }
 
         void run() {
@@ -287,18 +329,20 @@ public final class Gemm {
             int kcMax = Math.min(KC, k);
             float[] packedW = sharedW != null ? sharedW : new float[panelsPerItem * NR * kcMax];
             float[] row = new float[kcMax];
+            float[] kRow = kMajorW ? new float[panelsPerItem * NR] : null;
             MemorySegment scratch = Arena.ofAuto().allocate(MR * NR * 4L, 64);
             for (int item = nextItem.getAndIncrement(); item < items; item = nextItem.getAndIncrement()) {
                 int p0 = (item % colItems) * panelsPerItem;
                 int p1 = Math.min(panels, p0 + panelsPerItem);
                 int r0 = (item / colItems) * rowsPerItem;
                 int r1 = Math.min(m, r0 + rowsPerItem);
-                item(r0, r1, p0, p1, packedW, row, scratch);
+                item(r0, r1, p0, p1, packedW, row, kRow, scratch);
             }
         }
 
         /** out rows [r0, r1) x the columns of panels [p0, p1); r0 is a multiple of MR. */
-        private void item(int r0, int r1, int p0, int p1, float[] packedW, float[] row, MemorySegment scratch) {
+        private void item(int r0, int r1, int p0, int p1, float[] packedW, float[] row, float[] kRow,
+                MemorySegment scratch) {
             long outRowBytes = (long) n * 4;
             // out starts as the bias (or zero); every K block then accumulates into it, so the micro-kernel has
             // a single path (no first-block branch that the JIT might compile as a trap and later deoptimise).
@@ -312,7 +356,9 @@ public final class Gemm {
                 int kc = Math.min(KC, k - k0);
                 // Panel p of this K block in packedW: the item's own copy, or W packed once for all items.
                 int wBase = sharedW != null ? k0 * panels * NR + p0 * NR * kc : 0;
-                if (sharedW == null) {
+                if (sharedW == null && kMajorW) {
+                    packRowPanels(p0, p1, k0, kc, packedW, kRow);
+                } else if (sharedW == null) {
                     for (int p = p0; p < p1; p++) {
                         packPanel(p, k0, kc, packedW, (p - p0) * NR * kc, row);
                     }
@@ -364,6 +410,22 @@ public final class Gemm {
                             packedX[base + kk * MR] = row[k0 + kk];
                         }
                     }
+                }
+            }
+        }
+
+        /**
+         * For a [K, N] right-hand side: packs panels [p0, p1) for columns [k0, k0 + kc) as {@link #packPanel} lays
+         * them out. Row k of w holds the panels' columns side by side, so each row is read once (one bulk copy)
+         * and split into the panels; columns past N are zero.
+         */
+        private void packRowPanels(int p0, int p1, int k0, int kc, float[] dst, float[] kRow) {
+            int c0 = p0 * NR, cols = Math.min(n, p1 * NR) - c0, width = (p1 - p0) * NR;
+            java.util.Arrays.fill(kRow, cols, width, 0f);
+            for (int kk = 0; kk < kc; kk++) {
+                MemorySegment.copy(w, ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) (k0 + kk) * n + c0) * 4, kRow, 0, cols);
+                for (int p = p0; p < p1; p++) {
+                    System.arraycopy(kRow, (p - p0) * NR, dst, (p - p0) * NR * kc + kk * NR, NR);
                 }
             }
         }

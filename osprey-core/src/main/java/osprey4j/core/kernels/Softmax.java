@@ -79,6 +79,57 @@ public final class Softmax {
     }
 
     /**
+     * Scaled softmax in groups along each row, in place: every row of {@code x} [rows, G x group] is G runs of
+     * {@code group} scores, and each run becomes {@code softmax(run / scale)} (attention of many queries over a few
+     * keys, every head's scores side by side in one row), in the steps of {@link #softmax(float[], int)}: the
+     * division, {@code exp(x - max)}, times the reciprocal of the sum (here summed in order).
+     */
+    public static void softmaxGroups(Tensor x, int group, float scale) {
+        KernelChecks.requireF32(x, "x");
+        int n = KernelChecks.lastDim(x);
+        if (group <= 0 || n % group != 0) {
+            throw new IllegalArgumentException("rows of " + n + " are not whole groups of " + group);
+        }
+        if (n == 0) {
+            return;
+        }
+        int rows = Math.toIntExact(x.numel() / n);
+        int groups = n / group;
+        MemorySegment seg = x.segment();
+        ComputePool.parallelFor(rows, Math.max(1, MIN_CHUNK_ELEMENTS / n), (from, to) -> {
+            float[] row = new float[VectorMath.roundUp(n)];
+            for (int r = from; r < to; r++) {
+                long offset = (long) r * n * Float.BYTES;
+                MemorySegment.copy(seg, FLOAT, offset, row, 0, n);
+                for (int g = 0; g < groups; g++) {
+                    int start = g * group;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int i = start; i < start + group; i++) {
+                        row[i] /= scale;
+                        max = Math.max(max, row[i]);
+                    }
+                    for (int i = start; i < start + group; i++) {
+                        row[i] -= max;
+                    }
+                }
+                VectorMath.expInPlace(row, n);
+                for (int g = 0; g < groups; g++) {
+                    int start = g * group;
+                    float sum = 0f;
+                    for (int i = start; i < start + group; i++) {
+                        sum += row[i];
+                    }
+                    float inv = 1f / sum;
+                    for (int i = start; i < start + group; i++) {
+                        row[i] *= inv;
+                    }
+                }
+                MemorySegment.copy(row, 0, seg, FLOAT, offset, n);
+            }
+        });
+    }
+
+    /**
      * Softmax of {@code scores[0 .. length)} in place; {@code scores} has room for whole vectors,
      * {@code scores.length >= roundUp(length)} (what is past {@code length} is overwritten).
      */

@@ -36,6 +36,38 @@ class BilinearResizeTest {
     }
 
     @Test
+    void resizeCropResizeIsBitwiseTheThreeSteps() {
+        Random rnd = new Random(43);
+        // {c, h, w, midH, midW, cropH, cropW, outH, outW}: SAM's shapes (256 -> 1024, crop, to the original size,
+        // smaller or larger), axes that do not change, and odd sizes
+        int[][] cases = {{3, 16, 16, 64, 64, 48, 64, 30, 40}, {3, 16, 16, 64, 64, 64, 48, 100, 75},
+            {2, 16, 16, 64, 64, 64, 64, 64, 64}, {1, 16, 16, 64, 64, 48, 64, 48, 64}, {1, 7, 9, 13, 21, 13, 5, 3, 17},
+            {2, 5, 5, 5, 5, 5, 5, 9, 2}, {1, 1, 1, 8, 8, 3, 8, 1, 1}, {1, 32, 32, 128, 128, 96, 128, 240, 320},
+            {4, 64, 64, 256, 256, 192, 256, 377, 502}};
+        for (int[] cs : cases) {
+            int c = cs[0], h = cs[1], w = cs[2];
+            float[] x = Close.random(rnd, c * h * w, -20f, 20f);
+            Tensor in = Tensor.copyOf(x, c, h, w);
+            Tensor mid = BilinearResize.resize(in, cs[3], cs[4]);
+            Tensor cropped = Tensor.zeros(DType.F32, c, cs[5], cs[6]);
+            for (int ch = 0; ch < c; ch++) {
+                for (int y = 0; y < cs[5]; y++) {
+                    for (int xx = 0; xx < cs[6]; xx++) {
+                        cropped.setFloat(((long) ch * cs[5] + y) * cs[6] + xx,
+                                mid.getFloat(((long) ch * cs[3] + y) * cs[4] + xx));
+                    }
+                }
+            }
+            float[] expected = BilinearResize.resize(cropped, cs[7], cs[8]).toFloatArray();
+            Tensor fused = BilinearResize.resizeCropResize(in, cs[3], cs[4], cs[5], cs[6], cs[7], cs[8]);
+            assertArrayEquals(new long[]{c, cs[7], cs[8]}, fused.shape());
+            assertArrayEquals(expected, fused.toFloatArray(), java.util.Arrays.toString(cs));
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> BilinearResize.resizeCropResize(Tensor.zeros(DType.F32, 1, 4, 4), 8, 8, 9, 8, 4, 4));
+    }
+
+    @Test
     void emptyAndInvalidSizes() {
         assertArrayEquals(new long[]{2, 0, 5}, BilinearResize.resize(Tensor.zeros(DType.F32, 2, 3, 3), 0, 5).shape());
         assertThrows(IllegalArgumentException.class, () -> BilinearResize.resize(Tensor.zeros(DType.F32, 1, 0, 3), 2, 2));

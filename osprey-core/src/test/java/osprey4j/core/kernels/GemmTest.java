@@ -48,6 +48,34 @@ class GemmTest {
         return cases.stream();
     }
 
+    @Test
+    void matmulIsLinearOfTheTransposeBitwise() {
+        // {M, K, N}: one row, partial tiles and panels, several panels and items
+        int[][] mkn = {{1, 9, 5}, {2, 3, 1}, {9, 40, 20}, {56, 128, 300}, {8, 4096, 16}, {100, 33, 97}};
+        for (int[] s : mkn) {
+            SplittableRandom rnd = new SplittableRandom(11L * s[0] + s[1] + s[2]);
+            Tensor x = random(rnd, DType.F32, s[0], s[1]);
+            Tensor w = random(rnd, DType.F32, s[1], s[2]);
+            float[] wv = w.toFloatArray(), wt = new float[wv.length];
+            for (int kk = 0; kk < s[1]; kk++) {
+                for (int j = 0; j < s[2]; j++) {
+                    wt[j * s[1] + kk] = wv[kk * s[2] + j];
+                }
+            }
+            Tensor out = Tensor.zeros(DType.F32, s[0], s[2]);
+            Gemm.matmul(x, w, out);
+            Tensor transposed = Tensor.wrap(wt, s[2], s[1]);
+            check(x, transposed, null, out);
+            if (s[0] > 1) {
+                // the blocked product (one row goes to MatVec in linear, which sums in another order)
+                org.junit.jupiter.api.Assertions.assertArrayEquals(Gemm.linear(x, transposed, null).toFloatArray(),
+                        out.toFloatArray(), java.util.Arrays.toString(s));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Gemm.matmul(Tensor.zeros(DType.F32, 2, 3),
+                Tensor.zeros(DType.F32, 4, 5), Tensor.zeros(DType.F32, 2, 5)));
+    }
+
     @ParameterizedTest(name = "{0} M={1} K={2} N={3} bias={4}")
     @MethodSource("shapes")
     void matchesReference(DType dtype, int m, int k, int n, boolean withBias) {

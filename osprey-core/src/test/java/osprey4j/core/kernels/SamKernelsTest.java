@@ -86,6 +86,23 @@ class SamKernelsTest {
     }
 
     @Test
+    void transposedConvolutionToChannelPlanesIsTheSameValues() {
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int[] c : new int[][] {{3, 4, 5, 3, 2}, {8, 8, 16, 32, 2}, {2, 5, 3, 4, 3}}) {
+            int h = c[0], w = c[1], in = c[2], o = c[3], k = c[4];
+            Tensor x = Tensor.wrap(random(rng, h * w * in), (long) h * w, in);
+            Tensor filters = Conv2d.transposedFilters(Tensor.wrap(random(rng, in * o * k * k), in, o, k, k));
+            Tensor bias = Tensor.wrap(random(rng, o), o);
+            Tensor rows = Conv2d.transposed(x, h, w, k, filters, bias);
+            Tensor planes = Conv2d.transposedChannelsFirst(x, h, w, k, filters, bias);
+            assertEquals(java.util.List.of((long) o, (long) h * k, (long) w * k),
+                    java.util.Arrays.stream(planes.shape()).boxed().toList());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(
+                    ChannelLayout.toChannelsFirst(rows, (long) h * k, (long) w * k).toFloatArray(), planes.toFloatArray());
+        }
+    }
+
+    @Test
     void relativePositionFactorsAreTheDecomposedBias() {
         SplittableRandom rng = new SplittableRandom(3);
         int h = 3, w = 4, heads = 2, d = 5;

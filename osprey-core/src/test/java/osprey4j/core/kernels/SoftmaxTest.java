@@ -38,6 +38,33 @@ class SoftmaxTest {
     }
 
     @Test
+    void groupsAreEachTheScaledSoftmaxOfTheirRun() {
+        Random rnd = new Random(5);
+        // {rows, groups, group}: SAM's decoder (8 heads x 7 tokens), one group, groups of one
+        for (int[] c : new int[][]{{33, 8, 7}, {4, 1, 40}, {3, 5, 1}, {2, 3, 17}}) {
+            int n = c[1] * c[2];
+            float[] x = Close.random(rnd, c[0] * n, -30f, 30f);
+            Tensor t = Tensor.copyOf(x, c[0], n);
+            Softmax.softmaxGroups(t, c[2], 4f);
+            float[] got = t.toFloatArray();
+            for (int r = 0; r < c[0]; r++) {
+                for (int g = 0; g < c[1]; g++) {
+                    int start = r * n + g * c[2];
+                    float[] run = new float[VectorMath.roundUp(c[2])];
+                    for (int i = 0; i < c[2]; i++) {
+                        run[i] = x[start + i] / 4f;
+                    }
+                    Softmax.softmax(run, c[2]);
+                    // the same steps; only the order of the sum's terms may differ
+                    Close.assertClose(Arrays.copyOf(run, c[2]), Arrays.copyOfRange(got, start, start + c[2]), ABS, REL,
+                            "row " + r + " group " + g);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Softmax.softmaxGroups(Tensor.zeros(DType.F32, 2, 10), 3, 1f));
+    }
+
+    @Test
     void rowFormNeedsRoomForWholeVectors() {
         assertThrows(IllegalArgumentException.class, () -> Softmax.softmax(new float[1], VectorMath.F.length() + 1));
     }

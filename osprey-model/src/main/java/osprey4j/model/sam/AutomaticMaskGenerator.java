@@ -7,6 +7,8 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.mask.Rle;
 import osprey4j.core.tensor.Tensor;
@@ -30,8 +32,9 @@ import osprey4j.model.image.RgbImage;
  * </pre>
  * Records come out in the reference's order with its fields ({@link MaskRecord}). The boxes are the reference's:
  * [x, y, w, h] with w = last column - first column (one less than the pixel extent), as {@code box_xyxy_to_xywh}
- * of {@code batched_mask_to_box} gives them. {@code points_per_batch} only bounds the reference's memory: each
- * point here is decoded alone, with the same arithmetic.
+ * of {@code batched_mask_to_box} gives them. Points are decoded {@code points_per_batch} at a time, side by side
+ * on the compute pool's threads, each with the arithmetic of a single click (so the batch size does not change any
+ * record); only masks that pass the IoU filter are upsampled to the crop's size.
  */
 public final class AutomaticMaskGenerator {
     /** The reference's distance (pixels) under which a box counts as touching a crop edge. */
@@ -205,28 +208,30 @@ public final class AutomaticMaskGenerator {
         float offset = (float) options.stabilityScoreOffset();
         float iouThresh = (float) options.predIouThresh();
         float stabilityThresh = (float) options.stabilityScoreThresh();
-        for (double[] g : pointGrids.get(crop.layer())) {
-            double px = g[0] * cw, py = g[1] * ch;
-            Sam.Prediction p = sam.decode(emb, List.of(new SamPromptEncoder.Point(px * sx, py * sy, 1)), null, null, true,
-                    SamPromptEncoder.Coordinates.FLOAT64);
-            for (int m = 0; m < p.count(); m++) {
-                float iou = p.iou()[m];
-                if (options.predIouThresh() > 0 && !(iou > iouThresh)) {
-                    continue;
+        double[][] grid = pointGrids.get(crop.layer());
+        int batch = options.pointsPerBatch();
+        for (int b0 = 0; b0 < grid.length; b0 += batch) {
+            int first = b0, b1 = Math.min(grid.length, b0 + batch);
+            List<SamPromptEncoder.Point> clicks = new ArrayList<>(b1 - b0);
+            for (int i = b0; i < b1; i++) {
+                clicks.add(new SamPromptEncoder.Point(grid[i][0] * cw * sx, grid[i][1] * ch * sy, 1));
+            }
+            List<Sam.Prediction> predictions = sam.decodeClicks(emb, clicks);
+            int masks = predictions.getFirst().count();
+            // Each candidate (point, mask) is filtered on its own; they run side by side and are kept in order.
+            Candidate[] found = new Candidate[(b1 - b0) * masks];
+            AtomicInteger next = new AtomicInteger();
+            ComputePool.parallelFor(ComputePool.threads(), 1, (from, to) -> {
+                for (int c = next.getAndIncrement(); c < found.length; c = next.getAndIncrement()) {
+                    double[] g = grid[first + c / masks];
+                    found[c] = candidate(predictions.get(c / masks), c % masks, new double[] {g[0] * cw, g[1] * ch},
+                            emb, cb, image.width(), image.height(), iouThresh, offset, stabilityThresh);
                 }
-                Tensor logits = p.logits();
-                float stability = stability(logits, m, Sam.MASK_THRESHOLD + offset, Sam.MASK_THRESHOLD - offset);
-                if (options.stabilityScoreThresh() > 0 && !(stability >= stabilityThresh)) {
-                    continue;
+            });
+            for (Candidate c : found) {
+                if (c != null) {
+                    kept.add(c);
                 }
-                Mask mask = p.mask(m);
-                int[] box = box(mask);
-                int[] uncropped = {box[0] + cb[0], box[1] + cb[1], box[2] + cb[0], box[3] + cb[1]};
-                if (nearCropEdge(uncropped, cb, image.width(), image.height())) {
-                    continue;
-                }
-                Mask full = uncrop(mask, cb, image.width(), image.height());
-                kept.add(new Candidate(Rle.encode(full), box, iou, stability, new double[] {px, py}, cb));
             }
         }
         float[] scores = new float[kept.size()];
@@ -243,6 +248,32 @@ public final class AutomaticMaskGenerator {
                     c.stability(), new double[] {c.point()[0] + cb[0], c.point()[1] + cb[1]}, cb));
         }
         return out;
+    }
+
+    /**
+     * {@code _process_batch} for one mask of one point: the IoU filter, the stability score on the logits at the
+     * crop's size (upsampled only for masks that pass the IoU filter), the stability filter, the mask and its box, the
+     * crop-edge filter, and the RLE in the image frame; null when a filter drops it.
+     */
+    private Candidate candidate(Sam.Prediction p, int m, double[] point, Sam.Embedding emb, int[] cb, int width,
+                                int height, float iouThresh, float offset, float stabilityThresh) {
+        float iou = p.iou()[m];
+        if (options.predIouThresh() > 0 && !(iou > iouThresh)) {
+            return null;
+        }
+        Tensor logits = sam.postprocess(p.lowResLogits().slice(m, m + 1), emb);
+        float stability = stability(logits, 0, Sam.MASK_THRESHOLD + offset, Sam.MASK_THRESHOLD - offset);
+        if (options.stabilityScoreThresh() > 0 && !(stability >= stabilityThresh)) {
+            return null;
+        }
+        Mask mask = Sam.threshold(logits.segment(), 0, logits.size(2), logits.size(1));
+        int[] box = box(mask);
+        int[] uncropped = {box[0] + cb[0], box[1] + cb[1], box[2] + cb[0], box[3] + cb[1]};
+        if (nearCropEdge(uncropped, cb, width, height)) {
+            return null;
+        }
+        Mask full = uncrop(mask, cb, width, height);
+        return new Candidate(Rle.encode(full), box, iou, stability, point, cb);
     }
 
     private static RgbImage cropImage(RgbImage image, int[] cb) {
@@ -264,13 +295,16 @@ public final class AutomaticMaskGenerator {
         MemorySegment seg = logits.segment();
         long base = (long) m * h * w;
         int inter = 0, union = 0;
-        for (long i = 0; i < (long) h * w; i++) {
-            float v = seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, base + i);
-            if (v > high) {
-                inter++;
-            }
-            if (v > low) {
-                union++;
+        float[] row = new float[w];
+        for (int y = 0; y < h; y++) {
+            MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, (base + (long) y * w) * Float.BYTES, row, 0, w);
+            for (float v : row) {
+                if (v > high) {
+                    inter++;
+                }
+                if (v > low) {
+                    union++;
+                }
             }
         }
         return (float) inter / (float) union;

@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import osprey4j.core.io.Checkpoint;
@@ -14,7 +13,6 @@ import osprey4j.core.kernels.BilinearResize;
 import osprey4j.core.kernels.ChannelLayout;
 import osprey4j.core.kernels.PillowResize;
 import osprey4j.core.mask.Mask;
-import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.model.image.RgbImage;
 
@@ -46,6 +44,8 @@ public final class Sam implements AutoCloseable {
     private final SamPromptEncoder promptEncoder;
     private final SamMaskDecoder maskDecoder;
     private final Tensor densePe;
+    /** The dense prompt embedding without a mask input ({@code no_mask_embed} everywhere). */
+    private final Tensor noMaskDense;
     private Checkpoint owned;
 
     private Sam(SamImageEncoder imageEncoder, SamPromptEncoder promptEncoder, SamMaskDecoder maskDecoder) {
@@ -53,6 +53,7 @@ public final class Sam implements AutoCloseable {
         this.promptEncoder = promptEncoder;
         this.maskDecoder = maskDecoder;
         this.densePe = promptEncoder.densePositionalEncoding();
+        this.noMaskDense = promptEncoder.dense(null);
     }
 
     /** Opens a SAM checkpoint file (torch zip or safetensors) and reads the model; the file stays mapped until {@link #close}. */
@@ -155,25 +156,100 @@ public final class Sam implements AutoCloseable {
         return Tensor.wrap(px, 3, s, s);
     }
 
-    /** An encoded image: the embedding (channels-last [g*g, D]) and the sizes the prompts and masks need. */
-    public record Embedding(Tensor embedding, int originalWidth, int originalHeight, int inputWidth, int inputHeight) {
+    /**
+     * An encoded image: the embedding (channels-last [g*g, D]) and the sizes the prompts and masks need. It also
+     * keeps, once computed, the mask decoder's work that depends on the image alone (see
+     * {@link SamMaskDecoder#prepare}), so that every click on it starts from there; {@link #encode} computes it with
+     * the embedding. Thread-safe.
+     */
+    public static final class Embedding {
+        private final Tensor embedding;
+        private final int originalWidth;
+        private final int originalHeight;
+        private final int inputWidth;
+        private final int inputHeight;
+        private volatile SamMaskDecoder.PreparedImage prepared;
+
+        public Embedding(Tensor embedding, int originalWidth, int originalHeight, int inputWidth, int inputHeight) {
+            this.embedding = Objects.requireNonNull(embedding, "embedding");
+            this.originalWidth = originalWidth;
+            this.originalHeight = originalHeight;
+            this.inputWidth = inputWidth;
+            this.inputHeight = inputHeight;
+        }
+
+        public Tensor embedding() {
+            return embedding;
+        }
+
+        public int originalWidth() {
+            return originalWidth;
+        }
+
+        public int originalHeight() {
+            return originalHeight;
+        }
+
+        public int inputWidth() {
+            return inputWidth;
+        }
+
+        public int inputHeight() {
+            return inputHeight;
+        }
+
         /** The embedding as the reference returns it, [D, g, g]. */
         public Tensor channelsFirst() {
             int g = (int) Math.round(Math.sqrt(embedding.dim(0)));
             return ChannelLayout.toChannelsFirst(embedding, g, g);
         }
+
+        /** Bytes held: the embedding and, once computed, the decoder's prepared image side (about 2.5x as much). */
+        public long byteSize() {
+            SamMaskDecoder.PreparedImage p = prepared;
+            return embedding.byteSize() + (p == null ? 0 : p.byteSize());
+        }
+
+        /** The prepared image side without a mask input, computed by {@code sam} on first use. */
+        SamMaskDecoder.PreparedImage prepared(Sam sam) {
+            SamMaskDecoder.PreparedImage p = prepared;
+            if (p == null || !p.preparedBy(sam.maskDecoder)) {
+                synchronized (this) {
+                    p = prepared;
+                    if (p == null || !p.preparedBy(sam.maskDecoder)) {
+                        p = sam.maskDecoder.prepare(embedding, sam.densePe, sam.noMaskDense, sam.imageEncoder.grid());
+                        prepared = p;
+                    }
+                }
+            }
+            return p;
+        }
+
+        @Override
+        public String toString() {
+            return "Embedding[" + embedding + ", original " + originalWidth + "x" + originalHeight + ", input "
+                    + inputWidth + "x" + inputHeight + "]";
+        }
     }
 
-    /** {@code SamPredictor.set_image}: resize, normalise, pad and run the image encoder. */
+    /**
+     * {@code SamPredictor.set_image}: resize, normalise, pad and run the image encoder; then the mask decoder's
+     * image-only work, which every prompt shares.
+     */
     public Embedding encode(RgbImage image) {
         Objects.requireNonNull(image, "image");
         RgbImage resized = resize(image);
         Tensor features = imageEncoder.forward(pixels(resized));
-        return new Embedding(ChannelLayout.toChannelsLast(features), image.width(), image.height(), resized.width(),
-                resized.height());
+        Embedding e = new Embedding(ChannelLayout.toChannelsLast(features), image.width(), image.height(),
+                resized.width(), resized.height());
+        e.prepared(this);
+        return e;
     }
 
-    /** The result of one prompt: low-resolution logits, predicted IoUs, and the logits at the original size. */
+    /**
+     * The result of one prompt: low-resolution logits, predicted IoUs, and the logits at the original size (null
+     * from {@link #decodeClicks}).
+     */
     public record Prediction(Tensor lowResLogits, float[] iou, Tensor logits) {
         /** How many masks (1, or 3 with multimask output). */
         public int count() {
@@ -182,11 +258,11 @@ public final class Sam implements AutoCloseable {
 
         /** Mask i: logits above {@link #MASK_THRESHOLD}. */
         public Mask mask(int i) {
+            if (logits == null) {
+                throw new IllegalStateException("this prediction has only low-resolution logits (postprocess them)");
+            }
             int h = logits.size(1), w = logits.size(2);
-            MemorySegment seg = logits.segment();
-            long base = (long) i * h * w;
-            return Mask.fromPredicate(w, h, (x, y) -> seg.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED,
-                    base + (long) y * w + x) > MASK_THRESHOLD);
+            return threshold(logits.segment(), (long) i * h * w, w, h);
         }
 
         /** Every mask, in order. */
@@ -247,36 +323,47 @@ public final class Sam implements AutoCloseable {
     public Prediction decode(Embedding image, List<SamPromptEncoder.Point> points, float[] box, Tensor maskInput,
                              boolean multimask, SamPromptEncoder.Coordinates precision) {
         Tensor sparse = promptEncoder.sparse(points, box, precision);
-        Tensor dense = promptEncoder.dense(maskInput);
-        SamMaskDecoder.Output out = maskDecoder.predict(image.embedding(), densePe, sparse, dense, imageEncoder.grid());
+        SamMaskDecoder.PreparedImage prepared = maskInput == null ? image.prepared(this)
+                : maskDecoder.prepare(image.embedding(), densePe, promptEncoder.dense(maskInput), imageEncoder.grid());
         int from = multimask ? 1 : 0, to = multimask ? maskDecoder.maskTokens() : 1;
-        int plane = Math.toIntExact(out.masks().dim(1) * out.masks().dim(2));
-        Tensor low = out.masks().reshape(out.masks().dim(0), plane).slice(from, to)
-                .reshape(to - from, out.masks().dim(1), out.masks().dim(2)).copy();
-        float[] iou = Arrays.copyOfRange(out.iou(), from, to);
-        return new Prediction(low, iou, postprocess(low, image));
+        SamMaskDecoder.Output out = maskDecoder.predict(prepared, sparse, from, to);
+        return new Prediction(out.masks(), out.iou(), postprocess(out.masks(), image));
     }
 
-    /** {@code Sam.postprocess_masks}: bilinear to S x S, crop to the resized image, bilinear to the original size. */
+    /**
+     * Single foreground clicks in the input frame, decoded side by side (the generator's batch of points): each
+     * prediction is bitwise the one {@link #decode} gives for that click alone, with float64 coordinate arithmetic
+     * and multimask output. The logits at the original size are not computed ({@link Prediction#logits} is null):
+     * the generator upsamples only the masks it keeps ({@link #postprocess}).
+     */
+    public List<Prediction> decodeClicks(Embedding image, List<SamPromptEncoder.Point> clicks) {
+        List<Tensor> sparse = new ArrayList<>(clicks.size());
+        for (SamPromptEncoder.Point p : clicks) {
+            sparse.add(promptEncoder.sparse(List.of(p), null, SamPromptEncoder.Coordinates.FLOAT64));
+        }
+        List<SamMaskDecoder.Output> outs = maskDecoder.predict(image.prepared(this), sparse, 1,
+                maskDecoder.maskTokens());
+        List<Prediction> predictions = new ArrayList<>(outs.size());
+        for (SamMaskDecoder.Output out : outs) {
+            predictions.add(new Prediction(out.masks(), out.iou(), null));
+        }
+        return predictions;
+    }
+
+    /**
+     * {@code Sam.postprocess_masks}: bilinear to S x S, crop to the resized image, bilinear to the original size
+     * (computed in one pass, only where the output reads; the same values as the three steps).
+     */
     public Tensor postprocess(Tensor lowRes, Embedding image) {
         int s = imageSize();
-        Tensor full = BilinearResize.resize(lowRes, s, s);
-        Tensor cropped = crop(full, image.inputHeight(), image.inputWidth());
-        return BilinearResize.resize(cropped, image.originalHeight(), image.originalWidth());
+        return BilinearResize.resizeCropResize(lowRes, s, s, image.inputHeight(), image.inputWidth(),
+                image.originalHeight(), image.originalWidth());
     }
 
-    private static Tensor crop(Tensor x, int h, int w) {
-        int c = x.size(0), sh = x.size(1), sw = x.size(2);
-        if (h == sh && w == sw) {
-            return x;
-        }
-        Tensor out = Tensor.zeros(DType.F32, c, h, w);
-        for (int ch = 0; ch < c; ch++) {
-            for (int y = 0; y < h; y++) {
-                MemorySegment.copy(x.segment(), (((long) ch * sh + y) * sw) * Float.BYTES, out.segment(),
-                        (((long) ch * h + y) * w) * Float.BYTES, (long) w * Float.BYTES);
-            }
-        }
-        return out;
+    /** The mask of logits above {@link #MASK_THRESHOLD} in a row-major w x h plane starting at float {@code base}. */
+    static Mask threshold(MemorySegment logits, long base, int w, int h) {
+        float[] plane = new float[Math.toIntExact((long) w * h)];
+        MemorySegment.copy(logits, ValueLayout.JAVA_FLOAT_UNALIGNED, base * Float.BYTES, plane, 0, plane.length);
+        return Mask.fromPredicate(w, h, (x, y) -> plane[y * w + x] > MASK_THRESHOLD);
     }
 }

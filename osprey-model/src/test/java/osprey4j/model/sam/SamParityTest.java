@@ -157,6 +157,26 @@ class SamParityTest {
     }
 
     @Test
+    void batchedClicksAreEachTheSingleClickBitwise() {
+        // the generator's batch: clicks decoded side by side must give what each gives alone, whatever the threads
+        Sam.Embedding emb = embedding("tall");
+        List<SamPromptEncoder.Point> clicks = new java.util.ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            clicks.add(new SamPromptEncoder.Point(3.25 + 6.5 * i, 60.0 - 5.75 * i, 1));
+        }
+        List<Sam.Prediction> batch = sam.decodeClicks(emb, clicks);
+        assertEquals(clicks.size(), batch.size());
+        for (int i = 0; i < clicks.size(); i++) {
+            Sam.Prediction one = sam.decode(emb, List.of(clicks.get(i)), null, null, true,
+                    SamPromptEncoder.Coordinates.FLOAT64);
+            assertArrayEquals(one.lowResLogits().toFloatArray(), batch.get(i).lowResLogits().toFloatArray(), "click " + i);
+            assertArrayEquals(one.iou(), batch.get(i).iou(), "click " + i);
+            assertArrayEquals(one.logits().toFloatArray(), sam.postprocess(batch.get(i).lowResLogits(), emb).toFloatArray(),
+                    "click " + i);
+        }
+    }
+
+    @Test
     void safetensorsCopyGivesTheSameModel(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
         java.nio.file.Path copy = tmp.resolve("sam_tiny.safetensors");
         try (Checkpoint pth = Checkpoints.open(SamFixtures.checkpoint())) {
