@@ -163,8 +163,7 @@ final class EvalCommand {
         @Override
         public Integer call() throws IOException {
             PaperEval eval = eval();
-            selection.check(seeds != null);
-            Shard part = selection.part();
+            Shard part = selection.check(seeds != null);
             if (selection.seed != null && seeds != null) {
                 throw new UsageException("give either --seed or --seeds, not both");
             }
@@ -479,8 +478,7 @@ final class EvalCommand {
             if (!dataset.equals("ade") && !dataset.equals("cityscapes")) {
                 throw new UsageException("--dataset must be ade or cityscapes, got '" + dataset + "'");
             }
-            selection.check(false);
-            Shard part = selection.part();
+            Shard part = selection.check(false);
             if (!Files.isDirectory(data)) {
                 throw new UsageException("datasets folder not found: " + data);
             }

@@ -31,12 +31,12 @@ final class EvalSelectionMixin {
     int maxNewTokens;
 
     /**
-     * Refuses a bad selection or decoding in one line.
+     * Refuses a bad selection or decoding in one line; returns {@code --shard}, parsed.
      *
      * @param otherSeeds whether the command was also given seeds another way ({@code --seeds}), which
      *                   {@code --greedy} excludes too
      */
-    void check(boolean otherSeeds) {
+    Shard check(boolean otherSeeds) {
         if (limit < 0) {
             throw new UsageException("--limit must be 0 (all) or positive, got " + limit);
         }
@@ -46,11 +46,6 @@ final class EvalSelectionMixin {
         if (greedy && (seed != null || otherSeeds)) {
             throw new UsageException("--greedy takes no seed: give either --greedy or a seed");
         }
-        part();
-    }
-
-    /** {@code --shard}, parsed. */
-    Shard part() {
         return ModelSupport.asUsage(() -> Shard.parse(shard));
     }
 

@@ -405,9 +405,9 @@ final class SparkCommand {
         @Override
         public Integer call() {
             osprey4j.eval.bench.PaperEval eval = eval();
-            selection.check(false);
+            osprey4j.eval.runner.Shard part = selection.check(false);
             osprey4j.spark.PaperEvalJob.Options o = new osprey4j.spark.PaperEvalJob.Options(eval, model, data, images,
-                    out, job.outputFormat(), selection.limit, selection.part(), selection.decoding(), job.partitions);
+                    out, job.outputFormat(), selection.limit, part, selection.decoding(), job.partitions);
             SparkSetup setup = job.setup("eval " + eval.id());
             osprey4j.spark.PaperEvalJob.Result r = job(() -> osprey4j.spark.PaperEvalJob.run(o, setup, System.err));
             printResult(spec, r.job(), "samples", job.json, j -> j.set("summary", r.summary()));
