@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.kernels.Gemm;
+import osprey4j.core.kernels.FmaPeak;
 import osprey4j.core.kernels.MemoryBandwidth;
 import osprey4j.core.kernels.Quantize;
 import osprey4j.core.tensor.DType;
@@ -125,6 +126,7 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             err.flush();
         }
         MemoryBandwidth.Result bw = MemoryBandwidth.measure(bwBytes, quick ? 3 : 5);
+        FmaPeak.Result peak = FmaPeak.measure(quick ? 2_000_000 : 20_000_000, quick ? 3 : 5);
         warmUp(todo);
 
         ObjectMapper mapper = new ObjectMapper();
@@ -150,9 +152,9 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         }
         if (json) {
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(
-                    toJson(mapper, nThreads, bw, peerInfo, rows)));
+                    toJson(mapper, nThreads, bw, peak, peerInfo, rows)));
         } else {
-            printTable(out, nThreads, bw, peerInfo, rows);
+            printTable(out, nThreads, bw, peak, peerInfo, rows);
         }
         out.flush();
         return 0;
@@ -423,12 +425,13 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private static ObjectNode toJson(ObjectMapper mapper, int nThreads, MemoryBandwidth.Result bw,
-            ObjectNode peerInfo, List<Row> rows) {
+            FmaPeak.Result peak, ObjectNode peerInfo, List<Row> rows) {
         ObjectNode root = mapper.createObjectNode();
         root.put("convention", CONVENTION);
         root.put("threads", nThreads);
         ObjectNode b = root.putObject("memory_bandwidth");
         b.put("bytes", bw.bytes()).put("median_gbps", bw.medianGBps()).put("best_gbps", bw.bestGBps());
+        root.putObject("f32_fma_peak").put("median_gflops", peak.medianGflops()).put("best_gflops", peak.bestGflops());
         root.set("peer", peerInfo);
         ArrayNode results = root.putArray("results");
         for (Row row : rows) {
@@ -441,6 +444,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 double gbps = s.weightBytes() / row.medianSeconds() / 1e9;
                 r.put("weight_gbps", gbps).put("bandwidth_fraction", gbps / bw.medianGBps());
                 r.put("weight_copies", s.copies());
+            } else {
+                r.put("fma_peak_fraction", gflops(s, row.medianSeconds()) / peak.medianGflops());
             }
             JsonNode p = row.peer();
             if (p != null && p.has("median_s")) {
@@ -465,11 +470,13 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         return pr;
     }
 
-    private static void printTable(PrintWriter out, int nThreads, MemoryBandwidth.Result bw, ObjectNode peerInfo,
-            List<Row> rows) {
+    private static void printTable(PrintWriter out, int nThreads, MemoryBandwidth.Result bw, FmaPeak.Result peak,
+            ObjectNode peerInfo, List<Row> rows) {
         out.printf(Locale.ROOT, "osprey bench gemm: %s; F32 accumulation; threads: %d%n", CONVENTION, nThreads);
         out.printf(Locale.ROOT, "memory bandwidth (streaming read of %d MiB, threads: %d): %.1f GB/s median, "
                 + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
+        out.printf(Locale.ROOT, "F32 FMA peak (register-only FMA chains, threads: %d): %.1f GFLOP/s median, %.1f best%n",
+                peak.threads(), peak.medianGflops(), peak.bestGflops());
         boolean peer = peerInfo.path("available").asBoolean(false);
         if (peer) {
             out.printf(Locale.ROOT, "peer: PyTorch %s (%s, threads: %d), torch.nn.functional.linear; F32 products"
@@ -482,7 +489,7 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         }
         out.println();
         out.printf(Locale.ROOT, "%-16s %-5s %10s %9s %7s %6s %11s %9s %7s  %s%n", "shape MxKxN", "W", "osprey ms",
-                "GFLOP/s", "GB/s", "%bw", "PyTorch ms", "GFLOP/s", "ratio", "PyTorch call");
+                "GFLOP/s", "GB/s", "%roof", "PyTorch ms", "GFLOP/s", "ratio", "PyTorch call");
         for (Row row : rows) {
             Shape s = row.shape();
             double ms = row.medianSeconds() * 1e3;
@@ -492,6 +499,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 double gbps = s.weightBytes() / row.medianSeconds() / 1e9;
                 gbs = String.format(Locale.ROOT, "%.1f", gbps);
                 frac = String.format(Locale.ROOT, "%.0f%%", 100 * gbps / bw.medianGBps());
+            } else {
+                frac = String.format(Locale.ROOT, "%.0f%%", 100 * gflops(s, row.medianSeconds()) / peak.medianGflops());
             }
             JsonNode p = row.peer();
             String failed = p != null && p.has("error") ? "failed: " + p.get("error").asText() : "";
@@ -507,7 +516,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         out.println("medians over " + (rows.isEmpty() ? 0 : rows.get(0).reps()) + " repetitions after warm-up;"
                 + " ratio = osprey GFLOP/s / PyTorch GFLOP/s (above 1: osprey faster).");
         out.println("1-row products cycle through enough weight copies (" + (DECODE_WEIGHT_BYTES >> 20)
-                + " MiB) to stream from memory; GB/s counts weight bytes, %bw is of the median bandwidth above.");
+                + " MiB) to stream from memory; GB/s counts weight bytes; %roof is, for them, of the median bandwidth"
+                + " above, and for the other products of the median F32 FMA peak above.");
         if (peer) {
             out.println("PyTorch BF16/F16 rows use activations in the weight dtype (F.linear needs matching dtypes),"
                     + " so PyTorch does less conversion work and may use native bf16 instructions.");

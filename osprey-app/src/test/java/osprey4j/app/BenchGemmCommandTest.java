@@ -43,6 +43,7 @@ class BenchGemmCommandTest {
         JsonNode root = new ObjectMapper().readTree(r.out());
         assertTrue(root.path("threads").asInt() >= 1);
         assertTrue(root.path("memory_bandwidth").path("median_gbps").asDouble() > 0);
+        assertTrue(root.path("f32_fma_peak").path("median_gflops").asDouble() > 0);
         assertFalse(root.path("peer").path("available").asBoolean(true));
         JsonNode results = root.path("results");
         assertEquals(3, results.size());
@@ -55,6 +56,8 @@ class BenchGemmCommandTest {
         }
         assertTrue(results.get(1).has("bandwidth_fraction"), "the 1-row product reports its bandwidth fraction");
         assertFalse(results.get(0).has("bandwidth_fraction"));
+        assertTrue(results.get(0).path("fma_peak_fraction").asDouble() > 0, "products of several rows are judged by the FMA peak");
+        assertFalse(results.get(1).has("fma_peak_fraction"));
     }
 
     @Test
