@@ -25,6 +25,7 @@ import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.FmaPeak;
 import osprey4j.core.kernels.MemoryBandwidth;
+import osprey4j.core.kernels.NativeBlas;
 import osprey4j.core.kernels.Quantize;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Floats;
@@ -37,7 +38,9 @@ import picocli.CommandLine.Option;
  * {@code osprey bench gemm}: GFLOP/s of {@link Gemm#linear} on the shapes Osprey runs, next to PyTorch's
  * {@code F.linear} on the same machine, thread count and shapes, measured in the same run. One-row products
  * (decoding) are memory-bound, so for them it also prints the fraction of the machine's streaming read
- * bandwidth, measured in the same run by {@link MemoryBandwidth}.
+ * bandwidth, measured in the same run by {@link MemoryBandwidth}, and larger ones their fraction of the F32
+ * FMA peak ({@link FmaPeak}); where OpenBLAS takes the larger ones ({@link NativeBlas}), the pure-Java kernels
+ * are timed as well.
  */
 @Command(name = "gemm", mixinStandardHelpOptions = true,
         description = {
@@ -50,7 +53,10 @@ import picocli.CommandLine.Option;
                         + " with torch is present, runs torch.nn.functional.linear on the same shapes with the same"
                         + " thread count and prints its GFLOP/s and the ratio (ours / PyTorch). 1-row products also"
                         + " print the weight-streaming rate as a fraction of the memory bandwidth measured in the"
-                        + " same run."
+                        + " same run; the others, their fraction of the F32 FMA peak measured in the same run.",
+                "Products of 32 rows or more go to OpenBLAS where the machine has it (-Dosprey.blas=java keeps"
+                        + " them in Java, -Dosprey.blas=PATH names the library); the pure-Java kernels are then"
+                        + " timed too, on a line marked (java)."
         })
 final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
     static final String CONVENTION = "MxKxN: x [M,K] F32, W [N,K], out [M,N] = x W^T";
@@ -106,7 +112,11 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     /** Our median time and the peer's result (null fields when there is none). */
-    record Row(Shape shape, int reps, double medianSeconds, JsonNode peer) {
+    record Row(Shape shape, int reps, double medianSeconds, JsonNode peer, double javaMedianSeconds) {
+        /** True when the product went to OpenBLAS (and javaMedianSeconds is the pure-Java path's time). */
+        boolean nativePath() {
+            return !Double.isNaN(javaMedianSeconds);
+        }
     }
 
     @Override
@@ -147,7 +157,9 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 // the BF16 and F32 rows and with the bandwidth).
                 JsonNode peerResult = peer != null && peer.available() && !s.dtype().isBlockQuantized()
                         ? peer.time(s) : null;
-                rows.add(new Row(s, times.length, median(times), peerResult));
+                // Where OpenBLAS takes the product, the pure-Java kernels are timed too, in the same run.
+                double java = usesNative(s) ? median(time(s, reps, true)) : Double.NaN;
+                rows.add(new Row(s, times.length, median(times), peerResult, java));
             }
         }
         if (json) {
@@ -242,6 +254,14 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
 
     /** Seconds per product for {@code reps} timed runs after two untimed ones. */
     private double[] time(Shape s, int reps) {
+        return time(s, reps, false);
+    }
+
+    /**
+     * Seconds per product for {@code reps} timed runs after two untimed ones; {@code javaOnly} keeps the product
+     * on the pure-Java kernels where it would go to OpenBLAS.
+     */
+    private double[] time(Shape s, int reps, boolean javaOnly) {
         try (Arena arena = Arena.ofShared()) {
             Tensor x = random(arena, DType.F32, 2, s.m(), s.k());
             Tensor[] ws = new Tensor[s.copies()];
@@ -253,16 +273,28 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             Tensor out = Tensor.zeros(arena, DType.F32, s.m(), s.n());
             int warm = s.m() == 1 ? Math.max(2, ws.length) : 2;
             for (int i = 0; i < warm; i++) {
-                Gemm.linear(x, ws[i % ws.length], null, out);
+                product(x, ws[i % ws.length], out, javaOnly);
             }
             double[] t = new double[reps];
             for (int r = 0; r < reps; r++) {
                 Tensor w = ws[r % ws.length];
                 long t0 = System.nanoTime();
-                Gemm.linear(x, w, null, out);
+                product(x, w, out, javaOnly);
                 t[r] = (System.nanoTime() - t0) / 1e9;
             }
             return t;
+        }
+    }
+
+    private static boolean usesNative(Shape s) {
+        return NativeBlas.library().isPresent() && s.m() >= NativeBlas.MIN_ROWS;
+    }
+
+    private static void product(Tensor x, Tensor w, Tensor out, boolean javaOnly) {
+        if (javaOnly) {
+            Gemm.linearInJava(x, w, null, out);
+        } else {
+            Gemm.linear(x, w, null, out);
         }
     }
 
@@ -431,6 +463,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         root.put("threads", nThreads);
         ObjectNode b = root.putObject("memory_bandwidth");
         b.put("bytes", bw.bytes()).put("median_gbps", bw.medianGBps()).put("best_gbps", bw.bestGBps());
+        root.putObject("native_blas").put("library", NativeBlas.library().orElse(null))
+                .put("reason", NativeBlas.unavailableReason()).put("min_rows", NativeBlas.MIN_ROWS);
         root.putObject("f32_fma_peak").put("median_gflops", peak.medianGflops()).put("best_gflops", peak.bestGflops());
         root.set("peer", peerInfo);
         ArrayNode results = root.putArray("results");
@@ -440,6 +474,12 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             r.put("shape", s.label()).put("m", s.m()).put("k", s.k()).put("n", s.n());
             r.put("weight_dtype", s.dtype().name()).put("reps", row.reps());
             r.put("median_ms", row.medianSeconds() * 1e3).put("gflops", gflops(s, row.medianSeconds()));
+            r.put("backend", row.nativePath() ? "openblas" : "java");
+            if (row.nativePath()) {
+                r.putObject("java").put("median_ms", row.javaMedianSeconds() * 1e3)
+                        .put("gflops", gflops(s, row.javaMedianSeconds()))
+                        .put("fma_peak_fraction", gflops(s, row.javaMedianSeconds()) / peak.medianGflops());
+            }
             if (s.m() == 1) {
                 double gbps = s.weightBytes() / row.medianSeconds() / 1e9;
                 r.put("weight_gbps", gbps).put("bandwidth_fraction", gbps / bw.medianGBps());
@@ -477,6 +517,10 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
         out.printf(Locale.ROOT, "F32 FMA peak (register-only FMA chains, threads: %d): %.1f GFLOP/s median, %.1f best%n",
                 peak.threads(), peak.medianGflops(), peak.bestGflops());
+        out.printf(Locale.ROOT, "products of %d rows or more: %s%n", NativeBlas.MIN_ROWS, NativeBlas.library()
+                .map(l -> "OpenBLAS (" + l + ", through the FFM API), with the pure-Java kernels timed on the line"
+                        + " below (java)")
+                .orElse("pure-Java kernels (" + NativeBlas.unavailableReason() + ")"));
         boolean peer = peerInfo.path("available").asBoolean(false);
         if (peer) {
             out.printf(Locale.ROOT, "peer: PyTorch %s (%s, threads: %d), torch.nn.functional.linear; F32 products"
@@ -510,6 +554,12 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
             if (p != null && p.has("alt")) {
                 out.printf(Locale.ROOT, "%-16s %-5s %10s %9s %7s %6s %s%n", "", "", "", "", "", "",
                         peerColumns(s, p.get("alt"), row.medianSeconds()));
+            }
+            if (row.nativePath()) {
+                double js = row.javaMedianSeconds();
+                out.printf(Locale.ROOT, "%-16s %-5s %10.2f %9.1f %7s %6s %s%n", "  (java)", s.dtype(), js * 1e3,
+                        gflops(s, js), "", String.format(Locale.ROOT, "%.0f%%", 100 * gflops(s, js) / peak.medianGflops()),
+                        p != null && p.has("median_s") ? peerColumns(s, p, js) : peerColumns(""));
             }
         }
         out.println();

@@ -33,6 +33,9 @@ import osprey4j.core.tensor.Tensor;
  *       accumulators) by broadcasting one x value per row and doing three FMAs with the packed W panel.</li>
  * </ul>
  * An item first writes the bias (or zero) into its part of out; every K block then accumulates into it.
+ *
+ * <p>Where the machine has OpenBLAS, products of at least {@link NativeBlas#MIN_ROWS} rows go to it instead
+ * ({@link NativeBlas}; {@code -Dosprey.blas=java} keeps them here).
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = VectorConvert.F;
@@ -66,6 +69,8 @@ public final class Gemm {
 
     /** Per calling thread: the copy of x for one-row products (see {@link #compute}), grown as needed. */
     private static final ThreadLocal<float[]> X_ROW = ThreadLocal.withInitial(() -> new float[0]);
+    /** Set on the calling thread by {@link #linearInJava}. */
+    private static final ThreadLocal<Boolean> JAVA_ONLY = new ThreadLocal<>();
 
     private Gemm() {
     }
@@ -127,6 +132,19 @@ public final class Gemm {
             throw new IllegalArgumentException("linear: out must not share memory with x or the weight");
         }
         compute(x.segment(), m, k, w.dtype(), w.segment(), n, b, out.segment());
+    }
+
+    /**
+     * {@link #linear(Tensor, Tensor, Tensor, Tensor)} always on the pure-Java kernels, even where products of
+     * many rows would go to OpenBLAS: for benchmarks that time both paths in the same run.
+     */
+    public static void linearInJava(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        JAVA_ONLY.set(Boolean.TRUE);
+        try {
+            linear(x, w, bias, out);
+        } finally {
+            JAVA_ONLY.remove();
+        }
     }
 
     /**
@@ -217,6 +235,10 @@ public final class Gemm {
             }
             MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, xv, 0, k);
             MatVec.compute(wType, w, n, k, xv, bias, out);
+            return;
+        }
+        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, wType)) {
+            NativeBlas.linear(x, m, k, wType, w, n, bias, out);
             return;
         }
         blocked(x, m, k, wType, w, n, bias, out, MAX_PACKED_X);

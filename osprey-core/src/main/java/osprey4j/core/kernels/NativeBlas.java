@@ -1,0 +1,179 @@
+package osprey4j.core.kernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.tensor.DType;
+
+/**
+ * An optional backend for the compute-bound products of {@link Gemm#linear} (M of at least
+ * {@link #MIN_ROWS} rows: prefill, the vision tower): OpenBLAS's {@code cblas_sgemm}, found on the machine and
+ * called through the Foreign Function &amp; Memory API (no JNI, nothing built by osprey4j).
+ *
+ * <p>Why OpenBLAS: it is the BLAS a Linux machine most often has (Debian's {@code libopenblas0}, a dependency of
+ * numpy and PyTorch there), it is free, and its hand-written assembly SGEMM kernels for AVX-512 keep both FMA
+ * ports busy from registers, which the Vector API's code for our micro-kernel does not (it reloads and spills;
+ * see {@code bench gemm}'s %roof column). It has no BF16 product in Debian's build ({@code cblas_sbgemm} is not
+ * exported), so BF16/F16/quantised weights are converted to F32 a slice of rows at a time, never whole.
+ *
+ * <p>Selection, by the system property {@code osprey.blas}: {@code auto} (the default) uses OpenBLAS when
+ * {@code libopenblas.so.0} is found on the library path or in the usual Debian/Ubuntu/Fedora places and
+ * exports the symbols used; {@code java} never does; any other value is the path of the library to load
+ * (which must then load, or every product fails with that reason). Without the library, and for
+ * M below {@link #MIN_ROWS}, the pure-Java {@link Gemm} runs; both give the same product up to F32 summation
+ * order.
+ */
+public final class NativeBlas {
+    /** Products with fewer rows than this stay in Java (decoding, small tiles): a call costs microseconds. */
+    public static final int MIN_ROWS = 32;
+    /** Rows of a non-F32 weight converted to F32 per call (a slice of at most this many x K floats). */
+    private static final int CONVERT_ROWS = 512;
+    private static final int ROW_MAJOR = 101;
+    private static final int NO_TRANS = 111;
+    private static final int TRANS = 112;
+    private static final List<String> DEFAULT_PLACES = List.of(
+            "/usr/lib/x86_64-linux-gnu/libopenblas.so.0", "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+            "/usr/lib64/libopenblas.so.0", "/usr/lib/libopenblas.so.0", "/usr/local/lib/libopenblas.so.0");
+
+    private static final Backend BACKEND = Backend.load(System.getProperty("osprey.blas", "auto"));
+
+    private NativeBlas() {
+    }
+
+    /** The loaded library, or empty when products stay in Java. */
+    public static Optional<String> library() {
+        return Optional.ofNullable(BACKEND.library);
+    }
+
+    /** Why no library is used (null when one is). */
+    public static String unavailableReason() {
+        return BACKEND.reason;
+    }
+
+    /**
+     * True when a product of this shape and weight type goes to the native library. A library named with
+     * {@code -Dosprey.blas=PATH} that did not load fails here, with the reason, rather than running in Java
+     * unnoticed.
+     */
+    static boolean handles(int m, DType wType) {
+        if (BACKEND.explicitFailure) {
+            throw new IllegalStateException(BACKEND.reason);
+        }
+        return BACKEND.sgemm != null && m >= MIN_ROWS && wType.isLinearWeightType();
+    }
+
+    /**
+     * out[M,N] = x[M,K] · W[N,K]^T + bias through cblas_sgemm. Heap segments (x or out wrapping a Java array)
+     * are copied to native memory first: a downcall may only pass native memory without pinning the heap, and
+     * the copies cost far less than the product.
+     */
+    static void linear(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
+            MemorySegment out) {
+        if (BACKEND.sgemm == null) {
+            throw new IllegalStateException("no native BLAS: " + BACKEND.reason);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment nx = x.isNative() ? x : arena.allocate((long) m * k * 4, 64).copyFrom(x);
+            MemorySegment nout = out.isNative() ? out : arena.allocate((long) m * n * 4, 64);
+            for (int i = 0; i < m; i++) {
+                if (bias == null) {
+                    nout.asSlice((long) i * n * 4, (long) n * 4).fill((byte) 0);
+                } else {
+                    MemorySegment.copy(bias, 0, nout, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * n * 4, n);
+                }
+            }
+            if (wType == DType.F32 && w.isNative()) {
+                sgemm(m, n, k, nx, k, w, k, nout, n);
+            } else {
+                int rows = Math.min(n, CONVERT_ROWS);
+                MemorySegment slice = arena.allocate((long) rows * k * 4, 64);
+                float[] buf = new float[rows * k];
+                for (int n0 = 0; n0 < n; n0 += rows) {
+                    int nr = Math.min(rows, n - n0);
+                    convertRows(wType, w, n0, nr, k, buf);
+                    MemorySegment.copy(buf, 0, slice, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, nr * k);
+                    sgemm(m, nr, k, nx, k, slice, k, nout.asSlice((long) n0 * 4), n);
+                }
+            }
+            if (nout != out) {
+                out.copyFrom(nout);
+            }
+        }
+    }
+
+    /** Rows [n0, n0 + nr) of W as F32, converted on the pool's threads. */
+    private static void convertRows(DType wType, MemorySegment w, int n0, int nr, int k, float[] dst) {
+        ComputePool.parallelFor(nr, 16, (from, to) ->
+                VectorConvert.toFloats(wType, w, (long) (n0 + from) * k, dst, from * k, (to - from) * k));
+    }
+
+    /** C[M,N] += A[M,K] · B[N,K]^T (row-major, leading dimensions lda, ldb, ldc). */
+    private static void sgemm(int m, int n, int k, MemorySegment a, int lda, MemorySegment b, int ldb,
+            MemorySegment c, int ldc) {
+        try {
+            BACKEND.sgemm.invokeExact(ROW_MAJOR, NO_TRANS, TRANS, m, n, k, 1f, a, lda, b, ldb, 1f, c, ldc);
+        } catch (Throwable t) {
+            throw new IllegalStateException("cblas_sgemm failed", t);
+        }
+    }
+
+    /** The library and its entry points, or the reason there are none. */
+    private record Backend(String library, MethodHandle sgemm, String reason, boolean explicitFailure) {
+        static Backend load(String setting) {
+            if (setting.equals("java")) {
+                return new Backend(null, null, "disabled (-Dosprey.blas=java)", false);
+            }
+            List<String> candidates = new ArrayList<>();
+            if (setting.equals("auto")) {
+                candidates.add("libopenblas.so.0");
+                candidates.addAll(DEFAULT_PLACES);
+            } else {
+                candidates.add(setting);
+            }
+            List<String> failures = new ArrayList<>();
+            for (String candidate : candidates) {
+                boolean isPath = candidate.contains("/");
+                if (isPath && !Files.isRegularFile(Path.of(candidate))) {
+                    failures.add(candidate + ": no such file");
+                    continue;
+                }
+                try {
+                    SymbolLookup lookup = SymbolLookup.libraryLookup(candidate, Arena.global());
+                    Linker linker = Linker.nativeLinker();
+                    MemorySegment sgemm = lookup.find("cblas_sgemm").orElse(null);
+                    MemorySegment threads = lookup.find("openblas_set_num_threads").orElse(null);
+                    if (sgemm == null || threads == null) {
+                        failures.add(candidate + ": not OpenBLAS (no cblas_sgemm/openblas_set_num_threads)");
+                        continue;
+                    }
+                    ValueLayout.OfInt i = ValueLayout.JAVA_INT;
+                    ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT;
+                    MethodHandle gemm = linker.downcallHandle(sgemm, FunctionDescriptor.ofVoid(i, i, i, i, i, i, f,
+                            ValueLayout.ADDRESS, i, ValueLayout.ADDRESS, i, f, ValueLayout.ADDRESS, i));
+                    // As many threads as the compute pool: the pool's own threads wait while the library runs.
+                    linker.downcallHandle(threads, FunctionDescriptor.ofVoid(i)).invokeExact(ComputePool.threads());
+                    return new Backend(candidate, gemm, null, false);
+                } catch (Throwable e) {
+                    failures.add(candidate + ": " + e.getMessage());
+                }
+            }
+            String reason = setting.equals("auto") ? "no OpenBLAS found (" + String.join("; ", failures) + ")"
+                    : String.join("; ", failures);
+            if (!setting.equals("auto")) {
+                // An explicit library that does not load is a configuration error, reported on first use.
+                return new Backend(null, null, "-Dosprey.blas=" + setting + ": " + reason, true);
+            }
+            return new Backend(null, null, reason, false);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package osprey4j.core.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Tensor;
+
+/**
+ * The OpenBLAS backend of {@link Gemm#linear}, where the machine has the library (skipped elsewhere; the
+ * pure-Java path is then the only one, and {@link GemmTest} covers it either way). Products are checked
+ * against {@link GemmReference} with {@link GemmTest#check}'s bound: OpenBLAS sums in another order, and the
+ * bound holds for any order of an F32 sum.
+ */
+class NativeBlasTest {
+    @Test
+    void saysWhetherItIsUsedAndWhy() {
+        assertTrue(NativeBlas.library().isPresent() || NativeBlas.unavailableReason() != null);
+        assertFalse(NativeBlas.handles(NativeBlas.MIN_ROWS - 1, DType.F32), "few rows stay in Java");
+    }
+
+    @Test
+    void largeProductsMatchTheReferenceForEveryWeightType() {
+        Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
+        assertTrue(NativeBlas.handles(NativeBlas.MIN_ROWS, DType.BF16));
+        SplittableRandom rnd = new SplittableRandom(3);
+        // N above the slice of rows converted per call (512), so the slices' column offsets are exercised.
+        for (DType d : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
+            int k = 96;
+            Tensor x = GemmTest.random(rnd, DType.F32, NativeBlas.MIN_ROWS + 5, k);
+            Tensor w = d.isBlockQuantized() ? Quantize.quantize(GemmTest.random(rnd, DType.F32, 700, k), d)
+                    : GemmTest.random(rnd, d, 700, k);
+            Tensor bias = GemmTest.random(rnd, DType.F32, 700);
+            GemmTest.check(x, w, bias, Gemm.linear(x, w, bias));
+            GemmTest.check(x, w, null, Gemm.linear(x, w, null));
+        }
+    }
+
+    @Test
+    void nativeAndHeapOperandsGiveTheSameProduct() {
+        Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
+        SplittableRandom rnd = new SplittableRandom(4);
+        Tensor x = GemmTest.random(rnd, DType.F32, 40, 70);
+        Tensor w = GemmTest.random(rnd, DType.F32, 33, 70);
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor nx = Tensor.zeros(arena, DType.F32, 40, 70);
+            nx.segment().copyFrom(x.segment());
+            Tensor nw = Tensor.zeros(arena, DType.F32, 33, 70);
+            nw.segment().copyFrom(w.segment());
+            Tensor nout = Tensor.zeros(arena, DType.F32, 40, 33);
+            Gemm.linear(nx, nw, null, nout);
+            assertNotNull(nout);
+            GemmTest.check(x, w, null, nout);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Gemm.linear(x, w, null).toFloatArray(),
+                    nout.toFloatArray(), "the same library call on copies of the operands");
+        }
+    }
+}
