@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 
@@ -36,8 +37,16 @@ import osprey4j.core.tensor.DType;
 public final class NativeBlas {
     /** Products with fewer rows than this stay in Java (decoding, small tiles): a call costs microseconds. */
     public static final int MIN_ROWS = 32;
-    /** Rows of a non-F32 weight converted to F32 per call (a slice of at most this many x K floats). */
+    /** Columns of out (rows of W) per work item at most; a non-F32 W is converted to F32 this many rows at a time. */
     private static final int CONVERT_ROWS = 512;
+    /** Columns per work item are a multiple of this (OpenBLAS's AVX-512 SGEMM kernel works in panels of 16). */
+    private static final int COLUMN_ALIGN = 64;
+    /** Below this many flops a product runs on the calling thread. */
+    private static final double SERIAL_FLOPS = 1 << 22;
+    /** A thread that is never started: segments it may access are accessible to the pool's threads too. */
+    private static final Thread NOT_THE_CALLER = Thread.ofPlatform().unstarted(() -> { });
+    /** Work items per thread at least (when N allows), for load balance. */
+    private static final int ITEMS_PER_THREAD = 4;
     private static final int ROW_MAJOR = 101;
     private static final int NO_TRANS = 111;
     private static final int TRANS = 112;
@@ -82,28 +91,51 @@ public final class NativeBlas {
         if (BACKEND.sgemm == null) {
             throw new IllegalStateException("no native BLAS: " + BACKEND.reason);
         }
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment nx = x.isNative() ? x : arena.allocate((long) m * k * 4, 64).copyFrom(x);
             MemorySegment nout = out.isNative() ? out : arena.allocate((long) m * n * 4, 64);
-            for (int i = 0; i < m; i++) {
-                if (bias == null) {
-                    nout.asSlice((long) i * n * 4, (long) n * 4).fill((byte) 0);
-                } else {
-                    MemorySegment.copy(bias, 0, nout, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * n * 4, n);
+            boolean inPlace = wType == DType.F32 && w.isNative();
+            // Columns of out in items taken from a shared counter by the pool's threads, each one
+            // single-threaded call: a core slowed by another process does fewer items, and between products no
+            // library thread is left spinning on a core the Java kernels need next.
+            int threads = ComputePool.threads();
+            int cols = Math.max(COLUMN_ALIGN, Math.min(CONVERT_ROWS,
+                    (n / (ITEMS_PER_THREAD * threads)) / COLUMN_ALIGN * COLUMN_ALIGN));
+            int items = (n + cols - 1) / cols;
+            AtomicInteger next = new AtomicInteger();
+            // Small products, and operands confined to the calling thread, stay on the calling thread.
+            boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(x) || !sharable(w) || !sharable(out);
+            ComputePool.RangeTask task = (from, to) -> {
+                float[] buf = inPlace ? null : new float[cols * k];
+                try (Arena local = Arena.ofConfined()) {
+                    MemorySegment slice = inPlace ? null : local.allocate((long) cols * k * 4, 64);
+                    for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
+                        int n0 = item * cols;
+                        int nc = Math.min(cols, n - n0);
+                        for (int i = 0; i < m; i++) {
+                            long at = ((long) i * n + n0) * 4;
+                            if (bias == null) {
+                                nout.asSlice(at, (long) nc * 4).fill((byte) 0);
+                            } else {
+                                MemorySegment.copy(bias, n0, nout, ValueLayout.JAVA_FLOAT_UNALIGNED, at, nc);
+                            }
+                        }
+                        MemorySegment b;
+                        if (inPlace) {
+                            b = w.asSlice((long) n0 * k * 4, (long) nc * k * 4);
+                        } else {
+                            VectorConvert.toFloats(wType, w, (long) n0 * k, buf, 0, nc * k);
+                            MemorySegment.copy(buf, 0, slice, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, nc * k);
+                            b = slice;
+                        }
+                        sgemm(m, nc, k, nx, k, b, k, nout.asSlice((long) n0 * 4), n);
+                    }
                 }
-            }
-            if (wType == DType.F32 && w.isNative()) {
-                sgemm(m, n, k, nx, k, w, k, nout, n);
+            };
+            if (serial) {
+                task.run(0, 1);
             } else {
-                int rows = Math.min(n, CONVERT_ROWS);
-                MemorySegment slice = arena.allocate((long) rows * k * 4, 64);
-                float[] buf = new float[rows * k];
-                for (int n0 = 0; n0 < n; n0 += rows) {
-                    int nr = Math.min(rows, n - n0);
-                    convertRows(wType, w, n0, nr, k, buf);
-                    MemorySegment.copy(buf, 0, slice, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, nr * k);
-                    sgemm(m, nr, k, nx, k, slice, k, nout.asSlice((long) n0 * 4), n);
-                }
+                ComputePool.parallelFor(threads, 1, task);
             }
             if (nout != out) {
                 out.copyFrom(nout);
@@ -111,10 +143,9 @@ public final class NativeBlas {
         }
     }
 
-    /** Rows [n0, n0 + nr) of W as F32, converted on the pool's threads. */
-    private static void convertRows(DType wType, MemorySegment w, int n0, int nr, int k, float[] dst) {
-        ComputePool.parallelFor(nr, 16, (from, to) ->
-                VectorConvert.toFloats(wType, w, (long) (n0 + from) * k, dst, from * k, (to - from) * k));
+    /** True when threads other than the caller may read the segment (it is not from a confined arena). */
+    private static boolean sharable(MemorySegment s) {
+        return s.isAccessibleBy(NOT_THE_CALLER);
     }
 
     /** C[M,N] += A[M,K] · B[N,K]^T (row-major, leading dimensions lda, ldb, ldc). */
@@ -160,8 +191,9 @@ public final class NativeBlas {
                     ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT;
                     MethodHandle gemm = linker.downcallHandle(sgemm, FunctionDescriptor.ofVoid(i, i, i, i, i, i, f,
                             ValueLayout.ADDRESS, i, ValueLayout.ADDRESS, i, f, ValueLayout.ADDRESS, i));
-                    // As many threads as the compute pool: the pool's own threads wait while the library runs.
-                    linker.downcallHandle(threads, FunctionDescriptor.ofVoid(i)).invokeExact(ComputePool.threads());
+                    // One library thread: the compute pool's threads each make single-threaded calls on their
+                    // share of the columns (OpenBLAS's own threads would spin for a while after every call).
+                    linker.downcallHandle(threads, FunctionDescriptor.ofVoid(i)).invokeExact(1);
                     return new Backend(candidate, gemm, null, false);
                 } catch (Throwable e) {
                     failures.add(candidate + ": " + e.getMessage());
