@@ -54,7 +54,7 @@ import picocli.CommandLine.Option;
                         + " thread count and prints its GFLOP/s and the ratio (ours / PyTorch). 1-row products also"
                         + " print the weight-streaming rate as a fraction of the memory bandwidth measured in the"
                         + " same run; the others, their fraction of the F32 FMA peak measured in the same run.",
-                "Products of 32 rows or more go to OpenBLAS where the machine has it (-Dosprey.blas=java keeps"
+                "Products of 32 rows and 34 MFLOP or more go to OpenBLAS where the machine has it (-Dosprey.blas=java keeps"
                         + " them in Java, -Dosprey.blas=PATH names the library); the pure-Java kernels are then"
                         + " timed too, on a line marked (java)."
         })
@@ -287,7 +287,7 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private static boolean usesNative(Shape s) {
-        return NativeBlas.library().isPresent() && s.m() >= NativeBlas.MIN_ROWS;
+        return NativeBlas.handles(s.m(), s.n(), s.k(), s.dtype());
     }
 
     private static void product(Tensor x, Tensor w, Tensor out, boolean javaOnly) {
@@ -464,7 +464,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         ObjectNode b = root.putObject("memory_bandwidth");
         b.put("bytes", bw.bytes()).put("median_gbps", bw.medianGBps()).put("best_gbps", bw.bestGBps());
         root.putObject("native_blas").put("library", NativeBlas.library().orElse(null))
-                .put("reason", NativeBlas.unavailableReason()).put("min_rows", NativeBlas.MIN_ROWS);
+                .put("reason", NativeBlas.unavailableReason()).put("min_rows", NativeBlas.MIN_ROWS)
+                .put("min_flops", NativeBlas.MIN_FLOPS);
         root.putObject("f32_fma_peak").put("median_gflops", peak.medianGflops()).put("best_gflops", peak.bestGflops());
         root.set("peer", peerInfo);
         ArrayNode results = root.putArray("results");
@@ -517,7 +518,8 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 + "%.1f best%n", bw.bytes() >> 20, nThreads, bw.medianGBps(), bw.bestGBps());
         out.printf(Locale.ROOT, "F32 FMA peak (register-only FMA chains, threads: %d): %.1f GFLOP/s median, %.1f best%n",
                 peak.threads(), peak.medianGflops(), peak.bestGflops());
-        out.printf(Locale.ROOT, "products of %d rows or more: %s%n", NativeBlas.MIN_ROWS, NativeBlas.library()
+        out.printf(Locale.ROOT, "products of %d rows and %.0f MFLOP or more: %s%n", NativeBlas.MIN_ROWS,
+                NativeBlas.MIN_FLOPS / 1e6, NativeBlas.library()
                 .map(l -> "OpenBLAS (" + l + ", through the FFM API), with the pure-Java kernels timed on the line"
                         + " below (java)")
                 .orElse("pure-Java kernels (" + NativeBlas.unavailableReason() + ")"));

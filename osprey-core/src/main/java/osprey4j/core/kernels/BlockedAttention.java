@@ -1,5 +1,6 @@
 package osprey4j.core.kernels;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import osprey4j.core.concurrent.ComputePool;
@@ -48,62 +49,70 @@ public final class BlockedAttention {
         }
         float scale = (float) Math.pow(d, -0.5);
         int rows = Math.min(BLOCK_ROWS, Math.max(1, queries));
-        float[] scoreBlock = new float[rows * keys];
-        float[] qBlock = new float[rows * d];
-        float[] outBlock = new float[rows * d];
-        MemorySegment qs = q.segment(), os = out.segment();
-        long width = q.dim(1);
-        for (int h = 0; h < heads; h++) {
-            Tensor kh = headRows(k, h, d);
-            Tensor vt = headColumns(v, h, d);
-            for (int r0 = 0; r0 < queries; r0 += rows) {
-                int n = Math.min(rows, queries - r0);
-                int head = h, first = r0;
-                for (int i = 0; i < n; i++) {
-                    MemorySegment.copy(qs, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                            (((long) (r0 + i)) * width + (long) h * d) * Float.BYTES, qBlock, i * d, d);
-                }
-                for (int i = 0; i < n * d; i++) {
-                    qBlock[i] *= scale;
-                }
-                Tensor scores = Tensor.wrap(scoreBlock, rows, keys).slice(0, n);
-                Gemm.linear(Tensor.wrap(qBlock, rows, d).slice(0, n), kh, null, scores);
-                ComputePool.parallelFor(n, 8, (from, to) -> {
-                    float[] buf = new float[VectorMath.roundUp(keys)];
-                    for (int i = from; i < to; i++) {
-                        System.arraycopy(scoreBlock, i * keys, buf, 0, keys);
-                        if (bias != null) {
-                            bias.addTo(head, first + i, buf, keys);
+        // Off-heap blocks: where the products go to OpenBLAS (NativeBlas), native operands are passed as they
+        // are, where heap arrays would be copied on every call.
+        try (Arena arena = Arena.ofShared()) {
+            Tensor scoreBlock = Tensor.zeros(arena, DType.F32, rows, keys);
+            Tensor qBlock = Tensor.zeros(arena, DType.F32, rows, d);
+            Tensor outBlock = Tensor.zeros(arena, DType.F32, rows, d);
+            MemorySegment ss = scoreBlock.segment(), qb = qBlock.segment(), ob = outBlock.segment();
+            MemorySegment qs = q.segment(), os = out.segment();
+            long width = q.dim(1);
+            float[] qRow = new float[d];
+            for (int h = 0; h < heads; h++) {
+                Tensor kh = headRows(arena, k, h, d);
+                Tensor vt = headColumns(arena, v, h, d);
+                for (int r0 = 0; r0 < queries; r0 += rows) {
+                    int n = Math.min(rows, queries - r0);
+                    int head = h, first = r0;
+                    for (int i = 0; i < n; i++) {
+                        MemorySegment.copy(qs, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                                (((long) (r0 + i)) * width + (long) h * d) * Float.BYTES, qRow, 0, d);
+                        for (int c = 0; c < d; c++) {
+                            qRow[c] *= scale;
                         }
-                        Softmax.softmax(buf, keys);
-                        System.arraycopy(buf, 0, scoreBlock, i * keys, keys);
+                        MemorySegment.copy(qRow, 0, qb, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) i * d * Float.BYTES, d);
                     }
-                });
-                Tensor o = Tensor.wrap(outBlock, rows, d).slice(0, n);
-                Gemm.linear(scores, vt, null, o);
-                for (int i = 0; i < n; i++) {
-                    MemorySegment.copy(outBlock, i * d, os, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                            (((long) (r0 + i)) * width + (long) h * d) * Float.BYTES, d);
+                    Tensor scores = scoreBlock.slice(0, n);
+                    Gemm.linear(qBlock.slice(0, n), kh, null, scores);
+                    ComputePool.parallelFor(n, 8, (from, to) -> {
+                        float[] buf = new float[VectorMath.roundUp(keys)];
+                        for (int i = from; i < to; i++) {
+                            long at = (long) i * keys * Float.BYTES;
+                            MemorySegment.copy(ss, ValueLayout.JAVA_FLOAT_UNALIGNED, at, buf, 0, keys);
+                            if (bias != null) {
+                                bias.addTo(head, first + i, buf, keys);
+                            }
+                            Softmax.softmax(buf, keys);
+                            MemorySegment.copy(buf, 0, ss, ValueLayout.JAVA_FLOAT_UNALIGNED, at, keys);
+                        }
+                    });
+                    Tensor o = outBlock.slice(0, n);
+                    Gemm.linear(scores, vt, null, o);
+                    for (int i = 0; i < n; i++) {
+                        MemorySegment.copy(ob, (long) i * d * Float.BYTES, os,
+                                (((long) (r0 + i)) * width + (long) h * d) * Float.BYTES, (long) d * Float.BYTES);
+                    }
                 }
             }
         }
     }
 
     /** Head h's columns of [rows, heads x d] as a new [rows, d] tensor. */
-    private static Tensor headRows(Tensor x, int h, int d) {
+    private static Tensor headRows(Arena arena, Tensor x, int h, int d) {
         int n = x.size(0);
         long width = x.dim(1);
-        float[] out = new float[n * d];
+        Tensor out = Tensor.zeros(arena, DType.F32, n, d);
         MemorySegment s = x.segment();
         for (int i = 0; i < n; i++) {
-            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED, ((long) i * width + (long) h * d) * Float.BYTES,
-                    out, i * d, d);
+            MemorySegment.copy(s, ((long) i * width + (long) h * d) * Float.BYTES, out.segment(),
+                    (long) i * d * Float.BYTES, (long) d * Float.BYTES);
         }
-        return Tensor.wrap(out, n, d);
+        return out;
     }
 
     /** Head h's columns of [rows, heads x d], transposed: a new [d, rows] tensor (the GEMM's weight layout). */
-    private static Tensor headColumns(Tensor x, int h, int d) {
+    private static Tensor headColumns(Arena arena, Tensor x, int h, int d) {
         int n = x.size(0);
         long width = x.dim(1);
         float[] out = new float[d * n];
@@ -116,6 +125,8 @@ public final class BlockedAttention {
                 out[c * n + i] = row[c];
             }
         }
-        return Tensor.wrap(out, d, n);
+        Tensor t = Tensor.zeros(arena, DType.F32, d, n);
+        MemorySegment.copy(out, 0, t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0, out.length);
+        return t;
     }
 }

@@ -237,7 +237,7 @@ public final class Gemm {
             MatVec.compute(wType, w, n, k, xv, bias, out);
             return;
         }
-        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, wType)) {
+        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, wType)) {
             NativeBlas.linear(x, m, k, wType, w, n, bias, out);
             return;
         }

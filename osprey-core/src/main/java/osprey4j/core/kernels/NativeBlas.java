@@ -41,6 +41,8 @@ public final class NativeBlas {
     private static final int CONVERT_ROWS = 512;
     /** Columns per work item are a multiple of this (OpenBLAS's AVX-512 SGEMM kernel works in panels of 16). */
     private static final int COLUMN_ALIGN = 64;
+    /** Products below this many flops stay in Java (see {@link #handles(int, int, int, DType)}). */
+    public static final double MIN_FLOPS = 1 << 25;
     /** Below this many flops a product runs on the calling thread. */
     private static final double SERIAL_FLOPS = 1 << 22;
     /** A thread that is never started: segments it may access are accessible to the pool's threads too. */
@@ -79,6 +81,16 @@ public final class NativeBlas {
             throw new IllegalStateException(BACKEND.reason);
         }
         return BACKEND.sgemm != null && m >= MIN_ROWS && wType.isLinearWeightType();
+    }
+
+    /**
+     * True when a product of this shape goes to the native library: at least {@link #MIN_ROWS} rows and
+     * {@link #MIN_FLOPS} flops. Small products (SAM's decoder tokens, a few regions' mask tokens) stay in Java,
+     * where a row's result does not depend on how many rows are multiplied with it, so batched prompts give
+     * each prompt's own result bit for bit.
+     */
+    public static boolean handles(int m, int n, int k, DType wType) {
+        return handles(m, wType) && 2.0 * m * n * k >= MIN_FLOPS;
     }
 
     /**

@@ -21,17 +21,18 @@ class NativeBlasTest {
     @Test
     void saysWhetherItIsUsedAndWhy() {
         assertTrue(NativeBlas.library().isPresent() || NativeBlas.unavailableReason() != null);
-        assertFalse(NativeBlas.handles(NativeBlas.MIN_ROWS - 1, DType.F32), "few rows stay in Java");
+        assertFalse(NativeBlas.handles(NativeBlas.MIN_ROWS - 1, 4096, 4096, DType.F32), "few rows stay in Java");
+        assertFalse(NativeBlas.handles(4096, 16, 16, DType.F32), "small products stay in Java");
     }
 
     @Test
     void largeProductsMatchTheReferenceForEveryWeightType() {
         Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
-        assertTrue(NativeBlas.handles(NativeBlas.MIN_ROWS, DType.BF16));
+        assertTrue(NativeBlas.handles(NativeBlas.MIN_ROWS + 5, 700, 704, DType.BF16));
         SplittableRandom rnd = new SplittableRandom(3);
         // N above the slice of rows converted per call (512), so the slices' column offsets are exercised.
         for (DType d : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
-            int k = 96;
+            int k = 704;
             Tensor x = GemmTest.random(rnd, DType.F32, NativeBlas.MIN_ROWS + 5, k);
             Tensor w = d.isBlockQuantized() ? Quantize.quantize(GemmTest.random(rnd, DType.F32, 700, k), d)
                     : GemmTest.random(rnd, d, 700, k);
@@ -45,19 +46,21 @@ class NativeBlasTest {
     void nativeAndHeapOperandsGiveTheSameProduct() {
         Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
         SplittableRandom rnd = new SplittableRandom(4);
-        Tensor x = GemmTest.random(rnd, DType.F32, 40, 70);
-        Tensor w = GemmTest.random(rnd, DType.F32, 33, 70);
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor nx = Tensor.zeros(arena, DType.F32, 40, 70);
+        Tensor x = GemmTest.random(rnd, DType.F32, 40, 700);
+        Tensor w = GemmTest.random(rnd, DType.F32, 700, 700);
+        // a shared arena (the pool's threads split the columns) and a confined one (the calling thread does all)
+        for (Arena arena : new Arena[] {Arena.ofShared(), Arena.ofConfined()}) {
+            Tensor nx = Tensor.zeros(arena, DType.F32, 40, 700);
             nx.segment().copyFrom(x.segment());
-            Tensor nw = Tensor.zeros(arena, DType.F32, 33, 70);
+            Tensor nw = Tensor.zeros(arena, DType.F32, 700, 700);
             nw.segment().copyFrom(w.segment());
-            Tensor nout = Tensor.zeros(arena, DType.F32, 40, 33);
+            Tensor nout = Tensor.zeros(arena, DType.F32, 40, 700);
             Gemm.linear(nx, nw, null, nout);
             assertNotNull(nout);
             GemmTest.check(x, w, null, nout);
             org.junit.jupiter.api.Assertions.assertArrayEquals(Gemm.linear(x, w, null).toFloatArray(),
-                    nout.toFloatArray(), "the same library call on copies of the operands");
+                    nout.toFloatArray(), "the same library calls on copies of the operands");
+            arena.close();
         }
     }
 }
