@@ -214,21 +214,27 @@ public final class Conv2d {
         MemorySegment src = taps.segment();
         MemorySegment dst = out.segment();
         int taps2 = k * k;
+        // A row of taps is read in chunks of input columns small enough to stay in L1 while each channel's
+        // values are picked out of it (a whole row, w * k * k * O floats, does not fit for SAM's 128 x 4 x 32).
+        int chunk = Math.max(1, Math.min(w, 2048 / Math.max(1, taps2 * o)));
         ComputePool.parallelFor(h, 1, (from, to) -> {
-            float[] row = new float[w * taps2 * o];
-            float[] line = new float[ow];
+            float[] part = new float[chunk * taps2 * o];
+            float[] line = new float[chunk * k];
             for (int y = from; y < to; y++) {
-                MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) y * w * taps2 * o * Float.BYTES, row,
-                        0, row.length);
-                for (int c = 0; c < o; c++) {
-                    for (int ky = 0; ky < k; ky++) {
-                        for (int x0 = 0; x0 < w; x0++) {
-                            for (int kx = 0; kx < k; kx++) {
-                                line[x0 * k + kx] = row[(x0 * taps2 + ky * k + kx) * o + c] + b[c];
+                for (int xs = 0; xs < w; xs += chunk) {
+                    int xn = Math.min(chunk, w - xs);
+                    MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                            ((long) y * w + xs) * taps2 * o * Float.BYTES, part, 0, xn * taps2 * o);
+                    for (int c = 0; c < o; c++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            for (int x0 = 0; x0 < xn; x0++) {
+                                for (int kx = 0; kx < k; kx++) {
+                                    line[x0 * k + kx] = part[(x0 * taps2 + ky * k + kx) * o + c] + b[c];
+                                }
                             }
+                            MemorySegment.copy(line, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                                    (c * plane + (long) (y * k + ky) * ow + (long) xs * k) * Float.BYTES, xn * k);
                         }
-                        MemorySegment.copy(line, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                                (c * plane + (long) (y * k + ky) * ow) * Float.BYTES, ow);
                     }
                 }
             }

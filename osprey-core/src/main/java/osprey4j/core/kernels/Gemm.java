@@ -151,8 +151,10 @@ public final class Gemm {
      * out = x · w for a right-hand side stored the other way round from {@link #linear}'s weight: x [M, K], w
      * [K, N] row-major (torch's {@code x @ w}), both F32, out [M, N] F32 (not overlapping either). The same blocked
      * product: only the packing of w's panels differs (rows of w are already k-major, so a panel is copied, not
-     * transposed), and every output element is the same sum in the same order as {@code linear} gives for
-     * {@code w}'s transpose.
+     * transposed), and every output element is the same sum in the same order as the Java {@code linear} gives
+     * for {@code w}'s transpose. Products that {@link NativeBlas#handles} go to OpenBLAS where the machine has it
+     * (SAM's token-to-image attention: the image rows change with every prompt, so they are packed on every call,
+     * which OpenBLAS does several times faster than this path).
      */
     public static void matmul(Tensor x, Tensor w, Tensor out) {
         KernelChecks.requireF32(x, "x");
@@ -174,6 +176,10 @@ public final class Gemm {
         }
         if (k == 0) {
             out.segment().fill((byte) 0);
+            return;
+        }
+        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
+            NativeBlas.matmul(x.segment(), m, k, w.segment(), n, out.segment());
             return;
         }
         int chunkRows = (int) Math.max(MR, Math.min(m, (MAX_PACKED_X / Math.max(1, k)) / MR * MR));

@@ -17,7 +17,7 @@ import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 
 /**
- * An optional backend for the compute-bound products of {@link Gemm#linear} (M of at least
+ * An optional backend for the compute-bound products of {@link Gemm#linear} and {@link Gemm#matmul} (M of at least
  * {@link #MIN_ROWS} rows: prefill, the vision tower): OpenBLAS's {@code cblas_sgemm}, found on the machine and
  * called through the Foreign Function &amp; Memory API (no JNI, nothing built by osprey4j).
  *
@@ -140,8 +140,45 @@ public final class NativeBlas {
                             MemorySegment.copy(buf, 0, slice, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, nc * k);
                             b = slice;
                         }
-                        sgemm(m, nc, k, nx, k, b, k, nout.asSlice((long) n0 * 4), n);
+                        sgemm(TRANS, m, nc, k, nx, k, b, k, 1f, nout.asSlice((long) n0 * 4), n);
                     }
+                }
+            };
+            if (serial) {
+                task.run(0, 1);
+            } else {
+                ComputePool.parallelFor(threads, 1, task);
+            }
+            if (nout != out) {
+                out.copyFrom(nout);
+            }
+        }
+    }
+
+    /**
+     * out[M,N] = x[M,K] · w[K,N] (w row-major, torch's {@code x @ w}; all F32) through cblas_sgemm, for
+     * {@link Gemm#matmul}. The columns of out are split into items across the pool's threads as in
+     * {@link #linear}: an item reads its columns of w in place (leading dimension N), so nothing is converted.
+     */
+    static void matmul(MemorySegment x, int m, int k, MemorySegment w, int n, MemorySegment out) {
+        if (BACKEND.sgemm == null) {
+            throw new IllegalStateException("no native BLAS: " + BACKEND.reason);
+        }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment nx = x.isNative() ? x : arena.allocate((long) m * k * 4, 64).copyFrom(x);
+            MemorySegment nw = w.isNative() ? w : arena.allocate((long) k * n * 4, 64).copyFrom(w);
+            MemorySegment nout = out.isNative() ? out : arena.allocate((long) m * n * 4, 64);
+            int threads = ComputePool.threads();
+            int cols = Math.max(COLUMN_ALIGN, (n / (ITEMS_PER_THREAD * threads)) / COLUMN_ALIGN * COLUMN_ALIGN);
+            int items = (n + cols - 1) / cols;
+            AtomicInteger next = new AtomicInteger();
+            boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(x) || !sharable(w) || !sharable(out);
+            ComputePool.RangeTask task = (from, to) -> {
+                for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
+                    int n0 = item * cols;
+                    int nc = Math.min(cols, n - n0);
+                    // beta = 0: out's previous contents are not read
+                    sgemm(NO_TRANS, m, nc, k, nx, k, nw.asSlice((long) n0 * 4), n, 0f, nout.asSlice((long) n0 * 4), n);
                 }
             };
             if (serial) {
@@ -160,11 +197,14 @@ public final class NativeBlas {
         return s.isAccessibleBy(NOT_THE_CALLER);
     }
 
-    /** C[M,N] += A[M,K] · B[N,K]^T (row-major, leading dimensions lda, ldb, ldc). */
-    private static void sgemm(int m, int n, int k, MemorySegment a, int lda, MemorySegment b, int ldb,
-            MemorySegment c, int ldc) {
+    /**
+     * C[M,N] = A[M,K] · op(B) + beta · C (row-major, leading dimensions lda, ldb, ldc), where op(B) is B[N,K]^T
+     * for {@code transB = TRANS} and B[K,N] for {@code NO_TRANS}.
+     */
+    private static void sgemm(int transB, int m, int n, int k, MemorySegment a, int lda, MemorySegment b, int ldb,
+            float beta, MemorySegment c, int ldc) {
         try {
-            BACKEND.sgemm.invokeExact(ROW_MAJOR, NO_TRANS, TRANS, m, n, k, 1f, a, lda, b, ldb, 1f, c, ldc);
+            BACKEND.sgemm.invokeExact(ROW_MAJOR, NO_TRANS, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
         } catch (Throwable t) {
             throw new IllegalStateException("cblas_sgemm failed", t);
         }

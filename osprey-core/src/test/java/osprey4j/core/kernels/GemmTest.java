@@ -56,15 +56,9 @@ class GemmTest {
             SplittableRandom rnd = new SplittableRandom(11L * s[0] + s[1] + s[2]);
             Tensor x = random(rnd, DType.F32, s[0], s[1]);
             Tensor w = random(rnd, DType.F32, s[1], s[2]);
-            float[] wv = w.toFloatArray(), wt = new float[wv.length];
-            for (int kk = 0; kk < s[1]; kk++) {
-                for (int j = 0; j < s[2]; j++) {
-                    wt[j * s[1] + kk] = wv[kk * s[2] + j];
-                }
-            }
             Tensor out = Tensor.zeros(DType.F32, s[0], s[2]);
             Gemm.matmul(x, w, out);
-            Tensor transposed = Tensor.wrap(wt, s[2], s[1]);
+            Tensor transposed = transpose(w);
             check(x, transposed, null, out);
             if (s[0] > 1) {
                 // the blocked product (one row goes to MatVec in linear, which sums in another order, and larger
@@ -98,6 +92,18 @@ class GemmTest {
             check(x, w, bias, Gemm.linear(x, w, bias));
             check(x, w, bias, javaLinear(x, w, bias));
         }
+    }
+
+    /** An F32 [R, C] matrix's transpose, [C, R]. */
+    static Tensor transpose(Tensor w) {
+        int r = w.size(0), c = w.size(1);
+        float[] wv = w.toFloatArray(), wt = new float[wv.length];
+        for (int i = 0; i < r; i++) {
+            for (int j = 0; j < c; j++) {
+                wt[j * r + i] = wv[i * c + j];
+            }
+        }
+        return Tensor.wrap(wt, c, r);
     }
 
     /**

@@ -43,6 +43,27 @@ class NativeBlasTest {
     }
 
     @Test
+    void largeMatmulsMatchTheReference() {
+        Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
+        // {M, K, N}: SAM's token-to-image product, a ragged N (not a multiple of the 64-column items), one item
+        int[][] mkn = {{56, 4096, 256}, {NativeBlas.MIN_ROWS, 2048, 333}, {40, 8192, 64}};
+        SplittableRandom rnd = new SplittableRandom(6);
+        for (int[] s : mkn) {
+            assertTrue(NativeBlas.handles(s[0], s[2], s[1], DType.F32));
+            Tensor x = GemmTest.random(rnd, DType.F32, s[0], s[1]);
+            Tensor w = GemmTest.random(rnd, DType.F32, s[1], s[2]);
+            Tensor out = Tensor.zeros(DType.F32, s[0], s[2]);
+            out.segment().fill((byte) 0x7f);   // beta = 0: whatever out held is not read
+            Gemm.matmul(x, w, out);
+            GemmTest.check(x, GemmTest.transpose(w), null, out);
+            Tensor heapOut = Tensor.wrap(new float[s[0] * s[2]], s[0], s[2]);
+            Gemm.matmul(Tensor.wrap(x.toFloatArray(), s[0], s[1]), Tensor.wrap(w.toFloatArray(), s[1], s[2]), heapOut);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(out.toFloatArray(), heapOut.toFloatArray(),
+                    "heap operands are copied to native memory and give the same product");
+        }
+    }
+
+    @Test
     void nativeAndHeapOperandsGiveTheSameProduct() {
         Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
         SplittableRandom rnd = new SplittableRandom(4);
