@@ -1,6 +1,5 @@
 package osprey4j.core.kernels;
 
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
@@ -23,15 +22,12 @@ public final class FmaPeak {
     public record Result(double flopsPerPass, int threads, double[] seconds) {
         /** Median rate over the passes, in GFLOP/s (an FMA counts as two operations). */
         public double medianGflops() {
-            double[] s = seconds.clone();
-            Arrays.sort(s);
-            double mid = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-            return flopsPerPass / mid / 1e9;
+            return flopsPerPass / PassTimes.median(seconds) / 1e9;
         }
 
         /** Best pass, in GFLOP/s. */
         public double bestGflops() {
-            return flopsPerPass / Arrays.stream(seconds).min().orElseThrow() / 1e9;
+            return flopsPerPass / PassTimes.best(seconds) / 1e9;
         }
     }
 

@@ -3,7 +3,6 @@ package osprey4j.core.kernels;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
@@ -27,15 +26,12 @@ public final class MemoryBandwidth {
     public record Result(long bytes, double[] seconds) {
         /** Median read rate over the passes, in GB/s (10^9 bytes per second). */
         public double medianGBps() {
-            double[] s = seconds.clone();
-            Arrays.sort(s);
-            double mid = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-            return bytes / mid / 1e9;
+            return bytes / PassTimes.median(seconds) / 1e9;
         }
 
         /** Best pass, in GB/s. */
         public double bestGBps() {
-            return bytes / Arrays.stream(seconds).min().orElseThrow() / 1e9;
+            return bytes / PassTimes.best(seconds) / 1e9;
         }
     }
 

@@ -144,14 +144,7 @@ public final class NativeBlas {
                     }
                 }
             };
-            if (serial) {
-                task.run(0, 1);
-            } else {
-                ComputePool.parallelFor(threads, 1, task);
-            }
-            if (nout != out) {
-                out.copyFrom(nout);
-            }
+            runItems(serial, task, nout, out);
         }
     }
 
@@ -181,14 +174,22 @@ public final class NativeBlas {
                     sgemm(NO_TRANS, m, nc, k, nx, k, nw.asSlice((long) n0 * 4), n, 0f, nout.asSlice((long) n0 * 4), n);
                 }
             };
-            if (serial) {
-                task.run(0, 1);
-            } else {
-                ComputePool.parallelFor(threads, 1, task);
-            }
-            if (nout != out) {
-                out.copyFrom(nout);
-            }
+            runItems(serial, task, nout, out);
+        }
+    }
+
+    /**
+     * Runs the items of a product: on the calling thread when {@code serial}, else on the pool's threads; then
+     * copies the native result to {@code out} where out was on the heap.
+     */
+    private static void runItems(boolean serial, ComputePool.RangeTask task, MemorySegment nout, MemorySegment out) {
+        if (serial) {
+            task.run(0, 1);
+        } else {
+            ComputePool.parallelFor(ComputePool.threads(), 1, task);
+        }
+        if (nout != out) {
+            out.copyFrom(nout);
         }
     }
 
