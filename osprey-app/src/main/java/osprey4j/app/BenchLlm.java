@@ -98,6 +98,9 @@ final class BenchLlm {
         if (o.reps < 1) {
             throw new UsageException("--reps must be at least 1, got " + o.reps);
         }
+        if (!(o.warmupSeconds >= 0)) {
+            throw new UsageException("--warmup-s must not be negative, got " + o.warmupSeconds);
+        }
         if (o.bandwidthMb < 1) {
             throw new UsageException("--bandwidth-mb must be positive, got " + o.bandwidthMb);
         }
@@ -131,7 +134,7 @@ final class BenchLlm {
                     peerResult));
         }
         ObjectNode peerInfo = peer == null
-                ? mapper.createObjectNode().put("available", false).put("reason", "not run (no --llama-cpp)")
+                ? mapper.createObjectNode().put("available", false).put("reason", "no --llama-cpp")
                 : peer.info(mapper);
         ObjectNode json = toJson(mapper, config, threads, bw, peak, peerInfo, rows);
         printTable(config, threads, bw, peak, peerInfo, rows);
@@ -238,14 +241,21 @@ final class BenchLlm {
             try (KvCache cache = llama.newCache(capacity)) {
                 if (mode == Mode.DECODE) {
                     Tensor prompt = llama.embed(ids);
-                    decodeRun(llama, cache, prompt, Math.min(2, length)); // warm-up: reads every weight, compiles
+                    // Warm-up: reads every weight once and gets the kernels compiled by C2.
+                    long warmEnd = System.nanoTime() + (long) (o.warmupSeconds * 1e9);
+                    do {
+                        decodeRun(llama, cache, prompt, Math.min(2, length));
+                    } while (System.nanoTime() < warmEnd);
                     for (int r = 0; r < o.reps; r++) {
                         tps[r] = length / decodeRun(llama, cache, prompt, length);
                     }
                 } else {
                     int[] warm = Arrays.copyOf(ids, Math.min(PREFILL_WARMUP, ids.length));
-                    cache.truncate(0);
-                    llama.forward(llama.embed(warm), cache);
+                    long warmEnd = System.nanoTime() + (long) (o.warmupSeconds * 1e9);
+                    do {
+                        cache.truncate(0);
+                        llama.forward(llama.embed(warm), cache);
+                    } while (System.nanoTime() < warmEnd);
                     for (int r = 0; r < o.reps; r++) {
                         cache.truncate(0);
                         long t0 = System.nanoTime();
@@ -367,7 +377,7 @@ final class BenchLlm {
                     peak.medianGflops(), peak.bestGflops());
         }
         if (peerInfo.path("available").asBoolean(false)) {
-            out.printf(Locale.ROOT, "peer: llama.cpp %s (%s), llama-bench %s%d, -t %d, -r %d; same weights converted"
+            out.printf(Locale.ROOT, "peer: llama.cpp build %s (%s), llama-bench %s%d, -t %d, -r %d; same weights converted"
                     + " by its convert_hf_to_gguf.py, quantised by llama-quantize --pure%n",
                     peerInfo.path("build").asText("?"), peerInfo.path("dir").asText(), mode.llamaBenchTest, length,
                     threads, o.reps);
@@ -403,7 +413,7 @@ final class BenchLlm {
             }
         }
         out.println();
-        out.println("osprey tok/s: median over the reps after an untimed warm-up; llama.cpp tok/s: llama-bench's"
+        out.println("osprey tok/s: median over the reps after an untimed warm-up (" + o.warmupSeconds + " s at least); llama.cpp tok/s: llama-bench's"
                 + " avg_ts; ratio = osprey / llama.cpp (above 1: osprey faster).");
         if (mode == Mode.DECODE) {
             out.println("GB/token: weight bytes read per generated token (every weight, one embedding row); %roof = that"

@@ -42,6 +42,10 @@ final class BenchLlmOptions {
             description = "Size of the bandwidth buffer in MiB (default 1024).")
     int bandwidthMb = 1024;
 
+    @Option(names = "--warmup-s", hidden = true, paramLabel = "S",
+            description = "Untimed warm-up per type: runs are repeated until S seconds have passed (default 3).")
+    double warmupSeconds = 3;
+
     // A smaller model than LLaMA-7B, for tests.
     @Option(names = "--hidden", hidden = true, paramLabel = "N", description = "hidden_size (default 4096).")
     int hidden = 4096;

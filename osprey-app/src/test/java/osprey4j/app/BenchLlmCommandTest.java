@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BenchLlmCommandTest {
     private static final String[] TINY = {"--layers", "1", "--hidden", "64", "--heads", "4", "--intermediate", "96",
-            "--vocab", "320", "--bandwidth-mb", "8"};
+            "--vocab", "320", "--bandwidth-mb", "8", "--warmup-s", "0"};
 
     private static BenchGemmCommandTest.Run run(Path work, String... args) {
         List<String> all = new ArrayList<>(List.of(args));
