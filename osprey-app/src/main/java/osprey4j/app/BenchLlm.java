@@ -316,7 +316,7 @@ final class BenchLlm {
         model.put("hidden_size", c.hiddenSize()).put("intermediate_size", c.intermediateSize())
                 .put("num_hidden_layers", c.numHiddenLayers()).put("num_attention_heads", c.numAttentionHeads())
                 .put("vocab_size", c.vocabSize()).put("weights", "random, seed " + SEED);
-        root.put("threads", threads).put("reps", o.reps);
+        root.put("threads", threads).put("reps", o.reps).put("warmup_seconds", o.warmupSeconds);
         if (mode == Mode.DECODE) {
             root.put("prompt_tokens", DECODE_PROMPT).put("generated_tokens", length);
         } else {
