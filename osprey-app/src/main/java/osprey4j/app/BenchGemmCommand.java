@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.FmaPeak;
 import osprey4j.core.kernels.MemoryBandwidth;
@@ -122,7 +121,7 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Shape> todo = shapes == null ? defaultShapes() : parseShapes(shapes);
-        int nThreads = configureThreads();
+        int nThreads = BenchThreads.configure(threads);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         int reps = quick ? 2 : 7;
@@ -215,22 +214,6 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         return result;
     }
 
-    /** Applies --threads to the compute pool, which reads it once, when first used. */
-    private int configureThreads() {
-        if (threads != null) {
-            if (threads < 1) {
-                throw new UsageException("--threads must be at least 1, got " + threads);
-            }
-            if (System.getProperty("osprey.threads") == null) {
-                System.setProperty("osprey.threads", Integer.toString(threads));
-            }
-            if (ComputePool.threads() != threads) {
-                throw new UsageException("--threads " + threads + ": the compute pool of this JVM already runs "
-                        + ComputePool.threads() + " threads (set it at start-up with -Dosprey.threads=" + threads + ")");
-            }
-        }
-        return ComputePool.threads();
-    }
 
     /** Gets the kernels compiled by the JIT on small products of every path the shapes use. */
     private static void warmUp(List<Shape> todo) {

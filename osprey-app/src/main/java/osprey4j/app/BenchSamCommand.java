@@ -16,7 +16,6 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -103,7 +102,7 @@ final class BenchSamCommand implements Callable<Integer> {
             throw new UsageException("--reference " + reference + ": no segment_anything package in it (expected a"
                     + " checkout of facebookresearch/segment-anything)");
         }
-        int nThreads = configureThreads();
+        int nThreads = BenchThreads.configure(threads);
         PrintWriter err = spec.commandLine().getErr();
         if (!json) {
             err.println("timing SAM " + model + " with random " + d + " weights (1 + " + runs + " encodes, 1 + " + clicks
@@ -173,21 +172,6 @@ final class BenchSamCommand implements Callable<Integer> {
         return 0;
     }
 
-    private int configureThreads() {
-        if (threads != null) {
-            if (threads < 1) {
-                throw new UsageException("--threads must be at least 1, got " + threads);
-            }
-            if (System.getProperty("osprey.threads") == null) {
-                System.setProperty("osprey.threads", Integer.toString(threads));
-            }
-            if (ComputePool.threads() != threads) {
-                throw new UsageException("--threads " + threads + ": the compute pool of this JVM already runs "
-                        + ComputePool.threads() + " threads (set it at start-up with -Dosprey.threads=" + threads + ")");
-            }
-        }
-        return ComputePool.threads();
-    }
 
     private static Tensor randomPixels(int size) {
         SplittableRandom rng = new SplittableRandom(11);

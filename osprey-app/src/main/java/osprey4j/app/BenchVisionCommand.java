@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -101,7 +100,7 @@ final class BenchVisionCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<Variant> todo = parseDtypes();
         validateShape();
-        int nThreads = configureThreads();
+        int nThreads = BenchThreads.configure(threads);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Tensor pixels = randomImage(size);
@@ -171,22 +170,6 @@ final class BenchVisionCommand implements Callable<Integer> {
         }
     }
 
-    /** Applies --threads to the compute pool, which reads it once, when first used. */
-    private int configureThreads() {
-        if (threads != null) {
-            if (threads < 1) {
-                throw new UsageException("--threads must be at least 1, got " + threads);
-            }
-            if (System.getProperty("osprey.threads") == null) {
-                System.setProperty("osprey.threads", Integer.toString(threads));
-            }
-            if (ComputePool.threads() != threads) {
-                throw new UsageException("--threads " + threads + ": the compute pool of this JVM already runs "
-                        + ComputePool.threads() + " threads (set it at start-up with -Dosprey.threads=" + threads + ")");
-            }
-        }
-        return ComputePool.threads();
-    }
 
     /** A CLIP-normalised-looking image: uniform values in [-2, 2]. */
     private static Tensor randomImage(int side) {

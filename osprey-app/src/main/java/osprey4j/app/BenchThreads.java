@@ -1,0 +1,31 @@
+package osprey4j.app;
+
+import osprey4j.core.concurrent.ComputePool;
+
+/** The {@code --threads} option every {@code osprey bench} command shares. */
+final class BenchThreads {
+    private BenchThreads() {
+    }
+
+    /**
+     * Applies {@code --threads} (null: not given) to the compute pool, which reads it once, when first used, and
+     * returns the pool's thread count (all cores, or {@code -Dosprey.threads}, when not given).
+     *
+     * @throws UsageException for a count below 1, or one the pool of this JVM no longer can take
+     */
+    static int configure(Integer threads) {
+        if (threads != null) {
+            if (threads < 1) {
+                throw new UsageException("--threads must be at least 1, got " + threads);
+            }
+            if (System.getProperty("osprey.threads") == null) {
+                System.setProperty("osprey.threads", Integer.toString(threads));
+            }
+            if (ComputePool.threads() != threads) {
+                throw new UsageException("--threads " + threads + ": the compute pool of this JVM already runs "
+                        + ComputePool.threads() + " threads (set it at start-up with -Dosprey.threads=" + threads + ")");
+            }
+        }
+        return ComputePool.threads();
+    }
+}
