@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
                         + " 32 layers, 32 heads, MLP 11008, vocab 32000) in BF16, Q8_0 and Q4_0.",
                 "The model is written once in the Hugging Face layout under --work (streamed, tensor by tensor) and"
                         + " reused. Prints each type's weight bytes per token and their rate as a fraction of the memory"
-                        + " bandwidth measured in the same run (%roof). With --llama-cpp DIR, llama.cpp converts the"
+                        + " bandwidth measured in the same run (%%roof). With --llama-cpp DIR, llama.cpp converts the"
                         + " same weights with its own converter and llama-bench times them with the same threads in"
                         + " the same run."
         })

@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 
 /** The options {@code osprey bench decode} and {@code osprey bench prefill} share. */
 final class BenchLlmOptions {
-    @Option(names = "--types", split = ",", paramLabel = "TYPE[,TYPE...]",
+    @Option(names = "--types", split = ",", paramLabel = "TYPE",
             description = "Weight types to time: bf16, q8_0, q4_0 (default: all three).")
     List<String> types = List.of("bf16", "q8_0", "q4_0");
 

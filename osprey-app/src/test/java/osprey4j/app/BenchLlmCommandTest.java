@@ -93,6 +93,16 @@ class BenchLlmCommandTest {
     }
 
     @Test
+    void helpNamesTheOptions() {
+        for (String command : new String[] {"decode", "prefill"}) {
+            BenchGemmCommandTest.Run r = BenchGemmCommandTest.run("bench", command, "--help");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.out().contains("--llama-cpp") && r.out().contains("--layers") && r.out().contains("--types")
+                    && r.out().contains(command.equals("decode") ? "--tokens" : "--prompt"), r.out());
+        }
+    }
+
+    @Test
     void badOptionsGiveOneLine(@TempDir Path tmp) {
         String[][] bad = {
                 {"bench", "decode", "--types", "q5_1"},
