@@ -6,6 +6,6 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks of the hot paths, printed next to a peer measured in the same run.",
         subcommands = {BenchGemmCommand.class, BenchVisionCommand.class, BenchSamCommand.class,
-                BenchTrainCommand.class, BenchServeCommand.class})
+                BenchTrainCommand.class, BenchServeCommand.class, BenchE2eCommand.class})
 final class BenchCommand {
 }
