@@ -19,6 +19,14 @@ this file) and imported from there. It runs the official classes and forward cod
 - dtypes: the LLM, the projector and the mask extractor in bfloat16 as deployed (`torch_dtype=torch.bfloat16` and
   the forward's own `.bfloat16()` casts); the vision tower is deployed in float16, but torch 1.13 has no float16
   convolution on the CPU, so it runs in bfloat16 here;
+- products: this machine's torch (Debian's 1.13, generic BLAS, AVX2, no AVX-512) has no fast bfloat16 GEMM: a
+  bfloat16 `linear` of 128 x 4096 x 4096 runs at 0.63 GFLOP/s against 34 GFLOP/s in float32 (one thread), so the
+  deployed dtypes run as they are would take hours per question at 7B. By default (--bf16-products f32) every
+  bfloat16 product of more than one row (`F.linear`, `torch.matmul`, `F.conv2d`) widens its operands to float32,
+  multiplies there and rounds the result back to bfloat16: weights, activations and the KV cache stay bfloat16 in
+  memory (the peak RSS is the deployed one) and the arithmetic is what a GPU's bfloat16 tensor cores do (bfloat16
+  operands, float32 accumulation). One-row products (decoding) stay native bfloat16, which is as fast there.
+  --bf16-products native runs everything as it is;
 - the prompt ids are osprey4j's (--input-ids, -200 marking the image), so both sides run the very same sequence;
   the model's tokenizer is used only to find `<mask>`, whose id a stand-in gives.
 
@@ -116,6 +124,34 @@ def load_model(model_dir):
     return model, loaded
 
 
+def f32_products():
+    """bfloat16 products of more than one row computed in float32 (see the module docstring)."""
+    import torch
+    import torch.nn.functional as F
+    linear, matmul, conv2d = F.linear, torch.matmul, F.conv2d
+    bf16 = torch.bfloat16
+
+    def rows(x):
+        return x.numel() // max(x.shape[-1], 1) if x.dim() >= 2 else 1
+
+    def widened_linear(x, w, b=None):
+        if x.dtype == bf16 and w.dtype == bf16 and rows(x) > 1:
+            return linear(x.float(), w.float(), None if b is None else b.float()).to(bf16)
+        return linear(x, w, b)
+
+    def widened_matmul(a, b, **kw):
+        if not kw and a.dtype == bf16 and b.dtype == bf16 and a.dim() >= 2 and a.shape[-2] > 1:
+            return matmul(a.float(), b.float()).to(bf16)
+        return matmul(a, b, **kw)
+
+    def widened_conv2d(x, w, b=None, *args, **kw):
+        if x.dtype == bf16 and w.dtype == bf16:
+            return conv2d(x.float(), w.float(), None if b is None else b.float(), *args, **kw).to(bf16)
+        return conv2d(x, w, b, *args, **kw)
+
+    F.linear, torch.matmul, F.conv2d = widened_linear, widened_matmul, widened_conv2d
+
+
 class TokenClock:
     """A transformers streamer: the first put() is the prompt, each later one a generated token."""
 
@@ -169,6 +205,8 @@ def main():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--work", required=True, help="a directory for the import shims")
     p.add_argument("--out", required=True)
+    p.add_argument("--bf16-products", choices=("f32", "native"), default="f32",
+                   help="f32: bfloat16 products of more than one row computed in float32 (default); native: as is")
     args = p.parse_args()
 
     ns = types.SimpleNamespace(work=args.work, huggingface_hub=os.path.join(args.ref, "hfhub"),
@@ -181,6 +219,8 @@ def main():
     from PIL import Image
 
     torch.set_num_threads(args.threads)
+    if args.bf16_products == "f32":
+        f32_products()
     model_dir = os.path.abspath(args.model)
     t0 = time.perf_counter()
     model, loaded = load_model(model_dir)
@@ -204,7 +244,11 @@ def main():
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "dtypes": "LLM, projector, mask extractor bf16 (as deployed); vision tower bf16 (deployed fp16: torch 1.13"
-                  " has no fp16 convolution on the CPU)",
+                  " has no fp16 convolution on the CPU)" + (
+                      "; bf16 products of more than one row computed in f32 (bf16 operands widened, result rounded"
+                      " to bf16: this torch's bf16 GEMM runs at ~0.6 GFLOP/s)" if args.bf16_products == "f32"
+                      else "; bf16 products native"),
+        "bf16_products": args.bf16_products,
         "load_s": load_s,
         "first_region_s": first_s,
         "next_region_s": next_s,

@@ -80,6 +80,7 @@ final class BenchE2eChild {
                         (n - 1) / seconds(firstClock.times.getLast() - firstClock.times.getFirst()));
             }
             result.put("prompt_tokens", a.promptTokens());
+            java.util.Arrays.stream(a.tokens()).forEach(result.putArray("generated_ids")::add);
             result.set("first_timings", mapper.valueToTree(a.timings()));
             progress(String.format(java.util.Locale.ROOT, "first region: first token after %.2f s", firstS));
 

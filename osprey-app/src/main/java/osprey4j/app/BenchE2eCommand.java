@@ -163,7 +163,7 @@ final class BenchE2eCommand implements Callable<Integer> {
             err.flush();
             runPeer(mapper, script, bf16, inputs, ids, nThreads, peer);
         }
-        ObjectNode root = toJson(mapper, shape, nThreads, ids.length, inputs, measured, peer);
+        ObjectNode root = toJson(mapper, shape, nThreads, ids, inputs, measured, peer);
         printTable(out, shape, nThreads, measured, peer, root);
         if (jsonFile != null) {
             Path abs = jsonFile.toAbsolutePath();
@@ -475,8 +475,9 @@ final class BenchE2eCommand implements Callable<Integer> {
         return peer.path("available").asBoolean(false) && peer.has(key) ? peer.get(key).asDouble() : Double.NaN;
     }
 
-    private ObjectNode toJson(ObjectMapper mapper, OspreyShape shape, int nThreads, int idCount, Inputs inputs,
+    private ObjectNode toJson(ObjectMapper mapper, OspreyShape shape, int nThreads, int[] ids, Inputs inputs,
                               List<Measured> measured, ObjectNode peer) {
+        int idCount = ids.length;
         ObjectNode root = mapper.createObjectNode();
         ObjectNode model = root.putObject("model");
         LlamaConfig llm = shape.llm();
@@ -492,6 +493,7 @@ final class BenchE2eCommand implements Callable<Integer> {
         root.put("tokens", tokens);
         root.put("question", QUESTION);
         root.put("prompt_ids", idCount);
+        Arrays.stream(ids).forEach(root.putArray("prompt_id_list")::add);
         root.put("image", inputs.image().toString());
         ArrayNode list = root.putArray("results");
         double refFirst = peerValue(peer, "first_region_s");
@@ -567,6 +569,14 @@ final class BenchE2eCommand implements Callable<Integer> {
             out.println();
             out.println("reference: not run (" + peer.path("reason").asText("unknown") + ")");
         }
+        StringBuilder gen = new StringBuilder("first answer's ids (greedy):");
+        for (Measured m : measured) {
+            gen.append(' ').append(m.type()).append(' ').append(m.figures().path("generated_ids"));
+        }
+        if (peer.path("available").asBoolean(false)) {
+            gen.append(" reference ").append(peer.path("generated_ids"));
+        }
+        out.println(gen);
         out.println("first region: time to the first token of a question about one region of a new image (encode +"
                 + " prefill of image, mask and prompt tokens); next region: a second region of the same image (the"
                 + " service's encoded image and cached prompt prefix; the reference has no cache and runs it all"
