@@ -58,6 +58,7 @@ final class BenchE2eChild {
         ObjectNode result = mapper.createObjectNode();
         result.put("threads", ComputePool.threads());
 
+        RssSampler sampler = new RssSampler();
         long t0 = System.nanoTime();
         try (OspreyService service = OspreyService.load(model, w -> System.err.println("warning: " + w))) {
             result.put("load_s", seconds(System.nanoTime() - t0));
@@ -101,8 +102,63 @@ final class BenchE2eChild {
                     + " positions reused)", nextS, b.timings().reusedPromptTokens(), b.promptTokens()));
         }
         long hwm = vmHwmKb();
+        sampler.stop();
         result.put("vm_hwm_kb", hwm);
+        // What the peak is made of, sampled every 100 ms: anonymous memory (KV caches, activations, the JVM) and
+        // mapped file pages (the weights), each at its own maximum.
+        result.put("sampled_peak_rss_anon_kb", sampler.maxAnon);
+        result.put("sampled_peak_rss_file_kb", sampler.maxFile);
+        result.put("sampled_peak_rss_kb", sampler.maxTotal);
         Files.writeString(out, mapper.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+    }
+
+    /** Samples RssAnon and RssFile of /proc/self/status on a daemon thread. */
+    private static final class RssSampler {
+        volatile long maxAnon;
+        volatile long maxFile;
+        volatile long maxTotal;
+        private volatile boolean running = true;
+        private final Thread thread;
+
+        RssSampler() {
+            thread = Thread.ofPlatform().daemon().name("rss-sampler").start(this::run);
+        }
+
+        private void run() {
+            while (running) {
+                sample();
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        private void sample() {
+            long anon = -1;
+            long file = -1;
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith("RssAnon:")) {
+                        anon = Long.parseLong(line.substring(8).trim().split("\\s+")[0]);
+                    } else if (line.startsWith("RssFile:")) {
+                        file = Long.parseLong(line.substring(8).trim().split("\\s+")[0]);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                running = false;
+                return;
+            }
+            maxAnon = Math.max(maxAnon, anon);
+            maxFile = Math.max(maxFile, file);
+            maxTotal = Math.max(maxTotal, anon + file);
+        }
+
+        void stop() {
+            running = false;
+            sample();
+        }
     }
 
     /** This process's peak resident set (VmHWM of /proc/self/status), in KiB; -1 where there is no /proc. */
