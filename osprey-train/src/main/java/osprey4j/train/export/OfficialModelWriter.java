@@ -113,7 +113,7 @@ public final class OfficialModelWriter {
 
     /**
      * As {@link #write}, but each LLM weight is made only when the safetensors writer reaches it and dropped once it
-     * is written, so a model far larger than memory (7B: 13.5 GB in BF16) can be written: at most one tensor (in F32
+     * is written, so a model far larger than memory (7B: 14 GB in BF16) can be written: at most one tensor (in F32
      * and in the stored dtype) and the vision tower (which goes to both files) are in memory at a time. Given the
      * same values, the directory is byte for byte what {@link #write} writes.
      *
