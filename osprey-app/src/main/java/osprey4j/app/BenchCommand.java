@@ -7,6 +7,6 @@ import picocli.CommandLine.Command;
         description = "Benchmarks of the hot paths, printed next to a peer measured in the same run.",
         subcommands = {BenchGemmCommand.class, BenchVisionCommand.class, BenchSamCommand.class,
                 BenchTrainCommand.class, BenchServeCommand.class,
-                BenchDecodeCommand.class, BenchPrefillCommand.class})
+                BenchDecodeCommand.class, BenchPrefillCommand.class, BenchE2eCommand.class})
 final class BenchCommand {
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.SafetensorsWriter;
@@ -92,9 +94,7 @@ public final class OfficialModelWriter {
      */
     public static void write(Path target, OspreyShape shape, Map<String, Tensor> weights, Options options) {
         Objects.requireNonNull(target, "target");
-        if (!Files.isRegularFile(options.tokenizerModel())) {
-            throw new IllegalArgumentException("tokenizer model not found: " + options.tokenizerModel());
-        }
+        checkTokenizer(options);
         Map<String, long[]> expected = shape.ospreyTensors();
         check(weights, expected);
         Map<String, Tensor> osprey = new LinkedHashMap<>();
@@ -106,6 +106,84 @@ public final class OfficialModelWriter {
         for (String name : shape.clipTensors().keySet()) {
             clip.put(name, osprey.get(OspreyShape.TOWER_PREFIX + name));
         }
+        Map<String, SafetensorsWriter.Deferred> deferred = new LinkedHashMap<>();
+        osprey.forEach((name, t) -> deferred.put(name, new SafetensorsWriter.Deferred(t.dtype(), t.shape(), arena -> t)));
+        writeDirectory(target, shape, options, deferred, clip);
+    }
+
+    /**
+     * As {@link #write}, but each LLM weight is made only when the safetensors writer reaches it and dropped once it
+     * is written, so a model far larger than memory (7B: 14 GB in BF16) can be written: at most one tensor (in F32
+     * and in the stored dtype) and the vision tower (which goes to both files) are in memory at a time. Given the
+     * same values, the directory is byte for byte what {@link #write} writes.
+     *
+     * @param weights for exactly the names of {@link OspreyShape#ospreyTensors()}, a function making that F32 tensor
+     *                in the given arena (e.g. {@link RandomWeights#streamed}); each is called once
+     * @throws IllegalArgumentException naming the first missing or unexpected name, or a tensor made with another
+     *                                  shape or dtype
+     */
+    public static void writeStreamed(Path target, OspreyShape shape, Map<String, Function<Arena, Tensor>> weights,
+                                     Options options) {
+        Objects.requireNonNull(target, "target");
+        checkTokenizer(options);
+        Map<String, long[]> expected = shape.ospreyTensors();
+        for (String name : expected.keySet()) {
+            if (!weights.containsKey(name)) {
+                throw new IllegalArgumentException("missing tensor '" + name + "' (shape "
+                        + Arrays.toString(expected.get(name)) + ")");
+            }
+        }
+        for (String name : weights.keySet()) {
+            if (!expected.containsKey(name)) {
+                throw new IllegalArgumentException("unexpected tensor '" + name + "': not part of this model's shape");
+            }
+        }
+        DType dtype = options.dtype();
+        // The tower goes to both files: made once, kept in its stored dtype until both are written.
+        Map<String, Tensor> clip = new LinkedHashMap<>();
+        for (String name : shape.clipTensors().keySet()) {
+            String key = OspreyShape.TOWER_PREFIX + name;
+            Tensor f32 = made(key, expected.get(key), weights.get(key).apply(Arena.ofAuto()));
+            clip.put(name, stored(f32, dtype));
+        }
+        Map<String, Tensor> buffers = new LinkedHashMap<>();
+        addRotaryBuffers(shape.llm(), buffers, expected.keySet());
+        Map<String, SafetensorsWriter.Deferred> deferred = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            String name = e.getKey();
+            long[] dims = e.getValue();
+            if (name.startsWith(OspreyShape.TOWER_PREFIX)) {
+                Tensor t = clip.get(name.substring(OspreyShape.TOWER_PREFIX.length()));
+                deferred.put(name, new SafetensorsWriter.Deferred(dtype, dims, arena -> t));
+            } else {
+                Function<Arena, Tensor> make = weights.get(name);
+                deferred.put(name, new SafetensorsWriter.Deferred(dtype, dims,
+                        arena -> stored(made(name, dims, make.apply(arena)), dtype, arena)));
+            }
+        }
+        buffers.forEach((name, t) -> deferred.put(name, new SafetensorsWriter.Deferred(t.dtype(), t.shape(), a -> t)));
+        writeDirectory(target, shape, options, deferred, clip);
+    }
+
+    private static Tensor made(String name, long[] expected, Tensor t) {
+        if (!Arrays.equals(t.shape(), expected)) {
+            throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + ", expected " + Arrays.toString(expected));
+        }
+        if (t.dtype() != DType.F32) {
+            throw new IllegalArgumentException("tensor '" + name + "' is " + t.dtype() + ", expected F32");
+        }
+        return t;
+    }
+
+    private static void checkTokenizer(Options options) {
+        if (!Files.isRegularFile(options.tokenizerModel())) {
+            throw new IllegalArgumentException("tokenizer model not found: " + options.tokenizerModel());
+        }
+    }
+
+    private static void writeDirectory(Path target, OspreyShape shape, Options options,
+                                       Map<String, SafetensorsWriter.Deferred> osprey, Map<String, Tensor> clip) {
         int spVocab = shape.llm().vocabSize();
         Path abs = target.toAbsolutePath();
         try {
@@ -115,7 +193,7 @@ public final class OfficialModelWriter {
                 Files.createDirectory(tmp);
                 writeJson(tmp.resolve("config.json"), config(shape, options.dtype()));
                 writeJson(tmp.resolve("generation_config.json"), generationConfig(shape.llm()));
-                SafetensorsWriter.write(tmp.resolve(WEIGHTS_FILE), osprey, Map.of("format", "pt"));
+                SafetensorsWriter.writeDeferred(tmp.resolve(WEIGHTS_FILE), osprey, Map.of("format", "pt"));
                 TorchSaveWriter.write(tmp.resolve(CLIP_FILE), clip);
                 Files.copy(options.tokenizerModel(), tmp.resolve("tokenizer.model"));
                 writeTokenizerFiles(tmp, options, spVocab);
@@ -154,29 +232,48 @@ public final class OfficialModelWriter {
         return dtype == DType.F32 ? f32 : f32.to(dtype);
     }
 
+    /** {@link #stored(Tensor, DType)} allocating the converted copy in {@code arena}; the same rounding. */
+    private static Tensor stored(Tensor f32, DType dtype, Arena arena) {
+        if (dtype == DType.F32) {
+            return f32;
+        }
+        Tensor out = Tensor.zeros(arena, dtype, f32.shape());
+        long n = f32.numel();
+        for (long i = 0; i < n; i++) {
+            out.setFloat(i, f32.getFloat(i));
+        }
+        return out;
+    }
+
     /**
      * transformers 4.31 keeps each layer's rotary {@code inv_freq} as a persistent buffer, so
      * {@code save_pretrained} writes it: {@code 1 / theta^(2i/d)} in float32, computed as torch does
      * ({@code arange(0, d, 2).float() / d} then {@code base ** x} in float32).
      */
     private static void addRotaryBuffers(LlamaConfig llm, Map<String, Tensor> out) {
+        Map<String, Tensor> withBuffers = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : out.entrySet()) {
+            withBuffers.put(e.getKey(), e.getValue());
+            addRotaryBuffers(llm, withBuffers, java.util.List.of(e.getKey()));
+        }
+        out.clear();
+        out.putAll(withBuffers);
+    }
+
+    /** Puts into {@code out} the rotary buffer of each layer whose {@code o_proj} weight is among {@code names}. */
+    private static void addRotaryBuffers(LlamaConfig llm, Map<String, Tensor> out, java.util.Collection<String> names) {
         int d = llm.headDim();
         float[] inv = new float[d / 2];
         for (int i = 0; i < inv.length; i++) {
             float exponent = (float) (2 * i) / d;
             inv[i] = 1.0f / (float) Math.pow((float) llm.ropeTheta(), exponent);
         }
-        Map<String, Tensor> withBuffers = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : out.entrySet()) {
-            withBuffers.put(e.getKey(), e.getValue());
-            String name = e.getKey();
+        for (String name : names) {
             if (name.startsWith("model.layers.") && name.endsWith(".self_attn.o_proj.weight")) {
                 String layer = name.substring(0, name.length() - "o_proj.weight".length());
-                withBuffers.put(layer + "rotary_emb.inv_freq", Tensor.copyOf(inv, inv.length));
+                out.put(layer + "rotary_emb.inv_freq", Tensor.copyOf(inv, inv.length));
             }
         }
-        out.clear();
-        out.putAll(withBuffers);
     }
 
     /** {@code config.json} with the keys and values OspreyLlamaForCausalLM.save_pretrained writes. */
