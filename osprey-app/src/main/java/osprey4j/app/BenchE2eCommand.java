@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
-import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.mask.MaskPng;
@@ -132,7 +131,7 @@ final class BenchE2eCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<DType> todo = parseTypes();
         validate();
-        int nThreads = configureThreads();
+        int nThreads = BenchThreads.configure(threads);
         Path script = reference == null ? null : findPeerScript();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -217,15 +216,6 @@ final class BenchE2eCommand implements Callable<Integer> {
         }
     }
 
-    private int configureThreads() {
-        if (threads != null) {
-            if (threads < 1) {
-                throw new UsageException("--threads must be at least 1, got " + threads);
-            }
-            return threads;
-        }
-        return ComputePool.threads();
-    }
 
     /** The peer script: --peer-script, else tools/bench/ of the working directory or of the checkout of this jar. */
     private Path findPeerScript() {
@@ -407,17 +397,7 @@ final class BenchE2eCommand implements Callable<Integer> {
             ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.redirectErrorStream(true);
             Process proc = pb.start();
-            PrintWriter err = spec.commandLine().getErr();
-            try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(proc.getInputStream(),
-                    java.nio.charset.StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    if (!line.startsWith("WARNING: Using incubator modules")) {
-                        err.println(line);
-                        err.flush();
-                    }
-                }
-            }
+            forwardOutput(proc, "");
             int code = proc.waitFor();
             String text = Files.readString(result);
             if (code != 0 || text.isBlank()) {
@@ -426,6 +406,21 @@ final class BenchE2eCommand implements Callable<Integer> {
             return (ObjectNode) new ObjectMapper().readTree(text);
         } finally {
             Files.deleteIfExists(result);
+        }
+    }
+
+    /** Copies a child process's output to stderr line by line, each after {@code prefix} (not the JVM's incubator notice). */
+    private void forwardOutput(Process proc, String prefix) throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(proc.getInputStream(),
+                java.nio.charset.StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (!line.startsWith("WARNING: Using incubator modules")) {
+                    err.println(prefix + line);
+                    err.flush();
+                }
+            }
         }
     }
 
@@ -443,15 +438,7 @@ final class BenchE2eCommand implements Callable<Integer> {
         pb.environment().put("OMP_NUM_THREADS", Integer.toString(nThreads));
         pb.redirectErrorStream(true);
         Process proc = pb.start();
-        PrintWriter err = spec.commandLine().getErr();
-        try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(proc.getInputStream(),
-                java.nio.charset.StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                err.println("  reference: " + line);
-                err.flush();
-            }
-        }
+        forwardOutput(proc, "  reference: ");
         int code = proc.waitFor();
         if (code != 0 || !Files.isRegularFile(result)) {
             peer.put("available", false).put("reason", "the reference script exited with status " + code
