@@ -21,8 +21,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import osprey4j.core.kernels.Gemm;
+import osprey4j.core.kernels.FewRows;
 import osprey4j.core.kernels.FmaPeak;
+import osprey4j.core.kernels.Gemm;
 import osprey4j.core.kernels.MemoryBandwidth;
 import osprey4j.core.kernels.NativeBlas;
 import osprey4j.core.kernels.Quantize;
@@ -54,8 +55,10 @@ import picocli.CommandLine.Option;
                         + " print the weight-streaming rate as a fraction of the memory bandwidth measured in the"
                         + " same run; the others, their fraction of the F32 FMA peak measured in the same run.",
                 "Products of 32 rows and 34 MFLOP or more go to OpenBLAS where the machine has it (-Dosprey.blas=java keeps"
-                        + " them in Java, -Dosprey.blas=PATH names the library); the pure-Java kernels are then"
-                        + " timed too, on a line marked (java)."
+                        + " them in Java, -Dosprey.blas=PATH names the library), and products of 2 to 31 rows with"
+                        + " BF16, F16, Q8_0 or Q4_0 weights and as many flops to the few-rows kernel (each weight"
+                        + " converted once for all rows); the blocked pure-Java kernel is then timed too, on a line"
+                        + " marked (java)."
         })
 final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
     static final String CONVENTION = "MxKxN: x [M,K] F32, W [N,K], out [M,N] = x W^T";
@@ -269,8 +272,9 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
         }
     }
 
+    /** True when Gemm sends this shape to OpenBLAS or to FewRows, not to the blocked pure-Java kernel. */
     private static boolean usesNative(Shape s) {
-        return NativeBlas.handles(s.m(), s.n(), s.k(), s.dtype());
+        return NativeBlas.handles(s.m(), s.n(), s.k(), s.dtype()) || FewRows.handles(s.m(), s.n(), s.k(), s.dtype());
     }
 
     private static void product(Tensor x, Tensor w, Tensor out, boolean javaOnly) {
@@ -506,6 +510,9 @@ final class BenchGemmCommand implements java.util.concurrent.Callable<Integer> {
                 .map(l -> "OpenBLAS (" + l + ", through the FFM API), with the pure-Java kernels timed on the line"
                         + " below (java)")
                 .orElse("pure-Java kernels (" + NativeBlas.unavailableReason() + ")"));
+        out.printf(Locale.ROOT, "products of 2 to %d rows with BF16/F16/Q8_0/Q4_0 weights and as many flops: the"
+                + " few-rows kernel (each weight converted once for all rows), the blocked kernel on the line below"
+                + " (java)%n", NativeBlas.MIN_ROWS - 1);
         boolean peer = peerInfo.path("available").asBoolean(false);
         if (peer) {
             out.printf(Locale.ROOT, "peer: PyTorch %s (%s, threads: %d), torch.nn.functional.linear; F32 products"

@@ -135,8 +135,9 @@ public final class Gemm {
     }
 
     /**
-     * {@link #linear(Tensor, Tensor, Tensor, Tensor)} always on the pure-Java kernels, even where products of
-     * many rows would go to OpenBLAS: for benchmarks that time both paths in the same run.
+     * {@link #linear(Tensor, Tensor, Tensor, Tensor)} always on the blocked pure-Java kernels, even where products
+     * of many rows would go to OpenBLAS (or those of a few rows to {@link FewRows}): for benchmarks that time both
+     * paths in the same run, and tests of the blocked path.
      */
     public static void linearInJava(Tensor x, Tensor w, Tensor bias, Tensor out) {
         JAVA_ONLY.set(Boolean.TRUE);
@@ -241,6 +242,10 @@ public final class Gemm {
             }
             MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, xv, 0, k);
             MatVec.compute(wType, w, n, k, xv, bias, out);
+            return;
+        }
+        if (JAVA_ONLY.get() == null && FewRows.handles(m, n, k, wType)) {
+            FewRows.compute(x, m, k, wType, w, n, bias, out);
             return;
         }
         if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, wType)) {

@@ -194,7 +194,7 @@ public final class NativeBlas {
     }
 
     /** True when threads other than the caller may read the segment (it is not from a confined arena). */
-    private static boolean sharable(MemorySegment s) {
+    static boolean sharable(MemorySegment s) {
         return s.isAccessibleBy(NOT_THE_CALLER);
     }
 
