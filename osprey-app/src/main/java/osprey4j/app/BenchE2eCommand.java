@@ -21,6 +21,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
 import osprey4j.core.io.AtomicFiles;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.mask.MaskPng;
 import osprey4j.core.prompt.ChatTemplate;
@@ -216,7 +217,6 @@ final class BenchE2eCommand implements Callable<Integer> {
         }
     }
 
-
     /** The peer script: --peer-script, else tools/bench/ of the working directory or of the checkout of this jar. */
     private Path findPeerScript() {
         if (peerScript != null) {
@@ -303,7 +303,7 @@ final class BenchE2eCommand implements Callable<Integer> {
             err.println("reusing " + dir);
             return dir;
         }
-        deleteTree(dir);
+        FileTrees.delete(dir);
         err.println("quantising to " + type + " (osprey quantize) into " + dir + "...");
         err.flush();
         long t0 = System.nanoTime();
@@ -312,17 +312,6 @@ final class BenchE2eCommand implements Callable<Integer> {
         Files.writeString(stampFile, stamp(shape, name));
         err.printf(Locale.ROOT, "  quantised in %.0f s%n", (System.nanoTime() - t0) / 1e9);
         return dir;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var all = Files.walk(dir)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     record Inputs(Path image, Path mask1, Path mask2) {

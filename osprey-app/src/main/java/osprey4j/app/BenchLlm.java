@@ -10,14 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.TensorInfo;
 import osprey4j.core.kernels.FmaPeak;
 import osprey4j.core.kernels.MemoryBandwidth;
@@ -199,7 +198,7 @@ final class BenchLlm {
                 throw new UsageException(bf16 + " exists but was not written by osprey bench; remove it or choose"
                         + " another --work");
             }
-            deleteTree(root); // an older or different generation: its quantised and GGUF copies go with it
+            FileTrees.delete(root); // an older or different generation: its quantised and GGUF copies go with it
         }
         long bytes = RandomLlama.tensorShapes(config).values().stream()
                 .mapToLong(s -> DType.BF16.bytesFor(Tensor.numel(s))).sum();
@@ -420,17 +419,6 @@ final class BenchLlm {
                     + " rate over the median memory bandwidth above.");
         } else {
             out.println("GFLOP/s: 2 per linear weight and token plus attention; %FMA = of the F32 FMA peak above.");
-        }
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

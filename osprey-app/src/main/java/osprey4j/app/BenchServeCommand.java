@@ -21,6 +21,7 @@ import java.util.concurrent.Callable;
 import osprey4j.app.serve.LoadTest;
 import osprey4j.app.serve.OspreyServer;
 import osprey4j.app.serve.ServerConfig;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.mask.Mask;
 import osprey4j.model.GenerationOptions;
 import osprey4j.model.ImageSession;
@@ -135,7 +136,7 @@ final class BenchServeCommand implements Callable<Integer> {
             return run(served, bytes, rgb, out, err);
         } finally {
             if (deleteServed) {
-                deleteTree(served);
+                FileTrees.delete(served);
             }
         }
     }
@@ -153,16 +154,6 @@ final class BenchServeCommand implements Callable<Integer> {
         java.util.Map<String, osprey4j.core.tensor.Tensor> weights = osprey4j.train.export.RandomWeights.of(shape, 7);
         osprey4j.train.TrainingRun.writeModel(dir, shape, weights, tokenizer, osprey4j.core.tensor.DType.BF16, 2048,
                 512);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (Files.exists(dir)) {
-            try (var paths = Files.walk(dir)) {
-                for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
     }
 
     private int run(Path served, byte[] bytes, RgbImage rgb, PrintWriter out, PrintWriter err) throws Exception {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import osprey4j.core.io.FileTrees;
 import osprey4j.data.world.SyntheticWorld;
 import osprey4j.model.GenerationOptions;
 import osprey4j.spark.SparkBench;
@@ -96,16 +97,8 @@ final class BenchSparkCommand implements Callable<Integer> {
         }
         out.flush();
         if (world != null) {
-            deleteTree(world.getParent());
+            FileTrees.delete(world.getParent());
         }
         return 0;
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (var all = Files.walk(dir)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

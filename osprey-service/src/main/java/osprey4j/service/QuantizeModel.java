@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +17,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.io.TensorInfo;
 import osprey4j.core.kernels.Quantize;
@@ -90,10 +90,10 @@ public final class QuantizeModel {
             }
             return r;
         } catch (IOException e) {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
             throw new InvalidRequestException("cannot write " + out + " (" + e.getMessage() + ")");
         } catch (RuntimeException e) {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
             throw e;
         }
     }
@@ -199,20 +199,6 @@ public final class QuantizeModel {
             return s.findAny().isEmpty();
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort: a leftover temporary directory is named as one
-                }
-            });
-        } catch (IOException ignored) {
-            // nothing to clean
         }
     }
 }

@@ -7,11 +7,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -19,6 +17,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import osprey4j.core.io.AtomicFiles;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.mask.Mask;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.Segmentation;
@@ -206,17 +205,7 @@ public final class EvalWorldJob {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            deleteTree(p.work());
-        }
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path f : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(f);
-            }
-        } catch (IOException e) {
-            // a temporary folder left behind is not worth failing the job
+            FileTrees.deleteQuietly(p.work());
         }
     }
 }

@@ -2,15 +2,13 @@ package osprey4j.spark;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
+import osprey4j.core.io.FileTrees;
 import osprey4j.model.GenerationOptions;
 import osprey4j.service.DescribeRequest;
 
@@ -46,7 +44,7 @@ public final class SparkBench {
         try {
             return run(o, work, log);
         } finally {
-            deleteTree(work);
+            FileTrees.deleteUnchecked(work);
         }
     }
 
@@ -116,19 +114,5 @@ public final class SparkBench {
     private static DescribeJob.Options withOut(DescribeJob.Options o, String out) {
         return new DescribeJob.Options(o.model(), o.images(), o.annotations(), out, o.format(), o.detail(),
                 o.generation(), o.partitions());
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> all = Files.walk(dir)) {
-            all.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

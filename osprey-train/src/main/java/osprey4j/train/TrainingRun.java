@@ -23,6 +23,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.TensorInfo;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
@@ -476,7 +477,7 @@ public final class TrainingRun {
                                   DType dtype, int modelMaxLength, int imageSize) throws IOException {
         Path abs = target.toAbsolutePath();
         Path tmp = abs.resolveSibling("." + abs.getFileName() + ".export");
-        deleteTree(tmp);
+        FileTrees.delete(tmp);
         OfficialModelWriter.write(tmp, shape, weights, new OfficialModelWriter.Options(tokenizerModel,
                 OspreyTokens.REGION_TOKENS, modelMaxLength, dtype));
         if (imageSize > 0) {
@@ -485,12 +486,12 @@ public final class TrainingRun {
             Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
         }
         Path old = abs.resolveSibling("." + abs.getFileName() + ".old");
-        deleteTree(old);
+        FileTrees.delete(old);
         if (Files.exists(abs)) {
             Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
+        FileTrees.delete(old);
     }
 
     /** The {@link OspreyShape} of a model directory, from its config and its weights' shapes. */
@@ -526,17 +527,6 @@ public final class TrainingRun {
             String projector = config.path("mm_projector_type").asText("linear");
             return new OspreyShape(llm, depths, dims, clipHead, maskEmbed, (int) Math.round(Math.sqrt(cells)), posHidden,
                     projector);
-        }
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
         }
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
 import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.mask.Rle;
 import osprey4j.data.coco.CocoMasks;
@@ -17,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -134,7 +134,7 @@ public final class SyntheticWorld {
             return summary;
         } finally {
             if (Files.exists(work)) {
-                deleteTree(work);
+                FileTrees.delete(work);
             }
         }
     }
@@ -451,14 +451,6 @@ public final class SyntheticWorld {
         @Override
         public void writeArrayValueSeparator(JsonGenerator g) throws IOException {
             g.writeRaw(topLevelArray(g) ? ",\n" : ",");
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -18,11 +18,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.CheckpointException;
 import osprey4j.core.io.Checkpoints;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.io.TensorInfo;
 import osprey4j.core.tensor.DType;
@@ -107,16 +107,16 @@ public final class TrainingCheckpoints {
                     Path old = AtomicFiles.temporarySibling(target);
                     AtomicFiles.moveIntoPlace(target, old);
                     AtomicFiles.moveIntoPlace(tmp, target);
-                    deleteTree(old);
+                    FileTrees.delete(old);
                 } else {
                     AtomicFiles.moveIntoPlace(tmp, target);
                 }
             } finally {
-                deleteTree(tmp);
+                FileTrees.delete(tmp);
             }
             List<Path> steps = steps(dir);
             for (int i = 0; i + keep < steps.size(); i++) {
-                deleteTree(steps.get(i));
+                FileTrees.delete(steps.get(i));
             }
             return target;
         } catch (IOException e) {
@@ -243,16 +243,5 @@ public final class TrainingCheckpoints {
         }
         out.sort(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(5))));
         return out;
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(p)) {
-            for (Path q : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 }

@@ -12,14 +12,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
-import java.util.stream.Stream;
 import osprey4j.core.io.AtomicFiles;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -199,7 +198,7 @@ public final class OfficialModelWriter {
                 writeTokenizerFiles(tmp, options, spVocab);
                 replace(tmp, abs);
             } finally {
-                deleteTree(tmp);
+                FileTrees.delete(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(target + ": cannot write the model directory (" + e.getMessage() + ")", e);
@@ -403,17 +402,6 @@ public final class OfficialModelWriter {
             AtomicFiles.moveIntoPlace(old, target);
             throw e;
         }
-        deleteTree(old);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        FileTrees.delete(old);
     }
 }

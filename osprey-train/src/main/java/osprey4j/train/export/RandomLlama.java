@@ -10,13 +10,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
 import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Floats;
@@ -172,7 +171,7 @@ public final class RandomLlama {
                 Files.move(tmp, out);
             }
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
             throw e;
         }
     }
@@ -237,19 +236,5 @@ public final class RandomLlama {
                 }
             }
         });
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            });
-        } catch (IOException ignored) {
-            // nothing to clean
-        }
     }
 }
