@@ -7,7 +7,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -218,7 +217,7 @@ public final class Attention {
                 sum = FloatVector.fromMemorySegment(F, q, qOff + off, LE)
                         .fma(FloatVector.fromMemorySegment(F, keys, kOff + off, LE), sum);
             }
-            float dot = sum.reduceLanes(VectorOperators.ADD);
+            float dot = VectorMath.sumLanes(sum);
             for (; i < d; i++) {
                 long off = (long) i * Float.BYTES;
                 dot += q.get(FLOAT, qOff + off) * keys.get(FLOAT, kOff + off);

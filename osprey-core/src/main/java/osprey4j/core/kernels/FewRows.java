@@ -82,18 +82,6 @@ public final class FewRows {
         }
     }
 
-    /**
-     * The lanes' sum, in lane order. (reduceLanes leaves the order of a float sum open, and the JIT's intrinsic and
-     * the interpreter's fallback do differ: a product would then depend on whether its code was compiled yet.)
-     */
-    private static float sum(FloatVector v) {
-        float s = 0f;
-        for (int i = 0; i < L; i++) {
-            s += v.lane(i);
-        }
-        return s;
-    }
-
     /** dots[2r + c] = x row r (of four, from xOff) · W row c (of the two in w2). */
     private static void fourByTwo(float[] xs, int xOff, int k, float[] w2, float[] dots) {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F);
@@ -117,14 +105,14 @@ public final class FewRows {
             a30 = v.fma(w0, a30);
             a31 = v.fma(w1, a31);
         }
-        dots[0] = sum(a00);
-        dots[1] = sum(a01);
-        dots[2] = sum(a10);
-        dots[3] = sum(a11);
-        dots[4] = sum(a20);
-        dots[5] = sum(a21);
-        dots[6] = sum(a30);
-        dots[7] = sum(a31);
+        dots[0] = VectorMath.sumLanes(a00);
+        dots[1] = VectorMath.sumLanes(a01);
+        dots[2] = VectorMath.sumLanes(a10);
+        dots[3] = VectorMath.sumLanes(a11);
+        dots[4] = VectorMath.sumLanes(a20);
+        dots[5] = VectorMath.sumLanes(a21);
+        dots[6] = VectorMath.sumLanes(a30);
+        dots[7] = VectorMath.sumLanes(a31);
         for (; kk < k; kk++) {
             float w0 = w2[kk], w1 = w2[k + kk];
             dots[0] += xs[xOff + kk] * w0;
@@ -147,8 +135,8 @@ public final class FewRows {
             a0 = v.fma(FloatVector.fromArray(F, w2, kk), a0);
             a1 = v.fma(FloatVector.fromArray(F, w2, k + kk), a1);
         }
-        dots[0] = sum(a0);
-        dots[1] = sum(a1);
+        dots[0] = VectorMath.sumLanes(a0);
+        dots[1] = VectorMath.sumLanes(a1);
         for (; kk < k; kk++) {
             dots[0] += xs[xOff + kk] * w2[kk];
             dots[1] += xs[xOff + kk] * w2[k + kk];

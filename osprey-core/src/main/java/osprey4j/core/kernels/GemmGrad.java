@@ -3,7 +3,6 @@ package osprey4j.core.kernels;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
@@ -298,7 +297,7 @@ public final class GemmGrad {
         for (; i < F.loopBound(n); i += L) {
             acc = FloatVector.fromArray(F, x, xo + i).fma(FloatVector.fromArray(F, y, yo + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(acc);
         for (; i < n; i++) {
             s += x[xo + i] * y[yo + i];
         }

@@ -170,10 +170,10 @@ public final class MatVec {
             a2 = s2.fma(FloatVector.broadcast(F, Float.float16ToFloat(w2.get(SCALE, base))), a2);
             a3 = s3.fma(FloatVector.broadcast(F, Float.float16ToFloat(w3.get(SCALE, base))), a3);
         }
-        store(out, row, a0.reduceLanes(VectorOperators.ADD), bias);
-        store(out, row + 1, a1.reduceLanes(VectorOperators.ADD), bias);
-        store(out, row + 2, a2.reduceLanes(VectorOperators.ADD), bias);
-        store(out, row + 3, a3.reduceLanes(VectorOperators.ADD), bias);
+        store(out, row, VectorMath.sumLanes(a0), bias);
+        store(out, row + 1, VectorMath.sumLanes(a1), bias);
+        store(out, row + 2, VectorMath.sumLanes(a2), bias);
+        store(out, row + 3, VectorMath.sumLanes(a3), bias);
     }
 
     /**
@@ -247,10 +247,10 @@ public final class MatVec {
             o2 = Math.fma(d2, xs, o2);
             o3 = Math.fma(d3, xs, o3);
         }
-        store(out, row, a0.reduceLanes(VectorOperators.ADD) - 8f * o0, bias);
-        store(out, row + 1, a1.reduceLanes(VectorOperators.ADD) - 8f * o1, bias);
-        store(out, row + 2, a2.reduceLanes(VectorOperators.ADD) - 8f * o2, bias);
-        store(out, row + 3, a3.reduceLanes(VectorOperators.ADD) - 8f * o3, bias);
+        store(out, row, VectorMath.sumLanes(a0) - 8f * o0, bias);
+        store(out, row + 1, VectorMath.sumLanes(a1) - 8f * o1, bias);
+        store(out, row + 2, VectorMath.sumLanes(a2) - 8f * o2, bias);
+        store(out, row + 3, VectorMath.sumLanes(a3) - 8f * o3, bias);
     }
 
     /** One row of Q8_0/Q4_0: vector blocks where the shape allows, else the dequantised row times x. */
@@ -282,7 +282,7 @@ public final class MatVec {
                 }
                 acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(SCALE, base))), acc);
             }
-            store(out, row, acc.reduceLanes(VectorOperators.ADD), bias);
+            store(out, row, VectorMath.sumLanes(acc), bias);
             return;
         }
         float[] weights = new float[k];
@@ -370,10 +370,10 @@ public final class MatVec {
      */
     private static void finishFour(DType dtype, MemorySegment w, int k, float[] x, int row, int tailFrom,
             FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] bias, MemorySegment out) {
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sumLanes(a0);
+        float s1 = VectorMath.sumLanes(a1);
+        float s2 = VectorMath.sumLanes(a2);
+        float s3 = VectorMath.sumLanes(a3);
         long e = (long) row * k;
         for (int i = tailFrom; i < k; i++) {
             float xi = x[i];
@@ -397,7 +397,7 @@ public final class MatVec {
         for (; i <= k - lanes; i += lanes) {
             acc = VectorConvert.load(dtype, w, e + i).fma(FloatVector.fromArray(VectorConvert.F, x, i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sumLanes(acc);
         for (; i < k; i++) {
             sum = Math.fma(VectorConvert.scalar(dtype, w, e + i), x[i], sum);
         }

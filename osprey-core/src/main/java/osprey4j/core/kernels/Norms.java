@@ -7,7 +7,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -71,7 +70,7 @@ public final class Norms {
             FloatVector d = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).sub(meanV);
             sq = d.fma(d, sq).blend(sq, m.not());
         }
-        float rstd = (float) (1.0 / Math.sqrt(sq.reduceLanes(VectorOperators.ADD) / c + eps));
+        float rstd = (float) (1.0 / Math.sqrt(VectorMath.sumLanes(sq) / c + eps));
         for (int i = 0; i < c; i += F.length()) {
             VectorMask<Float> m = F.indexInRange(i, c);
             long off = base + (long) i * Float.BYTES;
@@ -134,7 +133,7 @@ public final class Norms {
             FloatVector v = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE);
             sq = v.fma(v, sq);
         }
-        float sumSq = sq.reduceLanes(VectorOperators.ADD);
+        float sumSq = VectorMath.sumLanes(sq);
         for (int i = full; i < c; i++) {
             float v = in.get(FLOAT, base + (long) i * Float.BYTES);
             sumSq = Math.fma(v, v, sumSq);
@@ -162,7 +161,7 @@ public final class Norms {
             VectorMask<Float> m = F.indexInRange(i, n);
             s = s.add(FloatVector.fromMemorySegment(F, seg, base + (long) i * Float.BYTES, LE, m));
         }
-        return s.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(s);
     }
 
     private static float[] paramFloats(Tensor p, String name, int c) {

@@ -4,7 +4,6 @@ import static osprey4j.core.kernels.VectorMath.F;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
 
 /**
@@ -81,7 +80,7 @@ public final class OptimizerKernels {
             FloatVector x = FloatVector.fromArray(F, a, i, F.indexInRange(i, to));
             acc = x.fma(x, acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sumLanes(acc);
     }
 
     /** a[0..n) *= factor. */

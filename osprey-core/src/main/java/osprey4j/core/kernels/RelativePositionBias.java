@@ -5,7 +5,6 @@ import static osprey4j.core.kernels.VectorMath.F;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -85,7 +84,7 @@ public final class RelativePositionBias {
         for (; i < end; i += F.length()) {
             sum = FloatVector.fromArray(F, a, i).fma(FloatVector.fromArray(F, b, bOff + i), sum);
         }
-        float s = sum.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(sum);
         for (; i < d; i++) {
             s += a[i] * b[bOff + i];
         }

@@ -152,7 +152,7 @@ public final class Softmax {
         for (int i = 0; i < length; i += F.length()) {
             sumV = sumV.add(FloatVector.fromArray(F, scores, i), F.indexInRange(i, length));
         }
-        float inv = 1f / sumV.reduceLanes(VectorOperators.ADD);
+        float inv = 1f / VectorMath.sumLanes(sumV);
         for (int i = 0; i < length; i += F.length()) {
             FloatVector.fromArray(F, scores, i).mul(inv).intoArray(scores, i);
         }

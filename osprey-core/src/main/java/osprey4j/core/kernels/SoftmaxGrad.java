@@ -4,7 +4,6 @@ import static osprey4j.core.kernels.VectorMath.F;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import osprey4j.core.concurrent.ComputePool;
 
 /**
@@ -45,7 +44,7 @@ public final class SoftmaxGrad {
             VectorMask<Float> m = F.indexInRange(i, length);
             acc = FloatVector.fromArray(F, p, o + i, m).fma(FloatVector.fromArray(F, dp, o + i, m), acc);
         }
-        float dot = acc.reduceLanes(VectorOperators.ADD);
+        float dot = VectorMath.sumLanes(acc);
         for (i = 0; i < length; i += F.length()) {
             VectorMask<Float> m = F.indexInRange(i, length);
             FloatVector pv = FloatVector.fromArray(F, p, o + i, m);

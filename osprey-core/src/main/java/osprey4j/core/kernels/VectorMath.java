@@ -21,6 +21,19 @@ final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private static final float LOG2E = 1.44269504088896341f;
+    /**
+     * The sum of v's lanes, in lane order. {@code reduceLanes(ADD)} leaves the order of a float sum open, and the
+     * JIT's intrinsic (a tree) and the interpreter's fallback (lane order) do differ: a result would then depend on
+     * whether its code was compiled yet (seen: batched SAM clicks against single ones, cold against warm code).
+     */
+    static float sumLanes(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < v.length(); i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     /** ln 2 split into a part with few significant bits (n * LN2_HI is exact for |n| < 512) and the remainder. */
     private static final float LN2_HI = 0.693145751953125f;
     private static final float LN2_LO = 1.42860682030941723212e-6f;
