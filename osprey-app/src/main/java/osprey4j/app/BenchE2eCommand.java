@@ -132,7 +132,7 @@ final class BenchE2eCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<DType> todo = parseTypes();
         validate();
-        int nThreads = BenchThreads.configure(threads);
+        int nThreads = BenchThreads.requested(threads);   // for the measuring JVMs and the reference
         Path script = reference == null ? null : findPeerScript();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -14,10 +14,8 @@ final class BenchThreads {
      * @throws UsageException for a count below 1, or one the pool of this JVM no longer can take
      */
     static int configure(Integer threads) {
+        int n = requested(threads);
         if (threads != null) {
-            if (threads < 1) {
-                throw new UsageException("--threads must be at least 1, got " + threads);
-            }
             if (System.getProperty("osprey.threads") == null) {
                 System.setProperty("osprey.threads", Integer.toString(threads));
             }
@@ -26,6 +24,22 @@ final class BenchThreads {
                         + ComputePool.threads() + " threads (set it at start-up with -Dosprey.threads=" + threads + ")");
             }
         }
-        return ComputePool.threads();
+        return n;
+    }
+
+    /**
+     * The thread count {@code --threads} asks for (null: not given, then the pool's), for a command that passes it
+     * to the processes it starts rather than computing itself.
+     *
+     * @throws UsageException for a count below 1
+     */
+    static int requested(Integer threads) {
+        if (threads == null) {
+            return ComputePool.threads();
+        }
+        if (threads < 1) {
+            throw new UsageException("--threads must be at least 1, got " + threads);
+        }
+        return threads;
     }
 }
