@@ -22,6 +22,7 @@ import osprey4j.core.kernels.FmaPeak;
 import osprey4j.core.kernels.MemoryBandwidth;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.model.Sampler;
 import osprey4j.model.llm.KvCache;
 import osprey4j.model.llm.Llama;
 import osprey4j.model.llm.LlamaConfig;
@@ -273,19 +274,9 @@ final class BenchLlm {
         float[] logits = llama.forward(prompt, cache);
         long t0 = System.nanoTime();
         for (int i = 0; i < steps; i++) {
-            logits = llama.forward(llama.embed(new int[] {argmax(logits)}), cache);
+            logits = llama.forward(llama.embed(new int[] {Sampler.argmax(logits)}), cache);
         }
         return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /**

@@ -1,7 +1,6 @@
 package osprey4j.service;
 
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.io.FileTrees;
@@ -75,19 +75,7 @@ public final class QuantizeModel {
         }
         try {
             Result r = write(modelDir, weightsFile, type, withHead, tmp, out);
-            if (Files.exists(out)) {
-                Files.delete(out); // empty, checked above
-            }
-            try {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: the temporary directory's permissions stay
-            }
-            try {
-                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, out);
-            }
+            AtomicFiles.publishDirectory(tmp, out);   // out is absent or empty, checked above
             return r;
         } catch (IOException e) {
             FileTrees.deleteQuietly(tmp);

@@ -42,6 +42,28 @@ public final class AtomicFiles {
     }
 
     /**
+     * Publishes a directory written under a temporary name as {@code target}: given the permissions of a normal
+     * directory (a temporary directory is created for its owner only, where the file system has POSIX permissions)
+     * and renamed into place, atomically where the file system can. {@code target} must be absent or an empty
+     * directory, which is replaced.
+     */
+    public static void publishDirectory(Path tmp, Path target) throws IOException {
+        if (Files.isDirectory(target)) {
+            Files.delete(target); // fails unless empty
+        }
+        try {
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: the temporary directory's permissions stay
+        }
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target);
+        }
+    }
+
+    /**
      * Writes {@code target} through {@code body} into a temporary sibling that is renamed into place once the
      * body returns; if anything fails, the temporary file is removed and {@code target} is left as it was.
      */

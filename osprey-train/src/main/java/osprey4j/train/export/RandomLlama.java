@@ -5,16 +5,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.FileTrees;
 import osprey4j.core.io.SafetensorsWriter;
 import osprey4j.core.tensor.DType;
@@ -157,19 +156,7 @@ public final class RandomLlama {
             }
             SafetensorsWriter.writeDeferred(tmp.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
             Files.writeString(tmp.resolve(STAMP), JSON.writeValueAsString(stampJson(config, seed)));
-            if (Files.isDirectory(out)) {
-                Files.delete(out); // fails unless empty
-            }
-            try {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: the temporary directory's permissions stay
-            }
-            try {
-                Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, out);
-            }
+            AtomicFiles.publishDirectory(tmp, out);
         } catch (IOException | RuntimeException e) {
             FileTrees.deleteQuietly(tmp);
             throw e;
