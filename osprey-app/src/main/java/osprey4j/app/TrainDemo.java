@@ -21,6 +21,7 @@ import osprey4j.core.tensor.Tensor;
 import osprey4j.data.samples.RegionForm;
 import osprey4j.data.samples.TurnOrder;
 import osprey4j.train.DemoModel;
+import osprey4j.train.MaskShapePretraining;
 import osprey4j.train.TowerPretraining;
 import osprey4j.train.TrainingRun;
 import osprey4j.train.data.Conversation;
@@ -58,7 +59,7 @@ import picocli.CommandLine.Spec;
 final class TrainDemo implements Callable<Integer> {
     /** The recipe. Changing any of these changes the model; models/demo/README.md records them. */
     static final long WORLD_SEED = 1;
-    static final int WORLD_IMAGES = 600;
+    static final int WORLD_IMAGES = 1800;
     static final int IMAGE_SIZE = 128;
     static final long INSTRUCT_SEED = 1;
     static final int VOCAB = 1000;
@@ -72,7 +73,7 @@ final class TrainDemo implements Callable<Integer> {
     static final int MASK_EMBED = 256;
     static final int POS_HIDDEN = 256;
     static final String LR = "2e-3";
-    static final String EPOCHS = "2";
+    static final String EPOCHS = "1";
     /** How questions show their regions: each region its own {@code <mask><pos>} where it is named, as users ask. */
     static final RegionForm REGION_FORM = RegionForm.INLINE;
     /**
@@ -94,6 +95,11 @@ final class TrainDemo implements Callable<Integer> {
     static final int TOWER_IMAGES_PER_STEP = 4;
     static final double TOWER_LR = 3e-3;
     static final long TOWER_SEED = 1;
+    /** Mask-shape pretraining of the position MLP on the tower world ({@link MaskShapePretraining}). */
+    static final int SHAPE_STEPS = 3000;
+    static final int SHAPE_IMAGES_PER_STEP = 8;
+    static final double SHAPE_LR = 1e-3;
+    static final long SHAPE_SEED = 1;
     static final long EVAL_WORLD_SEED = 1001;
     static final int EVAL_IMAGES = 30;
 
@@ -118,6 +124,9 @@ final class TrainDemo implements Callable<Integer> {
 
     @Option(names = "--tower-steps", hidden = true)
     Integer towerSteps;
+
+    @Option(names = "--shape-steps", hidden = true)
+    Integer shapeSteps;
 
     @Option(names = "--tower-world-images", hidden = true)
     Integer towerWorldImages;
@@ -188,12 +197,29 @@ final class TrainDemo implements Callable<Integer> {
                     Files.writeString(preDir.resolve("heldout.txt"), acc + "\n");
                     AtomicFiles.write(pretrained, tmp -> SafetensorsWriter.write(tmp, pre.pretrainedWeights()));
                 }
-                try (Checkpoint c = Checkpoints.open(pretrained)) {
-                    for (osprey4j.core.io.TensorInfo info : c.tensors()) {
-                        String name = info.name();
-                        weights.put(name, Tensor.wrap(c.tensor(name).to(DType.F32).toFloatArray().clone(), info.shape()));
+                loadInto(weights, pretrained);
+            }
+            int sSteps = shapeSteps == null ? SHAPE_STEPS : shapeSteps;
+            if (sSteps > 0) {
+                Path shapeDir = out.resolve("mask-shape-pretraining");
+                Path pretrained = shapeDir.resolve("pretrained.safetensors");
+                if (!Files.isRegularFile(pretrained)) {
+                    if (!Files.isRegularFile(towerWorld.resolve("parts.json"))) {
+                        throw new UsageException("mask-shape pretraining reads the tower world, which --tower-steps 0 "
+                                + "does not make; give --shape-steps 0 as well");
                     }
+                    step(err, "5/7 mask-shape pretraining (" + sSteps + " steps of " + SHAPE_IMAGES_PER_STEP
+                            + " images, lr " + SHAPE_LR + "): region category, part and box from the mask alone");
+                    MaskShapePretraining pre = new MaskShapePretraining(weights, shape);
+                    MaskShapePretraining.Accuracy acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(
+                            sSteps, SHAPE_IMAGES_PER_STEP, SHAPE_LR, 0.03, 1.0, SHAPE_SEED, 250),
+                            shapeDir.resolve("state.safetensors"), err);
+                    err.println("osprey train demo: mask-shape pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
+                    Files.createDirectories(shapeDir);
+                    Files.writeString(shapeDir.resolve("heldout.txt"), acc + "\n");
+                    AtomicFiles.write(pretrained, tmp -> SafetensorsWriter.write(tmp, pre.pretrainedWeights()));
                 }
+                loadInto(weights, pretrained);
             }
             step(err, "5/7 starting model (seed " + INIT_SEED + "): " + shape);
             DemoModel.writeInitial(init, shape, weights, tokenizer, IMAGE_SIZE);
@@ -235,6 +261,16 @@ final class TrainDemo implements Callable<Integer> {
         return 0;
     }
 
+    /** Replaces {@code weights}' tensors by a pretraining's result (F32), by name. */
+    private static void loadInto(Map<String, Tensor> weights, Path pretrained) {
+        try (Checkpoint c = Checkpoints.open(pretrained)) {
+            for (osprey4j.core.io.TensorInfo info : c.tensors()) {
+                String name = info.name();
+                weights.put(name, Tensor.wrap(c.tensor(name).to(DType.F32).toFloatArray().clone(), info.shape()));
+            }
+        }
+    }
+
     private static void step(PrintWriter err, String what) {
         err.println("osprey train demo: " + what);
         err.flush();
@@ -268,6 +304,14 @@ final class TrainDemo implements Callable<Integer> {
         Path heldout = out.resolve("tower-pretraining").resolve("heldout.txt");
         if (Files.isRegularFile(heldout)) {
             r.put("tower_heldout_accuracy", Files.readString(heldout).strip());
+        }
+        r.put("shape_steps", shapeSteps == null ? SHAPE_STEPS : shapeSteps);
+        r.put("shape_images_per_step", SHAPE_IMAGES_PER_STEP);
+        r.put("shape_lr", SHAPE_LR);
+        r.put("shape_seed", SHAPE_SEED);
+        Path shapeHeldout = out.resolve("mask-shape-pretraining").resolve("heldout.txt");
+        if (Files.isRegularFile(shapeHeldout)) {
+            r.put("shape_heldout_accuracy", Files.readString(shapeHeldout).strip());
         }
         r.put("region_form", REGION_FORM.name().toLowerCase(Locale.ROOT));
         r.put("turn_order", TURN_ORDER.name().toLowerCase(Locale.ROOT));

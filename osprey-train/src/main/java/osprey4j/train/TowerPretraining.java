@@ -83,28 +83,6 @@ public final class TowerPretraining {
     record Example(float[] pixels, int height, int width, int[][][] inside, int[] category, int[] colour, int[] part) {
     }
 
-    /** The label spaces, from the training world's annotation file. */
-    record Labels(Map<Long, Integer> category, Map<Long, Integer> part, Map<Long, Integer> colour) {
-        static Labels of(CocoStyleFile file) {
-            Map<Long, Integer> cat = new LinkedHashMap<>();
-            Map<Long, Integer> part = new LinkedHashMap<>();
-            for (CocoCategory c : file.categories().values()) {
-                (c.name().contains(":") ? part : cat).put(c.id(), (c.name().contains(":") ? part : cat).size());
-            }
-            Map<Long, Integer> colour = new LinkedHashMap<>();
-            for (CocoAttribute a : file.attributes()) {
-                if ("color".equals(a.type())) {
-                    colour.put(a.id(), colour.size());
-                }
-            }
-            if (cat.isEmpty() || colour.isEmpty()) {
-                throw new IllegalArgumentException(file.file() + " has no object categories or no colour attributes "
-                        + "(expected a PACO-style parts.json as 'osprey data world' writes)");
-            }
-            return new Labels(cat, part, colour);
-        }
-    }
-
     private final TrainableTower tower;
     private final Param[] levelW;
     private final Param[] levelB;
@@ -113,7 +91,7 @@ public final class TowerPretraining {
     private final List<Param> params = new ArrayList<>();
     private final int embed;
     private final ImageProcessor processor;
-    private Labels labels;
+    private RegionWorld.Labels labels;
 
     /**
      * @param start the starting model's weights (Osprey checkpoint names): the tower and the extractor's res linears
@@ -182,66 +160,17 @@ public final class TowerPretraining {
         }
     }
 
-    /** One annotated image of a world, read into an {@link Example} when a step needs it (worlds can be large). */
-    record Source(Path image, int height, int width, List<osprey4j.data.coco.Segmentation> masks, int[] category,
-                  int[] colour, int[] part) {
-    }
-
-    /** Every annotated image of a world ({@code parts.json} and {@code images/}). */
-    List<Source> read(Path worldDir) throws IOException {
-        Path file = worldDir.resolve("parts.json");
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(worldDir + " has no parts.json (a world from 'osprey data world')");
-        }
-        CocoStyleFile coco = CocoStyleFile.index(file, ReadReport.lenient());
-        if (labels == null) {
-            labels = Labels.of(coco);
-        }
-        List<Source> out = new ArrayList<>();
-        try (Stream<ImageAnnotations> images = coco.images()) {
-            for (ImageAnnotations ia : (Iterable<ImageAnnotations>) images::iterator) {
-                List<osprey4j.data.coco.Segmentation> masks = new ArrayList<>();
-                List<int[]> lab = new ArrayList<>();
-                for (CocoAnnotation a : ia.annotations()) {
-                    if (a.segmentation() == null || a.categoryId() == null) {
-                        continue;
-                    }
-                    Integer cat = labels.category().get(a.categoryId());
-                    Integer part = labels.part().get(a.categoryId());
-                    if (cat == null && part == null) {
-                        continue;   // a category the training world did not have
-                    }
-                    int colour = -1;
-                    for (long id : a.attributeIds()) {
-                        colour = labels.colour().getOrDefault(id, colour);
-                    }
-                    masks.add(a.segmentation());
-                    lab.add(new int[] {cat == null ? -1 : cat, cat == null ? -1 : colour, part == null ? -1 : part});
-                }
-                if (masks.isEmpty()) {
-                    continue;
-                }
-                int n = lab.size();
-                int[] c = new int[n], col = new int[n], pt = new int[n];
-                for (int r = 0; r < n; r++) {
-                    c[r] = lab.get(r)[0];
-                    col[r] = lab.get(r)[1];
-                    pt[r] = lab.get(r)[2];
-                }
-                out.add(new Source(worldDir.resolve("images").resolve(ia.image().fileName()), ia.image().height(),
-                        ia.image().width(), List.copyOf(masks), c, col, pt));
-            }
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException(file + " has no annotated images");
-        }
-        return out;
+    /** Every annotated image of a world ({@code parts.json} and {@code images/}), in the training world's labels. */
+    List<RegionWorld.Source> read(Path worldDir) throws IOException {
+        RegionWorld.World w = RegionWorld.read(worldDir, labels);
+        labels = w.labels();
+        return w.sources();
     }
 
     private int[][] levelSizes;
 
     /** The tower's input and each region's inside pixels per level. */
-    Example example(Source src) throws IOException {
+    Example example(RegionWorld.Source src) throws IOException {
         List<Tensor> masks = new ArrayList<>(src.masks().size());
         for (osprey4j.data.coco.Segmentation seg : src.masks()) {
             masks.add(CocoMasks.decode(seg, src.height(), src.width()).toTensor());
@@ -269,10 +198,10 @@ public final class TowerPretraining {
      * (may be null) at the end, and returns the pretrained weights ({@link #pretrainedWeights}).
      */
     public Accuracy train(Path world, Path heldOut, Options o, Path stateFile, PrintWriter log) throws IOException {
-        List<Source> train = read(world);
+        List<RegionWorld.Source> train = read(world);
         makeHeads(o.seed());
         AdamW adam = new AdamW(0.9, 0.999, 1e-8, 0);
-        int start = restore(stateFile, adam);
+        int start = PretrainingState.restore(stateFile, params, adam);
         LrSchedule schedule = new LrSchedule("cosine", LrSchedule.warmupSteps(o.steps(), 0, o.warmupRatio()), o.steps());
         int perEpoch = Math.max(1, train.size() / o.imagesPerStep());
         long t0 = System.nanoTime();
@@ -304,16 +233,16 @@ public final class TowerPretraining {
                 recentN = 0;
             }
             if (done % o.saveEvery() == 0 && done < o.steps()) {
-                save(stateFile, adam, done);
+                PretrainingState.save(stateFile, params, adam, done);
             }
         }
         return heldOut == null ? null : evaluate(read(heldOut));
     }
 
     /** Held-out accuracy of the three heads on {@code sources}. */
-    Accuracy evaluate(List<Source> sources) throws IOException {
+    Accuracy evaluate(List<RegionWorld.Source> sources) throws IOException {
         int[] right = new int[3], total = new int[3];
-        for (Source src : sources) {
+        for (RegionWorld.Source src : sources) {
             Example ex = example(src);
             float[][] logits = forward(ex, null);
             int regions = ex.category().length;
@@ -440,45 +369,5 @@ public final class TowerPretraining {
             out.put(levelB[l].name(), Tensor.wrap(levelB[l].value().clone(), levelB[l].shape()));
         }
         return out;
-    }
-
-    private void save(Path stateFile, AdamW adam, int step) throws IOException {
-        Map<String, Tensor> t = new LinkedHashMap<>();
-        for (Param p : params) {
-            t.put("param." + p.name(), Tensor.wrap(p.value().clone(), p.shape()));
-            float[][] mv = adam.moments(p);
-            if (mv != null) {
-                t.put("adam_m." + p.name(), Tensor.wrap(mv[0].clone(), p.shape()));
-                t.put("adam_v." + p.name(), Tensor.wrap(mv[1].clone(), p.shape()));
-            }
-        }
-        Files.createDirectories(stateFile.toAbsolutePath().getParent());
-        AtomicFiles.write(stateFile, tmp -> SafetensorsWriter.write(tmp, t, Map.of("step", Integer.toString(step))));
-    }
-
-    /** Loads a saved state into the parameters and AdamW; returns the step to continue from (0: none saved). */
-    private int restore(Path stateFile, AdamW adam) {
-        if (stateFile == null || !Files.isRegularFile(stateFile)) {
-            return 0;
-        }
-        try (Checkpoint c = Checkpoints.open(stateFile)) {
-            int step = Integer.parseInt(c.metadata().get("step"));
-            Map<String, Param> byName = new HashMap<>();
-            for (Param p : params) {
-                byName.put(p.name(), p);
-            }
-            for (Param p : params) {
-                float[] v = c.tensor("param." + p.name()).to(DType.F32).toFloatArray();
-                if (v.length != p.size()) {
-                    throw new IllegalArgumentException(stateFile + " is from another model (" + p.name() + ")");
-                }
-                System.arraycopy(v, 0, p.value(), 0, v.length);
-                if (c.contains("adam_m." + p.name())) {
-                    adam.restore(p, c.tensor("adam_m." + p.name()).to(DType.F32).toFloatArray(),
-                            c.tensor("adam_v." + p.name()).to(DType.F32).toFloatArray(), step);
-                }
-            }
-            return step;
-        }
     }
 }

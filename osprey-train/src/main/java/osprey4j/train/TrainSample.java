@@ -207,7 +207,7 @@ public final class TrainSample {
     }
 
     /** The reference's F.interpolate(bilinear, align_corners=False), skipped when the size already fits. */
-    private static float[] resize(Tensor mask, int h, int w) {
+    static float[] resize(Tensor mask, int h, int w) {
         if (mask.dim(0) == h && mask.dim(1) == w) {
             return mask.toFloatArray();
         }

@@ -50,7 +50,7 @@ class TowerPretrainingTest {
     @Test
     void theGradientIsTheLossDerivative() throws Exception {
         TowerPretraining pre = fresh();
-        List<TowerPretraining.Source> ex = pre.read(world);
+        List<RegionWorld.Source> ex = pre.read(world);
         pre.makeHeads(1);
         TowerPretraining.Example one = pre.example(ex.get(1));
         pre.params().forEach(Param::zeroGrad);
@@ -105,16 +105,16 @@ class TowerPretrainingTest {
         }
         // training moved the tower away from its start, and the loss fell on the training images
         TowerPretraining start = fresh();
-        List<TowerPretraining.Source> ex = start.read(world);
+        List<RegionWorld.Source> ex = start.read(world);
         start.makeHeads(5);
         double before = 0, after = 0;
-        for (TowerPretraining.Source e : ex) {
+        for (RegionWorld.Source e : ex) {
             before += start.lossAndGrad(start.example(e), 1, false);
         }
         TowerPretraining longer = fresh();
         longer.train(world, null, new TowerPretraining.Options(100, 2, 5e-3, 0.1, 1.0, 5, 1000), null,
                 new PrintWriter(new StringWriter()));
-        for (TowerPretraining.Source e : longer.read(world)) {
+        for (RegionWorld.Source e : longer.read(world)) {
             after += longer.lossAndGrad(longer.example(e), 1, false);
         }
         assertTrue(after < 0.75 * before, "loss " + before + " -> " + after);
