@@ -8,18 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.SplittableRandom;
-import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.coco.CocoMasks;
 import osprey4j.data.coco.Segmentation;
 import osprey4j.train.export.OspreyShape;
 import osprey4j.train.nn.Linear;
 import osprey4j.train.nn.Pointwise;
-import osprey4j.train.optim.AdamW;
-import osprey4j.train.optim.GradClip;
-import osprey4j.train.optim.LrSchedule;
 
 /**
  * Gives a from-scratch mask extractor's position MLP (the reference's {@code mask_linear}, which turns a region's
@@ -105,9 +100,7 @@ public final class MaskShapePretraining {
     }
 
     private Param param(Map<String, Tensor> weights, String name) {
-        Tensor t = Objects.requireNonNull(weights.get(name), () -> "the starting model has no " + name);
-        Param p = new Param(name, t.to(DType.F32).toFloatArray().clone(), t.shape());
-        p.setTrainable(true);
+        Param p = PretrainingLoop.startingParam(weights, name);
         params.add(p);
         return p;
     }
@@ -128,16 +121,10 @@ public final class MaskShapePretraining {
         }
         int[] sizes = {labels.category().size(), Math.max(1, labels.part().size()), 4};
         SplittableRandom rnd = new SplittableRandom(seed);
-        double bound = 1 / Math.sqrt(hidden);   // torch's nn.Linear default
         for (int h = 0; h < 3; h++) {
-            float[] w = new float[sizes[h] * hidden];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = (float) rnd.nextDouble(-bound, bound);
-            }
-            headW[h] = new Param("head" + h + ".weight", w, sizes[h], hidden);
-            headB[h] = new Param("head" + h + ".bias", new float[sizes[h]], sizes[h]);
-            headW[h].setTrainable(true);
-            headB[h].setTrainable(true);
+            Param[] wb = PretrainingLoop.head("head" + h, sizes[h], hidden, rnd);
+            headW[h] = wb[0];
+            headB[h] = wb[1];
             params.add(headW[h]);
             params.add(headB[h]);
         }
@@ -276,42 +263,8 @@ public final class MaskShapePretraining {
             throws IOException {
         List<RegionWorld.Source> train = read(world);
         makeHeads(o.seed());
-        AdamW adam = new AdamW(0.9, 0.999, 1e-8, 0);
-        int start = PretrainingState.restore(stateFile, params, adam);
-        LrSchedule schedule = new LrSchedule("cosine", LrSchedule.warmupSteps(o.steps(), 0, o.warmupRatio()), o.steps());
-        int perEpoch = Math.max(1, train.size() / o.imagesPerStep());
-        long t0 = System.nanoTime();
-        double recent = 0;
-        int recentN = 0;
-        for (int step = start; step < o.steps(); step++) {
-            for (Param p : params) {
-                p.zeroGrad();
-            }
-            int epoch = step / perEpoch;
-            int[] order = TrainingRun.permutation(train.size(), o.seed() * 1_000_003L + epoch);
-            List<RegionWorld.Source> picked = new ArrayList<>(o.imagesPerStep());
-            for (int i = 0; i < o.imagesPerStep(); i++) {
-                picked.add(train.get(order[((step % perEpoch) * o.imagesPerStep() + i) % train.size()]));
-            }
-            double loss = lossAndGrad(batch(picked), true);
-            GradClip.clip(params, o.maxGradNorm());
-            adam.step(params, o.lr() * schedule.multiplier(step));
-            recent += loss;
-            recentN++;
-            int done = step + 1;
-            if (done % 25 == 0 || done == o.steps()) {
-                double secs = (System.nanoTime() - t0) / 1e9;
-                double perStep = secs / (done - start);
-                log.printf(Locale.ROOT, "mask-shape pretraining: step %d/%d  loss %.4f  %.1f images/s  ETA %.1f min%n",
-                        done, o.steps(), recent / recentN, o.imagesPerStep() / perStep, perStep * (o.steps() - done) / 60);
-                log.flush();
-                recent = 0;
-                recentN = 0;
-            }
-            if (done % o.saveEvery() == 0 && done < o.steps()) {
-                PretrainingState.save(stateFile, params, adam, done);
-            }
-        }
+        PretrainingLoop.run("mask-shape pretraining", train, params, o, stateFile, log,
+                images -> lossAndGrad(batch(images), true));
         return heldOut == null ? null : evaluate(read(heldOut));
     }
 

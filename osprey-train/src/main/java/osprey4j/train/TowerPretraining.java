@@ -2,38 +2,20 @@ package osprey4j.train;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.SplittableRandom;
-import java.util.stream.Stream;
-import osprey4j.core.io.AtomicFiles;
-import osprey4j.core.io.Checkpoint;
-import osprey4j.core.io.Checkpoints;
 import osprey4j.core.io.InMemoryCheckpoint;
-import osprey4j.core.io.SafetensorsWriter;
-import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.data.coco.CocoMasks;
-import osprey4j.data.datasets.CocoAnnotation;
-import osprey4j.data.datasets.CocoAttribute;
-import osprey4j.data.datasets.CocoCategory;
-import osprey4j.data.datasets.CocoStyleFile;
-import osprey4j.data.datasets.ImageAnnotations;
-import osprey4j.data.datasets.ReadReport;
 import osprey4j.model.image.ImageProcessor;
 import osprey4j.model.image.RgbImage;
 import osprey4j.train.export.OspreyShape;
 import osprey4j.train.nn.Linear;
-import osprey4j.train.optim.AdamW;
-import osprey4j.train.optim.GradClip;
-import osprey4j.train.optim.LrSchedule;
 
 /**
  * Gives a from-scratch vision tower the region features that CLIP pretraining gives Osprey's: before instruction
@@ -127,9 +109,7 @@ public final class TowerPretraining {
     }
 
     private Param param(Map<String, Tensor> weights, String name) {
-        Tensor t = Objects.requireNonNull(weights.get(name), () -> "the starting model has no " + name);
-        Param p = new Param(name, t.to(DType.F32).toFloatArray().clone(), t.shape());
-        p.setTrainable(true);
+        Param p = PretrainingLoop.startingParam(weights, name);
         params.add(p);
         return p;
     }
@@ -145,16 +125,10 @@ public final class TowerPretraining {
         }
         int[] sizes = {labels.category().size(), labels.colour().size(), Math.max(1, labels.part().size())};
         SplittableRandom rnd = new SplittableRandom(seed);
-        double bound = 1 / Math.sqrt(embed);   // torch's nn.Linear default
         for (int h = 0; h < 3; h++) {
-            float[] w = new float[sizes[h] * embed];
-            for (int i = 0; i < w.length; i++) {
-                w[i] = (float) rnd.nextDouble(-bound, bound);
-            }
-            headW[h] = new Param("head" + h + ".weight", w, sizes[h], embed);
-            headB[h] = new Param("head" + h + ".bias", new float[sizes[h]], sizes[h]);
-            headW[h].setTrainable(true);
-            headB[h].setTrainable(true);
+            Param[] wb = PretrainingLoop.head("head" + h, sizes[h], embed, rnd);
+            headW[h] = wb[0];
+            headB[h] = wb[1];
             params.add(headW[h]);
             params.add(headB[h]);
         }
@@ -200,42 +174,13 @@ public final class TowerPretraining {
     public Accuracy train(Path world, Path heldOut, Options o, Path stateFile, PrintWriter log) throws IOException {
         List<RegionWorld.Source> train = read(world);
         makeHeads(o.seed());
-        AdamW adam = new AdamW(0.9, 0.999, 1e-8, 0);
-        int start = PretrainingState.restore(stateFile, params, adam);
-        LrSchedule schedule = new LrSchedule("cosine", LrSchedule.warmupSteps(o.steps(), 0, o.warmupRatio()), o.steps());
-        int perEpoch = Math.max(1, train.size() / o.imagesPerStep());
-        long t0 = System.nanoTime();
-        double recent = 0;
-        int recentN = 0;
-        for (int step = start; step < o.steps(); step++) {
-            for (Param p : params) {
-                p.zeroGrad();
-            }
-            int epoch = step / perEpoch;
-            int[] order = TrainingRun.permutation(train.size(), o.seed() * 1_000_003L + epoch);
+        PretrainingLoop.run("tower pretraining", train, params, o, stateFile, log, images -> {
             double loss = 0;
-            for (int i = 0; i < o.imagesPerStep(); i++) {
-                Example ex = example(train.get(order[((step % perEpoch) * o.imagesPerStep() + i) % train.size()]));
-                loss += lossAndGrad(ex, 1.0 / o.imagesPerStep(), true) / o.imagesPerStep();
+            for (RegionWorld.Source src : images) {
+                loss += lossAndGrad(example(src), 1.0 / images.size(), true) / images.size();
             }
-            GradClip.clip(params, o.maxGradNorm());
-            adam.step(params, o.lr() * schedule.multiplier(step));
-            recent += loss;
-            recentN++;
-            int done = step + 1;
-            if (done % 25 == 0 || done == o.steps()) {
-                double secs = (System.nanoTime() - t0) / 1e9;
-                double perStep = secs / (done - start);
-                log.printf(Locale.ROOT, "tower pretraining: step %d/%d  loss %.4f  %.2f images/s  ETA %.1f min%n",
-                        done, o.steps(), recent / recentN, o.imagesPerStep() / perStep, perStep * (o.steps() - done) / 60);
-                log.flush();
-                recent = 0;
-                recentN = 0;
-            }
-            if (done % o.saveEvery() == 0 && done < o.steps()) {
-                PretrainingState.save(stateFile, params, adam, done);
-            }
-        }
+            return loss;
+        });
         return heldOut == null ? null : evaluate(read(heldOut));
     }
 
