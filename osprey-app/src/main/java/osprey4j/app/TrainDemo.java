@@ -175,51 +175,33 @@ final class TrainDemo implements Callable<Integer> {
         Path towerWorld = out.resolve("tower-world");
         if (!Files.isRegularFile(init.resolve("config.json"))) {
             Map<String, Tensor> weights = DemoModel.initialWeights(shape, INIT_SEED);
-            if (tSteps > 0) {
-                int tImages = towerWorldImages == null ? TOWER_WORLD_IMAGES : towerWorldImages;
-                if (!Files.isRegularFile(towerWorld.resolve("parts.json"))) {
-                    step(err, "5/7 tower pretraining world (seed " + TOWER_WORLD_SEED + ", " + tImages + " images)");
-                    run(o, err, "data", "world", "--images", Integer.toString(tImages), "--size",
-                            Integer.toString(IMAGE_SIZE), "--seed", Long.toString(TOWER_WORLD_SEED), "--out",
-                            towerWorld.toString());
-                }
-                Path preDir = out.resolve("tower-pretraining");
-                Path pretrained = preDir.resolve("pretrained.safetensors");
-                if (!Files.isRegularFile(pretrained)) {
-                    step(err, "5/7 tower pretraining (" + tSteps + " steps of " + TOWER_IMAGES_PER_STEP
-                            + " images, lr " + TOWER_LR + "): region category, colour and part from mask-pooled features");
-                    TowerPretraining pre = new TowerPretraining(weights, shape, IMAGE_SIZE);
-                    TowerPretraining.Accuracy acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(tSteps,
-                            TOWER_IMAGES_PER_STEP, TOWER_LR, 0.03, 1.0, TOWER_SEED, 250),
-                            preDir.resolve("state.safetensors"), err);
-                    err.println("osprey train demo: tower pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
-                    Files.createDirectories(preDir);
-                    Files.writeString(preDir.resolve("heldout.txt"), acc + "\n");
-                    AtomicFiles.write(pretrained, tmp -> SafetensorsWriter.write(tmp, pre.pretrainedWeights()));
-                }
-                loadInto(weights, pretrained);
-            }
             int sSteps = shapeSteps == null ? SHAPE_STEPS : shapeSteps;
+            if ((tSteps > 0 || sSteps > 0) && !Files.isRegularFile(towerWorld.resolve("parts.json"))) {
+                int tImages = towerWorldImages == null ? TOWER_WORLD_IMAGES : towerWorldImages;
+                step(err, "5/7 tower pretraining world (seed " + TOWER_WORLD_SEED + ", " + tImages + " images)");
+                run(o, err, "data", "world", "--images", Integer.toString(tImages), "--size",
+                        Integer.toString(IMAGE_SIZE), "--seed", Long.toString(TOWER_WORLD_SEED), "--out",
+                        towerWorld.toString());
+            }
+            if (tSteps > 0) {
+                pretrainOnce(err, out.resolve("tower-pretraining"), "tower pretraining", "(" + tSteps + " steps of "
+                        + TOWER_IMAGES_PER_STEP + " images, lr " + TOWER_LR
+                        + "): region category, colour and part from mask-pooled features", weights, state -> {
+                    TowerPretraining pre = new TowerPretraining(weights, shape, IMAGE_SIZE);
+                    Object acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(tSteps,
+                            TOWER_IMAGES_PER_STEP, TOWER_LR, 0.03, 1.0, TOWER_SEED, 250), state, err);
+                    return new Pretrained(acc, pre.pretrainedWeights());
+                });
+            }
             if (sSteps > 0) {
-                Path shapeDir = out.resolve("mask-shape-pretraining");
-                Path pretrained = shapeDir.resolve("pretrained.safetensors");
-                if (!Files.isRegularFile(pretrained)) {
-                    if (!Files.isRegularFile(towerWorld.resolve("parts.json"))) {
-                        throw new UsageException("mask-shape pretraining reads the tower world, which --tower-steps 0 "
-                                + "does not make; give --shape-steps 0 as well");
-                    }
-                    step(err, "5/7 mask-shape pretraining (" + sSteps + " steps of " + SHAPE_IMAGES_PER_STEP
-                            + " images, lr " + SHAPE_LR + "): region category, part and box from the mask alone");
+                pretrainOnce(err, out.resolve("mask-shape-pretraining"), "mask-shape pretraining", "(" + sSteps
+                        + " steps of " + SHAPE_IMAGES_PER_STEP + " images, lr " + SHAPE_LR
+                        + "): region category, part and box from the mask alone", weights, state -> {
                     MaskShapePretraining pre = new MaskShapePretraining(weights, shape);
-                    MaskShapePretraining.Accuracy acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(
-                            sSteps, SHAPE_IMAGES_PER_STEP, SHAPE_LR, 0.03, 1.0, SHAPE_SEED, 250),
-                            shapeDir.resolve("state.safetensors"), err);
-                    err.println("osprey train demo: mask-shape pretraining held-out (seed " + EVAL_WORLD_SEED + "): " + acc);
-                    Files.createDirectories(shapeDir);
-                    Files.writeString(shapeDir.resolve("heldout.txt"), acc + "\n");
-                    AtomicFiles.write(pretrained, tmp -> SafetensorsWriter.write(tmp, pre.pretrainedWeights()));
-                }
-                loadInto(weights, pretrained);
+                    Object acc = pre.train(towerWorld, evalWorld, new TowerPretraining.Options(sSteps,
+                            SHAPE_IMAGES_PER_STEP, SHAPE_LR, 0.03, 1.0, SHAPE_SEED, 250), state, err);
+                    return new Pretrained(acc, pre.pretrainedWeights());
+                });
             }
             step(err, "5/7 starting model (seed " + INIT_SEED + "): " + shape);
             DemoModel.writeInitial(init, shape, weights, tokenizer, IMAGE_SIZE);
@@ -259,6 +241,35 @@ final class TrainDemo implements Callable<Integer> {
         o.printf(Locale.ROOT, "demo model -> %s (%.1f minutes)%n", model, secs / 60);
         o.flush();
         return 0;
+    }
+
+    /** A pretraining's held-out accuracy (as printed and recorded) and its weights under Osprey names. */
+    private record Pretrained(Object heldOut, Map<String, Tensor> weights) {
+    }
+
+    /** Trains with its resumable state in the given file. */
+    @FunctionalInterface
+    private interface Pretraining {
+        Pretrained train(Path stateFile) throws IOException;
+    }
+
+    /**
+     * A pretraining step of the recipe, done once: unless {@code dir} already holds its result, trains, prints and
+     * records the held-out accuracy ({@code heldout.txt}) and writes the weights atomically; then puts them into
+     * {@code weights}.
+     */
+    private static void pretrainOnce(PrintWriter err, Path dir, String name, String what, Map<String, Tensor> weights,
+                                     Pretraining pretraining) throws IOException {
+        Path pretrained = dir.resolve("pretrained.safetensors");
+        if (!Files.isRegularFile(pretrained)) {
+            step(err, "5/7 " + name + " " + what);
+            Pretrained result = pretraining.train(dir.resolve("state.safetensors"));
+            err.println("osprey train demo: " + name + " held-out (seed " + EVAL_WORLD_SEED + "): " + result.heldOut());
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("heldout.txt"), result.heldOut() + "\n");
+            AtomicFiles.write(pretrained, tmp -> SafetensorsWriter.write(tmp, result.weights()));
+        }
+        loadInto(weights, pretrained);
     }
 
     /** Replaces {@code weights}' tensors by a pretraining's result (F32), by name. */
