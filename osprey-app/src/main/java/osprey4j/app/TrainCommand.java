@@ -131,6 +131,13 @@ final class TrainCommand implements Callable<Integer> {
                     + "'osprey ask' users ask it; needs --region-form inline) (default as-written)")
     String turnOrder;
 
+    @Option(names = "--repeat", paramLabel = "SUBSET=N[,SUBSET=N]",
+            description = "data mixture for a directory of Osprey-724K files: list each named subset N times per "
+                    + "epoch (0 leaves it out; the others once), e.g. lvis_positive_negative=4,short_form=2 so that "
+                    + "one-word answers weigh more beside long descriptions. Subsets: detailed_description, "
+                    + "conversation, part_level, lvis_positive_negative, short_form")
+    String repeat;
+
     /** Testing aid: stop after N steps without a final save, as a kill would. */
     @Option(names = "--stop-after", hidden = true, defaultValue = "0")
     int stopAfter;
@@ -145,11 +152,7 @@ final class TrainCommand implements Callable<Integer> {
         PrintStream err = new PrintStream(new WriterStream(errWriter), true, java.nio.charset.StandardCharsets.UTF_8);
         TrainingRun.Summary s;
         try {
-            s = TrainingRun.run(new TrainingRun.Options(options.stage(), options.modelDir(), options.dataDir(),
-                    options.imageRoot(), options.outDir(), options.resume(), options.config(), options.modelMaxLength(),
-                    options.conversation(), options.saveEvery(), options.limit(), options.stopAfter(),
-                    options.cacheBytes(), options.dtype(), options.tokenizerMode(), options.trainTower(), options.regionForm(),
-                    options.turnOrder(), err));
+            s = TrainingRun.run(options.withProgress(err));
         } catch (IllegalArgumentException | TrainingDataReader.TrainingDataException e) {
             throw new UsageException(e.getMessage());
         } finally {
@@ -248,7 +251,7 @@ final class TrainCommand implements Callable<Integer> {
         try {
             return new TrainingRun.Options(st, model, data, imageRoot, out, resume, cfg, modelMaxLength, conv,
                     saveEvery, limit, stopAfter, cacheMb << 20, dt, mode, trainTower, DataCommand.regionForm(regionForm),
-                    DataCommand.turnOrder(turnOrder), null);
+                    DataCommand.turnOrder(turnOrder), TrainingRun.parseRepeats(repeat), null);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

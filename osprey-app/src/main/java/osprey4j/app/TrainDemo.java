@@ -87,6 +87,8 @@ final class TrainDemo implements Callable<Integer> {
      */
     static final String TOKENIZER_MODE = "fast";
     static final String BATCH = "4";
+    /** The data mixture ({@code osprey train --repeat}): empty, every subset once. */
+    static final String REPEAT = "";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
     static final long TOWER_WORLD_SEED = 2;
@@ -127,6 +129,10 @@ final class TrainDemo implements Callable<Integer> {
 
     @Option(names = "--shape-steps", hidden = true)
     Integer shapeSteps;
+
+    /** Another data mixture ({@code osprey train --repeat}) for experiments; the recipe's is {@link #REPEAT}. */
+    @Option(names = "--repeat", hidden = true)
+    String repeat;
 
     @Option(names = "--tower-world-images", hidden = true)
     Integer towerWorldImages;
@@ -216,6 +222,9 @@ final class TrainDemo implements Callable<Integer> {
                     "--conversation", "osprey_v1", "--tokenizer-mode", TOKENIZER_MODE,
                     "--region-form", REGION_FORM.name().toLowerCase(Locale.ROOT),
                     "--turn-order", TURN_ORDER == TurnOrder.SHUFFLED ? "shuffled" : "as-written", "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
+            if (!repeatOrRecipe().isEmpty()) {
+                args.addAll(List.of("--repeat", repeatOrRecipe()));
+            }
             if (Files.isDirectory(run.resolve(TrainingRun.RESUME))) {
                 args.add("--resume");
             }
@@ -333,12 +342,17 @@ final class TrainDemo implements Callable<Integer> {
         r.put("epochs", ep);
         r.put("batch_size", BATCH);
         r.put("warmup_ratio", WARMUP);
+        r.put("repeat", repeatOrRecipe());
         r.put("train_seed", TRAIN_SEED);
         r.put("eval_world_seed", EVAL_WORLD_SEED);
         r.put("eval_images", evalN);
         r.put("wall_seconds", Math.round(secs));
         r.put("threads", Runtime.getRuntime().availableProcessors());
         Files.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(r) + "\n");
+    }
+
+    private String repeatOrRecipe() {
+        return repeat == null ? REPEAT : repeat;
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

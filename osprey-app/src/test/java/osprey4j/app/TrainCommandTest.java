@@ -207,6 +207,10 @@ class TrainCommandTest {
         cases.add(trainArgs(dir.resolve("f"), "--turn-order", "backwards").toArray(String[]::new));
         cases.add(trainArgs(dir.resolve("g"), "--turn-order", "shuffled", "--region-form", "list")
                 .toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("h"), "--repeat", "captions=2").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("h"), "--repeat", "short_form=two").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("h"), "--repeat", "short_form=2,short_form=3").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("h"), "--repeat", "short_form=-1").toArray(String[]::new));
         for (String[] args : cases) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);

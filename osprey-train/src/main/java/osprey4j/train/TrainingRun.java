@@ -28,6 +28,7 @@ import osprey4j.core.io.TensorInfo;
 import osprey4j.core.mask.Mask;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
+import osprey4j.data.instruct.Subset;
 import osprey4j.data.samples.RegionForm;
 import osprey4j.data.samples.SampleOptions;
 import osprey4j.data.samples.TurnOrder;
@@ -102,12 +103,14 @@ public final class TrainingRun {
      *                       is LIST)
      * @param turnOrder      the order of each record's question-answer pairs ({@link TurnOrder}; the reference's
      *                       is AS_WRITTEN; SHUFFLED needs the inline form)
+     * @param repeats        the data mixture: how many times each named Osprey-724K subset is listed per epoch
+     *                       (0 leaves it out; unnamed subsets once; {@link TrainingDataReader#read(Path, Map)})
      */
     public record Options(Stage stage, Path modelDir, Path dataDir, Path imageRoot, Path outDir, boolean resume,
                           TrainConfig config, int modelMaxLength, Conversation conversation, int saveEvery, int limit,
                           int stopAfter, long cacheBytes, DType dtype, Tokenizer.Mode tokenizerMode,
                           boolean trainTower, RegionForm regionForm, TurnOrder turnOrder,
-                          PrintStream progress) {
+                          Map<Subset, Integer> repeats, PrintStream progress) {
         public Options {
             Objects.requireNonNull(stage, "stage");
             Objects.requireNonNull(modelDir, "modelDir");
@@ -138,6 +141,14 @@ public final class TrainingRun {
             if (imageRoot == null) {
                 imageRoot = dataDir.resolve("images");
             }
+            repeats = repeats == null ? Map.of() : Map.copyOf(repeats);
+        }
+
+        /** The same options, reporting progress to {@code to}. */
+        public Options withProgress(PrintStream to) {
+            return new Options(stage, modelDir, dataDir, imageRoot, outDir, resume, config, modelMaxLength,
+                    conversation, saveEvery, limit, stopAfter, cacheBytes, dtype, tokenizerMode, trainTower,
+                    regionForm, turnOrder, repeats, to);
         }
     }
 
@@ -189,7 +200,7 @@ public final class TrainingRun {
             TrainingDataReader reader = new TrainingDataReader(pre, tokenizer,
                     new SampleOptions(o.imageRoot(), o.config().seed(), SampleOptions.DEFAULT_MAX_REGIONS, o.regionForm(),
                             o.turnOrder()));
-            TrainingDataReader.Result data = reader.read(o.dataDir());
+            TrainingDataReader.Result data = reader.read(o.dataDir(), o.repeats());
             List<TrainingExample> examples = data.examples();
             if (o.limit() > 0 && examples.size() > o.limit()) {
                 examples = examples.subList(0, o.limit());
@@ -198,7 +209,8 @@ public final class TrainingRun {
                 throw new IllegalArgumentException(o.dataDir() + ": no training samples");
             }
             err.printf(Locale.ROOT, "osprey train: %d samples (%d skipped, %d fully masked by the mismatch rule), "
-                    + "stage %d%n", examples.size(), data.skipped(), data.mismatched(), o.stage().ordinal() + 1);
+                    + "stage %d%s%n", examples.size(), data.skipped(), data.mismatched(), o.stage().ordinal() + 1,
+                    o.repeats().isEmpty() ? "" : ", subsets repeated " + repeatsText(o.repeats()));
 
             TrainableOsprey model = TrainableOsprey.load(o.modelDir(), o.trainTower());
             TrainConfig cfg = o.config();
@@ -299,6 +311,48 @@ public final class TrainingRun {
             err.printf(Locale.ROOT, "osprey train: %d steps, last loss %.4f, %s -> %s%n", total, lastLoss, eta(secs), modelOut);
             return new Summary(total, step, startStep, lastLoss, losses, examples.size(), data.skipped(), modelOut, secs);
         }
+    }
+
+    /** A data mixture as {@code osprey train --repeat} reads it: {@code short_form=2,part_level=1}. */
+    public static String repeatsText(Map<Subset, Integer> repeats) {
+        return String.join(",", Stream.of(Subset.values()).filter(repeats::containsKey)
+                .map(s -> s.id() + "=" + repeats.get(s)).toList());
+    }
+
+    /**
+     * Parses a data mixture, {@code SUBSET=N[,SUBSET=N]...}, subsets by {@link Subset#id()}; an unknown name, a
+     * missing or non-integer count, or a subset named twice is an {@link IllegalArgumentException}.
+     */
+    public static Map<Subset, Integer> parseRepeats(String text) {
+        Map<Subset, Integer> out = new LinkedHashMap<>();
+        if (text == null || text.isBlank()) {
+            return out;
+        }
+        List<String> ids = Stream.of(Subset.values()).map(Subset::id).toList();
+        for (String item : text.split(",")) {
+            String[] kv = item.strip().split("=", -1);
+            Subset subset = kv.length == 2 ? Stream.of(Subset.values()).filter(s -> s.id().equals(kv[0].strip()))
+                    .findFirst().orElse(null) : null;
+            if (subset == null) {
+                throw new IllegalArgumentException("--repeat takes SUBSET=N with SUBSET one of " + ids + ", got '"
+                        + item.strip() + "'");
+            }
+            int n;
+            try {
+                n = Integer.parseInt(kv[1].strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--repeat " + subset.id() + ": '" + kv[1].strip()
+                        + "' is not a whole number");
+            }
+            if (n < 0 || n > TrainingDataReader.MAX_REPEAT) {
+                throw new IllegalArgumentException("--repeat " + subset.id() + " must be in 0.."
+                        + TrainingDataReader.MAX_REPEAT + ", got " + n);
+            }
+            if (out.put(subset, n) != null) {
+                throw new IllegalArgumentException("--repeat names " + subset.id() + " twice");
+            }
+        }
+        return out;
     }
 
     private static boolean hasSteps(Path resumeDir) throws IOException {

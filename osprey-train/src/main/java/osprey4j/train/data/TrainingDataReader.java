@@ -48,6 +48,8 @@ import java.util.stream.Stream;
 public final class TrainingDataReader {
     public static final int KEPT_PROBLEMS = 100;
     public static final double DEFAULT_MAX_SKIPPED_FRACTION = 0.01;
+    /** The largest repeat of a subset in a data mixture. */
+    public static final int MAX_REPEAT = 100;
 
     private final Preprocessor preprocessor;
     private final int maskId;
@@ -101,13 +103,41 @@ public final class TrainingDataReader {
      * {@code .jsonl} file of {@code osprey data samples}.
      */
     public Result read(Path path) throws IOException {
+        return read(path, Map.of());
+    }
+
+    /**
+     * As {@link #read(Path)}, with a data mixture: each subset named in {@code repeats} is read once and its
+     * examples listed that many times (0 leaves the subset out), so that, say, the one-word answers of the
+     * positive/negative subset weigh more beside the long descriptions. Repeats share their example (the same
+     * tokens and masks); the run's shuffle spreads them over the epoch. Skips and mismatches are counted once.
+     * Repeats apply to a directory of Osprey-724K files only, and each named subset's file must be there.
+     */
+    public Result read(Path path, Map<Subset, Integer> repeats) throws IOException {
+        Objects.requireNonNull(repeats, "repeats");
+        for (Map.Entry<Subset, Integer> r : repeats.entrySet()) {
+            if (r.getValue() < 0 || r.getValue() > MAX_REPEAT) {
+                throw new IllegalArgumentException("repeat of " + r.getKey().id() + " must be in 0.." + MAX_REPEAT
+                        + ", got " + r.getValue());
+            }
+            if (!Files.isDirectory(path)) {
+                throw new IllegalArgumentException("subset repeats need a directory of Osprey-724K files; " + path
+                        + " is not one");
+            }
+            if (!Files.isRegularFile(path.resolve(r.getKey().fileName()))) {
+                throw new IllegalArgumentException("repeat of " + r.getKey().id() + ": " + path + " has no "
+                        + r.getKey().fileName());
+            }
+        }
         Accumulator acc = new Accumulator();
         if (Files.isDirectory(path)) {
             boolean any = false;
             for (Subset s : Subset.values()) {
                 Path f = path.resolve(s.fileName());
                 if (Files.isRegularFile(f)) {
+                    int from = acc.examples.size();
                     readOsprey724k(f, recipeOf(s), acc);
+                    acc.repeatFrom(from, repeats.getOrDefault(s, 1));
                     any = true;
                 }
             }
@@ -249,6 +279,15 @@ public final class TrainingDataReader {
                 mismatched += e.mismatch() ? 1 : 0;
             } else {
                 skip((String) exampleOrProblem);
+            }
+        }
+
+        /** Lists the examples from index {@code from} on {@code times} times in all (0 removes them). */
+        void repeatFrom(int from, int times) {
+            List<TrainingExample> read = new ArrayList<>(examples.subList(from, examples.size()));
+            examples.subList(from, examples.size()).clear();
+            for (int t = 0; t < times; t++) {
+                examples.addAll(read);
             }
         }
 

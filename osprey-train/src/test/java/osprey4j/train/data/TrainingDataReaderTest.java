@@ -203,4 +203,32 @@ class TrainingDataReaderTest {
                 () -> reader(world.resolve("images"), 0.01).read(world.resolve("images")));
         assertTrue(empty.getMessage().contains("none of the Osprey-724K files"), empty.getMessage());
     }
+
+    @Test
+    void repeatsListASubsetNTimesAndZeroLeavesItOut() throws IOException {
+        java.util.Map<Subset, Integer> mix = java.util.Map.of(Subset.LVIS_POSITIVE_NEGATIVE, 3, Subset.CONVERSATION, 0);
+        TrainingDataReader.Result mixed = reader(world.resolve("images"), 0.01).read(instruct, mix);
+        for (Subset s : Subset.values()) {
+            // samples are named after their recipe; the detailed-description file's is osprey_detailed_description
+            String idPrefix = s == Subset.DETAILED_DESCRIPTION ? "osprey_detailed_description:"
+                    : s.fileName().replace(".json", ":");
+            List<TrainingExample> once = intact.examples().stream().filter(e -> e.id().startsWith(idPrefix)).toList();
+            List<TrainingExample> now = mixed.examples().stream().filter(e -> e.id().startsWith(idPrefix)).toList();
+            assertTrue(!once.isEmpty(), s.id());
+            int times = mix.getOrDefault(s, 1);
+            assertEquals(once.size() * times, now.size(), s.id());
+            for (int i = 0; i < now.size(); i++) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(once.get(i % once.size()).inputIds(),
+                        now.get(i).inputIds(), s.id() + " copy " + i / once.size());
+            }
+        }
+        assertEquals(intact.skipped(), mixed.skipped(), "skips are counted once");
+        IllegalArgumentException notDir = assertThrows(IllegalArgumentException.class,
+                () -> reader(world.resolve("images"), 0.01).read(instruct.resolve(Subset.SHORT_FORM.fileName()),
+                        java.util.Map.of(Subset.SHORT_FORM, 2)));
+        assertTrue(notDir.getMessage().contains("need a directory"), notDir.getMessage());
+        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class,
+                () -> reader(world.resolve("images"), 0.01).read(instruct, java.util.Map.of(Subset.SHORT_FORM, 101)));
+        assertTrue(tooMany.getMessage().contains("0..100"), tooMany.getMessage());
+    }
 }
