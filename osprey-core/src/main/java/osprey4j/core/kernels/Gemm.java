@@ -191,6 +191,56 @@ public final class Gemm {
         }
     }
 
+    /**
+     * out[M,N] (+)= xT^T · w for a left-hand side given transposed: xT [K, M] and w [K, N], both row-major F32, out
+     * [M, N] F32 (not overlapping either), overwritten or, when {@code accumulate}, added to. This is a linear
+     * layer's weight gradient dW += dY^T · X (xT = dY, w = X) with neither operand transposed in memory: OpenBLAS
+     * reads xT transposed where {@link NativeBlas#handles} the shape; the Java path packs x's row groups straight
+     * from xT's rows (each step's MR values of a group are adjacent there) and reads w's rows as {@link #matmul}
+     * does.
+     */
+    static void matmulTransposedX(MemorySegment xT, int k, int m, MemorySegment w, int n, MemorySegment out,
+            boolean accumulate) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            if (!accumulate) {
+                out.asSlice(0, (long) m * n * 4).fill((byte) 0);
+            }
+            return;
+        }
+        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
+            NativeBlas.transposedATimesB(xT, k, m, w, n, out, accumulate);
+            return;
+        }
+        transposedXBlocked(xT, k, m, w, n, out, accumulate, MAX_PACKED_X);
+    }
+
+    /** The Java path of {@link #matmulTransposedX}, packing at most {@code maxPackedX} floats of x at once. */
+    static void transposedXBlocked(MemorySegment xT, int k, int m, MemorySegment w, int n, MemorySegment out,
+            boolean accumulate, long maxPackedX) {
+        // In slices of the reduction (rows of xT and w alike), so the packed copy of x stays bounded; each slice
+        // after the first adds to out.
+        int kChunk = (int) Math.max(1, Math.min(k, maxPackedX / (m + MR)));
+        for (int k0 = 0; k0 < k; k0 += kChunk) {
+            int kc = Math.min(kChunk, k - k0);
+            new Problem(xT.asSlice((long) k0 * m * 4, (long) kc * m * 4), true, m, kc, DType.F32,
+                    w.asSlice((long) k0 * n * 4, (long) kc * n * 4), n, new float[n], out, true,
+                    accumulate || k0 > 0).run();
+        }
+    }
+
+    /** Runs {@code product} with every product on the pure-Java kernels (tests of the Java path of callers). */
+    static void inJava(Runnable product) {
+        JAVA_ONLY.set(Boolean.TRUE);
+        try {
+            product.run();
+        } finally {
+            JAVA_ONLY.remove();
+        }
+    }
+
     private static void requireWeight(Tensor w) {
         if (w.rank() != 2) {
             throw new IllegalArgumentException("linear: weight must be [N, K], got shape "
@@ -275,6 +325,10 @@ public final class Gemm {
      */
     private static final class Problem {
         private final MemorySegment x;
+        /** x is given transposed, [K, M] row-major (see {@link #matmulTransposedX}). */
+        private final boolean transposedX;
+        /** out is added to instead of starting from the bias. */
+        private final boolean accumulate;
         private final int m;
         private final int k;
         private final DType wType;
@@ -302,8 +356,15 @@ public final class Gemm {
 
         Problem(MemorySegment x, int m, int k, DType wType, MemorySegment w, int n, float[] bias,
                 MemorySegment out, boolean kMajorW) {
+            this(x, false, m, k, wType, w, n, bias, out, kMajorW, false);
+        }
+
+        Problem(MemorySegment x, boolean transposedX, int m, int k, DType wType, MemorySegment w, int n,
+                float[] bias, MemorySegment out, boolean kMajorW, boolean accumulate) {
             this.kMajorW = kMajorW;
             this.x = x;
+            this.transposedX = transposedX;
+            this.accumulate = accumulate;
             this.m = m;
             this.k = k;
             this.wType = wType;
@@ -332,13 +393,21 @@ public final class Gemm {
             int groups = mPadded / MR;
             boolean small = 2.0 * m * n * k < SERIAL_FLOPS;
             if (small) {
-                packRowGroups(0, groups);
+                if (transposedX) {
+                    packTransposedRows(0, k);
+                } else {
+                    packRowGroups(0, groups);
+                }
                 if (sharedW != null) {
                     packSharedPanels(0, panels);
                 }
                 work();
             } else {
-                ComputePool.parallelFor(groups, 1, this::packRowGroups);
+                if (transposedX) {
+                    ComputePool.parallelFor(k, 64, this::packTransposedRows);
+                } else {
+                    ComputePool.parallelFor(groups, 1, this::packRowGroups);
+                }
                 if (sharedW != null) {
                     ComputePool.parallelFor(panels, 1, this::packSharedPanels);
                 }
@@ -381,7 +450,7 @@ public final class Gemm {
             // a single path (no first-block branch that the JIT might compile as a trap and later deoptimise).
             int colFrom = p0 * NR;
             int cols = Math.min(n, p1 * NR) - colFrom;
-            for (int i = r0; i < r1; i++) {
+            for (int i = r0; i < r1 && !accumulate; i++) {
                 MemorySegment.copy(bias, colFrom, out, ValueLayout.JAVA_FLOAT_UNALIGNED,
                         ((long) i * n + colFrom) * 4, cols);
             }
@@ -443,6 +512,25 @@ public final class Gemm {
                             packedX[base + kk * MR] = row[k0 + kk];
                         }
                     }
+                }
+            }
+        }
+
+        /**
+         * Packs rows [kk0, kk1) of a transposed x ([K, M], {@link #transposedX}) into the layout of
+         * {@link #packRowGroups}: row kk of xT holds, side by side, the kk-th values of every row of x, so each is
+         * read once (one bulk copy) and its groups of MR values are copied whole. Rows past M stay zero (packedX
+         * is new).
+         */
+        private void packTransposedRows(int kk0, int kk1) {
+            float[] row = new float[m];
+            for (int kk = kk0; kk < kk1; kk++) {
+                MemorySegment.copy(x, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) kk * m * 4, row, 0, m);
+                int k0 = kk / KC * KC;
+                int kc = Math.min(KC, k - k0);
+                int base = mPadded * k0 + (kk - k0) * MR;
+                for (int i0 = 0; i0 < m; i0 += MR) {
+                    System.arraycopy(row, i0, packedX, base + i0 * kc, Math.min(MR, m - i0));
                 }
             }
         }

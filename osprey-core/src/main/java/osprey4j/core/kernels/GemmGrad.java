@@ -15,9 +15,9 @@ import osprey4j.core.tensor.Tensor;
  *   <li>{@link #inputGrad}: dX[M,K] (+)= dY[M,N] · W[N,K]</li>
  *   <li>{@link #weightGrad}: dW[N,K] += dY[M,N]^T · X[M,K]</li>
  * </ul>
- * Large products are transposed into {@link Gemm#linear}'s layout (dX = dY · (W^T)^T, dW = (dY^T) · (X^T)^T)
- * and run by its packed, cache-blocked micro-kernel: the transposes cost O(MN + NK) or O(MN + MK) next to the
- * product's O(MNK). Small ones (below {@link #GEMM_FMAS} multiply-adds) are computed in place as
+ * Large products run on {@link Gemm}'s packed, cache-blocked micro-kernel (or OpenBLAS) with every operand read
+ * as stored: dX = dY · W is {@link Gemm#matmul} (W [N,K] is its [K,N]-stored right-hand side), dW += dY^T · X
+ * is {@link Gemm#matmulTransposedX} (dY read transposed, X as stored, added into dW). Small ones (below {@link #GEMM_FMAS} multiply-adds) are computed in place as
  * C[I,K] (+)= op(A)[I,J] · B[J,K] with B read row by row, a register tile of {@link #RI} rows of C by
  * {@link #VK} vectors of columns (one-vector tiles, masked at the edge, for narrow C): per step j it
  * broadcasts RI values of A and does RI x VK FMAs. Sums are accumulated in F32, as torch's CPU BLAS does.
@@ -45,13 +45,13 @@ public final class GemmGrad {
         check(w, (long) n * k, "W");
         check(dx, (long) m * k, "dX");
         if (useGemm(m, n, k)) {
-            float[] wt = transpose(w, n, k);
+            // W [N, K] is the [K, N]-stored right-hand side of Gemm.matmul: no transpose.
             if (accumulate) {
                 float[] tmp = new float[m * k];
-                Gemm.linear(view(dy, m, n), Tensor.wrap(wt, k, n), null, Tensor.wrap(tmp, m, k));
+                Gemm.matmul(view(dy, m, n), view(w, n, k), Tensor.wrap(tmp, m, k));
                 add(tmp, dx, m * k);
             } else {
-                Gemm.linear(view(dy, m, n), Tensor.wrap(wt, k, n), null, view(dx, m, k));
+                Gemm.matmul(view(dy, m, n), view(w, n, k), view(dx, m, k));
             }
             return;
         }
@@ -64,10 +64,9 @@ public final class GemmGrad {
         check(x, (long) m * k, "X");
         check(dw, (long) n * k, "dW");
         if (useGemm(m, n, k)) {
-            float[] tmp = new float[n * k];
-            Gemm.linear(Tensor.wrap(transpose(dy, m, n), n, m), Tensor.wrap(transpose(x, m, k), k, m), null,
-                    Tensor.wrap(tmp, n, k));
-            add(tmp, dw, n * k);
+            // dY [M, N] is the transposed left-hand side and X [M, K] the [K, N]-stored right-hand side of
+            // Gemm.matmulTransposedX, which adds into dW: no transposes, no temporary.
+            Gemm.matmulTransposedX(segment(dy, m * n), m, n, segment(x, m * k), k, segment(dw, n * k), true);
             return;
         }
         product(dy, true, x, dw, n, m, k, true);
@@ -82,6 +81,11 @@ public final class GemmGrad {
         }
     }
 
+    /** The first {@code size} floats of a as a segment. */
+    private static MemorySegment segment(float[] a, int size) {
+        return MemorySegment.ofArray(a).asSlice(0, 4L * size);
+    }
+
     /** The first rows x cols floats of a as a tensor (arrays may be longer than the product needs). */
     private static Tensor view(float[] a, int rows, int cols) {
         return Tensor.of(DType.F32, MemorySegment.ofArray(a).asSlice(0, 4L * rows * cols), rows, cols);
@@ -89,27 +93,6 @@ public final class GemmGrad {
 
     private static boolean useGemm(int m, int n, int k) {
         return (long) m * n * k >= GEMM_FMAS && Math.min(m, Math.min(n, k)) >= GEMM_MIN_SIDE;
-    }
-
-    /** a[rows, cols] to [cols, rows], in 32 x 32 blocks so both sides stay in cache. */
-    static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[rows * cols];
-        int b = 32;
-        int colBlocks = (cols + b - 1) / b;
-        ComputePool.parallelFor(colBlocks, Math.max(1, colBlocks / (4 * ComputePool.threads())), (from, to) -> {
-            for (int cb = from; cb < to; cb++) {
-                int c0 = cb * b, c1 = Math.min(cols, c0 + b);
-                for (int r0 = 0; r0 < rows; r0 += b) {
-                    int r1 = Math.min(rows, r0 + b);
-                    for (int r = r0; r < r1; r++) {
-                        for (int c = c0; c < c1; c++) {
-                            t[c * rows + r] = a[r * cols + c];
-                        }
-                    }
-                }
-            }
-        });
-        return t;
     }
 
     /** dst += src over n elements. */

@@ -179,6 +179,41 @@ public final class NativeBlas {
     }
 
     /**
+     * out[M,N] (+)= xT[K,M]^T · w[K,N] (all F32, row-major) through cblas_sgemm with A transposed and beta 0 or 1,
+     * for {@link Gemm#matmulTransposedX} (a weight gradient dY^T · X, read as stored). Columns of out in items
+     * across the pool's threads as in {@link #matmul}.
+     */
+    static void transposedATimesB(MemorySegment xT, int k, int m, MemorySegment w, int n, MemorySegment out,
+            boolean accumulate) {
+        if (BACKEND.sgemm == null) {
+            throw new IllegalStateException("no native BLAS: " + BACKEND.reason);
+        }
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment nx = xT.isNative() ? xT : arena.allocate((long) k * m * 4, 64).copyFrom(xT);
+            MemorySegment nw = w.isNative() ? w : arena.allocate((long) k * n * 4, 64).copyFrom(w);
+            MemorySegment nout = out.isNative() ? out : arena.allocate((long) m * n * 4, 64);
+            if (accumulate && nout != out) {
+                nout.copyFrom(out.asSlice(0, (long) m * n * 4));
+            }
+            int threads = ComputePool.threads();
+            int cols = Math.max(COLUMN_ALIGN, (n / (ITEMS_PER_THREAD * threads)) / COLUMN_ALIGN * COLUMN_ALIGN);
+            int items = (n + cols - 1) / cols;
+            AtomicInteger next = new AtomicInteger();
+            boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(xT) || !sharable(w) || !sharable(out);
+            float beta = accumulate ? 1f : 0f;
+            ComputePool.RangeTask task = (from, to) -> {
+                for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
+                    int n0 = item * cols;
+                    int nc = Math.min(cols, n - n0);
+                    sgemm(TRANS, NO_TRANS, m, nc, k, nx, m, nw.asSlice((long) n0 * 4), n, beta,
+                            nout.asSlice((long) n0 * 4), n);
+                }
+            };
+            runItems(serial, task, nout, out);
+        }
+    }
+
+    /**
      * Runs the items of a product: on the calling thread when {@code serial}, else on the pool's threads; then
      * copies the native result to {@code out} where out was on the heap.
      */
@@ -189,7 +224,7 @@ public final class NativeBlas {
             ComputePool.parallelFor(ComputePool.threads(), 1, task);
         }
         if (nout != out) {
-            out.copyFrom(nout);
+            out.asSlice(0, nout.byteSize()).copyFrom(nout);
         }
     }
 
@@ -204,8 +239,14 @@ public final class NativeBlas {
      */
     private static void sgemm(int transB, int m, int n, int k, MemorySegment a, int lda, MemorySegment b, int ldb,
             float beta, MemorySegment c, int ldc) {
+        sgemm(NO_TRANS, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    /** As above, with op(A) = A[K,M]^T for {@code transA = TRANS}. */
+    private static void sgemm(int transA, int transB, int m, int n, int k, MemorySegment a, int lda, MemorySegment b,
+            int ldb, float beta, MemorySegment c, int ldc) {
         try {
-            BACKEND.sgemm.invokeExact(ROW_MAJOR, NO_TRANS, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
+            BACKEND.sgemm.invokeExact(ROW_MAJOR, transA, transB, m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
         } catch (Throwable t) {
             throw new IllegalStateException("cblas_sgemm failed", t);
         }

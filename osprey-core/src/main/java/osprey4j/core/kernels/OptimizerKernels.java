@@ -43,7 +43,21 @@ public final class OptimizerKernels {
     private static void adamWChunk(float[] w, float[] g, float[] m, float[] v, int from, int to, float keep, float beta1,
                                    float beta2, float stepSize, float bc2Sqrt, float eps) {
         float oneMinusB1 = 1f - beta1, oneMinusB2 = 1f - beta2;
-        for (int i = from; i < to; i += F.length()) {
+        // Whole vectors unmasked (a masked access on every vector costs a mask test per lane where the CPU has no
+        // mask registers), then the tail masked: the same arithmetic per element either way.
+        int i = from;
+        for (int end = from + F.loopBound(to - from); i < end; i += F.length()) {
+            FloatVector gv = FloatVector.fromArray(F, g, i);
+            FloatVector mv = FloatVector.fromArray(F, m, i).mul(beta1).add(gv.mul(oneMinusB1));
+            FloatVector vv = FloatVector.fromArray(F, v, i).mul(beta2).add(gv.mul(oneMinusB2).mul(gv));
+            FloatVector denom = vv.sqrt().div(bc2Sqrt).add(eps);
+            FloatVector wv = FloatVector.fromArray(F, w, i).mul(keep);
+            wv = wv.sub(mv.div(denom).mul(stepSize));
+            mv.intoArray(m, i);
+            vv.intoArray(v, i);
+            wv.intoArray(w, i);
+        }
+        if (i < to) {
             VectorMask<Float> mask = F.indexInRange(i, to);
             FloatVector gv = FloatVector.fromArray(F, g, i, mask);
             FloatVector mv = FloatVector.fromArray(F, m, i, mask).mul(beta1).add(gv.mul(oneMinusB1));
@@ -76,7 +90,12 @@ public final class OptimizerKernels {
 
     private static double squares(float[] a, int from, int to) {
         FloatVector acc = FloatVector.zero(F);
-        for (int i = from; i < to; i += F.length()) {
+        int i = from;
+        for (int end = from + F.loopBound(to - from); i < end; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            acc = x.fma(x, acc);
+        }
+        if (i < to) {
             FloatVector x = FloatVector.fromArray(F, a, i, F.indexInRange(i, to));
             acc = x.fma(x, acc);
         }
@@ -95,7 +114,11 @@ public final class OptimizerKernels {
     }
 
     private static void scaleChunk(float[] a, int from, int to, float factor) {
-        for (int i = from; i < to; i += F.length()) {
+        int i = from;
+        for (int end = from + F.loopBound(to - from); i < end; i += F.length()) {
+            FloatVector.fromArray(F, a, i).mul(factor).intoArray(a, i);
+        }
+        if (i < to) {
             VectorMask<Float> mask = F.indexInRange(i, to);
             FloatVector.fromArray(F, a, i, mask).mul(factor).intoArray(a, i, mask);
         }

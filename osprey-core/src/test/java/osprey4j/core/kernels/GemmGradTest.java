@@ -18,15 +18,17 @@ import org.junit.jupiter.api.Test;
 class GemmGradTest {
     private static final double EPS = Math.ulp(1.0f);
 
-    @ParameterizedTest(name = "M={0} N={1} K={2}")
-    @CsvSource({"1,1,1", "3,5,7", "4,9,64", "7,20,20", "5,33,65", "9,16,130", "13,300,47", "64,70,129", "2,1000,20", "8,33,40",
-            "100,300,70", "64,129,300", "17,2000,65"})
-    void inputGradMatchesScalar(int m, int n, int k) {
+    @ParameterizedTest(name = "M={0} N={1} K={2} java={3}")
+    @CsvSource({"1,1,1,false", "3,5,7,false", "4,9,64,false", "7,20,20,false", "5,33,65,false", "9,16,130,false",
+            "13,300,47,false", "64,70,129,false", "2,1000,20,false", "8,33,40,false", "100,300,70,false",
+            "64,129,300,false", "64,129,300,true", "17,2000,65,false", "17,2000,65,true", "300,512,193,false",
+            "300,512,193,true"})
+    void inputGradMatchesScalar(int m, int n, int k, boolean javaOnly) {
         SplittableRandom rnd = new SplittableRandom(m * 1000L + n * 10L + k);
         float[] dy = random(rnd, m * n), w = random(rnd, n * k), start = random(rnd, m * k);
         for (boolean accumulate : new boolean[] {false, true}) {
             float[] dx = start.clone();
-            GemmGrad.inputGrad(dy, w, dx, m, n, k, accumulate);
+            run(javaOnly, () -> GemmGrad.inputGrad(dy, w, dx, m, n, k, accumulate));
             for (int i = 0; i < m; i++) {
                 for (int c = 0; c < k; c++) {
                     double s = accumulate ? start[i * k + c] : 0, scale = Math.abs(s);
@@ -41,14 +43,16 @@ class GemmGradTest {
         }
     }
 
-    @ParameterizedTest(name = "M={0} N={1} K={2}")
-    @CsvSource({"1,1,1", "3,5,7", "4,9,64", "7,20,20", "5,33,65", "9,16,130", "300,13,47", "70,64,129", "20,1000,20", "8,33,40",
-            "300,100,70", "129,64,300", "2000,17,65"})
-    void weightGradMatchesScalar(int m, int n, int k) {
+    @ParameterizedTest(name = "M={0} N={1} K={2} java={3}")
+    @CsvSource({"1,1,1,false", "3,5,7,false", "4,9,64,false", "7,20,20,false", "5,33,65,false", "9,16,130,false",
+            "300,13,47,false", "70,64,129,false", "20,1000,20,false", "8,33,40,false", "300,100,70,false",
+            "129,64,300,false", "129,64,300,true", "2000,17,65,false", "2000,17,65,true", "601,193,257,false",
+            "601,193,257,true"})
+    void weightGradMatchesScalar(int m, int n, int k, boolean javaOnly) {
         SplittableRandom rnd = new SplittableRandom(m * 1000L + n * 10L + k + 1);
         float[] dy = random(rnd, m * n), x = random(rnd, m * k), start = random(rnd, n * k);
         float[] dw = start.clone();
-        GemmGrad.weightGrad(dy, x, dw, m, n, k);
+        run(javaOnly, () -> GemmGrad.weightGrad(dy, x, dw, m, n, k));
         for (int j = 0; j < n; j++) {
             for (int c = 0; c < k; c++) {
                 double s = start[j * k + c], scale = Math.abs(s);
@@ -86,6 +90,42 @@ class GemmGradTest {
     @Test
     void tooSmallArraysAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> GemmGrad.inputGrad(new float[5], new float[6], new float[6], 2, 3, 2, false));
+    }
+
+    /**
+     * The Java path of {@link Gemm#matmulTransposedX} packs x in slices of the reduction when x is large; with a
+     * small budget the slices (each after the first added to out) give the same sums.
+     */
+    @Test
+    void transposedXInSlicesOfTheReduction() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int k = 37, m = 21, n = 29;
+        float[] xT = random(rnd, k * m), w = random(rnd, k * n), start = random(rnd, m * n);
+        for (boolean accumulate : new boolean[] {false, true}) {
+            float[] out = start.clone();
+            Gemm.transposedXBlocked(java.lang.foreign.MemorySegment.ofArray(xT), k, m,
+                    java.lang.foreign.MemorySegment.ofArray(w), n, java.lang.foreign.MemorySegment.ofArray(out),
+                    accumulate, 5L * (m + Gemm.MR));
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = accumulate ? start[i * n + j] : 0, scale = Math.abs(s);
+                    for (int kk = 0; kk < k; kk++) {
+                        s += (double) xT[kk * m + i] * w[kk * n + j];
+                        scale += Math.abs((double) xT[kk * m + i] * w[kk * n + j]);
+                    }
+                    assertEquals(s, out[i * n + j], 4 * Math.sqrt(k + 1) * EPS * scale + Math.ulp((float) s),
+                            "out[" + i + "," + j + "] accumulate=" + accumulate);
+                }
+            }
+        }
+    }
+
+    private static void run(boolean javaOnly, Runnable product) {
+        if (javaOnly) {
+            Gemm.inJava(product);
+        } else {
+            product.run();
+        }
     }
 
     private static float[] random(SplittableRandom rnd, int n) {
