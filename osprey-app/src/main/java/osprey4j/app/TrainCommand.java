@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import osprey4j.core.tensor.DType;
@@ -138,6 +139,13 @@ final class TrainCommand implements Callable<Integer> {
                     + "conversation, part_level, lvis_positive_negative, short_form")
     String repeat;
 
+    @Option(names = "--freeze", paramLabel = "PREFIX[,PREFIX]", split = ",",
+            description = "keep the parameters whose names start with a prefix frozen, on top of the stage's choice "
+                    + "(e.g. mask_extractor.res: the extractor's per-level linears, when a pretraining made them "
+                    + "and a randomly initialised LLM would otherwise overwrite them); names as 'osprey checkpoint ls' "
+                    + "shows them")
+    List<String> freeze;
+
     /** Testing aid: stop after N steps without a final save, as a kill would. */
     @Option(names = "--stop-after", hidden = true, defaultValue = "0")
     int stopAfter;
@@ -251,7 +259,7 @@ final class TrainCommand implements Callable<Integer> {
         try {
             return new TrainingRun.Options(st, model, data, imageRoot, out, resume, cfg, modelMaxLength, conv,
                     saveEvery, limit, stopAfter, cacheMb << 20, dt, mode, trainTower, DataCommand.regionForm(regionForm),
-                    DataCommand.turnOrder(turnOrder), TrainingRun.parseRepeats(repeat), null);
+                    DataCommand.turnOrder(turnOrder), freeze, TrainingRun.parseRepeats(repeat), null);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -89,6 +89,8 @@ final class TrainDemo implements Callable<Integer> {
     static final String BATCH = "4";
     /** The data mixture ({@code osprey train --repeat}): empty, every subset once. */
     static final String REPEAT = "";
+    /** Parameters kept frozen in instruction tuning ({@code osprey train --freeze}): none. */
+    static final String FREEZE = "";
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
     static final long TOWER_WORLD_SEED = 2;
@@ -133,6 +135,10 @@ final class TrainDemo implements Callable<Integer> {
     /** Another data mixture ({@code osprey train --repeat}) for experiments; the recipe's is {@link #REPEAT}. */
     @Option(names = "--repeat", hidden = true)
     String repeat;
+
+    /** Other frozen parameters ({@code osprey train --freeze}) for experiments; the recipe's are {@link #FREEZE}. */
+    @Option(names = "--freeze", hidden = true)
+    String freeze;
 
     @Option(names = "--tower-world-images", hidden = true)
     Integer towerWorldImages;
@@ -224,6 +230,9 @@ final class TrainDemo implements Callable<Integer> {
                     "--turn-order", TURN_ORDER == TurnOrder.SHUFFLED ? "shuffled" : "as-written", "--seed", Long.toString(TRAIN_SEED), "--save-every", "100", "--dtype", "bf16"));
             if (!repeatOrRecipe().isEmpty()) {
                 args.addAll(List.of("--repeat", repeatOrRecipe()));
+            }
+            if (!freezeOrRecipe().isEmpty()) {
+                args.addAll(List.of("--freeze", freezeOrRecipe()));
             }
             if (Files.isDirectory(run.resolve(TrainingRun.RESUME))) {
                 args.add("--resume");
@@ -343,6 +352,7 @@ final class TrainDemo implements Callable<Integer> {
         r.put("batch_size", BATCH);
         r.put("warmup_ratio", WARMUP);
         r.put("repeat", repeatOrRecipe());
+        r.put("freeze", freezeOrRecipe());
         r.put("train_seed", TRAIN_SEED);
         r.put("eval_world_seed", EVAL_WORLD_SEED);
         r.put("eval_images", evalN);
@@ -353,6 +363,10 @@ final class TrainDemo implements Callable<Integer> {
 
     private String repeatOrRecipe() {
         return repeat == null ? REPEAT : repeat;
+    }
+
+    private String freezeOrRecipe() {
+        return freeze == null ? FREEZE : freeze;
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

@@ -187,6 +187,37 @@ class TrainCommandTest {
     }
 
     @Test
+    void frozenPrefixesKeepTheirWeightsAndTheRestTrains(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("frozen");
+        Run r = run(trainArgs(out, "--freeze", "mask_extractor.res,model.layers.0.mlp", "--repeat",
+                "short_form=2,conversation=0").toArray(String[]::new));
+        assertEquals(0, r.rc, r.err);
+        assertTrue(r.err.contains("subsets repeated conversation=0,short_form=2"), r.err);
+        int frozen = 0;
+        int moved = 0;
+        try (Checkpoint before = Checkpoints.open(init); Checkpoint after = Checkpoints.open(out.resolve("model"))) {
+            for (var info : before.tensors()) {
+                String name = info.name();
+                if (name.contains("vision_tower")) {
+                    continue;
+                }
+                boolean same = java.util.Arrays.equals(before.tensor(name).toFloatArray(), after.tensor(name).toFloatArray());
+                if (name.startsWith("mask_extractor.res") || name.startsWith("model.layers.0.mlp")) {
+                    assertTrue(same, name + " is frozen");
+                    frozen++;
+                } else if (!same) {
+                    moved++;
+                }
+            }
+        }
+        assertEquals(8 + 3, frozen, "res2..res5 weight and bias, layer 0's three MLP projections");
+        assertTrue(moved > 10, "the other parameters train: " + moved);
+        // a resume directory made without the freezing is another run
+        Run other = run(trainArgs(out, "--resume").toArray(String[]::new));
+        assertTrue(other.rc != 0 || other.err.contains("no checkpoint"), other.err);
+    }
+
+    @Test
     void badInputIsOneLine(@TempDir Path dir) throws IOException {
         Path empty = Files.createDirectories(dir.resolve("empty"));
         List<String[]> cases = new ArrayList<>();
@@ -211,6 +242,7 @@ class TrainCommandTest {
         cases.add(trainArgs(dir.resolve("h"), "--repeat", "short_form=two").toArray(String[]::new));
         cases.add(trainArgs(dir.resolve("h"), "--repeat", "short_form=2,short_form=3").toArray(String[]::new));
         cases.add(trainArgs(dir.resolve("h"), "--repeat", "short_form=-1").toArray(String[]::new));
+        cases.add(trainArgs(dir.resolve("i"), "--freeze", "mask_extractor.resX").toArray(String[]::new));
         for (String[] args : cases) {
             Run r = run(args);
             assertEquals(2, r.rc, String.join(" ", args) + ": " + r.err);

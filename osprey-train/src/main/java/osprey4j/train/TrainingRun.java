@@ -103,6 +103,9 @@ public final class TrainingRun {
      *                       is LIST)
      * @param turnOrder      the order of each record's question-answer pairs ({@link TurnOrder}; the reference's
      *                       is AS_WRITTEN; SHUFFLED needs the inline form)
+     * @param freeze         name prefixes of parameters kept frozen on top of the stage's freezing (e.g.
+     *                       {@code mask_extractor.res} for the extractor's per-level linears a pretraining made); each
+     *                       must name at least one parameter
      * @param repeats        the data mixture: how many times each named Osprey-724K subset is listed per epoch
      *                       (0 leaves it out; unnamed subsets once; {@link TrainingDataReader#read(Path, Map)})
      */
@@ -110,7 +113,7 @@ public final class TrainingRun {
                           TrainConfig config, int modelMaxLength, Conversation conversation, int saveEvery, int limit,
                           int stopAfter, long cacheBytes, DType dtype, Tokenizer.Mode tokenizerMode,
                           boolean trainTower, RegionForm regionForm, TurnOrder turnOrder,
-                          Map<Subset, Integer> repeats, PrintStream progress) {
+                          List<String> freeze, Map<Subset, Integer> repeats, PrintStream progress) {
         public Options {
             Objects.requireNonNull(stage, "stage");
             Objects.requireNonNull(modelDir, "modelDir");
@@ -142,13 +145,19 @@ public final class TrainingRun {
                 imageRoot = dataDir.resolve("images");
             }
             repeats = repeats == null ? Map.of() : Map.copyOf(repeats);
+            freeze = freeze == null ? List.of() : List.copyOf(freeze);
+            for (String f : freeze) {
+                if (f.isBlank()) {
+                    throw new IllegalArgumentException("--freeze takes parameter name prefixes, got an empty one");
+                }
+            }
         }
 
         /** The same options, reporting progress to {@code to}. */
         public Options withProgress(PrintStream to) {
             return new Options(stage, modelDir, dataDir, imageRoot, outDir, resume, config, modelMaxLength,
                     conversation, saveEvery, limit, stopAfter, cacheBytes, dtype, tokenizerMode, trainTower,
-                    regionForm, turnOrder, repeats, to);
+                    regionForm, turnOrder, freeze, repeats, to);
         }
     }
 
@@ -178,7 +187,13 @@ public final class TrainingRun {
                     + "another --out");
         }
         Files.createDirectories(out);
-        String identity = modelIdentity(o.modelDir(), o.stage(), o.trainTower());
+        String identity = modelIdentity(o.modelDir(), o.stage(), o.trainTower(), o.freeze());
+        if (!o.freeze().isEmpty()) {
+            // before the data is read: a typo should not cost the minutes that takes
+            try (Checkpoint c = Checkpoints.open(o.modelDir())) {
+                checkPrefixes(o.freeze(), c.tensors().stream().map(TensorInfo::name).toList());
+            }
+        }
 
         Optional<TrainingState> state = Optional.empty();
         if (o.resume()) {
@@ -216,6 +231,7 @@ public final class TrainingRun {
             TrainConfig cfg = o.config();
             int total = cfg.totalSteps(examples.size());
             Trainer trainer = new Trainer(model, maskId, cfg, total);
+            freeze(model, o.stage(), o.freeze());
             int imageSize = osprey.config().imageSize();
             VisionFeatureCache cache = new VisionFeatureCache(out.resolve(FEATURES), o.cacheBytes(),
                     TowerIdentity.of(o.modelDir()), imageSize);
@@ -373,8 +389,33 @@ public final class TrainingRun {
         }
     }
 
-    /** The identity a checkpoint is tied to: the starting model's config, weight file names and sizes, the stage. */
-    static String modelIdentity(Path modelDir, Stage stage, boolean trainTower) throws IOException {
+    /**
+     * Freezes, on top of the stage's choice, the parameters whose names start with one of {@code prefixes}; a
+     * prefix that names no parameter is an error (a typo would otherwise train what was meant to stay).
+     */
+    static void freeze(TrainableOsprey model, Stage stage, List<String> prefixes) {
+        if (prefixes.isEmpty()) {
+            return;
+        }
+        checkPrefixes(prefixes, model.params().stream().map(Param::name).toList());
+        model.setTrainable(name -> stage.trains(name) && prefixes.stream().noneMatch(name::startsWith));
+    }
+
+    /** Each prefix names at least one of {@code names}, or a one-line error. */
+    private static void checkPrefixes(List<String> prefixes, List<String> names) {
+        for (String prefix : prefixes) {
+            if (names.stream().noneMatch(n -> n.startsWith(prefix))) {
+                throw new IllegalArgumentException("--freeze " + prefix + ": no parameter name starts with it (they "
+                        + "start with " + names.stream().map(n -> n.split("\\.")[0]).distinct().toList() + ")");
+            }
+        }
+    }
+
+    /**
+     * The identity a checkpoint is tied to: the starting model's config, weight file names and sizes, the stage, and
+     * what else is frozen or trains.
+     */
+    static String modelIdentity(Path modelDir, Stage stage, boolean trainTower, List<String> freeze) throws IOException {
         List<String> parts = new ArrayList<>();
         parts.add(Files.readString(modelDir.resolve("config.json")));
         try (Stream<Path> files = Files.list(modelDir)) {
@@ -388,6 +429,9 @@ public final class TrainingRun {
         parts.add("stage " + stage);
         if (trainTower) {
             parts.add("tower trains");
+        }
+        if (!freeze.isEmpty()) {
+            parts.add("frozen " + String.join(",", freeze));
         }
         return TrainingState.modelIdentity(parts.toArray(String[]::new));
     }
