@@ -154,28 +154,7 @@ public final class NativeBlas {
      * {@link #linear}: an item reads its columns of w in place (leading dimension N), so nothing is converted.
      */
     static void matmul(MemorySegment x, int m, int k, MemorySegment w, int n, MemorySegment out) {
-        if (BACKEND.sgemm == null) {
-            throw new IllegalStateException("no native BLAS: " + BACKEND.reason);
-        }
-        try (Arena arena = Arena.ofShared()) {
-            MemorySegment nx = x.isNative() ? x : arena.allocate((long) m * k * 4, 64).copyFrom(x);
-            MemorySegment nw = w.isNative() ? w : arena.allocate((long) k * n * 4, 64).copyFrom(w);
-            MemorySegment nout = out.isNative() ? out : arena.allocate((long) m * n * 4, 64);
-            int threads = ComputePool.threads();
-            int cols = Math.max(COLUMN_ALIGN, (n / (ITEMS_PER_THREAD * threads)) / COLUMN_ALIGN * COLUMN_ALIGN);
-            int items = (n + cols - 1) / cols;
-            AtomicInteger next = new AtomicInteger();
-            boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(x) || !sharable(w) || !sharable(out);
-            ComputePool.RangeTask task = (from, to) -> {
-                for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
-                    int n0 = item * cols;
-                    int nc = Math.min(cols, n - n0);
-                    // beta = 0: out's previous contents are not read
-                    sgemm(NO_TRANS, m, nc, k, nx, k, nw.asSlice((long) n0 * 4), n, 0f, nout.asSlice((long) n0 * 4), n);
-                }
-            };
-            runItems(serial, task, nout, out);
-        }
+        timesKMajor(NO_TRANS, x, m, k, w, n, out, false);
     }
 
     /**
@@ -185,27 +164,38 @@ public final class NativeBlas {
      */
     static void transposedATimesB(MemorySegment xT, int k, int m, MemorySegment w, int n, MemorySegment out,
             boolean accumulate) {
+        timesKMajor(TRANS, xT, m, k, w, n, out, accumulate);
+    }
+
+    /**
+     * out[M,N] (+)= op(a) · w[K,N] with op(a) = a[M,K] ({@code NO_TRANS}) or a[K,M]^T ({@code TRANS}): the columns
+     * of out in items across the pool's threads, each reading its columns of w in place (leading dimension N);
+     * beta 1 when accumulating (heap operands are copied to native memory, out's contents too then).
+     */
+    private static void timesKMajor(int transA, MemorySegment a, int m, int k, MemorySegment w, int n,
+            MemorySegment out, boolean accumulate) {
         if (BACKEND.sgemm == null) {
             throw new IllegalStateException("no native BLAS: " + BACKEND.reason);
         }
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment nx = xT.isNative() ? xT : arena.allocate((long) k * m * 4, 64).copyFrom(xT);
+            MemorySegment na = a.isNative() ? a : arena.allocate((long) m * k * 4, 64).copyFrom(a);
             MemorySegment nw = w.isNative() ? w : arena.allocate((long) k * n * 4, 64).copyFrom(w);
             MemorySegment nout = out.isNative() ? out : arena.allocate((long) m * n * 4, 64);
             if (accumulate && nout != out) {
                 nout.copyFrom(out.asSlice(0, (long) m * n * 4));
             }
+            int lda = transA == TRANS ? m : k;
+            float beta = accumulate ? 1f : 0f;   // beta = 0: out's previous contents are not read
             int threads = ComputePool.threads();
             int cols = Math.max(COLUMN_ALIGN, (n / (ITEMS_PER_THREAD * threads)) / COLUMN_ALIGN * COLUMN_ALIGN);
             int items = (n + cols - 1) / cols;
             AtomicInteger next = new AtomicInteger();
-            boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(xT) || !sharable(w) || !sharable(out);
-            float beta = accumulate ? 1f : 0f;
+            boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(a) || !sharable(w) || !sharable(out);
             ComputePool.RangeTask task = (from, to) -> {
                 for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
                     int n0 = item * cols;
                     int nc = Math.min(cols, n - n0);
-                    sgemm(TRANS, NO_TRANS, m, nc, k, nx, m, nw.asSlice((long) n0 * 4), n, beta,
+                    sgemm(transA, NO_TRANS, m, nc, k, na, lda, nw.asSlice((long) n0 * 4), n, beta,
                             nout.asSlice((long) n0 * 4), n);
                 }
             };
