@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
                         + " '7b-layer', one LLaMA-7B decoder layer (4096 wide, MLP 11008, 32 heads) over 1100"
                         + " positions with a token-sized head and extractor around it.",
                 "If /usr/bin/python3 with torch is present, the same step written in plain torch (F32, autograd,"
-                        + " torch.optim.AdamW, same thread count) runs on the same sample sizes right after ours;"
+                        + " torch.optim.AdamW, same thread count) runs on the same sample sizes first (before ours, so the JIT compiler does not share its cores);"
                         + " the ratio is PyTorch time / osprey time (above 1: osprey is faster). Medians exclude"
                         + " the first step (JIT and allocator warm-up)."
         })
@@ -50,9 +50,10 @@ final class BenchTrainCommand implements Callable<Integer> {
             description = "what to time (default ${DEFAULT-VALUE})")
     String preset;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "4",
-            description = "steps per side, the first being warm-up (default ${DEFAULT-VALUE})")
-    int steps;
+    @Option(names = "--steps", paramLabel = "N",
+            description = "steps per side, the first being warm-up (default: 20 for demo, whose step is short "
+                    + "enough that the JIT is still compiling over the first few, 4 for 7b-layer)")
+    Integer steps;
 
     @Option(names = "--json", description = "Print one JSON object instead of the table.")
     boolean json;
@@ -64,16 +65,16 @@ final class BenchTrainCommand implements Callable<Integer> {
     String python = DEFAULT_PYTHON;
 
     /** A named workload. */
-    record Preset(String name, OspreyDims dims, int textTokens, int imageSide, int regions) {
+    record Preset(String name, OspreyDims dims, int textTokens, int imageSide, int regions, int defaultSteps) {
     }
 
     static List<Preset> presets(String which) {
         Preset demo = new Preset("demo", new OspreyDims(192, 512, 3, 4, 4, 1000, 1e-6f, 10000, false, 128, 2,
-                new int[] {32, 64, 128, 256}, 256, new int[] {256, 256}, 112), 120, 8, 2);
+                new int[] {32, 64, 128, 256}, 256, new int[] {256, 256}, 112), 120, 8, 2, 20);
         // One decoder layer at LLaMA-7B's sizes; the embedding, head, projector and extractor are token-sized so the
         // layer is what is timed (1100 positions = 64 image tokens + 1036 text tokens).
         Preset layer = new Preset("7b-layer", new OspreyDims(4096, 11008, 1, 32, 32, 64, 1e-6f, 10000, false, 8, 2,
-                new int[] {8, 8, 8, 8}, 16, new int[] {16, 16}, 16), 1036, 8, 2);
+                new int[] {8, 8, 8, 8}, 16, new int[] {16, 16}, 16), 1036, 8, 2, 4);
         return switch (which) {
             case "demo" -> List.of(demo);
             case "7b-layer" -> List.of(layer);
@@ -84,7 +85,7 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        if (steps < 2) {
+        if (steps != null && steps < 2) {
             throw new UsageException("--steps must be at least 2 (the first is warm-up), got " + steps);
         }
         List<Preset> todo = presets(preset);
@@ -93,19 +94,28 @@ final class BenchTrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         int threads = ComputePool.threads();
         ArrayNode rows = mapper.createArrayNode();
+        // Every peer first, then ours: a peer run after ours would share the two cores with the JIT compiler
+        // threads still compiling our hot code.
+        List<TrainBench.Workload> workloads = new java.util.ArrayList<>();
+        List<JsonNode> peers = new java.util.ArrayList<>();
         for (Preset p : todo) {
-            err.println("bench train: " + p.name() + " (osprey4j)");
-            err.flush();
             TrainBench.Workload w = TrainBench.Workload.of(p.dims(), p.textTokens(), p.imageSide(), p.regions());
-            TrainBench.Report ours = TrainBench.run(p.dims(), Stage.FULL, w, steps);
-            JsonNode peer;
+            workloads.add(w);
             if (noPeer) {
-                peer = mapper.createObjectNode().put("available", false).put("reason", "not run (--no-peer)");
+                peers.add(mapper.createObjectNode().put("available", false).put("reason", "not run (--no-peer)"));
             } else {
                 err.println("bench train: " + p.name() + " (PyTorch)");
                 err.flush();
-                peer = runPeer(mapper, p, w, threads);
+                peers.add(runPeer(mapper, p, w, threads));
             }
+        }
+        for (int i = 0; i < todo.size(); i++) {
+            Preset p = todo.get(i);
+            TrainBench.Workload w = workloads.get(i);
+            JsonNode peer = peers.get(i);
+            err.println("bench train: " + p.name() + " (osprey4j)");
+            err.flush();
+            TrainBench.Report ours = TrainBench.run(p.dims(), Stage.FULL, w, stepsOf(p));
             ObjectNode row = rows.addObject();
             row.put("preset", p.name()).put("positions", w.sequence()).put("parameters", ours.parameters())
                     .put("osprey_median_ms", ours.medianMillis());
@@ -144,6 +154,10 @@ final class BenchTrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    private int stepsOf(Preset p) {
+        return steps != null ? steps : p.defaultSteps();
+    }
+
     /** Runs bench_train_peer.py once for the preset; its one JSON answer, or {"available": false, "reason"}. */
     private JsonNode runPeer(ObjectMapper mapper, Preset p, TrainBench.Workload w, int threads)
             throws IOException, InterruptedException {
@@ -158,7 +172,7 @@ final class BenchTrainCommand implements Callable<Integer> {
             script = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         ObjectNode cfg = mapper.createObjectNode();
-        cfg.put("threads", threads).put("steps", steps);
+        cfg.put("threads", threads).put("steps", stepsOf(p));
         OspreyDims d = p.dims();
         ObjectNode dims = cfg.putObject("dims");
         dims.put("hidden", d.hidden()).put("intermediate", d.intermediate()).put("layers", d.layers())
