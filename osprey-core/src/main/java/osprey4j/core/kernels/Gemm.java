@@ -446,8 +446,9 @@ public final class Gemm {
         private void item(int r0, int r1, int p0, int p1, float[] packedW, float[] row, float[] kRow,
                 MemorySegment scratch) {
             long outRowBytes = (long) n * 4;
-            // out starts as the bias (or zero), or as it is when accumulating; every K block then accumulates into it, so the micro-kernel has
-            // a single path (no first-block branch that the JIT might compile as a trap and later deoptimise).
+            // out starts as the bias (or zero), or as it is when accumulating; every K block then accumulates into
+            // it, so the micro-kernel has a single path (no first-block branch that the JIT might compile as a trap
+            // and later deoptimise).
             int colFrom = p0 * NR;
             int cols = Math.min(n, p1 * NR) - colFrom;
             for (int i = r0; i < r1 && !accumulate; i++) {
