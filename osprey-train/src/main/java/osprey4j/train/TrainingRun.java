@@ -390,18 +390,20 @@ public final class TrainingRun {
     }
 
     /**
-     * Freezes, on top of the stage's choice, the parameters whose names start with one of {@code prefixes}; a
-     * prefix that names no parameter is an error (a typo would otherwise train what was meant to stay).
+     * Freezes, on top of the stage's choice, the parameters whose names start with one of {@code prefixes} (each
+     * checked against the checkpoint's names by {@link #checkPrefixes} before the data is read).
      */
     static void freeze(TrainableOsprey model, Stage stage, List<String> prefixes) {
         if (prefixes.isEmpty()) {
             return;
         }
-        checkPrefixes(prefixes, model.params().stream().map(Param::name).toList());
         model.setTrainable(name -> stage.trains(name) && prefixes.stream().noneMatch(name::startsWith));
     }
 
-    /** Each prefix names at least one of {@code names}, or a one-line error. */
+    /**
+     * Each prefix names at least one of {@code names}, or a one-line error (a typo would otherwise train what was
+     * meant to stay).
+     */
     private static void checkPrefixes(List<String> prefixes, List<String> names) {
         for (String prefix : prefixes) {
             if (names.stream().noneMatch(n -> n.startsWith(prefix))) {
