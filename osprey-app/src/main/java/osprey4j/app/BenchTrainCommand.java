@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
                         + " '7b-layer', one LLaMA-7B decoder layer (4096 wide, MLP 11008, 32 heads) over 1100"
                         + " positions with a token-sized head and extractor around it.",
                 "If /usr/bin/python3 with torch is present, the same step written in plain torch (F32, autograd,"
-                        + " torch.optim.AdamW, same thread count) runs on the same sample sizes first (before ours, so the JIT compiler does not share its cores);"
+                        + " torch.optim.AdamW, same thread count) runs on the same sample sizes first (before ours,"
+                        + " so our JIT compiler threads do not share its cores);"
                         + " the ratio is PyTorch time / osprey time (above 1: osprey is faster). Medians exclude"
                         + " the first step (JIT and allocator warm-up)."
         })

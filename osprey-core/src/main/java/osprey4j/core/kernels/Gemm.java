@@ -140,12 +140,7 @@ public final class Gemm {
      * paths in the same run, and tests of the blocked path.
      */
     public static void linearInJava(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        JAVA_ONLY.set(Boolean.TRUE);
-        try {
-            linear(x, w, bias, out);
-        } finally {
-            JAVA_ONLY.remove();
-        }
+        inJava(() -> linear(x, w, bias, out));
     }
 
     /**
@@ -172,22 +167,32 @@ public final class Gemm {
         if (overlaps(out, x) || overlaps(out, w)) {
             throw new IllegalArgumentException("matmul: out must not share memory with x or w");
         }
+        matmul(x.segment(), m, k, w.segment(), n, out.segment(), false);
+    }
+
+    /**
+     * {@link #matmul(Tensor, Tensor, Tensor)} on raw segments (x [M,K], w [K,N], out [M,N], F32 row-major), out
+     * overwritten or, when {@code accumulate}, added to (a linear layer's input gradient dX (+)= dY · W).
+     */
+    static void matmul(MemorySegment x, int m, int k, MemorySegment w, int n, MemorySegment out, boolean accumulate) {
         if (m == 0 || n == 0) {
             return;
         }
         if (k == 0) {
-            out.segment().fill((byte) 0);
+            if (!accumulate) {
+                out.asSlice(0, (long) m * n * 4).fill((byte) 0);
+            }
             return;
         }
         if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
-            NativeBlas.matmul(x.segment(), m, k, w.segment(), n, out.segment());
+            NativeBlas.matmul(x, m, k, w, n, out, accumulate);
             return;
         }
         int chunkRows = (int) Math.max(MR, Math.min(m, (MAX_PACKED_X / Math.max(1, k)) / MR * MR));
         for (int m0 = 0; m0 < m; m0 += chunkRows) {
             int rows = Math.min(chunkRows, m - m0);
-            new Problem(x.segment().asSlice((long) m0 * k * 4, (long) rows * k * 4), rows, k, DType.F32, w.segment(),
-                    n, new float[n], out.segment().asSlice((long) m0 * n * 4, (long) rows * n * 4), true).run();
+            new Problem(x.asSlice((long) m0 * k * 4, (long) rows * k * 4), false, rows, k, DType.F32, w, n,
+                    new float[n], out.asSlice((long) m0 * n * 4, (long) rows * n * 4), true, accumulate).run();
         }
     }
 

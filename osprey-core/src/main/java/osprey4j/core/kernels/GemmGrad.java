@@ -5,8 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
-import osprey4j.core.tensor.DType;
-import osprey4j.core.tensor.Tensor;
 
 /**
  * The two products the backward pass of a {@code Linear} layer y = x · W^T needs, on F32 heap arrays
@@ -16,8 +14,9 @@ import osprey4j.core.tensor.Tensor;
  *   <li>{@link #weightGrad}: dW[N,K] += dY[M,N]^T · X[M,K]</li>
  * </ul>
  * Large products run on {@link Gemm}'s packed, cache-blocked micro-kernel (or OpenBLAS) with every operand read
- * as stored: dX = dY · W is {@link Gemm#matmul} (W [N,K] is its [K,N]-stored right-hand side), dW += dY^T · X
- * is {@link Gemm#matmulTransposedX} (dY read transposed, X as stored, added into dW). Small ones (below {@link #GEMM_FMAS} multiply-adds) are computed in place as
+ * as stored and the result added in place where it accumulates: dX (+)= dY · W is {@link Gemm#matmul} (W [N,K] is
+ * its [K,N]-stored right-hand side), dW += dY^T · X is {@link Gemm#matmulTransposedX} (dY read transposed, X as
+ * stored). Small ones (below {@link #GEMM_FMAS} multiply-adds) are computed in place as
  * C[I,K] (+)= op(A)[I,J] · B[J,K] with B read row by row, a register tile of {@link #RI} rows of C by
  * {@link #VK} vectors of columns (one-vector tiles, masked at the edge, for narrow C): per step j it
  * broadcasts RI values of A and does RI x VK FMAs. Sums are accumulated in F32, as torch's CPU BLAS does.
@@ -45,14 +44,9 @@ public final class GemmGrad {
         check(w, (long) n * k, "W");
         check(dx, (long) m * k, "dX");
         if (useGemm(m, n, k)) {
-            // W [N, K] is the [K, N]-stored right-hand side of Gemm.matmul: no transpose.
-            if (accumulate) {
-                float[] tmp = new float[m * k];
-                Gemm.matmul(view(dy, m, n), view(w, n, k), Tensor.wrap(tmp, m, k));
-                add(tmp, dx, m * k);
-            } else {
-                Gemm.matmul(view(dy, m, n), view(w, n, k), view(dx, m, k));
-            }
+            // W [N, K] is the [K, N]-stored right-hand side of Gemm.matmul, which adds into dX when accumulating:
+            // no transpose, no temporary.
+            Gemm.matmul(segment(dy, m * n), m, n, segment(w, n * k), k, segment(dx, m * k), accumulate);
             return;
         }
         product(dy, false, w, dx, m, n, k, accumulate);
@@ -86,28 +80,8 @@ public final class GemmGrad {
         return MemorySegment.ofArray(a).asSlice(0, 4L * size);
     }
 
-    /** The first rows x cols floats of a as a tensor (arrays may be longer than the product needs). */
-    private static Tensor view(float[] a, int rows, int cols) {
-        return Tensor.of(DType.F32, MemorySegment.ofArray(a).asSlice(0, 4L * rows * cols), rows, cols);
-    }
-
     private static boolean useGemm(int m, int n, int k) {
         return (long) m * n * k >= GEMM_FMAS && Math.min(m, Math.min(n, k)) >= GEMM_MIN_SIDE;
-    }
-
-    /** dst += src over n elements. */
-    private static void add(float[] src, float[] dst, int n) {
-        ComputePool.parallelFor(n, 1 << 16, (from, to) -> addRange(src, dst, from, to));
-    }
-
-    private static void addRange(float[] src, float[] dst, int from, int to) {
-        int i = from;
-        for (; i + L <= to; i += L) {
-            FloatVector.fromArray(F, dst, i).add(FloatVector.fromArray(F, src, i)).intoArray(dst, i);
-        }
-        for (; i < to; i++) {
-            dst[i] += src[i];
-        }
     }
 
     private static void addRow(float[] src, int off, float[] dst, int n) {

@@ -153,8 +153,8 @@ public final class NativeBlas {
      * {@link Gemm#matmul}. The columns of out are split into items across the pool's threads as in
      * {@link #linear}: an item reads its columns of w in place (leading dimension N), so nothing is converted.
      */
-    static void matmul(MemorySegment x, int m, int k, MemorySegment w, int n, MemorySegment out) {
-        timesKMajor(NO_TRANS, x, m, k, w, n, out, false);
+    static void matmul(MemorySegment x, int m, int k, MemorySegment w, int n, MemorySegment out, boolean accumulate) {
+        timesKMajor(NO_TRANS, x, m, k, w, n, out, accumulate);
     }
 
     /**
