@@ -31,13 +31,9 @@ class GemmGradTest {
             run(javaOnly, () -> GemmGrad.inputGrad(dy, w, dx, m, n, k, accumulate));
             for (int i = 0; i < m; i++) {
                 for (int c = 0; c < k; c++) {
-                    double s = accumulate ? start[i * k + c] : 0, scale = Math.abs(s);
-                    for (int j = 0; j < n; j++) {
-                        s += (double) dy[i * n + j] * w[j * k + c];
-                        scale += Math.abs((double) dy[i * n + j] * w[j * k + c]);
-                    }
-                    assertEquals(s, dx[i * k + c], 4 * Math.sqrt(n + 1) * EPS * scale + Math.ulp((float) s),
-                            "dX[" + i + "," + c + "] accumulate=" + accumulate);
+                    int row = i, col = c;
+                    assertSum(accumulate ? start[i * k + c] : 0, n, j -> (double) dy[row * n + j] * w[j * k + col],
+                            dx[i * k + c], "dX[" + i + "," + c + "] accumulate=" + accumulate);
                 }
             }
         }
@@ -55,12 +51,8 @@ class GemmGradTest {
         run(javaOnly, () -> GemmGrad.weightGrad(dy, x, dw, m, n, k));
         for (int j = 0; j < n; j++) {
             for (int c = 0; c < k; c++) {
-                double s = start[j * k + c], scale = Math.abs(s);
-                for (int i = 0; i < m; i++) {
-                    s += (double) dy[i * n + j] * x[i * k + c];
-                    scale += Math.abs((double) dy[i * n + j] * x[i * k + c]);
-                }
-                assertEquals(s, dw[j * k + c], 4 * Math.sqrt(m + 1) * EPS * scale + Math.ulp((float) s),
+                int row = j, col = c;
+                assertSum(start[j * k + c], m, i -> (double) dy[i * n + row] * x[i * k + col], dw[j * k + c],
                         "dW[" + j + "," + c + "]");
             }
         }
@@ -108,16 +100,27 @@ class GemmGradTest {
                     accumulate, 5L * (m + Gemm.MR));
             for (int i = 0; i < m; i++) {
                 for (int j = 0; j < n; j++) {
-                    double s = accumulate ? start[i * n + j] : 0, scale = Math.abs(s);
-                    for (int kk = 0; kk < k; kk++) {
-                        s += (double) xT[kk * m + i] * w[kk * n + j];
-                        scale += Math.abs((double) xT[kk * m + i] * w[kk * n + j]);
-                    }
-                    assertEquals(s, out[i * n + j], 4 * Math.sqrt(k + 1) * EPS * scale + Math.ulp((float) s),
-                            "out[" + i + "," + j + "] accumulate=" + accumulate);
+                    int row = i, col = j;
+                    assertSum(accumulate ? start[i * n + j] : 0, k, kk -> (double) xT[kk * m + row] * w[kk * n + col],
+                            out[i * n + j], "out[" + i + "," + j + "] accumulate=" + accumulate);
                 }
             }
         }
+    }
+
+    /**
+     * {@code actual} against start + the sum of {@code terms} terms in double, within the tolerance of the class
+     * comment: 4 sqrt(J) eps times the sum of |terms| (start included), plus a ulp of the result.
+     */
+    private static void assertSum(double start, int terms, java.util.function.IntToDoubleFunction term, float actual,
+                                  String what) {
+        double s = start, scale = Math.abs(start);
+        for (int t = 0; t < terms; t++) {
+            double v = term.applyAsDouble(t);
+            s += v;
+            scale += Math.abs(v);
+        }
+        assertEquals(s, actual, 4 * Math.sqrt(terms + 1) * EPS * scale + Math.ulp((float) s), what);
     }
 
     private static void run(boolean javaOnly, Runnable product) {
