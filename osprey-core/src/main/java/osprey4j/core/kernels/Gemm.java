@@ -175,13 +175,7 @@ public final class Gemm {
      * overwritten or, when {@code accumulate}, added to (a linear layer's input gradient dX (+)= dY · W).
      */
     static void matmul(MemorySegment x, int m, int k, MemorySegment w, int n, MemorySegment out, boolean accumulate) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            if (!accumulate) {
-                out.asSlice(0, (long) m * n * 4).fill((byte) 0);
-            }
+        if (emptyProduct(m, n, k, out, accumulate)) {
             return;
         }
         if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
@@ -206,13 +200,7 @@ public final class Gemm {
      */
     static void matmulTransposedX(MemorySegment xT, int k, int m, MemorySegment w, int n, MemorySegment out,
             boolean accumulate) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            if (!accumulate) {
-                out.asSlice(0, (long) m * n * 4).fill((byte) 0);
-            }
+        if (emptyProduct(m, n, k, out, accumulate)) {
             return;
         }
         if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
@@ -234,6 +222,23 @@ public final class Gemm {
                     w.asSlice((long) k0 * n * 4, (long) kc * n * 4), n, new float[n], out, true,
                     accumulate || k0 > 0).run();
         }
+    }
+
+    /**
+     * True when out[M,N] (+)= a [M,K] times b [K,N] has nothing to multiply (an empty side); out is then zeroed
+     * unless accumulating (K = 0: every sum is empty).
+     */
+    private static boolean emptyProduct(int m, int n, int k, MemorySegment out, boolean accumulate) {
+        if (m == 0 || n == 0) {
+            return true;
+        }
+        if (k == 0) {
+            if (!accumulate) {
+                out.asSlice(0, (long) m * n * 4).fill((byte) 0);
+            }
+            return true;
+        }
+        return false;
     }
 
     /** Runs {@code product} with every product on the pure-Java kernels (tests of the Java path of callers). */
