@@ -14,6 +14,7 @@ import osprey4j.core.io.AtomicFiles;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.io.Checkpoints;
 import osprey4j.core.io.SafetensorsWriter;
+import osprey4j.core.kernels.Gemm;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 import osprey4j.train.optim.AdamW;
@@ -60,7 +61,8 @@ final class PretrainingLoop {
             for (int i = 0; i < o.imagesPerStep(); i++) {
                 images.add(train.get(order[((step % perEpoch) * o.imagesPerStep() + i) % train.size()]));
             }
-            double loss = stepLoss.lossAndGrad(images);
+            // the towers' per-image products are small (see Gemm.withSmallProductsNative)
+            double loss = Gemm.withSmallProductsNative(() -> stepLoss.lossAndGrad(images));
             GradClip.clip(params, o.maxGradNorm());
             adam.step(params, o.lr() * schedule.multiplier(step));
             recent += loss;

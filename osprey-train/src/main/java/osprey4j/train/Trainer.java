@@ -2,6 +2,7 @@ package osprey4j.train;
 
 import java.util.List;
 import java.util.Objects;
+import osprey4j.core.kernels.Gemm;
 import osprey4j.train.optim.AdamW;
 import osprey4j.train.optim.GradClip;
 import osprey4j.train.optim.LrSchedule;
@@ -78,7 +79,8 @@ public final class Trainer {
         double lossSum = 0;
         int tokens = 0;
         for (List<TrainSample> mb : microBatches) {
-            OspreyLoss.Result r = loss.forwardBackward(mb, scale);
+            // products of 32 rows or more go to OpenBLAS however small (see Gemm.withSmallProductsNative)
+            OspreyLoss.Result r = Gemm.withSmallProductsNative(() -> loss.forwardBackward(mb, scale));
             lossSum += r.loss();
             tokens += r.tokens();
         }

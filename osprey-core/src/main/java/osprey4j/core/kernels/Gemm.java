@@ -71,6 +71,8 @@ public final class Gemm {
     private static final ThreadLocal<float[]> X_ROW = ThreadLocal.withInitial(() -> new float[0]);
     /** Set on the calling thread by {@link #linearInJava}. */
     private static final ThreadLocal<Boolean> JAVA_ONLY = new ThreadLocal<>();
+    /** Set on the calling thread by {@link #withSmallProductsNative}. */
+    private static final ThreadLocal<Boolean> SMALL_NATIVE = new ThreadLocal<>();
 
     private Gemm() {
     }
@@ -178,7 +180,7 @@ public final class Gemm {
         if (emptyProduct(m, n, k, out, accumulate)) {
             return;
         }
-        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
+        if (toNative(m, n, k, DType.F32)) {
             NativeBlas.matmul(x, m, k, w, n, out, accumulate);
             return;
         }
@@ -203,7 +205,7 @@ public final class Gemm {
         if (emptyProduct(m, n, k, out, accumulate)) {
             return;
         }
-        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, DType.F32)) {
+        if (toNative(m, n, k, DType.F32)) {
             NativeBlas.transposedATimesB(xT, k, m, w, n, out, accumulate);
             return;
         }
@@ -239,6 +241,39 @@ public final class Gemm {
             return true;
         }
         return false;
+    }
+
+    /** Work run by {@link #withSmallProductsNative}. */
+    @FunctionalInterface
+    public interface Work<T, E extends Exception> {
+        T run() throws E;
+    }
+
+    /**
+     * Runs {@code work} with products of {@link NativeBlas#MIN_ROWS} rows or more on OpenBLAS (where the machine has
+     * it) however few their flops, on the calling thread only. For training: a ConvNeXt tower's per-image
+     * layers are products of ~1000 rows with K or N of 32 to 256, too few flops for the usual threshold, and the
+     * blocked Java kernel spends most of such a product packing and storing; OpenBLAS does them about twice as
+     * fast. Inference keeps the threshold, so a prompt's small products give the same result alone or batched.
+     */
+    public static <T, E extends Exception> T withSmallProductsNative(Work<T, E> work) throws E {
+        Boolean before = SMALL_NATIVE.get();
+        SMALL_NATIVE.set(Boolean.TRUE);
+        try {
+            return work.run();
+        } finally {
+            if (before == null) {
+                SMALL_NATIVE.remove();
+            }
+        }
+    }
+
+    /** Whether a product of this shape goes to {@link NativeBlas} on this thread. */
+    private static boolean toNative(int m, int n, int k, DType wType) {
+        if (JAVA_ONLY.get() != null) {
+            return false;
+        }
+        return SMALL_NATIVE.get() != null ? NativeBlas.handles(m, wType) : NativeBlas.handles(m, n, k, wType);
     }
 
     /** Runs {@code product} with every product on the pure-Java kernels (tests of the Java path of callers). */
@@ -308,7 +343,7 @@ public final class Gemm {
             FewRows.compute(x, m, k, wType, w, n, bias, out);
             return;
         }
-        if (JAVA_ONLY.get() == null && NativeBlas.handles(m, n, k, wType)) {
+        if (toNative(m, n, k, wType)) {
             NativeBlas.linear(x, m, k, wType, w, n, bias, out);
             return;
         }

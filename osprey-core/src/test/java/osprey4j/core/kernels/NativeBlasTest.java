@@ -43,6 +43,34 @@ class NativeBlasTest {
     }
 
     @Test
+    void smallProductsGoToTheLibraryOnlyWhereTrainingAsks() {
+        Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
+        // a ConvNeXt block's fc1 at 32x32: 1024 x 32 -> 128, 8 MFLOP, under the usual threshold
+        int m = 1024, k = 32, n = 128;
+        assertFalse(NativeBlas.handles(m, n, k, DType.F32));
+        SplittableRandom rnd = new SplittableRandom(8);
+        Tensor x = GemmTest.random(rnd, DType.F32, m, k);
+        Tensor w = GemmTest.random(rnd, DType.F32, n, k);
+        Tensor bias = GemmTest.random(rnd, DType.F32, n);
+        Tensor java = Tensor.zeros(DType.F32, m, n);
+        Gemm.linearInJava(x, w, bias, java);
+        Tensor lib = Tensor.zeros(DType.F32, m, n);
+        NativeBlas.linear(x.segment(), m, k, DType.F32, w.segment(), n, bias.toFloatArray(), lib.segment());
+        Tensor scoped = Gemm.withSmallProductsNative(() -> Gemm.linear(x, w, bias));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(lib.toFloatArray(), scoped.toFloatArray(),
+                "inside the scope the library computes it");
+        org.junit.jupiter.api.Assertions.assertArrayEquals(java.toFloatArray(), Gemm.linear(x, w, bias).toFloatArray(),
+                "after the scope the Java kernel does again");
+        GemmTest.check(x, w, bias, scoped);
+        // fewer rows than the library's minimum stay in Java even inside the scope
+        Tensor few = GemmTest.random(rnd, DType.F32, NativeBlas.MIN_ROWS - 1, k);
+        Tensor fewJava = Tensor.zeros(DType.F32, NativeBlas.MIN_ROWS - 1, n);
+        Gemm.linearInJava(few, w, bias, fewJava);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(fewJava.toFloatArray(),
+                Gemm.withSmallProductsNative(() -> Gemm.linear(few, w, bias)).toFloatArray());
+    }
+
+    @Test
     void largeMatmulsMatchTheReference() {
         Assumptions.assumeTrue(NativeBlas.library().isPresent(), "no OpenBLAS: " + NativeBlas.unavailableReason());
         // {M, K, N}: SAM's token-to-image product, a ragged N (not a multiple of the 64-column items), one item

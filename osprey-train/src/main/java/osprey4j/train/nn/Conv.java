@@ -1,6 +1,8 @@
 package osprey4j.train.nn;
 
-import osprey4j.core.concurrent.ComputePool;
+import osprey4j.core.kernels.Conv2d;
+import osprey4j.core.kernels.Conv2dGrad;
+import osprey4j.core.tensor.Tensor;
 
 /**
  * The ConvNeXt tower's convolutions and their backward passes, on channels-last row-major arrays [H*W, C]:
@@ -8,7 +10,8 @@ import osprey4j.core.concurrent.ComputePool;
  *   <li>a k x k stride-k convolution (the stem's 4x4 and the downsampling 2x2) is a gather of non-overlapping
  *       patches into rows followed by {@link Linear}: the patch row is ordered (c, ky, kx), which is the
  *       flattening of torch's {@code [out, in, k, k]} weight, so the weight is used as it is stored;</li>
- *   <li>the blocks' 7x7 depthwise convolution ({@code conv_dw}, padding 3, groups = channels) written out.</li>
+ *   <li>the blocks' 7x7 depthwise convolution ({@code conv_dw}, padding 3, groups = channels): the core kernels
+ *       {@link Conv2d#depthwiseChannelsLast} and {@link Conv2dGrad}.</li>
  * </ul>
  */
 public final class Conv {
@@ -78,106 +81,32 @@ public final class Conv {
 
     /**
      * Depthwise k x k convolution with zero padding k/2 and stride 1: y[p, c] = b[c] + sum over taps of
-     * w[c, ky, kx] * x[p + (ky - k/2, kx - k/2), c].
+     * w[c, ky, kx] * x[p + (ky - k/2, kx - k/2), c]; the inference kernel {@link Conv2d#depthwiseChannelsLast}.
      */
     public static float[] depthwiseForward(float[] x, int c, int h, int w, float[] weight, float[] bias, int k) {
         float[] y = new float[h * w * c];
-        int pad = k / 2;
-        ComputePool.parallelFor(h, 1, (from, to) -> {
-            for (int oy = from; oy < to; oy++) {
-                for (int ox = 0; ox < w; ox++) {
-                    int o = (oy * w + ox) * c;
-                    System.arraycopy(bias, 0, y, o, c);
-                    for (int ky = 0; ky < k; ky++) {
-                        int iy = oy + ky - pad;
-                        if (iy < 0 || iy >= h) {
-                            continue;
-                        }
-                        for (int kx = 0; kx < k; kx++) {
-                            int ix = ox + kx - pad;
-                            if (ix < 0 || ix >= w) {
-                                continue;
-                            }
-                            int in = (iy * w + ix) * c;
-                            int tap = ky * k + kx;
-                            for (int ch = 0; ch < c; ch++) {
-                                y[o + ch] += weight[ch * k * k + tap] * x[in + ch];
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        if (y.length > 0) {
+            Conv2d.depthwiseChannelsLast(Tensor.wrap(x, h, w, c), h, Tensor.wrap(weight, c, 1, k, k),
+                    bias == null ? null : Tensor.wrap(bias, c), Tensor.wrap(y, h, w, c));
+        }
         return y;
     }
 
     /**
-     * Backward of {@link #depthwiseForward}: adds dW and dB (each when non-null) and returns dx (or null when
-     * {@code needInput} is false).
+     * Backward of {@link #depthwiseForward} ({@link Conv2dGrad}): adds dW and dB (dW when non-null, dB also when
+     * non-null) and returns dx (or null when {@code needInput} is false).
      */
     public static float[] depthwiseBackward(float[] dy, float[] x, int c, int h, int w, float[] weight, int k,
                                             float[] dWeight, float[] dBias, boolean needInput) {
-        int pad = k / 2;
-        if (dBias != null) {
+        if (dWeight != null) {
+            Conv2dGrad.depthwiseWeightGrad(dy, x, h, w, c, k, dWeight, dBias);
+        } else if (dBias != null) {
             for (int p = 0; p < h * w; p++) {
                 for (int ch = 0; ch < c; ch++) {
                     dBias[ch] += dy[p * c + ch];
                 }
             }
         }
-        if (dWeight != null) {
-            for (int oy = 0; oy < h; oy++) {
-                for (int ox = 0; ox < w; ox++) {
-                    int o = (oy * w + ox) * c;
-                    for (int ky = 0; ky < k; ky++) {
-                        int iy = oy + ky - pad;
-                        if (iy < 0 || iy >= h) {
-                            continue;
-                        }
-                        for (int kx = 0; kx < k; kx++) {
-                            int ix = ox + kx - pad;
-                            if (ix < 0 || ix >= w) {
-                                continue;
-                            }
-                            int in = (iy * w + ix) * c;
-                            int tap = ky * k + kx;
-                            for (int ch = 0; ch < c; ch++) {
-                                dWeight[ch * k * k + tap] += dy[o + ch] * x[in + ch];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if (!needInput) {
-            return null;
-        }
-        // dx[q] = sum over taps of w[tap] * dy[q - (tap offset)]: a gather per input pixel, so rows run in parallel.
-        float[] dx = new float[h * w * c];
-        ComputePool.parallelFor(h, 1, (from, to) -> {
-            for (int iy = from; iy < to; iy++) {
-                for (int ix = 0; ix < w; ix++) {
-                    int i = (iy * w + ix) * c;
-                    for (int ky = 0; ky < k; ky++) {
-                        int oy = iy - ky + pad;
-                        if (oy < 0 || oy >= h) {
-                            continue;
-                        }
-                        for (int kx = 0; kx < k; kx++) {
-                            int ox = ix - kx + pad;
-                            if (ox < 0 || ox >= w) {
-                                continue;
-                            }
-                            int o = (oy * w + ox) * c;
-                            int tap = ky * k + kx;
-                            for (int ch = 0; ch < c; ch++) {
-                                dx[i + ch] += weight[ch * k * k + tap] * dy[o + ch];
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        return dx;
+        return needInput ? Conv2dGrad.depthwiseInputGrad(dy, h, w, c, weight, k) : null;
     }
 }
