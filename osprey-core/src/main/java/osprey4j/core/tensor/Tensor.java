@@ -52,10 +52,41 @@ public final class Tensor {
         return new Tensor(dtype, s, segment);
     }
 
-    /** A zero-filled tensor in off-heap memory owned by the garbage collector (64-byte aligned). */
+    /** Set on the calling thread by {@link #allocatingIn}. */
+    private static final ThreadLocal<Arena> SCRATCH = new ThreadLocal<>();
+
+    /**
+     * A zero-filled tensor in off-heap memory (64-byte aligned) owned by the garbage collector, or by the arena
+     * that {@link #allocatingIn} names on this thread.
+     */
     public static Tensor zeros(DType dtype, long... shape) {
         long bytes = byteSize(dtype, shape);
-        return new Tensor(dtype, shape.clone(), Arena.ofAuto().allocate(bytes, 64));
+        Arena scratch = SCRATCH.get();
+        return new Tensor(dtype, shape.clone(), (scratch != null ? scratch : Arena.ofAuto()).allocate(bytes, 64));
+    }
+
+    /**
+     * Runs {@code work} with every {@link #zeros(DType, long...)} of the calling thread (directly or in the kernels
+     * it calls on this thread) allocated in {@code arena}, so that the arena's owner frees the temporaries when it
+     * closes it rather than the garbage collector some time later. A SAM click allocates about 40 MB of them:
+     * freed at once, the next click's allocations reuse the same warm memory; left to the collector, each click
+     * touches fresh pages, and zeroing them cost most of a click. Nothing allocated inside may outlive the arena:
+     * results that escape are copied out (an access after the arena closes fails, it does not read stale memory).
+     * Threads of the compute pool keep allocating as usual. Scopes nest; the innermost arena wins.
+     */
+    public static <T> T allocatingIn(Arena arena, java.util.function.Supplier<T> work) {
+        Objects.requireNonNull(arena, "arena");
+        Arena before = SCRATCH.get();
+        SCRATCH.set(arena);
+        try {
+            return work.get();
+        } finally {
+            if (before == null) {
+                SCRATCH.remove();
+            } else {
+                SCRATCH.set(before);
+            }
+        }
     }
 
     /** A zero-filled tensor allocated in the given arena (its lifetime is the arena's). */

@@ -1,5 +1,6 @@
 package osprey4j.model.sam;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -323,11 +324,16 @@ public final class Sam implements AutoCloseable {
     public Prediction decode(Embedding image, List<SamPromptEncoder.Point> points, float[] box, Tensor maskInput,
                              boolean multimask, SamPromptEncoder.Coordinates precision) {
         Tensor sparse = promptEncoder.sparse(points, box, precision);
-        SamMaskDecoder.PreparedImage prepared = maskInput == null ? image.prepared(this)
-                : maskDecoder.prepare(image.embedding(), densePe, promptEncoder.dense(maskInput), imageEncoder.grid());
+        // kept with the image for every prompt, so made outside the click's scratch arena
+        SamMaskDecoder.PreparedImage shared = maskInput == null ? image.prepared(this) : null;
         int from = multimask ? 1 : 0, to = multimask ? maskDecoder.maskTokens() : 1;
-        SamMaskDecoder.Output out = maskDecoder.predict(prepared, sparse, from, to);
-        return new Prediction(out.masks(), out.iou(), postprocess(out.masks(), image));
+        try (Arena scratch = Arena.ofShared()) {
+            SamMaskDecoder.Output out = Tensor.allocatingIn(scratch, () -> maskDecoder.predict(shared != null ? shared
+                    : maskDecoder.prepare(image.embedding(), densePe, promptEncoder.dense(maskInput),
+                            imageEncoder.grid()), sparse, from, to));
+            Tensor lowRes = out.masks().copy();
+            return new Prediction(lowRes, out.iou(), postprocess(lowRes, image));
+        }
     }
 
     /**
@@ -341,13 +347,16 @@ public final class Sam implements AutoCloseable {
         for (SamPromptEncoder.Point p : clicks) {
             sparse.add(promptEncoder.sparse(List.of(p), null, SamPromptEncoder.Coordinates.FLOAT64));
         }
-        List<SamMaskDecoder.Output> outs = maskDecoder.predict(image.prepared(this), sparse, 1,
-                maskDecoder.maskTokens());
-        List<Prediction> predictions = new ArrayList<>(outs.size());
-        for (SamMaskDecoder.Output out : outs) {
-            predictions.add(new Prediction(out.masks(), out.iou(), null));
+        SamMaskDecoder.PreparedImage prepared = image.prepared(this);
+        try (Arena scratch = Arena.ofShared()) {
+            List<SamMaskDecoder.Output> outs = Tensor.allocatingIn(scratch, () -> maskDecoder.predict(prepared, sparse,
+                    1, maskDecoder.maskTokens()));
+            List<Prediction> predictions = new ArrayList<>(outs.size());
+            for (SamMaskDecoder.Output out : outs) {
+                predictions.add(new Prediction(out.masks().copy(), out.iou(), null));
+            }
+            return predictions;
         }
-        return predictions;
     }
 
     /**
