@@ -1,5 +1,6 @@
 package osprey4j.model.sam;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -261,12 +262,18 @@ public final class AutomaticMaskGenerator {
         if (options.predIouThresh() > 0 && !(iou > iouThresh)) {
             return null;
         }
-        Tensor logits = sam.postprocess(p.lowResLogits().slice(m, m + 1), emb);
-        float stability = stability(logits, 0, Sam.MASK_THRESHOLD + offset, Sam.MASK_THRESHOLD - offset);
-        if (options.stabilityScoreThresh() > 0 && !(stability >= stabilityThresh)) {
-            return null;
+        float stability;
+        Mask mask;
+        // The crop-size logits live only here: in an arena of this candidate's, freed at once (see
+        // Tensor.allocatingIn), not left for the collector while the next candidates touch fresh pages.
+        try (Arena scratch = Arena.ofConfined()) {
+            Tensor logits = Tensor.allocatingIn(scratch, () -> sam.postprocess(p.lowResLogits().slice(m, m + 1), emb));
+            stability = stability(logits, 0, Sam.MASK_THRESHOLD + offset, Sam.MASK_THRESHOLD - offset);
+            if (options.stabilityScoreThresh() > 0 && !(stability >= stabilityThresh)) {
+                return null;
+            }
+            mask = Sam.threshold(logits.segment(), 0, logits.size(2), logits.size(1));
         }
-        Mask mask = Sam.threshold(logits.segment(), 0, logits.size(2), logits.size(1));
         int[] box = box(mask);
         int[] uncropped = {box[0] + cb[0], box[1] + cb[1], box[2] + cb[0], box[3] + cb[1]};
         if (nearCropEdge(uncropped, cb, width, height)) {
