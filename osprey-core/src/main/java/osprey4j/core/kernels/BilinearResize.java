@@ -111,7 +111,15 @@ public final class BilinearResize {
                 int r1 = (ch * h + ty.i1[i]) * outW;
                 float wy0 = ty.w0[i], wy1 = ty.w1[i];
                 long dst = (long) cy * outW * Float.BYTES;
-                for (int j = 0; j < outW; j += F.length()) {
+                // whole vectors unmasked, then a masked tail (masked loads in a loop are slow on AVX2)
+                int full = outW - outW % F.length();
+                int j = 0;
+                for (; j < full; j += F.length()) {
+                    FloatVector t0 = FloatVector.fromArray(F, rows, r0 + j);
+                    FloatVector t1 = FloatVector.fromArray(F, rows, r1 + j);
+                    t0.mul(wy0).add(t1.mul(wy1)).intoMemorySegment(o, dst + (long) j * Float.BYTES, LE);
+                }
+                if (j < outW) {
                     VectorMask<Float> m = F.indexInRange(j, outW);
                     FloatVector t0 = FloatVector.fromArray(F, rows, r0 + j, m);
                     FloatVector t1 = FloatVector.fromArray(F, rows, r1 + j, m);
@@ -251,11 +259,19 @@ public final class BilinearResize {
                     float[] t0 = need0 == ya ? ra : rb, t1 = need1 == ya ? ra : rb;
                     float wy0 = y2.w0[i], wy1 = y2.w1[i];
                     long dst = ((long) ch * outH + i) * outW * Float.BYTES;
-                    for (int j = 0; j < outW; j += F.length()) {
-                        VectorMask<Float> m = F.indexInRange(j, outW);
-                        FloatVector v0 = FloatVector.fromArray(F, t0, j, m);
-                        FloatVector v1 = FloatVector.fromArray(F, t1, j, m);
-                        v0.mul(wy0).add(v1.mul(wy1)).intoMemorySegment(o, dst + (long) j * Float.BYTES, LE, m);
+                    // t0 and t1 are padded to whole vectors: loads unmasked, only the last store masked
+                    int full = outW - outW % F.length();
+                    int j = 0;
+                    for (; j < full; j += F.length()) {
+                        FloatVector v0 = FloatVector.fromArray(F, t0, j);
+                        FloatVector v1 = FloatVector.fromArray(F, t1, j);
+                        v0.mul(wy0).add(v1.mul(wy1)).intoMemorySegment(o, dst + (long) j * Float.BYTES, LE);
+                    }
+                    if (j < outW) {
+                        FloatVector v0 = FloatVector.fromArray(F, t0, j);
+                        FloatVector v1 = FloatVector.fromArray(F, t1, j);
+                        v0.mul(wy0).add(v1.mul(wy1)).intoMemorySegment(o, dst + (long) j * Float.BYTES, LE,
+                                F.indexInRange(j, outW));
                     }
                 }
             }

@@ -189,8 +189,10 @@ public final class Conv2d {
     }
 
     /**
-     * {@link #transposed}, returning the output channels-first, [O, h * k, w * k] (the same values: the GEMM, then
-     * each tap plus its channel's bias, scattered to its pixel of every channel plane). For a consumer that reads
+     * {@link #transposed}, returning the output channels-first, [O, h * k, w * k]: the same dot products, as one GEMM
+     * of the filters with every pixel (bitwise {@link #transposed}'s values on the Java kernels; OpenBLAS, where it
+     * takes the product, may round them differently), then each tap plus its channel's bias interleaved into its
+     * channel's rows. For a consumer that reads
      * whole planes, such as a product of a few vectors with every pixel (SAM's hypernetwork masks), which then
      * needs no transpose.
      */
@@ -207,35 +209,35 @@ public final class Conv2d {
         if (b.length != o) {
             throw new IllegalArgumentException("bias " + bias + " does not have " + o + " channels");
         }
-        Tensor taps = Gemm.linear(x, filters, null);
+        // The product the other way round, filters times x^T: [k*k*O, h*w], one row per (tap, channel), so that an
+        // output row of channel c is its taps' rows for (ky, 0..k-1) read contiguously and interleaved (the same
+        // dot products as transposed()'s, whose taps of a pixel lie O floats apart).
+        Tensor taps = Gemm.linear(filters, x, null);
         int ow = w * k, oh = h * k;
         long plane = (long) oh * ow;
         Tensor out = Tensor.zeros(DType.F32, o, oh, ow);
         MemorySegment src = taps.segment();
         MemorySegment dst = out.segment();
-        int taps2 = k * k;
-        // A row of taps is read in chunks of input columns small enough to stay in L1 while each channel's
-        // values are picked out of it (a whole row, w * k * k * O floats, does not fit for SAM's 128 x 4 x 32).
-        int chunk = Math.max(1, Math.min(w, 2048 / Math.max(1, taps2 * o)));
-        ComputePool.parallelFor(h, 1, (from, to) -> {
-            float[] part = new float[chunk * taps2 * o];
-            float[] line = new float[chunk * k];
-            for (int y = from; y < to; y++) {
-                for (int xs = 0; xs < w; xs += chunk) {
-                    int xn = Math.min(chunk, w - xs);
-                    MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                            ((long) y * w + xs) * taps2 * o * Float.BYTES, part, 0, xn * taps2 * o);
-                    for (int c = 0; c < o; c++) {
-                        for (int ky = 0; ky < k; ky++) {
-                            for (int x0 = 0; x0 < xn; x0++) {
-                                for (int kx = 0; kx < k; kx++) {
-                                    line[x0 * k + kx] = part[(x0 * taps2 + ky * k + kx) * o + c] + b[c];
-                                }
-                            }
-                            MemorySegment.copy(line, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                                    (c * plane + (long) (y * k + ky) * ow + (long) xs * k) * Float.BYTES, xn * k);
+        long tapRow = (long) h * w;
+        ComputePool.parallelFor(o * k, 1, (from, to) -> {
+            float[][] in = new float[k][w];
+            float[] line = new float[ow];
+            for (int item = from; item < to; item++) {
+                int c = item / k, ky = item % k;
+                float bc = b[c];
+                for (int y = 0; y < h; y++) {
+                    for (int kx = 0; kx < k; kx++) {
+                        MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                                (((long) (ky * k + kx) * o + c) * tapRow + (long) y * w) * Float.BYTES, in[kx], 0, w);
+                    }
+                    for (int kx = 0; kx < k; kx++) {
+                        float[] t = in[kx];
+                        for (int xi = 0; xi < w; xi++) {
+                            line[xi * k + kx] = t[xi] + bc;
                         }
                     }
+                    MemorySegment.copy(line, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                            (c * plane + (long) (y * k + ky) * ow) * Float.BYTES, ow);
                 }
             }
         });
