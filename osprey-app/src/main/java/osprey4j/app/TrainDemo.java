@@ -103,8 +103,8 @@ final class TrainDemo implements Callable<Integer> {
     static final String WARMUP = "0.03";
     static final long TRAIN_SEED = 1;
     static final long TOWER_WORLD_SEED = 2;
-    static final int TOWER_WORLD_IMAGES = 24000;
-    static final int TOWER_STEPS = 12000;
+    static final int TOWER_WORLD_IMAGES = 40000;
+    static final int TOWER_STEPS = 20000;
     static final int TOWER_IMAGES_PER_STEP = 4;
     static final double TOWER_LR = 3e-3;
     static final long TOWER_SEED = 1;
