@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.Supplier;
 import osprey4j.core.kernels.VectorConvert;
 
 /**
@@ -74,7 +75,7 @@ public final class Tensor {
      * results that escape are copied out (an access after the arena closes fails, it does not read stale memory).
      * Threads of the compute pool keep allocating as usual. Scopes nest; the innermost arena wins.
      */
-    public static <T> T allocatingIn(Arena arena, java.util.function.Supplier<T> work) {
+    public static <T> T allocatingIn(Arena arena, Supplier<T> work) {
         Objects.requireNonNull(arena, "arena");
         Arena before = SCRATCH.get();
         SCRATCH.set(arena);

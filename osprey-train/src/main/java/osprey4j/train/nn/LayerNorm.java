@@ -16,7 +16,7 @@ public final class LayerNorm {
     private LayerNorm() {
     }
 
-    /** Rows per part: enough values that a part outweighs handing it to a thread. */
+    /** Values a part of rows holds at least: enough that the part outweighs handing it to a thread. */
     private static final int MIN_VALUES_PER_PART = 1 << 14;
 
     /** Writes y and the per-row mean and rstd (kept for the backward). */
