@@ -157,8 +157,12 @@ public final class Chat implements AutoCloseable {
             // Grow geometrically (bounded by the model's positions) so a long chat copies its cache rarely.
             int capacity = Math.min(max, Math.max(needed, cache == null ? needed : 2 * cache.capacity()));
             KvCache grown = osprey.newCache(capacity);
-            if (reused > 0) {
-                grown.restore(imagePrefix != null ? imagePrefix : cache.copyPrefix(reused), reused);
+            if (imagePrefix != null) {
+                grown.restore(imagePrefix, reused);
+            } else if (reused > 0) {
+                try (KvCache.Prefix own = cache.prefix(reused)) { // shares the pages; the old cache closes below
+                    grown.restore(own, reused);
+                }
             }
             if (cache != null) {
                 cache.close();

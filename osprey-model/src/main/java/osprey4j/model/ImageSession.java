@@ -14,8 +14,9 @@ import osprey4j.model.vision.ConvNextTower;
  * <p>The session also keeps the LLM's keys and values for the start of the last prompt, up to the end of the
  * image tokens (the system sentence, {@code USER:} and the image), so the next question, which starts the same
  * way, prefills only its own tokens. Holds the feature maps of one image (for Osprey-7B at 512x512: about 12 MB of
- * F32 features plus 16 MB of image tokens) and that prefix (about 1 MiB per position for LLaMA-7B, some 1.1 GB
- * for the usual 1050-position prefix), all garbage-collected with the session.
+ * F32 features plus 16 MB of image tokens) and that prefix: the KV cache pages of the question that left it, shared
+ * rather than copied (for LLaMA-7B 1 MiB per position in an F32 cache, half that in BF16: some 1.1 or 0.55 GB for
+ * the usual 1050-position prefix), all released when the session is garbage-collected.
  */
 public final class ImageSession {
     private final int width;

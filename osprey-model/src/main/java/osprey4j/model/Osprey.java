@@ -457,7 +457,7 @@ public final class Osprey implements AutoCloseable {
                 && last.sharedWith(prompt.embeddings()) >= end) {
             return; // no image, or the session already holds exactly this prefix
         }
-        session.prefix(new ImageSession.PromptPrefix(prompt.embeddings().slice(0, end).copy(), cache.copyPrefix(end)));
+        session.prefix(new ImageSession.PromptPrefix(prompt.embeddings().slice(0, end).copy(), cache.prefix(end)));
     }
 
     /** {@link #ask(ImageSession, List, String, GenerationOptions, TokenListener)} without streaming. */

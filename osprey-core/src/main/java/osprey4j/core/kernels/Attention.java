@@ -9,6 +9,7 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -34,6 +35,7 @@ public final class Attention {
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     private Attention() {
     }
@@ -123,8 +125,8 @@ public final class Attention {
      * Writes the attention of every query row of {@code q} to {@code out}.
      *
      * @param q          [queries, heads x head_dim] F32 (or [queries, heads, head_dim])
-     * @param k          [keys, kvHeads x head_dim] F32
-     * @param v          same shape as k
+     * @param k          [keys, kvHeads x head_dim] F32, BF16 or F16
+     * @param v          same shape and dtype as k
      * @param heads      query heads
      * @param kvHeads    key/value heads, dividing {@code heads}
      * @param causalFrom position of the first query for a causal mask, or {@link #NOT_CAUSAL}
@@ -134,25 +136,41 @@ public final class Attention {
      */
     public static void attend(Tensor q, Tensor k, Tensor v, int heads, int kvHeads, int causalFrom, ScoreBias bias,
                               Workspace workspace, Tensor out) {
+        KernelChecks.requireSameShape(k, v, "k", "v");
+        if (k.rank() < 2) {
+            throw new IllegalArgumentException("attention needs row tensors, got q " + q + " and k " + k);
+        }
+        attend(q, PagedRows.of(k), PagedRows.of(v), heads, kvHeads, causalFrom, bias, workspace, out);
+    }
+
+    /**
+     * {@link #attend(Tensor, Tensor, Tensor, int, int, int, ScoreBias, Workspace, Tensor)} with keys and values in
+     * pages (a KV cache's), in F32, BF16 or F16; the 16-bit ones are widened to float in registers, so the
+     * arithmetic is the F32 attention's on the stored values. With F32 rows the result is bitwise that of the same
+     * rows in one tensor.
+     */
+    public static void attend(Tensor q, PagedRows k, PagedRows v, int heads, int kvHeads, int causalFrom,
+                              ScoreBias bias, Workspace workspace, Tensor out) {
         KernelChecks.requireF32(q, "q");
-        KernelChecks.requireF32(k, "k");
-        KernelChecks.requireF32(v, "v");
         KernelChecks.requireF32(out, "out");
         KernelChecks.requireSameShape(q, out, "q", "out");
-        KernelChecks.requireSameShape(k, v, "k", "v");
-        if (q.rank() < 2 || k.rank() < 2) {
-            throw new IllegalArgumentException("attention needs row tensors, got q " + q + " and k " + k);
+        if (!k.sameLayout(v)) {
+            throw new IllegalArgumentException("keys (" + k.dtype() + ", " + k.rows() + " x " + k.width()
+                    + ") and values (" + v.dtype() + ", " + v.rows() + " x " + v.width() + ") differ in layout");
+        }
+        if (q.rank() < 2) {
+            throw new IllegalArgumentException("attention needs row tensors, got q " + q);
         }
         if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) {
             throw new IllegalArgumentException("kv_heads " + kvHeads + " must divide heads " + heads);
         }
         int queries = q.size(0);
-        int keys = k.size(0);
+        int keys = k.rows();
         long qWidth = rowWidth(q);
-        long kvWidth = rowWidth(k);
+        long kvWidth = k.width();
         if (qWidth % heads != 0 || kvWidth != qWidth / heads * kvHeads) {
-            throw new IllegalArgumentException("q " + q + " and k " + k + " are not " + heads + " and " + kvHeads
-                    + " heads of one head_dim");
+            throw new IllegalArgumentException("q " + q + " and keys of width " + kvWidth + " are not " + heads
+                    + " and " + kvHeads + " heads of one head_dim");
         }
         int d = Math.toIntExact(qWidth / heads);
         if (causalFrom != NOT_CAUSAL && (causalFrom < 0 || (long) causalFrom + queries > keys)) {
@@ -162,7 +180,8 @@ public final class Attention {
         if (causalFrom == NOT_CAUSAL && keys == 0 && queries > 0) {
             throw new IllegalArgumentException("attention of " + queries + " queries over no keys");
         }
-        if (overlaps(out, q) || overlaps(out, k) || overlaps(out, v)) {
+        if (overlaps(out.segment(), q.segment()) || overlapsAnyPage(out.segment(), k)
+                || overlapsAnyPage(out.segment(), v)) {
             throw new IllegalArgumentException("attention cannot write over its inputs");
         }
         Workspace ws = workspace != null ? workspace : new Workspace(keys, d);
@@ -178,10 +197,9 @@ public final class Attention {
         int workers = Math.min(items, ws.scores.length);
         int groups = heads / kvHeads;
         long qRowBytes = qWidth * Float.BYTES;
-        long kvRowBytes = kvWidth * Float.BYTES;
         long headBytes = (long) d * Float.BYTES;
         float scale = (float) Math.sqrt(d);
-        MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), os = out.segment();
+        MemorySegment qs = q.segment(), os = out.segment();
         ComputePool.parallelFor(workers, 1, (w0, w1) -> {
             for (int w = w0; w < w1; w++) {
                 float[] scores = ws.scores[w];
@@ -191,58 +209,137 @@ public final class Attention {
                     int head = item % heads;
                     int visible = causalFrom == NOT_CAUSAL ? keys : causalFrom + query + 1;
                     long qOff = query * qRowBytes + head * headBytes;
-                    long kvOff = (head / groups) * headBytes;
-                    scores(qs, qOff, ks, kvOff, kvRowBytes, visible, d, scale, scores);
+                    long kvHeadAt = (long) (head / groups) * d;
+                    scores(qs, qOff, k, kvHeadAt, visible, d, scale, scores);
                     if (bias != null) {
                         bias.addTo(head, query, scores, visible);
                     }
                     Softmax.softmax(scores, visible);
-                    weightedSum(scores, vs, kvOff, kvRowBytes, visible, d, acc);
+                    weightedSum(scores, v, kvHeadAt, visible, d, acc);
                     MemorySegment.copy(acc, 0, os, FLOAT, query * qRowBytes + head * headBytes, d);
                 }
             }
         });
     }
 
-    /** scores[j] = q . k_j / scale for the first {@code visible} keys: matmul, then the division, as torch. */
-    private static void scores(MemorySegment q, long qOff, MemorySegment keys, long kvOff, long kvRowBytes, int visible,
-                               int d, float scale, float[] scores) {
+    /**
+     * scores[j] = q . k_j / scale for the first {@code visible} keys, head elements from {@code kvHeadAt} on:
+     * matmul, then the division, as torch.
+     */
+    private static void scores(MemorySegment q, long qOff, PagedRows keys, long kvHeadAt, int visible, int d,
+                               float scale, float[] scores) {
+        long rowBytes = keys.rowBytes();
+        long headOff = keys.dtype().bytesFor(kvHeadAt);
+        for (int p = 0, first = 0; first < visible; p++, first += keys.pageRows()) {
+            int end = Math.min(visible, first + keys.pageRows());
+            MemorySegment page = keys.pages()[p];
+            if (keys.dtype() == DType.F32) {
+                scoresF32(q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
+            } else {
+                scores16(keys.dtype(), q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
+            }
+        }
+    }
+
+    /** {@link #scores} over keys {@code first .. end} of one F32 page whose row 0 is key {@code first}. */
+    private static void scoresF32(MemorySegment q, long qOff, MemorySegment page, long headOff, long rowBytes,
+                                  int first, int end, int d, float scale, float[] scores) {
         int vectorEnd = F.loopBound(d);
-        for (int j = 0; j < visible; j++) {
-            long kOff = j * kvRowBytes + kvOff;
+        for (int j = first; j < end; j++) {
+            long kOff = (j - first) * rowBytes + headOff;
             FloatVector sum = FloatVector.zero(F);
             int i = 0;
             for (; i < vectorEnd; i += F.length()) {
                 long off = (long) i * Float.BYTES;
                 sum = FloatVector.fromMemorySegment(F, q, qOff + off, LE)
-                        .fma(FloatVector.fromMemorySegment(F, keys, kOff + off, LE), sum);
+                        .fma(FloatVector.fromMemorySegment(F, page, kOff + off, LE), sum);
             }
             float dot = VectorMath.sumLanes(sum);
             for (; i < d; i++) {
                 long off = (long) i * Float.BYTES;
-                dot += q.get(FLOAT, qOff + off) * keys.get(FLOAT, kOff + off);
+                dot += q.get(FLOAT, qOff + off) * page.get(FLOAT, kOff + off);
             }
             scores[j] = dot / scale;
         }
     }
 
-    /** acc = sum_j p_j v_j over the first {@code visible} values. */
-    private static void weightedSum(float[] p, MemorySegment values, long kvOff, long kvRowBytes, int visible, int d,
-                                    float[] acc) {
+    /** {@link #scoresF32} for BF16 or F16 keys, widened to float in registers. */
+    private static void scores16(DType dtype, MemorySegment q, long qOff, MemorySegment page, long headOff,
+                                 long rowBytes, int first, int end, int d, float scale, float[] scores) {
         int vectorEnd = F.loopBound(d);
+        boolean bf16 = dtype == DType.BF16;
+        for (int j = first; j < end; j++) {
+            long kOff = (j - first) * rowBytes + headOff;
+            FloatVector sum = FloatVector.zero(F);
+            int i = 0;
+            for (; i < vectorEnd; i += F.length()) {
+                long off = (long) i * Short.BYTES;
+                FloatVector key = bf16 ? VectorConvert.bf16(page, kOff + off) : VectorConvert.f16(page, kOff + off);
+                sum = FloatVector.fromMemorySegment(F, q, qOff + (long) i * Float.BYTES, LE).fma(key, sum);
+            }
+            float dot = VectorMath.sumLanes(sum);
+            for (; i < d; i++) {
+                dot += q.get(FLOAT, qOff + (long) i * Float.BYTES) * half(bf16, page, kOff + (long) i * Short.BYTES);
+            }
+            scores[j] = dot / scale;
+        }
+    }
+
+    /** acc = sum_j p_j v_j over the first {@code visible} values, head elements from {@code kvHeadAt} on. */
+    private static void weightedSum(float[] p, PagedRows values, long kvHeadAt, int visible, int d, float[] acc) {
         Arrays.fill(acc, 0, d, 0f);
-        for (int j = 0; j < visible; j++) {
-            long vOff = j * kvRowBytes + kvOff;
+        long rowBytes = values.rowBytes();
+        long headOff = values.dtype().bytesFor(kvHeadAt);
+        for (int pg = 0, first = 0; first < visible; pg++, first += values.pageRows()) {
+            int end = Math.min(visible, first + values.pageRows());
+            MemorySegment page = values.pages()[pg];
+            if (values.dtype() == DType.F32) {
+                weightedSumF32(p, page, headOff, rowBytes, first, end, d, acc);
+            } else {
+                weightedSum16(values.dtype() == DType.BF16, p, page, headOff, rowBytes, first, end, d, acc);
+            }
+        }
+    }
+
+    private static void weightedSumF32(float[] p, MemorySegment page, long headOff, long rowBytes, int first, int end,
+                                       int d, float[] acc) {
+        int vectorEnd = F.loopBound(d);
+        for (int j = first; j < end; j++) {
+            long vOff = (j - first) * rowBytes + headOff;
             FloatVector pv = FloatVector.broadcast(F, p[j]);
             int i = 0;
             for (; i < vectorEnd; i += F.length()) {
-                FloatVector.fromMemorySegment(F, values, vOff + (long) i * Float.BYTES, LE)
+                FloatVector.fromMemorySegment(F, page, vOff + (long) i * Float.BYTES, LE)
                         .fma(pv, FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
             }
             for (; i < d; i++) {
-                acc[i] += p[j] * values.get(FLOAT, vOff + (long) i * Float.BYTES);
+                acc[i] += p[j] * page.get(FLOAT, vOff + (long) i * Float.BYTES);
             }
         }
+    }
+
+    private static void weightedSum16(boolean bf16, float[] p, MemorySegment page, long headOff, long rowBytes,
+                                      int first, int end, int d, float[] acc) {
+        int vectorEnd = F.loopBound(d);
+        for (int j = first; j < end; j++) {
+            long vOff = (j - first) * rowBytes + headOff;
+            FloatVector pv = FloatVector.broadcast(F, p[j]);
+            int i = 0;
+            for (; i < vectorEnd; i += F.length()) {
+                long off = vOff + (long) i * Short.BYTES;
+                FloatVector value = bf16 ? VectorConvert.bf16(page, off) : VectorConvert.f16(page, off);
+                value.fma(pv, FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
+            }
+            for (; i < d; i++) {
+                acc[i] += p[j] * half(bf16, page, vOff + (long) i * Short.BYTES);
+            }
+        }
+    }
+
+    /** One BF16 or F16 element as a float. */
+    private static float half(boolean bf16, MemorySegment page, long byteOffset) {
+        short bits = page.get(HALF, byteOffset);
+        return bf16 ? Floats.bf16ToFloat(bits) : Floats.f16ToFloat(bits);
     }
 
     private static long rowWidth(Tensor t) {
@@ -253,7 +350,16 @@ public final class Attention {
         return n;
     }
 
-    private static boolean overlaps(Tensor a, Tensor b) {
-        return a.byteSize() > 0 && b.byteSize() > 0 && a.segment().asOverlappingSlice(b.segment()).isPresent();
+    private static boolean overlaps(MemorySegment a, MemorySegment b) {
+        return a.byteSize() > 0 && b.byteSize() > 0 && a.asOverlappingSlice(b).isPresent();
+    }
+
+    private static boolean overlapsAnyPage(MemorySegment a, PagedRows rows) {
+        for (int p = 0; p < Math.ceilDiv(rows.rows(), rows.pageRows()); p++) {
+            if (overlaps(a, rows.pages()[p])) {
+                return true;
+            }
+        }
+        return false;
     }
 }

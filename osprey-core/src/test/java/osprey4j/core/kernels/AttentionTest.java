@@ -47,6 +47,66 @@ class AttentionTest {
                 out.toFloatArray(), ABS, REL, what);
     }
 
+    /**
+     * Keys and values in pages (a KV cache's): F32 pages give the single tensor's result bit for bit, and BF16 or F16
+     * pages that of F32 attention over the same values widened to float, whatever the page size (ragged last pages,
+     * head_dim off the vector width, grouped heads, causal).
+     */
+    @Test
+    void pagedRowsAreReadAsTheRowsTheyHold() {
+        Random rnd = new Random(8);
+        for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int pageRows : new int[] {1, 3, 16, 64}) {
+                for (int d : new int[] {5, 32, 40}) {
+                    int queries = 4, keys = 37, heads = 4, kvHeads = 2;
+                    long width = (long) kvHeads * d;
+                    Tensor q = Tensor.copyOf(Close.random(rnd, queries * heads * d, -1f, 1f), queries,
+                            (long) heads * d);
+                    Tensor k = Tensor.copyOf(Close.random(rnd, (int) (keys * width), -2f, 2f), keys, width)
+                            .to(dtype);
+                    Tensor v = Tensor.copyOf(Close.random(rnd, (int) (keys * width), -2f, 2f), keys, width)
+                            .to(dtype);
+                    Tensor expected = Tensor.zeros(DType.F32, queries, (long) heads * d);
+                    Attention.attend(q, k.to(DType.F32), v.to(DType.F32), heads, kvHeads, keys - queries, null, null,
+                            expected);
+                    Tensor got = Tensor.zeros(DType.F32, queries, (long) heads * d);
+                    Attention.attend(q, paged(k, pageRows), paged(v, pageRows), heads, kvHeads, keys - queries, null,
+                            null, got);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(expected.toFloatArray(), got.toFloatArray(),
+                            dtype + " pages of " + pageRows + " rows, head_dim " + d);
+                }
+            }
+        }
+    }
+
+    /** The rows of t copied into separate pages of pageRows rows (each page a separate allocation). */
+    private static PagedRows paged(Tensor t, int pageRows) {
+        int rows = t.size(0);
+        long rowBytes = t.byteSize() / rows;
+        java.lang.foreign.MemorySegment[] pages = new java.lang.foreign.MemorySegment[Math.ceilDiv(rows, pageRows)];
+        for (int p = 0; p < pages.length; p++) {
+            pages[p] = java.lang.foreign.Arena.ofAuto().allocate(pageRows * rowBytes);
+            int n = Math.min(pageRows, rows - p * pageRows);
+            java.lang.foreign.MemorySegment.copy(t.segment(), p * pageRows * rowBytes, pages[p], 0, n * rowBytes);
+        }
+        return new PagedRows(t.dtype(), t.dim(1), pageRows, pages, rows);
+    }
+
+    @Test
+    void pagedRowsAreChecked() {
+        java.lang.foreign.MemorySegment page = java.lang.foreign.Arena.ofAuto().allocate(4 * 8 * 4);
+        assertThrows(IllegalArgumentException.class,
+                () -> new PagedRows(DType.F32, 8, 4, new java.lang.foreign.MemorySegment[] {page}, 5));
+        assertThrows(IllegalArgumentException.class,
+                () -> new PagedRows(DType.Q8_0, 32, 4, new java.lang.foreign.MemorySegment[] {page}, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new PagedRows(DType.F32, 16, 4, new java.lang.foreign.MemorySegment[] {page}, 4));
+        PagedRows ok = new PagedRows(DType.F32, 8, 4, new java.lang.foreign.MemorySegment[] {page}, 4);
+        Tensor q = Tensor.zeros(DType.F32, 1, 8);
+        assertThrows(IllegalArgumentException.class, () -> Attention.attend(q, ok, ok.head(3), 1, 1,
+                Attention.NOT_CAUSAL, null, null, Tensor.zeros(DType.F32, 1, 8)));
+    }
+
     /** Keys and values as views of the first rows of a larger cache, with one workspace for every step. */
     @Test
     void readsCacheViewsStepByStep() {

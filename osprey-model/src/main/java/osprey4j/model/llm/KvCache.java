@@ -2,7 +2,14 @@ package osprey4j.model.llm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import osprey4j.core.kernels.PagedRows;
 import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -10,27 +17,74 @@ import osprey4j.core.tensor.Tensor;
  * without recomputing them (Hugging Face's {@code past_key_values}). Keys are stored after the rotary
  * embedding, as the reference caches them.
  *
- * <p>Storage is F32, allocated up front for {@link #capacity()} positions in off-heap memory that
- * {@link #close()} releases: 2 x layers x capacity x num_key_value_heads x head_dim x 4 bytes, i.e.
- * 1 MiB per position for LLaMA-7B (2 GiB for 2048 positions), a quarter of that with 4x grouped-query
- * attention. See {@link #byteSize()}.
+ * <p><b>Element type.</b> F32 (the reference's arithmetic, bit for bit), BF16 (what the reference keeps when it runs
+ * the LLM in bf16, as it is deployed) or F16; the model chooses ({@link Llama#kvCacheType()}). A 16-bit cache is
+ * rounded to nearest-even when written and widened back to float in registers when read. LLaMA-7B needs 1 MiB per
+ * position in F32, 0.5 MiB in BF16 or F16 (a quarter of that with 4x grouped-query attention).
  *
- * <p>A cache belongs to one sequence and is not thread-safe. Create one with {@link Llama#newCache(int)}.
+ * <p><b>Pages.</b> Storage comes in pages of {@link #PAGE_POSITIONS} positions (every layer's keys and values of
+ * those positions in one allocation), allocated as the sequence grows, so a cache costs memory for the positions it
+ * holds, not for its capacity. Pages are reference counted: {@link #prefix} hands the first n positions to a
+ * {@link Prefix} without copying them, and {@link #restore} starts another cache on those same pages. A page that
+ * more than one holder uses is never written: a cache about to write into it copies it first (copy on write), so
+ * a prefix stays exactly what it was when taken, whatever the caches built on it do afterwards.
+ *
+ * <p>A cache belongs to one sequence and is not thread-safe; prefixes may be shared by many threads. Create one
+ * with {@link Llama#newCache(int)}; {@link #close()} releases its pages.
  */
 public final class KvCache implements AutoCloseable {
-    /** One layer's keys and values, each [capacity, num_key_value_heads x head_dim]. */
-    record Layer(Tensor keys, Tensor values) {
+    /** Positions per page: 32 MiB pages for LLaMA-7B in BF16; at most a page is copied when a prefix is shared. */
+    static final int PAGE_POSITIONS = 64;
+
+    private static final Cleaner PREFIX_CLEANER = Cleaner.create();
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Every layer's keys and values of {@link #PAGE_POSITIONS} positions; freed when its last holder lets go. */
+    private static final class Page {
+        private final Arena arena = Arena.ofShared();
+        private final MemorySegment segment;
+        private final AtomicInteger holders = new AtomicInteger(1);
+
+        Page(long bytes) {
+            segment = arena.allocate(bytes, 64);
+        }
+
+        /** Another holder; only called by a holder, so the page is alive. */
+        Page retain() {
+            holders.incrementAndGet();
+            return this;
+        }
+
+        void release() {
+            if (holders.decrementAndGet() == 0) {
+                arena.close();
+            }
+        }
+
+        boolean shared() {
+            return holders.get() > 1;
+        }
     }
 
-    private final Arena arena = Arena.ofShared();
     private final LlamaConfig config;
-    private final Layer[] layers;
+    private final DType dtype;
     private final int capacity;
+    /** Bytes of one layer's keys (or values) in a page. */
+    private final long layerBytes;
+    /** Pages by index; null where not yet allocated. */
+    private final Page[] pages;
+    /** Per layer, the key and value slices of each allocated page (the views {@link Layer} hands to attention). */
+    private final MemorySegment[][] keyPages;
+    private final MemorySegment[][] valuePages;
+    private final Layer[] layers;
+    private final Arena scratchArena = Arena.ofShared();
     private int length;
+    private boolean closed;
     /** Buffers of single-token steps, kept so that decoding allocates nothing per token. */
     private Scratch decodeScratch;
 
-    KvCache(LlamaConfig config, int capacity) {
+    KvCache(LlamaConfig config, int capacity, DType dtype) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("a KV cache needs room for at least one token, got " + capacity);
         }
@@ -38,12 +92,21 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalArgumentException("a KV cache of " + capacity + " tokens exceeds max_position_embeddings "
                     + config.maxPositionEmbeddings() + " of the model");
         }
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("a KV cache holds F32, BF16 or F16, not " + dtype);
+        }
         this.config = config;
+        this.dtype = dtype;
         this.capacity = capacity;
-        this.layers = new Layer[config.numHiddenLayers()];
-        for (int l = 0; l < layers.length; l++) {
-            layers[l] = new Layer(Tensor.zeros(arena, DType.F32, capacity, config.kvDim()),
-                    Tensor.zeros(arena, DType.F32, capacity, config.kvDim()));
+        this.layerBytes = dtype.bytesFor((long) PAGE_POSITIONS * config.kvDim());
+        int pageCount = Math.ceilDiv(capacity, PAGE_POSITIONS);
+        this.pages = new Page[pageCount];
+        int layerCount = config.numHiddenLayers();
+        this.keyPages = new MemorySegment[layerCount][pageCount];
+        this.valuePages = new MemorySegment[layerCount][pageCount];
+        this.layers = new Layer[layerCount];
+        for (int l = 0; l < layerCount; l++) {
+            layers[l] = new Layer(l);
         }
     }
 
@@ -57,16 +120,33 @@ public final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    /** Bytes of key/value storage held off-heap. */
+    /** The element type of the stored keys and values. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** Bytes of key/value storage this cache holds now (pages shared with prefixes or other caches included). */
     public long byteSize() {
-        return 2L * layers.length * DType.F32.bytesFor((long) capacity * config.kvDim());
+        long bytes = 0;
+        for (Page p : pages) {
+            if (p != null) {
+                bytes += p.segment.byteSize();
+            }
+        }
+        return bytes;
+    }
+
+    /** Bytes of a page: every layer's keys and values of {@link #PAGE_POSITIONS} positions. */
+    private long pageBytes() {
+        return 2 * layerBytes * layers.length;
     }
 
     /**
      * Forgets every token from position {@code newLength} on, e.g. to ask another question after a shared
-     * prefix (the image) without encoding that prefix again.
+     * prefix (the image) without encoding that prefix again. The storage is kept for the positions written next.
      */
     public void truncate(int newLength) {
+        checkOpen();
         if (newLength < 0 || newLength > length) {
             throw new IllegalArgumentException("cannot truncate a cache of " + length + " tokens to " + newLength);
         }
@@ -74,54 +154,65 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * The keys and values of the first {@code n} cached positions, copied into garbage-collected memory, to start
-     * later sequences that begin with the same n inputs ({@link #restore}) without computing them again.
+     * The keys and values of the first {@code n} cached positions, for later sequences that begin with the same n
+     * inputs ({@link #restore}). The prefix shares this cache's pages instead of copying them; they stay allocated
+     * until the prefix is closed or garbage-collected and no cache uses them.
      */
-    public Prefix copyPrefix(int n) {
+    public Prefix prefix(int n) {
+        checkOpen();
         if (n < 0 || n > length) {
-            throw new IllegalArgumentException("cannot copy " + n + " positions of a cache holding " + length);
+            throw new IllegalArgumentException("cannot take " + n + " positions of a cache holding " + length);
         }
-        Tensor[] keys = new Tensor[layers.length];
-        Tensor[] values = new Tensor[layers.length];
-        for (int l = 0; l < layers.length; l++) {
-            keys[l] = layers[l].keys().slice(0, n).copy();
-            values[l] = layers[l].values().slice(0, n).copy();
+        Page[] held = new Page[Math.ceilDiv(n, PAGE_POSITIONS)];
+        for (int p = 0; p < held.length; p++) {
+            held[p] = pages[p].retain();
         }
-        return new Prefix(config, n, keys, values);
+        return new Prefix(config, dtype, layerBytes, n, held);
     }
 
     /**
      * Starts this cache over with the first {@code n} positions of {@code prefix}: afterwards it holds exactly
-     * those n tokens, as if they had just been run through the model.
+     * those n tokens, as if they had just been run through the model. Shares the prefix's pages.
      */
     public void restore(Prefix prefix, int n) {
-        if (prefix.config != config && (prefix.keys.length != layers.length || prefix.kvDim() != config.kvDim())) {
-            throw new IllegalArgumentException("the prefix comes from a model of another shape");
+        checkOpen();
+        if (!prefix.config.equals(config) || prefix.dtype != dtype) {
+            throw new IllegalArgumentException("the prefix comes from a model of another shape or a cache of another"
+                    + " element type (" + prefix.dtype + ", this cache holds " + dtype + ")");
         }
         if (n < 0 || n > prefix.length || n > capacity) {
             throw new IllegalArgumentException("cannot restore " + n + " positions from a prefix of " + prefix.length
                     + " into a cache of capacity " + capacity);
         }
-        long bytes = (long) n * config.kvDim() * Float.BYTES;
-        for (int l = 0; l < layers.length; l++) {
-            MemorySegment.copy(prefix.keys[l].segment(), 0, layers[l].keys().segment(), 0, bytes);
-            MemorySegment.copy(prefix.values[l].segment(), 0, layers[l].values().segment(), 0, bytes);
+        Page[] source = prefix.pagesOrThrow();
+        int shared = Math.ceilDiv(n, PAGE_POSITIONS);
+        for (int p = 0; p < shared; p++) {
+            setPage(p, source[p].retain());
         }
         length = n;
     }
 
-    /** Cached keys and values of a sequence's first {@link #length()} positions; see {@link #copyPrefix}. */
-    public static final class Prefix {
+    /** Keys and values of a sequence's first {@link #length()} positions; see {@link #prefix}. */
+    public static final class Prefix implements AutoCloseable {
         private final LlamaConfig config;
+        private final DType dtype;
+        private final long layerBytes;
         private final int length;
-        private final Tensor[] keys;
-        private final Tensor[] values;
+        private volatile Page[] pages;
+        private final Cleaner.Cleanable cleanable;
 
-        private Prefix(LlamaConfig config, int length, Tensor[] keys, Tensor[] values) {
+        private Prefix(LlamaConfig config, DType dtype, long layerBytes, int length, Page[] pages) {
             this.config = config;
+            this.dtype = dtype;
+            this.layerBytes = layerBytes;
             this.length = length;
-            this.keys = keys;
-            this.values = values;
+            this.pages = pages;
+            Page[] toRelease = pages; // the cleaning action must not reach the prefix itself
+            this.cleanable = PREFIX_CLEANER.register(this, () -> {
+                for (Page p : toRelease) {
+                    p.release();
+                }
+            });
         }
 
         /** Positions held. */
@@ -129,24 +220,152 @@ public final class KvCache implements AutoCloseable {
             return length;
         }
 
-        /** Bytes of keys and values held. */
-        public long byteSize() {
-            long bytes = 0;
-            for (int l = 0; l < keys.length; l++) {
-                bytes += keys[l].byteSize() + values[l].byteSize();
-            }
-            return bytes;
+        /** The element type of the keys and values. */
+        public DType dtype() {
+            return dtype;
         }
 
-        private long kvDim() {
-            return keys.length == 0 ? 0 : keys[0].dim(1);
+        /** Bytes of the pages holding the keys and values (shared with caches that use them). */
+        public long byteSize() {
+            Page[] p = pages;
+            return p == null ? 0 : 2 * layerBytes * config.numHiddenLayers() * p.length;
+        }
+
+        /** Lets go of the pages now instead of when garbage-collected; the prefix cannot be restored afterwards. */
+        @Override
+        public void close() {
+            pages = null;
+            cleanable.clean();
+        }
+
+        private Page[] pagesOrThrow() {
+            Page[] p = pages;
+            if (p == null) {
+                throw new IllegalStateException("the prefix was closed");
+            }
+            return p;
         }
     }
 
-    /** Releases the storage; the cache must not be used afterwards. */
+    /** One layer's view of the cache: where its new keys and values go, and the rows attention reads. */
+    final class Layer {
+        private final int index;
+
+        private Layer(int index) {
+            this.index = index;
+        }
+
+        /**
+         * Stores the keys and values of {@code n} positions from {@code first} on (F32 [n, kv_dim] each), rounded to
+         * the cache's element type. {@link #reserve} must have made room for them.
+         */
+        void write(int first, Tensor keys, Tensor values) {
+            int n = keys.size(0);
+            long rowElements = config.kvDim();
+            MemorySegment ks = keys.segment(), vs = values.segment();
+            for (int r = 0; r < n; r++) {
+                int position = first + r;
+                int page = position / PAGE_POSITIONS;
+                long at = dtype.bytesFor((position % PAGE_POSITIONS) * rowElements);
+                long from = r * rowElements * Float.BYTES;
+                storeRow(ks, from, keyPages[index][page], at, rowElements);
+                storeRow(vs, from, valuePages[index][page], at, rowElements);
+            }
+        }
+
+        /** The keys of the first {@code rows} positions. */
+        PagedRows keys(int rows) {
+            return new PagedRows(dtype, config.kvDim(), PAGE_POSITIONS, keyPages[index], rows);
+        }
+
+        /** The values of the first {@code rows} positions. */
+        PagedRows values(int rows) {
+            return new PagedRows(dtype, config.kvDim(), PAGE_POSITIONS, valuePages[index], rows);
+        }
+    }
+
+    private void storeRow(MemorySegment src, long srcOffset, MemorySegment page, long dstOffset, long elements) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(src, srcOffset, page, dstOffset, elements * Float.BYTES);
+            case BF16 -> {
+                for (long i = 0; i < elements; i++) {
+                    page.set(HALF, dstOffset + 2 * i, Floats.floatToBf16(src.get(FLOAT, srcOffset + 4 * i)));
+                }
+            }
+            case F16 -> {
+                for (long i = 0; i < elements; i++) {
+                    page.set(HALF, dstOffset + 2 * i, Floats.floatToF16(src.get(FLOAT, srcOffset + 4 * i)));
+                }
+            }
+            default -> throw new IllegalStateException("no KV storage for " + dtype);
+        }
+    }
+
+    /**
+     * Makes positions {@code length .. length + n - 1} writable: allocates their pages, and copies any page there
+     * that a prefix or another cache also holds (its earlier positions are kept; the rest will be overwritten).
+     */
+    void reserve(int n) {
+        checkOpen();
+        if ((long) length + n > capacity) {
+            throw new IllegalArgumentException(n + " more tokens do not fit in the KV cache (" + length + " of "
+                    + capacity + " positions used)");
+        }
+        if (n <= 0) {
+            return;
+        }
+        for (int p = length / PAGE_POSITIONS; p <= (length + n - 1) / PAGE_POSITIONS; p++) {
+            Page page = pages[p];
+            if (page == null) {
+                setPage(p, new Page(pageBytes()));
+            } else if (page.shared()) {
+                Page copy = new Page(pageBytes());
+                MemorySegment.copy(page.segment, 0, copy.segment, 0, pageBytes());
+                setPage(p, copy);
+            }
+        }
+    }
+
+    /** Puts {@code page} at index p (this cache already holds it), releasing what was there. */
+    private void setPage(int p, Page page) {
+        Page old = pages[p];
+        pages[p] = page;
+        for (int l = 0; l < layers.length; l++) {
+            long base = 2 * layerBytes * l;
+            keyPages[l][p] = page.segment.asSlice(base, layerBytes);
+            valuePages[l][p] = page.segment.asSlice(base + layerBytes, layerBytes);
+        }
+        if (old != null) {
+            old.release();
+        }
+    }
+
+    /** Releases this cache's pages (prefixes taken from it keep theirs); the cache must not be used afterwards. */
     @Override
     public void close() {
-        arena.close();
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (int p = 0; p < pages.length; p++) {
+            if (pages[p] != null) {
+                pages[p].release();
+                pages[p] = null;
+            }
+        }
+        for (MemorySegment[] row : keyPages) {
+            Arrays.fill(row, null);
+        }
+        for (MemorySegment[] row : valuePages) {
+            Arrays.fill(row, null);
+        }
+        scratchArena.close();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the KV cache was closed");
+        }
     }
 
     Layer layer(int index) {
@@ -168,9 +387,10 @@ public final class KvCache implements AutoCloseable {
 
     /** Buffers for a step of {@code n} tokens: kept for n == 1, fresh (and closed by the caller) otherwise. */
     Scratch scratch(int n) {
+        checkOpen();
         if (n == 1) {
             if (decodeScratch == null) {
-                decodeScratch = new Scratch(config, 1, capacity, arena);
+                decodeScratch = new Scratch(config, 1, capacity, scratchArena);
             }
             return decodeScratch;
         }

@@ -34,6 +34,13 @@ public final class Llama {
     /** [vocab, hidden]; the embedding matrix itself when the embeddings are tied. */
     final Tensor lmHead;
     private final LlamaConfig config;
+    private final DType kvCacheType;
+
+    /**
+     * The system property that sets the KV cache's element type for every model loaded afterwards: {@code f32},
+     * {@code bf16}, {@code f16} or {@code auto} (the default; see {@link #kvCacheType()}).
+     */
+    public static final String KV_CACHE_PROPERTY = "osprey.kvCache";
 
     private Llama(LlamaConfig config, Tensor embedTokens, LlamaDecoderLayer[] layers, Tensor norm, Tensor lmHead) {
         this.config = config;
@@ -41,6 +48,30 @@ public final class Llama {
         this.layers = layers;
         this.norm = norm;
         this.lmHead = lmHead;
+        this.kvCacheType = chooseKvCacheType(System.getProperty(KV_CACHE_PROPERTY, "auto"),
+                layers.length > 0 && layers[0].selfAttn.qProj.dtype().isBlockQuantized());
+    }
+
+    /** The cache type for a property value; {@code auto}: BF16 for block-quantised weights, F32 otherwise. */
+    static DType chooseKvCacheType(String property, boolean quantized) {
+        return switch (property.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "auto", "" -> quantized ? DType.BF16 : DType.F32;
+            case "f32" -> DType.F32;
+            case "bf16" -> DType.BF16;
+            case "f16" -> DType.F16;
+            default -> throw new IllegalArgumentException("-D" + KV_CACHE_PROPERTY + "=" + property
+                    + " is not a KV cache type: use f32, bf16, f16 or auto");
+        };
+    }
+
+    /**
+     * The element type of the KV caches {@link #newCache(int)} makes. By default F32 for F32, BF16 and F16 weights,
+     * so that the attention is the reference's float32 arithmetic; BF16 for block-quantised weights (Q8_0, Q4_0),
+     * whose users trade exactness for memory: half the cache, as the reference keeps it when it runs the LLM in
+     * bf16. {@code -Dosprey.kvCache=f32|bf16|f16} chooses for every model.
+     */
+    public DType kvCacheType() {
+        return kvCacheType;
     }
 
     /**
@@ -84,7 +115,12 @@ public final class Llama {
 
     /** A cache for a sequence of up to {@code maxTokens} tokens (at most max_position_embeddings). */
     public KvCache newCache(int maxTokens) {
-        return new KvCache(config, maxTokens);
+        return new KvCache(config, maxTokens, kvCacheType);
+    }
+
+    /** A cache for up to {@code maxTokens} tokens holding its keys and values as {@code dtype} (F32, BF16, F16). */
+    public KvCache newCache(int maxTokens, DType dtype) {
+        return new KvCache(config, maxTokens, dtype);
     }
 
     /** The embeddings of {@code ids}: F32 [n, hidden], each row converted from the stored dtype. */
@@ -137,6 +173,7 @@ public final class Llama {
     /** Runs the decoder layers over the n tokens (left in s.hidden), then counts them as cached. */
     private void decode(Tensor embeddings, KvCache cache, Scratch s) {
         int position = cache.length();
+        cache.reserve(s.rows());
         MemorySegment.copy(embeddings.segment(), 0, s.hidden.segment(), 0, s.hidden.byteSize());
         for (int l = 0; l < layers.length; l++) {
             layers[l].forward(s, cache.layer(l), position);

@@ -1,6 +1,5 @@
 package osprey4j.model.llm;
 
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import osprey4j.core.io.Checkpoint;
 import osprey4j.core.kernels.Attention;
@@ -87,12 +86,10 @@ final class LlamaAttention {
         Gemm.linear(s.normed, vProj, null, s.value);
         rotaryEmb.apply(s.queryHeads, firstPosition);
         rotaryEmb.apply(s.keyHeads, firstPosition);
-        long rowBytes = s.key.byteSize() / n;
-        MemorySegment.copy(s.key.segment(), 0, cache.keys().segment(), firstPosition * rowBytes, n * rowBytes);
-        MemorySegment.copy(s.value.segment(), 0, cache.values().segment(), firstPosition * rowBytes, n * rowBytes);
+        cache.write(firstPosition, s.key, s.value);
         int keys = firstPosition + n;
-        Attention.attend(s.query, cache.keys().slice(0, keys), cache.values().slice(0, keys), heads, kvHeads,
-                firstPosition, null, s.attention, s.attnOutput);
+        Attention.attend(s.query, cache.keys(keys), cache.values(keys), heads, kvHeads, firstPosition, null,
+                s.attention, s.attnOutput);
         Gemm.linear(s.attnOutput, oProj, null, s.projected);
     }
 }

@@ -111,8 +111,10 @@ class LlamaConfigTest {
             assertMessage(() -> llama.embed(new int[] {1000}), "token id 1000");
             assertMessage(() -> llama.newCache(4096), "exceeds max_position_embeddings 2048");
             try (KvCache cache = llama.newCache(3)) {
-                assertEquals(2L * 2 * 3 * 64 * 4, cache.byteSize());
+                assertEquals(0, cache.byteSize(), "pages come as the sequence grows");
                 llama.forward(llama.embed(new int[] {1, 2}), cache);
+                // one page: keys and values of 2 layers x 64 positions x kv_dim 64, F32
+                assertEquals(2L * 2 * KvCache.PAGE_POSITIONS * 64 * 4, cache.byteSize());
                 assertMessage(() -> llama.forward(llama.embed(new int[] {3, 4}), cache),
                         "2 more tokens do not fit in the KV cache (2 of 3 positions used)");
                 assertEquals(2, cache.length(), "a refused step leaves the cache as it was");
