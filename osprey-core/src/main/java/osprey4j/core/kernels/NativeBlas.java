@@ -118,7 +118,9 @@ public final class NativeBlas {
             // Small products, and operands confined to the calling thread, stay on the calling thread.
             boolean serial = 2.0 * m * n * k < SERIAL_FLOPS || !sharable(x) || !sharable(w) || !sharable(out);
             ComputePool.RangeTask task = (from, to) -> {
-                float[] buf = inPlace ? null : new float[cols * k];
+                // One row of W at a time through the heap: a buffer of cols x k floats (up to 22 MB at LLaMA-7B's
+                // MLP) per call made the garbage collector grow the heap by hundreds of MB during a prefill.
+                float[] row = inPlace ? null : new float[k];
                 try (Arena local = Arena.ofConfined()) {
                     MemorySegment slice = inPlace ? null : local.allocate((long) cols * k * 4, 64);
                     for (int item = next.getAndIncrement(); item < items; item = next.getAndIncrement()) {
@@ -136,8 +138,10 @@ public final class NativeBlas {
                         if (inPlace) {
                             b = w.asSlice((long) n0 * k * 4, (long) nc * k * 4);
                         } else {
-                            VectorConvert.toFloats(wType, w, (long) n0 * k, buf, 0, nc * k);
-                            MemorySegment.copy(buf, 0, slice, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, nc * k);
+                            for (int r = 0; r < nc; r++) {
+                                VectorConvert.toFloats(wType, w, (long) (n0 + r) * k, row, 0, k);
+                                MemorySegment.copy(row, 0, slice, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) r * k * 4, k);
+                            }
                             b = slice;
                         }
                         sgemm(TRANS, m, nc, k, nx, k, b, k, 1f, nout.asSlice((long) n0 * 4), n);

@@ -334,6 +334,29 @@ public final class ConvNextTower {
         return t.dtype() == DType.F32 ? t : t.to(DType.F32);
     }
 
+    /**
+     * Gives the physical memory of this tower's weights back to the operating system where they are mapped from the
+     * checkpoint file ({@link MemorySegment#unload}, madvise DONTNEED): the pages leave this process's resident set
+     * but stay in the page cache, so the next {@link #forward} maps them again without reading the disk. Weights held
+     * in memory (an F32 copy, a test's tensors) are left alone. The tower works as before afterwards.
+     */
+    public void releaseMappedWeights() {
+        List<Tensor> weights = new ArrayList<>(List.of(stemWeight, stemBias, stemNormWeight, stemNormBias));
+        for (Stage st : stages) {
+            weights.addAll(java.util.Arrays.asList(st.downsampleNormWeight(), st.downsampleNormBias(),
+                    st.downsampleRows(), st.downsampleBias()));
+            for (Block b : st.blocks()) {
+                weights.addAll(List.of(b.convDwWeight(), b.convDwBias(), b.normWeight(), b.normBias(), b.fc1Weight(),
+                        b.fc1Bias(), b.fc2Weight(), b.fc2Bias()));
+            }
+        }
+        for (Tensor t : weights) {
+            if (t != null && t.segment().isMapped() && t.byteSize() > 0) {
+                t.segment().unload();
+            }
+        }
+    }
+
     /** Blocks per stage (ConvNeXt-Large: 3, 3, 27, 3). */
     public int[] depths() {
         return stages.stream().mapToInt(s -> s.blocks().size()).toArray();

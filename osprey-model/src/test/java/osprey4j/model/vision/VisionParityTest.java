@@ -151,6 +151,19 @@ class VisionParityTest {
         }
     }
 
+    /** Weights whose pages were given back (mapped from the fixture's files) give the same features, bit for bit. */
+    @Test
+    void releasedWeightsComeBackFromTheFile() {
+        assertTrue(osprey.tensor(osprey.tensors().get(0).name()).segment().isMapped(), "the fixture is mapped");
+        try (Checkpoint dump = ParityFixtures.dump("A")) {
+            Features before = tower.forward(dump.tensor("pixel_values"));
+            tower.releaseMappedWeights();
+            Features after = tower.forward(dump.tensor("pixel_values"));
+            assertArrayEquals(before.res2().toFloatArray(), after.res2().toFloatArray());
+            assertArrayEquals(before.res5().toFloatArray(), after.res5().toFloatArray());
+        }
+    }
+
     @Test
     void vanishingMaskGivesTheBiasOnlyToken() {
         List<String> names = ParityFixtures.maskNames("C");
