@@ -149,16 +149,30 @@ public final class Activations {
 
     private static void siluBlock(MemorySegment in, MemorySegment mul, MemorySegment out, long base, int len,
                                   float[] buf) {
-        for (int i = 0; i < len; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, len);
-            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE, m).neg().intoArray(buf, i);
+        // as geluBlock: full vectors unmasked, then at most one masked tail
+        int full = len - len % F.length();
+        for (int i = 0; i < full; i += F.length()) {
+            FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE).neg().intoArray(buf, i);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            FloatVector.fromMemorySegment(F, in, base + (long) full * Float.BYTES, LE, m).neg().intoArray(buf, full);
         }
         VectorMath.expInPlace(buf, len);
-        for (int i = 0; i < len; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, len);
+        for (int i = 0; i < full; i += F.length()) {
             long off = base + (long) i * Float.BYTES;
-            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE);
             FloatVector y = x.div(FloatVector.fromArray(F, buf, i).add(1f));
+            if (mul != null) {
+                y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE));
+            }
+            y.intoMemorySegment(out, off, LE);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            long off = base + (long) full * Float.BYTES;
+            FloatVector x = FloatVector.fromMemorySegment(F, in, off, LE, m);
+            FloatVector y = x.div(FloatVector.fromArray(F, buf, full).add(1f));
             if (mul != null) {
                 y = y.mul(FloatVector.fromMemorySegment(F, mul, off, LE, m));
             }
@@ -167,10 +181,15 @@ public final class Activations {
     }
 
     private static void reluBlock(MemorySegment in, MemorySegment out, long base, int len) {
-        for (int i = 0; i < len; i += F.length()) {
-            VectorMask<Float> m = F.indexInRange(i, len);
+        // as geluBlock: full vectors unmasked, then at most one masked tail; Math.max semantics: NaN stays NaN
+        int full = len - len % F.length();
+        for (int i = 0; i < full; i += F.length()) {
             long off = base + (long) i * Float.BYTES;
-            // Math.max semantics: NaN stays NaN
+            FloatVector.fromMemorySegment(F, in, off, LE).max(0f).intoMemorySegment(out, off, LE);
+        }
+        if (full < len) {
+            VectorMask<Float> m = F.indexInRange(full, len);
+            long off = base + (long) full * Float.BYTES;
             FloatVector.fromMemorySegment(F, in, off, LE, m).max(0f).intoMemorySegment(out, off, LE, m);
         }
     }

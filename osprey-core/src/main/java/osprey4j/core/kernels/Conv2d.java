@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -27,6 +26,7 @@ import osprey4j.core.tensor.Tensor;
  */
 public final class Conv2d {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
     private Conv2d() {
     }
@@ -366,12 +366,20 @@ public final class Conv2d {
         MemorySegment in = x.segment();
         MemorySegment o = out.segment();
         // Rows are split over the pool; within a row, a channel block at a time walks the row in tiles of four
-        // pixels (7 input rows x (w + 6) pixels x L channels stay in L1/L2 while it does).
+        // pixels (7 input rows x (w + 6) pixels x L channels stay in L1/L2 while it does). Whole channel blocks
+        // load and store unmasked, the channels past the last whole block in scalars (same bits): masked loads
+        // and stores are left to the Vector API's Java fallback on AVX2 machines (several times slower).
+        int wholeChannels = F.loopBound(c);
         ComputePool.parallelFor(h, 1, (from, to) -> {
             for (int y = from; y < to; y++) {
-                for (int c0 = 0; c0 < c; c0 += F.length()) {
+                for (int c0 = 0; c0 < wholeChannels; c0 += F.length()) {
                     for (int x0 = 0; x0 < w; x0 += 4) {
                         depthwiseChannelsLastTile(in, o, taps, b, y, x0, h, w, c, k, c0);
+                    }
+                }
+                if (wholeChannels < c) {
+                    for (int x0 = 0; x0 < w; x0 += 4) {
+                        depthwiseChannelsLastTileTail(in, o, taps, b, y, x0, h, w, c, k, wholeChannels);
                     }
                 }
             }
@@ -379,7 +387,7 @@ public final class Conv2d {
     }
 
     /**
-     * Output pixels (y, x0 .. x0+3), channels c0 .. c0+L-1 (fewer at the right edge and the last channels): each
+     * Output pixels (y, x0 .. x0+3), channels c0 .. c0+L-1 (fewer pixels at the right edge): each
      * input vector loaded feeds every output of the tile whose window covers it, so a 7-wide row costs 10 input
      * loads for 28 multiply-adds. One call per tile keeps the method small and called often, so the JIT compiles
      * it early in the first convolution.
@@ -387,10 +395,9 @@ public final class Conv2d {
     private static void depthwiseChannelsLastTile(MemorySegment in, MemorySegment out, float[] taps, float[] bias,
                                                   int y, int x0, int h, int w, int c, int k, int c0) {
         int pad = k / 2;
-        VectorMask<Float> m = F.indexInRange(c0, c);
         long pixelBytes = (long) c * Float.BYTES;
         long chanOff = (long) c0 * Float.BYTES;
-        FloatVector acc0 = FloatVector.fromArray(F, bias, c0, m), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        FloatVector acc0 = FloatVector.fromArray(F, bias, c0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         // The image edges as loop bounds, not tests in the loop: a test first seen false late (the bottom rows)
         // would make the compiled code trap and fall back to the interpreter until it is recompiled.
         int kyFrom = Math.max(0, pad - y), kyTo = Math.min(k, h + pad - y);
@@ -400,32 +407,79 @@ public final class Conv2d {
             int tapRow = ky * k * c + c0;
             for (int kx = kxFrom; kx < kxTo; kx++) {
                 // input column x0 + kx - pad is tap kx of output x0, tap kx-1 of output x0+1, ...
-                FloatVector v = FloatVector.fromMemorySegment(F, in, rowOff + (x0 + kx - pad) * pixelBytes, LE, m);
+                FloatVector v = FloatVector.fromMemorySegment(F, in, rowOff + (x0 + kx - pad) * pixelBytes, LE);
                 if (kx < k) {
-                    acc0 = v.fma(FloatVector.fromArray(F, taps, tapRow + kx * c, m), acc0);
+                    acc0 = v.fma(FloatVector.fromArray(F, taps, tapRow + kx * c), acc0);
                 }
                 if (kx >= 1 && kx <= k) {
-                    acc1 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 1) * c, m), acc1);
+                    acc1 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 1) * c), acc1);
                 }
                 if (kx >= 2 && kx <= k + 1) {
-                    acc2 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 2) * c, m), acc2);
+                    acc2 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 2) * c), acc2);
                 }
                 if (kx >= 3) {
-                    acc3 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 3) * c, m), acc3);
+                    acc3 = v.fma(FloatVector.fromArray(F, taps, tapRow + (kx - 3) * c), acc3);
                 }
             }
         }
         // outputs past the right edge are computed from in-range inputs only, and not stored
         long dst = ((long) y * w + x0) * pixelBytes + chanOff;
-        acc0.intoMemorySegment(out, dst, LE, m);
+        acc0.intoMemorySegment(out, dst, LE);
         if (x0 + 1 < w) {
-            acc1.intoMemorySegment(out, dst + pixelBytes, LE, m);
+            acc1.intoMemorySegment(out, dst + pixelBytes, LE);
         }
         if (x0 + 2 < w) {
-            acc2.intoMemorySegment(out, dst + 2 * pixelBytes, LE, m);
+            acc2.intoMemorySegment(out, dst + 2 * pixelBytes, LE);
         }
         if (x0 + 3 < w) {
-            acc3.intoMemorySegment(out, dst + 3 * pixelBytes, LE, m);
+            acc3.intoMemorySegment(out, dst + 3 * pixelBytes, LE);
+        }
+    }
+
+    /**
+     * {@link #depthwiseChannelsLastTile} for the last channels c0 .. c-1, fewer than a vector, in scalars: per
+     * channel the fused multiply-adds of a vector lane in the same order, so the same bits. (A masked vector tile
+     * here was left to the Vector API's Java fallback on AVX2, and C1, which cannot compile it, could leave it
+     * running boxed vectors for seconds.)
+     */
+    private static void depthwiseChannelsLastTileTail(MemorySegment in, MemorySegment out, float[] taps,
+                                                      float[] bias, int y, int x0, int h, int w, int c, int k,
+                                                      int c0) {
+        int pad = k / 2;
+        int kyFrom = Math.max(0, pad - y), kyTo = Math.min(k, h + pad - y);
+        int kxFrom = Math.max(0, pad - x0), kxTo = Math.min(k + 3, w + pad - x0);
+        for (int ch = c0; ch < c; ch++) {
+            float acc0 = bias[ch], acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int ky = kyFrom; ky < kyTo; ky++) {
+                long row = (long) (y + ky - pad) * w * c + ch;
+                int tapRow = ky * k * c + ch;
+                for (int kx = kxFrom; kx < kxTo; kx++) {
+                    float v = in.getAtIndex(F32_LE, row + (long) (x0 + kx - pad) * c);
+                    if (kx < k) {
+                        acc0 = Math.fma(v, taps[tapRow + kx * c], acc0);
+                    }
+                    if (kx >= 1 && kx <= k) {
+                        acc1 = Math.fma(v, taps[tapRow + (kx - 1) * c], acc1);
+                    }
+                    if (kx >= 2 && kx <= k + 1) {
+                        acc2 = Math.fma(v, taps[tapRow + (kx - 2) * c], acc2);
+                    }
+                    if (kx >= 3) {
+                        acc3 = Math.fma(v, taps[tapRow + (kx - 3) * c], acc3);
+                    }
+                }
+            }
+            long dst = ((long) y * w + x0) * c + ch;
+            out.setAtIndex(F32_LE, dst, acc0);
+            if (x0 + 1 < w) {
+                out.setAtIndex(F32_LE, dst + c, acc1);
+            }
+            if (x0 + 2 < w) {
+                out.setAtIndex(F32_LE, dst + 2L * c, acc2);
+            }
+            if (x0 + 3 < w) {
+                out.setAtIndex(F32_LE, dst + 3L * c, acc3);
+            }
         }
     }
 

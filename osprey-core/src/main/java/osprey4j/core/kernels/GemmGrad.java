@@ -18,7 +18,7 @@ import osprey4j.core.concurrent.ComputePool;
  * its [K,N]-stored right-hand side), dW += dY^T · X is {@link Gemm#matmulTransposedX} (dY read transposed, X as
  * stored). Small ones (below {@link #GEMM_FMAS} multiply-adds) are computed in place as
  * C[I,K] (+)= op(A)[I,J] · B[J,K] with B read row by row, a register tile of {@link #RI} rows of C by
- * {@link #VK} vectors of columns (one-vector tiles, masked at the edge, for narrow C): per step j it
+ * {@link #VK} vectors of columns (one-vector tiles, the last masked when partial, for narrow C): per step j it
  * broadcasts RI values of A and does RI x VK FMAs. Sums are accumulated in F32, as torch's CPU BLAS does.
  */
 public final class GemmGrad {
@@ -128,13 +128,23 @@ public final class GemmGrad {
                 if (rows == RI && kEnd - k0 == PANEL) {
                     tile(a, aT, b, c, i0, k0, ni, nj, nk);
                 } else if (rows == RI) {
-                    for (int kk = k0; kk < kEnd; kk += L) {
+                    // whole vectors of columns unmasked, only a last partial one masked (masked loads and stores
+                    // are left to the Vector API's Java fallback on AVX2; the lanes and sums are the same)
+                    int kk = k0;
+                    for (; kk + L <= kEnd; kk += L) {
                         narrowTile(a, aT, b, c, i0, kk, ni, nj, nk);
+                    }
+                    if (kk < kEnd) {
+                        narrowTileMasked(a, aT, b, c, i0, kk, ni, nj, nk);
                     }
                 } else {
                     for (int i = i0; i < i0 + rows; i++) {
-                        for (int kk = k0; kk < kEnd; kk += L) {
+                        int kk = k0;
+                        for (; kk + L <= kEnd; kk += L) {
                             rowVector(a, aT, b, c, i, kk, ni, nj, nk);
+                        }
+                        if (kk < kEnd) {
+                            rowVectorMasked(a, aT, b, c, i, kk, ni, nj, nk);
                         }
                     }
                 }
@@ -203,8 +213,51 @@ public final class GemmGrad {
         FloatVector.fromArray(F, c, o + 3 * L).add(v3).intoArray(c, o + 3 * L);
     }
 
-    /** RI rows of C by one (possibly partial, masked) vector of columns at kk. */
+    /** RI rows of C by one whole vector of columns at kk. */
     private static void narrowTile(float[] a, boolean aT, float[] b, float[] c, int i0, int kk, int ni, int nj, int nk) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        for (int j = 0; j < nj; j++) {
+            float a0, a1, a2, a3;
+            if (aT) {
+                int o = j * ni + i0;
+                a0 = a[o];
+                a1 = a[o + 1];
+                a2 = a[o + 2];
+                a3 = a[o + 3];
+            } else {
+                int o = i0 * nj + j;
+                a0 = a[o];
+                a1 = a[o + nj];
+                a2 = a[o + 2 * nj];
+                a3 = a[o + 3 * nj];
+            }
+            FloatVector bv = FloatVector.fromArray(F, b, j * nk + kk);
+            c0 = bv.fma(FloatVector.broadcast(F, a0), c0);
+            c1 = bv.fma(FloatVector.broadcast(F, a1), c1);
+            c2 = bv.fma(FloatVector.broadcast(F, a2), c2);
+            c3 = bv.fma(FloatVector.broadcast(F, a3), c3);
+        }
+        int o = i0 * nk + kk;
+        FloatVector.fromArray(F, c, o).add(c0).intoArray(c, o);
+        FloatVector.fromArray(F, c, o + nk).add(c1).intoArray(c, o + nk);
+        FloatVector.fromArray(F, c, o + 2 * nk).add(c2).intoArray(c, o + 2 * nk);
+        FloatVector.fromArray(F, c, o + 3 * nk).add(c3).intoArray(c, o + 3 * nk);
+    }
+
+    /** One row of C, one whole vector of columns at kk: the edges of the tiling. */
+    private static void rowVector(float[] a, boolean aT, float[] b, float[] c, int i, int kk, int ni, int nj, int nk) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int j = 0; j < nj; j++) {
+            float av = aT ? a[j * ni + i] : a[i * nj + j];
+            acc = FloatVector.fromArray(F, b, j * nk + kk).fma(FloatVector.broadcast(F, av), acc);
+        }
+        int o = i * nk + kk;
+        FloatVector.fromArray(F, c, o).add(acc).intoArray(c, o);
+    }
+
+    /** {@link #narrowTile} for the last columns kk .. nk-1, fewer than a vector: masked. */
+    private static void narrowTileMasked(float[] a, boolean aT, float[] b, float[] c, int i0, int kk, int ni, int nj,
+                                         int nk) {
         VectorMask<Float> mask = F.indexInRange(kk, nk);
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         for (int j = 0; j < nj; j++) {
@@ -235,8 +288,9 @@ public final class GemmGrad {
         FloatVector.fromArray(F, c, o + 3 * nk, mask).add(c3).intoArray(c, o + 3 * nk, mask);
     }
 
-    /** One row of C, one (possibly partial) vector of columns at kk: the edges of the tiling. */
-    private static void rowVector(float[] a, boolean aT, float[] b, float[] c, int i, int kk, int ni, int nj, int nk) {
+    /** {@link #rowVector} for the last columns kk .. nk-1, fewer than a vector: masked. */
+    private static void rowVectorMasked(float[] a, boolean aT, float[] b, float[] c, int i, int kk, int ni, int nj,
+                                        int nk) {
         VectorMask<Float> mask = F.indexInRange(kk, nk);
         FloatVector acc = FloatVector.zero(F);
         for (int j = 0; j < nj; j++) {

@@ -134,4 +134,36 @@ class ActivationsTest {
                 Tensor.zeros(osprey4j.core.tensor.DType.F32, 5)));
         assertThrows(IllegalArgumentException.class, () -> Activations.gelu(Tensor.zeros(osprey4j.core.tensor.DType.BF16, 4)));
     }
+
+    /**
+     * Bitwise against the kernel's formula applied one element at a time (VectorMath's erf and exp of one value
+     * are the same vector formulas): whole vectors and the masked tail give the same bits, for sizes around the
+     * vector width and the 1024-float blocks.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gelu", "silu", "relu", "siluMul"})
+    void sameBitsAsTheFormulaOneElementAtATime(String op) {
+        Random rnd = new Random(op.hashCode() + 1);
+        for (int n : new int[] {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1023, 1024, 1025, 2053, 70_001}) {
+            float[] x = Close.random(rnd, n, -9f, 9f), u = Close.random(rnd, n, -2f, 2f);
+            float[] expected = new float[n];
+            for (int i = 0; i < n; i++) {
+                float v = x[i];
+                expected[i] = switch (op) {
+                    case "gelu" -> v * 0.5f * (VectorMath.erf(v * 0.70710678118654752f) + 1f);
+                    case "silu" -> v / (VectorMath.exp(-v) + 1f);
+                    case "siluMul" -> v / (VectorMath.exp(-v) + 1f) * u[i];
+                    default -> Math.max(v, 0f);
+                };
+            }
+            Tensor in = Tensor.copyOf(x, n);
+            Tensor out = Tensor.zeros(in.dtype(), n);
+            if (op.equals("siluMul")) {
+                Activations.siluMul(in, Tensor.copyOf(u, n), out);
+            } else {
+                apply(op, in, out);
+            }
+            assertArrayEquals(expected, out.toFloatArray(), op + " n=" + n);
+        }
+    }
 }

@@ -118,4 +118,49 @@ class Conv2dTest {
     private static float[] channelsFirst(Tensor rows, int h, int w) {
         return ChannelLayout.toChannelsFirst(rows, h, w).toFloatArray();
     }
+
+    /**
+     * depthwiseChannelsLast bitwise against its own order of operations done in scalars: per output, the bias,
+     * then one F32 fused multiply-add per in-range tap, rows then columns. Channel counts below, at, between and
+     * past whole vectors (the last channel group partial or not).
+     */
+    @Test
+    void depthwiseChannelsLastSameBitsAsScalarFusedMultiplyAdds() {
+        Random rnd = new Random(35);
+        int[][] cases = {
+            // c, h, w, k
+            {1, 5, 6, 3}, {3, 9, 7, 7}, {7, 4, 9, 5}, {8, 9, 10, 7}, {9, 6, 5, 7}, {16, 7, 7, 7}, {17, 5, 9, 3},
+            {24, 8, 6, 7}, {33, 6, 11, 5}, {40, 5, 5, 7}, {64, 9, 13, 7}, {65, 3, 4, 1}};
+        for (int[] cs : cases) {
+            int c = cs[0], h = cs[1], w = cs[2], k = cs[3], pad = k / 2;
+            float[] x = Close.random(rnd, h * w * c, -1f, 1f);
+            float[] wt = Close.random(rnd, c * k * k, -1f, 1f);
+            float[] b = Close.random(rnd, c, -1f, 1f);
+            for (boolean withBias : new boolean[] {true, false}) {
+                Tensor out = Tensor.zeros(DType.F32, h, w, c);
+                Conv2d.depthwiseChannelsLast(Tensor.copyOf(x, h, w, c), h, Tensor.copyOf(wt, c, 1, k, k),
+                        withBias ? Tensor.copyOf(b, c) : null, out);
+                float[] expected = new float[h * w * c];
+                for (int y = 0; y < h; y++) {
+                    for (int px = 0; px < w; px++) {
+                        for (int ch = 0; ch < c; ch++) {
+                            float acc = withBias ? b[ch] : 0f;
+                            for (int ky = 0; ky < k; ky++) {
+                                int iy = y + ky - pad;
+                                for (int kx = 0; kx < k; kx++) {
+                                    int ix = px + kx - pad;
+                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+                                        acc = Math.fma(x[(iy * w + ix) * c + ch], wt[(ch * k + ky) * k + kx], acc);
+                                    }
+                                }
+                            }
+                            expected[(y * w + px) * c + ch] = acc;
+                        }
+                    }
+                }
+                assertArrayEquals(expected, out.toFloatArray(), "depthwiseChannelsLast " + java.util.Arrays.toString(cs)
+                        + " bias=" + withBias);
+            }
+        }
+    }
 }

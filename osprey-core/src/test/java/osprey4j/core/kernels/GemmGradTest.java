@@ -138,4 +138,39 @@ class GemmGradTest {
         }
         return a;
     }
+
+    /**
+     * The in-place product bitwise against its own order of operations done in scalars: per element of C, F32
+     * fused multiply-adds over j from zero, then added to C. Shapes cover full panels, narrow panels of whole and
+     * partial vectors, and the row edge, for both layouts of A.
+     */
+    @Test
+    void productSameBitsAsScalarFusedMultiplyAdds() {
+        SplittableRandom rnd = new SplittableRandom(23);
+        for (int ni : new int[] {1, 3, 4, 5, 8, 9}) {
+            for (int nk : new int[] {1, 3, 7, 8, 9, 16, 17, 31, 32, 33, 40, 47, 64, 65, 70, 100}) {
+                for (int nj : new int[] {1, 2, 17}) {
+                    for (boolean aT : new boolean[] {false, true}) {
+                        float[] a = random(rnd, ni * nj), b = random(rnd, nj * nk), start = random(rnd, ni * nk);
+                        for (boolean accumulate : new boolean[] {false, true}) {
+                            float[] c = start.clone();
+                            GemmGrad.product(a, aT, b, c, ni, nj, nk, accumulate);
+                            float[] expected = new float[ni * nk];
+                            for (int i = 0; i < ni; i++) {
+                                for (int kk = 0; kk < nk; kk++) {
+                                    float acc = 0f;
+                                    for (int j = 0; j < nj; j++) {
+                                        acc = Math.fma(b[j * nk + kk], aT ? a[j * ni + i] : a[i * nj + j], acc);
+                                    }
+                                    expected[i * nk + kk] = (accumulate ? start[i * nk + kk] : 0f) + acc;
+                                }
+                            }
+                            org.junit.jupiter.api.Assertions.assertArrayEquals(expected, c, "I=" + ni + " J=" + nj
+                                    + " K=" + nk + " aT=" + aT + " accumulate=" + accumulate);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
