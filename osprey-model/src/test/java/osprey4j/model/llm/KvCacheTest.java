@@ -131,6 +131,28 @@ class KvCacheTest {
         }
     }
 
+    /** A long input runs in chunks (here of at most 40 positions: 149 -> 38 + 37 + 37 + 37) with the same result. */
+    @Test
+    void chunkedPrefillGivesTheLogitsOfOneStep() {
+        float[] whole;
+        Tensor wholeAll;
+        try (KvCache cache = llama.newCache(LENGTH, DType.F32)) {
+            whole = llama.forward(rows(0, LENGTH), cache, LENGTH);
+        }
+        try (KvCache cache = llama.newCache(LENGTH, DType.F32)) {
+            wholeAll = llama.forwardAll(rows(0, LENGTH), cache, LENGTH);
+        }
+        try (KvCache cache = llama.newCache(LENGTH, DType.F32)) {
+            assertClose(whole, llama.forward(rows(0, LENGTH), cache, 40), 1e-4, "forward in chunks");
+            assertEquals(LENGTH, cache.length());
+        }
+        try (KvCache cache = llama.newCache(LENGTH, DType.F32)) {
+            Tensor chunked = llama.forwardAll(rows(0, LENGTH), cache, 40);
+            assertClose(wholeAll.toFloatArray(), chunked.toFloatArray(), 1e-4, "forwardAll in chunks");
+            assertArrayEquals(whole, chunked.slice(LENGTH - 1, LENGTH).toFloatArray(), 1e-4f);
+        }
+    }
+
     @Test
     void sixteenBitCachesStayCloseToTheFloatOne() {
         float[] f32 = inTwoSteps(LENGTH - 1, DType.F32);
