@@ -33,8 +33,11 @@ import osprey4j.core.tensor.Tensor;
  * with {@link Llama#newCache(int)}; {@link #close()} releases its pages.
  */
 public final class KvCache implements AutoCloseable {
-    /** Positions per page: 32 MiB pages for LLaMA-7B in BF16; at most a page is copied when a prefix is shared. */
-    static final int PAGE_POSITIONS = 64;
+    /**
+     * Positions per page: 8 MiB pages for LLaMA-7B in BF16. A cache holds at most one page more than its positions
+     * need, and copies at most one page of a prefix it shares (64-position pages cost 48 MiB more at a 7B question).
+     */
+    static final int PAGE_POSITIONS = 16;
 
     private static final Cleaner PREFIX_CLEANER = Cleaner.create();
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -20,8 +20,9 @@ import osprey4j.core.tensor.Tensor;
  * without copying (and left intact by whatever the caches built on them write), and the 16-bit element types.
  */
 class KvCacheTest {
-    /** Positions of the test sequence: more than two pages, ending inside the third. */
-    private static final int LENGTH = 2 * KvCache.PAGE_POSITIONS + 21;
+    /** Positions of the test sequence: several pages, ending inside the last (pages of up to 64 positions). */
+    private static final int LENGTH = 149;
+    private static final int PAGES = Math.ceilDiv(LENGTH, KvCache.PAGE_POSITIONS);
 
     private static Checkpoint weights;
     private static Llama llama;
@@ -118,8 +119,8 @@ class KvCacheTest {
     void aPrefixSharesPagesInsteadOfCopyingThem() {
         try (KvCache owner = llama.newCache(LENGTH, DType.F32)) {
             llama.forward(rows(0, LENGTH), owner);
-            long pageBytes = owner.byteSize() / 3;
-            assertEquals(3 * pageBytes, owner.byteSize(), "three pages hold " + LENGTH + " positions");
+            long pageBytes = owner.byteSize() / PAGES;
+            assertEquals(PAGES * pageBytes, owner.byteSize(), PAGES + " pages hold " + LENGTH + " positions");
             try (KvCache.Prefix prefix = owner.prefix(KvCache.PAGE_POSITIONS + 1);
                  KvCache next = llama.newCache(LENGTH, DType.F32)) {
                 assertEquals(2 * pageBytes, prefix.byteSize());
