@@ -108,6 +108,10 @@ final class BenchE2eCommand implements Callable<Integer> {
     @Option(names = "--tiny", hidden = true, description = "A tiny shape instead of 7B's (tests).")
     boolean tiny;
 
+    @Option(names = "--head", description = "Quantise lm_head too in the Q8_0/Q4_0 models (osprey quantize --head, as"
+            + " llama-quantize --pure and osprey bench decode do); by default it keeps its BF16, as osprey quantize does.")
+    boolean head;
+
     /** One type's figures, as the measuring JVM wrote them. */
     record Measured(String type, Path model, ObjectNode figures) {
         double first() {
@@ -296,7 +300,7 @@ final class BenchE2eCommand implements Callable<Integer> {
     }
 
     private Path ensureQuantized(OspreyShape shape, Path bf16, DType type, PrintWriter err) throws IOException {
-        String name = type.name().toLowerCase(Locale.ROOT);
+        String name = type.name().toLowerCase(Locale.ROOT) + (head ? "-head" : "");
         Path dir = work.resolve(modelName(name));
         Path stampFile = dir.resolve("bench-e2e.stamp");
         if (Files.isRegularFile(stampFile) && Files.readString(stampFile).equals(stamp(shape, name))) {
@@ -307,7 +311,7 @@ final class BenchE2eCommand implements Callable<Integer> {
         err.println("quantising to " + type + " (osprey quantize) into " + dir + "...");
         err.flush();
         long t0 = System.nanoTime();
-        QuantizeModel.run(bf16, type, false, dir);
+        QuantizeModel.run(bf16, type, head, dir);
         Files.deleteIfExists(dir.resolve("bench-e2e.stamp")); // copied from the source directory
         Files.writeString(stampFile, stamp(shape, name));
         err.printf(Locale.ROOT, "  quantised in %.0f s%n", (System.nanoTime() - t0) / 1e9);
@@ -465,6 +469,7 @@ final class BenchE2eCommand implements Callable<Integer> {
         Arrays.stream(shape.convDepths()).forEach(model.putArray("convnext_depths")::add);
         Arrays.stream(shape.convDims()).forEach(model.putArray("convnext_dims")::add);
         model.put("seed", SEED);
+        model.put("quantised_lm_head", head);
         root.put("threads", nThreads);
         root.put("tokens", tokens);
         root.put("question", QUESTION);
@@ -518,7 +523,8 @@ final class BenchE2eCommand implements Callable<Integer> {
                 llm.hiddenSize(), llm.numHiddenLayers(), llm.intermediateSize(), llm.vocabSize(),
                 Arrays.toString(shape.convDims()), nThreads);
         out.printf(Locale.ROOT, "one 640x480 image, question \"%s\" (%d prompt ids + the image's tokens), greedy, %d"
-                + " new tokens for the decoding rate%n", QUESTION, root.path("prompt_ids").asInt(), tokens);
+                + " new tokens for the decoding rate; lm_head of the quantised models: %s%n", QUESTION,
+                root.path("prompt_ids").asInt(), tokens, head ? "quantised too (--head)" : "BF16");
         double refFirst = peerValue(peer, "first_region_s");
         out.println();
         out.printf(Locale.ROOT, "%-10s %26s %26s %14s %12s%n", "type", "first region s (ref/ours)",
