@@ -145,9 +145,9 @@ public final class Llama {
      * most this many, run one after the other, so the activations of a step stay bounded (LLaMA-7B: about 200 KB per
      * position, 220 MB for a 1087-position prompt at once, 75 MB in chunks). Each chunk attends to the cache the
      * earlier ones filled, so the result is that of one step up to the rounding of the products (of a few rows
-     * fewer each).
+     * fewer each). {@code -Dosprey.prefillChunk=N} sets it.
      */
-    static final int PREFILL_CHUNK = 512;
+    static final int PREFILL_CHUNK = Math.max(1, Integer.getInteger("osprey.prefillChunk", 512));
 
     /**
      * Runs the n tokens whose embeddings are given (F32 [n, hidden]) after those already in {@code cache},
