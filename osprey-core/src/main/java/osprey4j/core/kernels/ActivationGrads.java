@@ -49,7 +49,7 @@ public final class ActivationGrads {
     // the arithmetic are the same either way, so are the results. The scratch blocks hold whole vectors.
 
     private static void geluPrepare(float[] x, int base, int len, float[] erf, float[] exp) {
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector v = FloatVector.fromArray(F, x, base + i);
             v.mul(INV_SQRT2).intoArray(erf, i);
@@ -64,7 +64,7 @@ public final class ActivationGrads {
     }
 
     private static void geluFinish(float[] x, float[] dy, float[] dx, int base, int len, float[] erf, float[] exp) {
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector v = FloatVector.fromArray(F, x, base + i);
             FloatVector cdf = FloatVector.fromArray(F, erf, i).add(1f).mul(0.5f);
@@ -99,7 +99,7 @@ public final class ActivationGrads {
     }
 
     private static void negate(float[] g, int base, int len, float[] e) {
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector.fromArray(F, g, base + i).neg().intoArray(e, i);
         }
@@ -109,7 +109,7 @@ public final class ActivationGrads {
     }
 
     private static void siluFinish(float[] g, float[] u, float[] dy, float[] dg, float[] du, int base, int len, float[] e) {
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector gv = FloatVector.fromArray(F, g, base + i);
             FloatVector s = FloatVector.broadcast(F, 1f).div(FloatVector.fromArray(F, e, i).add(1f));

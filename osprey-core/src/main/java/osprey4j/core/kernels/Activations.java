@@ -115,7 +115,7 @@ public final class Activations {
                                   float[] buf) {
         // Full vectors unmasked, then at most one masked tail: no mask work (nor the JIT's speculation on it) in
         // the main loops. VectorMath.erfInPlace handles its own tail.
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE).mul(INV_SQRT2).intoArray(buf, i);
         }
@@ -150,7 +150,7 @@ public final class Activations {
     private static void siluBlock(MemorySegment in, MemorySegment mul, MemorySegment out, long base, int len,
                                   float[] buf) {
         // as geluBlock: full vectors unmasked, then at most one masked tail
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE).neg().intoArray(buf, i);
         }
@@ -182,7 +182,7 @@ public final class Activations {
 
     private static void reluBlock(MemorySegment in, MemorySegment out, long base, int len) {
         // as geluBlock: full vectors unmasked, then at most one masked tail; Math.max semantics: NaN stays NaN
-        int full = len - len % F.length();
+        int full = F.loopBound(len);
         for (int i = 0; i < full; i += F.length()) {
             long off = base + (long) i * Float.BYTES;
             FloatVector.fromMemorySegment(F, in, off, LE).max(0f).intoMemorySegment(out, off, LE);

@@ -9,7 +9,6 @@ import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
-import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -35,7 +34,6 @@ public final class Attention {
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     private Attention() {
     }
@@ -166,7 +164,7 @@ public final class Attention {
         }
         int queries = q.size(0);
         int keys = k.rows();
-        long qWidth = rowWidth(q);
+        long qWidth = PagedRows.rowWidth(q);
         long kvWidth = k.width();
         if (qWidth % heads != 0 || kvWidth != qWidth / heads * kvHeads) {
             throw new IllegalArgumentException("q " + q + " and keys of width " + kvWidth + " are not " + heads
@@ -279,7 +277,8 @@ public final class Attention {
             }
             float dot = VectorMath.sumLanes(sum);
             for (; i < d; i++) {
-                dot += q.get(FLOAT, qOff + (long) i * Float.BYTES) * half(bf16, page, kOff + (long) i * Short.BYTES);
+                dot += q.get(FLOAT, qOff + (long) i * Float.BYTES)
+                        * VectorConvert.scalar(dtype, page, kOff / Short.BYTES + i);
             }
             scores[j] = dot / scale;
         }
@@ -296,7 +295,7 @@ public final class Attention {
             if (values.dtype() == DType.F32) {
                 weightedSumF32(p, page, headOff, rowBytes, first, end, d, acc);
             } else {
-                weightedSum16(values.dtype() == DType.BF16, p, page, headOff, rowBytes, first, end, d, acc);
+                weightedSum16(values.dtype(), p, page, headOff, rowBytes, first, end, d, acc);
             }
         }
     }
@@ -318,9 +317,10 @@ public final class Attention {
         }
     }
 
-    private static void weightedSum16(boolean bf16, float[] p, MemorySegment page, long headOff, long rowBytes,
+    private static void weightedSum16(DType dtype, float[] p, MemorySegment page, long headOff, long rowBytes,
                                       int first, int end, int d, float[] acc) {
         int vectorEnd = F.loopBound(d);
+        boolean bf16 = dtype == DType.BF16;
         for (int j = first; j < end; j++) {
             long vOff = (j - first) * rowBytes + headOff;
             FloatVector pv = FloatVector.broadcast(F, p[j]);
@@ -331,23 +331,9 @@ public final class Attention {
                 value.fma(pv, FloatVector.fromArray(F, acc, i)).intoArray(acc, i);
             }
             for (; i < d; i++) {
-                acc[i] += p[j] * half(bf16, page, vOff + (long) i * Short.BYTES);
+                acc[i] += p[j] * VectorConvert.scalar(dtype, page, vOff / Short.BYTES + i);
             }
         }
-    }
-
-    /** One BF16 or F16 element as a float. */
-    private static float half(boolean bf16, MemorySegment page, long byteOffset) {
-        short bits = page.get(HALF, byteOffset);
-        return bf16 ? Floats.bf16ToFloat(bits) : Floats.f16ToFloat(bits);
-    }
-
-    private static long rowWidth(Tensor t) {
-        long n = 1;
-        for (int i = 1; i < t.rank(); i++) {
-            n *= t.dim(i);
-        }
-        return n;
     }
 
     private static boolean overlaps(MemorySegment a, MemorySegment b) {

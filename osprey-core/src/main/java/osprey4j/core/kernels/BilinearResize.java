@@ -112,7 +112,7 @@ public final class BilinearResize {
                 float wy0 = ty.w0[i], wy1 = ty.w1[i];
                 long dst = (long) cy * outW * Float.BYTES;
                 // whole vectors unmasked, then a masked tail (masked loads in a loop are slow on AVX2)
-                int full = outW - outW % F.length();
+                int full = F.loopBound(outW);
                 int j = 0;
                 for (; j < full; j += F.length()) {
                     FloatVector t0 = FloatVector.fromArray(F, rows, r0 + j);
@@ -268,7 +268,7 @@ public final class BilinearResize {
                     float wy0 = y2.w0[i], wy1 = y2.w1[i];
                     long dst = ((long) ch * outH + i) * outW * Float.BYTES;
                     // t0 and t1 are padded to whole vectors: loads unmasked, only the last store masked
-                    int full = outW - outW % F.length();
+                    int full = F.loopBound(outW);
                     int j = 0;
                     for (; j < full; j += F.length()) {
                         FloatVector v0 = FloatVector.fromArray(F, t0, j);

@@ -67,7 +67,7 @@ public final class Norms {
         FloatVector sq = FloatVector.zero(F);
         // Whole vectors unmasked, then one masked tail: masked loads in the loop body are left to the Vector API's
         // Java fallback on AVX2 machines (several times slower); the lanes and their order are the same either way.
-        int full = c - c % F.length();
+        int full = F.loopBound(c);
         int i = 0;
         for (; i < full; i += F.length()) {
             FloatVector d = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE).sub(meanV);
@@ -140,7 +140,7 @@ public final class Norms {
     private static void rmsNormRow(MemorySegment in, MemorySegment w, DType wType, int c, float eps, MemorySegment o,
             int r) {
         long base = (long) r * c * Float.BYTES;
-        int full = c - c % F.length();
+        int full = F.loopBound(c);
         FloatVector sq = FloatVector.zero(F);
         for (int i = 0; i < full; i += F.length()) {
             FloatVector v = FloatVector.fromMemorySegment(F, in, base + (long) i * Float.BYTES, LE);
@@ -170,7 +170,7 @@ public final class Norms {
 
     private static float sum(MemorySegment seg, long base, int n) {
         FloatVector s = FloatVector.zero(F);
-        int full = n - n % F.length();
+        int full = F.loopBound(n);
         int i = 0;
         for (; i < full; i += F.length()) {
             s = s.add(FloatVector.fromMemorySegment(F, seg, base + (long) i * Float.BYTES, LE));

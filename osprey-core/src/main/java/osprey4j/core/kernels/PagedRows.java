@@ -50,24 +50,21 @@ public record PagedRows(DType dtype, long width, int pageRows, MemorySegment[] p
             throw new IllegalArgumentException("paged rows need a row tensor, got " + t);
         }
         int rows = t.size(0);
-        long width = 1;
+        return new PagedRows(t.dtype(), rowWidth(t), Math.max(rows, 1), new MemorySegment[] {t.segment()}, rows);
+    }
+
+    /** Elements of one row of a tensor [rows, ...]: the product of its trailing dimensions. */
+    static long rowWidth(Tensor t) {
+        long n = 1;
         for (int i = 1; i < t.rank(); i++) {
-            width *= t.dim(i);
+            n *= t.dim(i);
         }
-        return new PagedRows(t.dtype(), width, Math.max(rows, 1), new MemorySegment[] {t.segment()}, rows);
+        return n;
     }
 
     /** Bytes of one row. */
     public long rowBytes() {
         return dtype.bytesFor(width);
-    }
-
-    /** The same pages with only the first {@code n} rows valid. */
-    public PagedRows head(int n) {
-        if (n < 0 || n > rows) {
-            throw new IllegalArgumentException("cannot take " + n + " of " + rows + " rows");
-        }
-        return new PagedRows(dtype, width, pageRows, pages, n);
     }
 
     /** Whether both have the same dtype, width, rows and paging (keys and their values must). */

@@ -46,7 +46,7 @@ public final class Residual {
 
     /** {@code count} elements from {@code start}: whole vectors unmasked, one masked tail. */
     private static void addBlock(MemorySegment ys, MemorySegment xs, long start, int count) {
-        int full = count - count % F.length();
+        int full = F.loopBound(count);
         int i = 0;
         for (; i < full; i += F.length()) {
             long off = (start + i) * Float.BYTES;

@@ -103,7 +103,8 @@ class AttentionTest {
                 () -> new PagedRows(DType.F32, 16, 4, new java.lang.foreign.MemorySegment[] {page}, 4));
         PagedRows ok = new PagedRows(DType.F32, 8, 4, new java.lang.foreign.MemorySegment[] {page}, 4);
         Tensor q = Tensor.zeros(DType.F32, 1, 8);
-        assertThrows(IllegalArgumentException.class, () -> Attention.attend(q, ok, ok.head(3), 1, 1,
+        PagedRows fewer = new PagedRows(DType.F32, 8, 4, new java.lang.foreign.MemorySegment[] {page}, 3);
+        assertThrows(IllegalArgumentException.class, () -> Attention.attend(q, ok, fewer, 1, 1,
                 Attention.NOT_CAUSAL, null, null, Tensor.zeros(DType.F32, 1, 8)));
     }
 

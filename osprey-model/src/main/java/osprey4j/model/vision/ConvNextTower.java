@@ -343,7 +343,7 @@ public final class ConvNextTower {
     public void releaseMappedWeights() {
         List<Tensor> weights = new ArrayList<>(List.of(stemWeight, stemBias, stemNormWeight, stemNormBias));
         for (Stage st : stages) {
-            weights.addAll(java.util.Arrays.asList(st.downsampleNormWeight(), st.downsampleNormBias(),
+            weights.addAll(Arrays.asList(st.downsampleNormWeight(), st.downsampleNormBias(),
                     st.downsampleRows(), st.downsampleBias()));
             for (Block b : st.blocks()) {
                 weights.addAll(List.of(b.convDwWeight(), b.convDwBias(), b.normWeight(), b.normBias(), b.fc1Weight(),
