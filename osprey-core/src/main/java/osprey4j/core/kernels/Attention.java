@@ -6,7 +6,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.concurrent.ComputePool;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
@@ -34,6 +37,12 @@ public final class Attention {
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED;
+    /** Byte lanes as many as F's float lanes, or null below 8 lanes (the Q8_0 loops then run scalar). */
+    private static final VectorSpecies<Byte> B = VectorConvert.B;
+    /** Elements of a Q8_0 block, and its bytes: an F16 scale, then 32 signed quants. */
+    private static final int QK = 32;
+    private static final int Q8_BLOCK_BYTES = 34;
 
     private Attention() {
     }
@@ -123,7 +132,7 @@ public final class Attention {
      * Writes the attention of every query row of {@code q} to {@code out}.
      *
      * @param q          [queries, heads x head_dim] F32 (or [queries, heads, head_dim])
-     * @param k          [keys, kvHeads x head_dim] F32, BF16 or F16
+     * @param k          [keys, kvHeads x head_dim] F32, BF16, F16 or Q8_0
      * @param v          same shape and dtype as k
      * @param heads      query heads
      * @param kvHeads    key/value heads, dividing {@code heads}
@@ -143,9 +152,12 @@ public final class Attention {
 
     /**
      * {@link #attend(Tensor, Tensor, Tensor, int, int, int, ScoreBias, Workspace, Tensor)} with keys and values in
-     * pages (a KV cache's), in F32, BF16 or F16; the 16-bit ones are widened to float in registers, so the
-     * arithmetic is the F32 attention's on the stored values. With F32 rows the result is bitwise that of the same
-     * rows in one tensor.
+     * pages (a KV cache's), in F32, BF16, F16 or Q8_0. The 16-bit ones are widened to float in registers, so the
+     * arithmetic is the F32 attention's on the stored values; with F32 rows the result is bitwise that of the same
+     * rows in one tensor. Q8_0 rows (head_dim a whole number of 32-element blocks) are read a block at a time: a
+     * score sums q times the block's quants and then multiplies by the block's scale; a value row adds its quants
+     * times the probability scaled by the block's scale. That is the attention of the dequantised rows up to the
+     * order of float roundings.
      */
     public static void attend(Tensor q, PagedRows k, PagedRows v, int heads, int kvHeads, int causalFrom,
                               ScoreBias bias, Workspace workspace, Tensor out) {
@@ -171,6 +183,10 @@ public final class Attention {
                     + " and " + kvHeads + " heads of one head_dim");
         }
         int d = Math.toIntExact(qWidth / heads);
+        if (d % k.dtype().blockSize() != 0) {
+            throw new IllegalArgumentException("heads of " + d + " elements are not whole " + k.dtype() + " blocks of "
+                    + k.dtype().blockSize());
+        }
         if (causalFrom != NOT_CAUSAL && (causalFrom < 0 || (long) causalFrom + queries > keys)) {
             throw new IllegalArgumentException("queries at positions " + causalFrom + ".." + (causalFrom + queries - 1)
                     + " need at least " + ((long) causalFrom + queries) + " keys, got " + keys);
@@ -231,10 +247,10 @@ public final class Attention {
         for (int p = 0, first = 0; first < visible; p++, first += keys.pageRows()) {
             int end = Math.min(visible, first + keys.pageRows());
             MemorySegment page = keys.pages()[p];
-            if (keys.dtype() == DType.F32) {
-                scoresF32(q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
-            } else {
-                scores16(keys.dtype(), q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
+            switch (keys.dtype()) {
+                case F32 -> scoresF32(q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
+                case Q8_0 -> scoresQ8(q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
+                default -> scores16(keys.dtype(), q, qOff, page, headOff, rowBytes, first, end, d, scale, scores);
             }
         }
     }
@@ -284,6 +300,47 @@ public final class Attention {
         }
     }
 
+    /**
+     * {@link #scoresF32} for Q8_0 keys: per block, q times the quants (widened to float in registers) in one vector,
+     * then one FMA with the block's scale into the row's sum. The inner loop is written out here, not in a helper,
+     * so that C2 keeps every vector in registers (a vector passed to a method it does not inline is boxed).
+     */
+    private static void scoresQ8(MemorySegment q, long qOff, MemorySegment page, long headOff, long rowBytes,
+                                 int first, int end, int d, float scale, float[] scores) {
+        int blocks = d / QK;
+        for (int j = first; j < end; j++) {
+            long kOff = (j - first) * rowBytes + headOff;
+            float dot;
+            if (B != null) {
+                FloatVector sum = FloatVector.zero(F);
+                for (int b = 0; b < blocks; b++) {
+                    long block = kOff + (long) b * Q8_BLOCK_BYTES;
+                    long qBlock = qOff + (long) b * QK * Float.BYTES;
+                    FloatVector s = FloatVector.zero(F);
+                    for (int i = 0; i < QK; i += F.length()) {
+                        s = ((FloatVector) ByteVector.fromMemorySegment(B, page, block + 2 + i, LE)
+                                .convertShape(VectorOperators.B2F, F, 0))
+                                .fma(FloatVector.fromMemorySegment(F, q, qBlock + (long) i * Float.BYTES, LE), s);
+                    }
+                    sum = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(page.get(HALF, block))), sum);
+                }
+                dot = VectorMath.sumLanes(sum);
+            } else {
+                dot = 0f;
+                for (int b = 0; b < blocks; b++) {
+                    long block = kOff + (long) b * Q8_BLOCK_BYTES;
+                    float s = 0f;
+                    for (int i = 0; i < QK; i++) {
+                        s += q.get(FLOAT, qOff + (long) (b * QK + i) * Float.BYTES) * page.get(ValueLayout.JAVA_BYTE,
+                                block + 2 + i);
+                    }
+                    dot += s * Float.float16ToFloat(page.get(HALF, block));
+                }
+            }
+            scores[j] = dot / scale;
+        }
+    }
+
     /** acc = sum_j p_j v_j over the first {@code visible} values, head elements from {@code kvHeadAt} on. */
     private static void weightedSum(float[] p, PagedRows values, long kvHeadAt, int visible, int d, float[] acc) {
         Arrays.fill(acc, 0, d, 0f);
@@ -292,10 +349,10 @@ public final class Attention {
         for (int pg = 0, first = 0; first < visible; pg++, first += values.pageRows()) {
             int end = Math.min(visible, first + values.pageRows());
             MemorySegment page = values.pages()[pg];
-            if (values.dtype() == DType.F32) {
-                weightedSumF32(p, page, headOff, rowBytes, first, end, d, acc);
-            } else {
-                weightedSum16(values.dtype(), p, page, headOff, rowBytes, first, end, d, acc);
+            switch (values.dtype()) {
+                case F32 -> weightedSumF32(p, page, headOff, rowBytes, first, end, d, acc);
+                case Q8_0 -> weightedSumQ8(p, page, headOff, rowBytes, first, end, d, acc);
+                default -> weightedSum16(values.dtype(), p, page, headOff, rowBytes, first, end, d, acc);
             }
         }
     }
@@ -332,6 +389,32 @@ public final class Attention {
             }
             for (; i < d; i++) {
                 acc[i] += p[j] * VectorConvert.scalar(dtype, page, vOff / Short.BYTES + i);
+            }
+        }
+    }
+
+    /** acc += p_j v_j for Q8_0 values: per block, the quants times p_j scaled by the block's scale. */
+    private static void weightedSumQ8(float[] p, MemorySegment page, long headOff, long rowBytes, int first, int end,
+                                      int d, float[] acc) {
+        int blocks = d / QK;
+        for (int j = first; j < end; j++) {
+            long vOff = (j - first) * rowBytes + headOff;
+            for (int b = 0; b < blocks; b++) {
+                long block = vOff + (long) b * Q8_BLOCK_BYTES;
+                float pScaled = p[j] * Float.float16ToFloat(page.get(HALF, block));
+                int at = b * QK;
+                if (B != null) {
+                    FloatVector pv = FloatVector.broadcast(F, pScaled);
+                    for (int i = 0; i < QK; i += F.length()) {
+                        ((FloatVector) ByteVector.fromMemorySegment(B, page, block + 2 + i, LE)
+                                .convertShape(VectorOperators.B2F, F, 0))
+                                .fma(pv, FloatVector.fromArray(F, acc, at + i)).intoArray(acc, at + i);
+                    }
+                } else {
+                    for (int i = 0; i < QK; i++) {
+                        acc[at + i] += pScaled * page.get(ValueLayout.JAVA_BYTE, block + 2 + i);
+                    }
+                }
             }
         }
     }

@@ -6,13 +6,14 @@ import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Tensor;
 
 /**
- * A matrix of {@code rows} x {@code width} F32, BF16 or F16 elements kept in pages of {@code pageRows} consecutive
- * rows: row r is row {@code r % pageRows} of page {@code r / pageRows}, each page row-major with a row stride of
- * {@code width} elements. This is how a KV cache holds its keys and values, so that caches can share the pages of a
+ * A matrix of {@code rows} x {@code width} F32, BF16, F16 or Q8_0 elements kept in pages of {@code pageRows}
+ * consecutive rows: row r is row {@code r % pageRows} of page {@code r / pageRows}, each page row-major with a row
+ * stride of {@code width} elements (Q8_0: {@code width / 32} blocks of 34 bytes, so width is a whole number of
+ * blocks). This is how a KV cache holds its keys and values, so that caches can share the pages of a
  * common prompt prefix instead of copying them, and grow a page at a time. A plain tensor is one page
  * ({@link #of(Tensor)}).
  *
- * @param dtype    F32, BF16 or F16
+ * @param dtype    F32, BF16, F16 or Q8_0
  * @param width    elements per row
  * @param pageRows rows per page (the last page may hold fewer valid rows)
  * @param pages    at least {@code ceil(rows / pageRows)} pages, each long enough for its valid rows
@@ -22,12 +23,16 @@ public record PagedRows(DType dtype, long width, int pageRows, MemorySegment[] p
     public PagedRows {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(pages, "pages");
-        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
-            throw new IllegalArgumentException("paged rows hold F32, BF16 or F16, not " + dtype);
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.Q8_0) {
+            throw new IllegalArgumentException("paged rows hold F32, BF16, F16 or Q8_0, not " + dtype);
         }
         if (width < 0 || rows < 0 || pageRows <= 0) {
             throw new IllegalArgumentException("paged rows need width >= 0, rows >= 0 and pageRows > 0, got width "
                     + width + ", rows " + rows + ", pageRows " + pageRows);
+        }
+        if (width % dtype.blockSize() != 0) {
+            throw new IllegalArgumentException("rows of " + width + " elements are not whole " + dtype + " blocks of "
+                    + dtype.blockSize());
         }
         int needed = Math.ceilDiv(rows, pageRows);
         if (pages.length < needed) {

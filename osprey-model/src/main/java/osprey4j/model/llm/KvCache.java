@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import osprey4j.core.kernels.PagedRows;
+import osprey4j.core.kernels.Quantize;
 import osprey4j.core.tensor.DType;
 import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
@@ -18,9 +19,12 @@ import osprey4j.core.tensor.Tensor;
  * embedding, as the reference caches them.
  *
  * <p><b>Element type.</b> F32 (the reference's arithmetic, bit for bit), BF16 (what the reference keeps when it runs
- * the LLM in bf16, as it is deployed) or F16; the model chooses ({@link Llama#kvCacheType()}). A 16-bit cache is
- * rounded to nearest-even when written and widened back to float in registers when read. LLaMA-7B needs 1 MiB per
- * position in F32, 0.5 MiB in BF16 or F16 (a quarter of that with 4x grouped-query attention).
+ * the LLM in bf16, as it is deployed), F16, or Q8_0 (GGML's blocks of 32 values with an F16 scale, as llama.cpp's
+ * {@code --cache-type-k/v q8_0}; head_dim must be a whole number of blocks); the model chooses
+ * ({@link Llama#kvCacheType()}). A 16-bit cache is rounded to nearest-even when written and widened back to float in
+ * registers when read; a Q8_0 cache quantises each head's values as {@link Quantize} does weights. LLaMA-7B needs
+ * 1 MiB per position in F32, 0.5 MiB in BF16 or F16, 0.27 MiB in Q8_0 (a quarter of that with 4x grouped-query
+ * attention).
  *
  * <p><b>Pages.</b> Storage comes in pages of {@link #PAGE_POSITIONS} positions (every layer's keys and values of
  * those positions in one allocation), allocated as the sequence grows, so a cache costs memory for the positions it
@@ -82,6 +86,8 @@ public final class KvCache implements AutoCloseable {
     private final MemorySegment[][] valuePages;
     private final Layer[] layers;
     private final Arena scratchArena = Arena.ofShared();
+    /** One row of keys or values in float, where a Q8_0 cache quantises it from; null for the other types. */
+    private final float[] rowToQuantize;
     private int length;
     private boolean closed;
     /** Buffers of single-token steps, kept so that decoding allocates nothing per token. */
@@ -95,13 +101,18 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalArgumentException("a KV cache of " + capacity + " tokens exceeds max_position_embeddings "
                     + config.maxPositionEmbeddings() + " of the model");
         }
-        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
-            throw new IllegalArgumentException("a KV cache holds F32, BF16 or F16, not " + dtype);
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.Q8_0) {
+            throw new IllegalArgumentException("a KV cache holds F32, BF16, F16 or Q8_0, not " + dtype);
+        }
+        if (config.headDim() % dtype.blockSize() != 0) {
+            throw new IllegalArgumentException("a " + dtype + " KV cache needs head_dim to be a multiple of "
+                    + dtype.blockSize() + "; this model's is " + config.headDim());
         }
         this.config = config;
         this.dtype = dtype;
         this.capacity = capacity;
         this.layerBytes = dtype.bytesFor((long) PAGE_POSITIONS * config.kvDim());
+        this.rowToQuantize = dtype.isBlockQuantized() ? new float[config.kvDim()] : null;
         int pageCount = Math.ceilDiv(capacity, PAGE_POSITIONS);
         this.pages = new Page[pageCount];
         int layerCount = config.numHiddenLayers();
@@ -299,6 +310,11 @@ public final class KvCache implements AutoCloseable {
                 for (long i = 0; i < elements; i++) {
                     page.set(HALF, dstOffset + 2 * i, Floats.floatToF16(src.get(FLOAT, srcOffset + 4 * i)));
                 }
+            }
+            case Q8_0 -> {
+                int n = Math.toIntExact(elements);
+                MemorySegment.copy(src, FLOAT, srcOffset, rowToQuantize, 0, n);
+                Quantize.quantizeRow(dtype, rowToQuantize, 0, n, page, dstOffset);
             }
             default -> throw new IllegalStateException("no KV storage for " + dtype);
         }

@@ -38,7 +38,7 @@ public final class Llama {
 
     /**
      * The system property that sets the KV cache's element type for every model loaded afterwards: {@code f32},
-     * {@code bf16}, {@code f16} or {@code auto} (the default; see {@link #kvCacheType()}).
+     * {@code bf16}, {@code f16}, {@code q8_0} or {@code auto} (the default; see {@link #kvCacheType()}).
      */
     public static final String KV_CACHE_PROPERTY = "osprey.kvCache";
 
@@ -49,26 +49,40 @@ public final class Llama {
         this.norm = norm;
         this.lmHead = lmHead;
         this.kvCacheType = chooseKvCacheType(System.getProperty(KV_CACHE_PROPERTY, "auto"),
-                layers.length > 0 && layers[0].selfAttn.qProj.dtype().isBlockQuantized());
+                layers.length > 0 && layers[0].selfAttn.qProj.dtype().isBlockQuantized(), config.headDim());
     }
 
-    /** The cache type for a property value; {@code auto}: BF16 for block-quantised weights, F32 otherwise. */
-    static DType chooseKvCacheType(String property, boolean quantized) {
+    /**
+     * The cache type for a property value. {@code auto}: F32 for float weights; for block-quantised weights Q8_0
+     * where head_dim is a whole number of its 32-value blocks, else BF16. {@code q8_0} on a model whose head_dim is
+     * not is refused.
+     */
+    static DType chooseKvCacheType(String property, boolean quantized, int headDim) {
+        boolean q8Fits = headDim % DType.Q8_0.blockSize() == 0;
         return switch (property.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "auto", "" -> quantized ? DType.BF16 : DType.F32;
+            case "auto", "" -> !quantized ? DType.F32 : q8Fits ? DType.Q8_0 : DType.BF16;
             case "f32" -> DType.F32;
             case "bf16" -> DType.BF16;
             case "f16" -> DType.F16;
+            case "q8_0" -> {
+                if (!q8Fits) {
+                    throw new IllegalArgumentException("-D" + KV_CACHE_PROPERTY + "=q8_0 needs head_dim to be a"
+                            + " multiple of 32; this model's is " + headDim + " (use bf16 or f16)");
+                }
+                yield DType.Q8_0;
+            }
             default -> throw new IllegalArgumentException("-D" + KV_CACHE_PROPERTY + "=" + property
-                    + " is not a KV cache type: use f32, bf16, f16 or auto");
+                    + " is not a KV cache type: use f32, bf16, f16, q8_0 or auto");
         };
     }
 
     /**
      * The element type of the KV caches {@link #newCache(int)} makes. By default F32 for F32, BF16 and F16 weights,
-     * so that the attention is the reference's float32 arithmetic; BF16 for block-quantised weights (Q8_0, Q4_0),
-     * whose users trade exactness for memory: half the cache, as the reference keeps it when it runs the LLM in
-     * bf16. {@code -Dosprey.kvCache=f32|bf16|f16} chooses for every model.
+     * so that the attention is the reference's float32 arithmetic. For block-quantised weights (Q8_0, Q4_0), whose
+     * users trade exactness for memory, Q8_0 (0.27 of F32, as llama.cpp's {@code --cache-type-k/v q8_0}; its
+     * rounding is a few percent of the Q4_0 weights' own, see {@code KvCacheQualityTest}) where head_dim is a whole
+     * number of 32-value blocks, else BF16 (half of F32, as the reference keeps it when it runs the LLM in bf16).
+     * {@code -Dosprey.kvCache=f32|bf16|f16|q8_0} chooses for every model.
      */
     public DType kvCacheType() {
         return kvCacheType;
@@ -118,7 +132,10 @@ public final class Llama {
         return new KvCache(config, maxTokens, kvCacheType);
     }
 
-    /** A cache for up to {@code maxTokens} tokens holding its keys and values as {@code dtype} (F32, BF16, F16). */
+    /**
+     * A cache for up to {@code maxTokens} tokens holding its keys and values as {@code dtype} (F32, BF16, F16, or
+     * Q8_0 where head_dim is a multiple of 32).
+     */
     public KvCache newCache(int maxTokens, DType dtype) {
         return new KvCache(config, maxTokens, dtype);
     }

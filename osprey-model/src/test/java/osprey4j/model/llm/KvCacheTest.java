@@ -183,19 +183,26 @@ class KvCacheTest {
             closed.close();
             assertThrows(IllegalStateException.class, () -> f32.restore(closed, 5));
         }
-        assertThrows(IllegalArgumentException.class, () -> llama.newCache(4, DType.Q8_0));
+        IllegalArgumentException q8 = assertThrows(IllegalArgumentException.class, () -> llama.newCache(4, DType.Q8_0));
+        assertTrue(q8.getMessage().contains("head_dim") && q8.getMessage().contains("16"), q8.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> llama.newCache(4, DType.Q4_0));
     }
 
     @Test
     void theCacheTypeFollowsThePropertyOrTheWeights() {
-        assertEquals(DType.F32, Llama.chooseKvCacheType("auto", false));
-        assertEquals(DType.BF16, Llama.chooseKvCacheType("auto", true));
-        assertEquals(DType.F16, Llama.chooseKvCacheType(" F16 ", true));
-        assertEquals(DType.F32, Llama.chooseKvCacheType("f32", true));
-        assertEquals(DType.BF16, Llama.chooseKvCacheType("bf16", false));
+        assertEquals(DType.F32, Llama.chooseKvCacheType("auto", false, 128));
+        assertEquals(DType.Q8_0, Llama.chooseKvCacheType("auto", true, 128), "quantised weights, whole blocks");
+        assertEquals(DType.BF16, Llama.chooseKvCacheType("auto", true, 48), "quantised weights, head_dim 48");
+        assertEquals(DType.F16, Llama.chooseKvCacheType(" F16 ", true, 128));
+        assertEquals(DType.F32, Llama.chooseKvCacheType("f32", true, 128));
+        assertEquals(DType.BF16, Llama.chooseKvCacheType("bf16", false, 128));
+        assertEquals(DType.Q8_0, Llama.chooseKvCacheType("Q8_0", false, 64));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Llama.chooseKvCacheType("q4_0", false));
+                () -> Llama.chooseKvCacheType("q4_0", false, 128));
         assertTrue(e.getMessage().contains("-Dosprey.kvCache=q4_0"), e.getMessage());
+        IllegalArgumentException q8 = assertThrows(IllegalArgumentException.class,
+                () -> Llama.chooseKvCacheType("q8_0", true, 48));
+        assertTrue(q8.getMessage().contains("head_dim") && q8.getMessage().contains("48"), q8.getMessage());
         assertEquals(DType.F32, llama.kvCacheType(), "an F32 model caches in F32 by default");
     }
 
