@@ -7,10 +7,12 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import osprey4j.core.tensor.DType;
+import osprey4j.core.tensor.Floats;
 
 /**
  * The one place where data of a floating dtype is read as floats: {@link #toFloats} (a row or any run of
@@ -118,6 +120,39 @@ public final class VectorConvert {
                     dst[dstOffset + i] = scalar(dtype, seg, index + i);
                 }
             }
+        }
+    }
+
+    /**
+     * Rounds {@code count} F32 values at byte {@code srcOffset} of {@code src} to {@code dtype} (BF16 or F16) at byte
+     * {@code dstOffset} of {@code dst}: the row store, bit for bit {@link Floats#floatToBf16} (nearest-even, a NaN
+     * kept as a quiet NaN) or {@link Float#floatToFloat16}. BF16 runs in vectors (add the rounding bias, keep the top
+     * half, narrow to shorts); F16 one value at a time, through the JIT's scalar half conversion (the Vector API has no
+     * float-to-half lane operation).
+     */
+    public static void fromFloats(DType dtype, MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset,
+                                  long count) {
+        switch (dtype) {
+            case BF16 -> {
+                long i = 0;
+                for (; i <= count - F.length(); i += F.length()) {
+                    IntVector bits = FloatVector.fromMemorySegment(F, src, srcOffset + i * 4, LE).reinterpretAsInts();
+                    IntVector top = bits.lanewise(VectorOperators.LSHR, 16);
+                    IntVector rounded = bits.add(top.and(1).add(0x7FFF)).lanewise(VectorOperators.LSHR, 16);
+                    VectorMask<Integer> nan = bits.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+                    ((ShortVector) rounded.blend(top.or(0x0040), nan).convertShape(VectorOperators.I2S, S, 0))
+                            .intoMemorySegment(dst, dstOffset + i * 2, LE);
+                }
+                for (; i < count; i++) {
+                    dst.set(I16, dstOffset + i * 2, Floats.floatToBf16(src.get(F32, srcOffset + i * 4)));
+                }
+            }
+            case F16 -> {
+                for (long i = 0; i < count; i++) {
+                    dst.set(I16, dstOffset + i * 2, Float.floatToFloat16(src.get(F32, srcOffset + i * 4)));
+                }
+            }
+            default -> throw new IllegalArgumentException("no 16-bit rounding to " + dtype);
         }
     }
 

@@ -253,6 +253,10 @@ public final class Tensor {
             MemorySegment.copy(segment, 0, out.segment, 0, segment.byteSize());
             return out;
         }
+        if (dtype == DType.F32 && (target == DType.BF16 || target == DType.F16)) {
+            osprey4j.core.kernels.VectorConvert.fromFloats(target, segment, 0, out.segment, 0, numel);
+            return out;
+        }
         for (long i = 0; i < numel; i++) {
             out.setFloat(i, getFloat(i));
         }

@@ -9,8 +9,8 @@ import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import osprey4j.core.kernels.PagedRows;
 import osprey4j.core.kernels.Quantize;
+import osprey4j.core.kernels.VectorConvert;
 import osprey4j.core.tensor.DType;
-import osprey4j.core.tensor.Floats;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -44,7 +44,6 @@ public final class KvCache implements AutoCloseable {
     static final int PAGE_POSITIONS = 16;
 
     private static final Cleaner PREFIX_CLEANER = Cleaner.create();
-    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /** Every layer's keys and values of {@link #PAGE_POSITIONS} positions; freed when its last holder lets go. */
@@ -301,16 +300,7 @@ public final class KvCache implements AutoCloseable {
     private void storeRow(MemorySegment src, long srcOffset, MemorySegment page, long dstOffset, long elements) {
         switch (dtype) {
             case F32 -> MemorySegment.copy(src, srcOffset, page, dstOffset, elements * Float.BYTES);
-            case BF16 -> {
-                for (long i = 0; i < elements; i++) {
-                    page.set(HALF, dstOffset + 2 * i, Floats.floatToBf16(src.get(FLOAT, srcOffset + 4 * i)));
-                }
-            }
-            case F16 -> {
-                for (long i = 0; i < elements; i++) {
-                    page.set(HALF, dstOffset + 2 * i, Floats.floatToF16(src.get(FLOAT, srcOffset + 4 * i)));
-                }
-            }
+            case BF16, F16 -> VectorConvert.fromFloats(dtype, src, srcOffset, page, dstOffset, elements);
             case Q8_0 -> {
                 int n = Math.toIntExact(elements);
                 MemorySegment.copy(src, FLOAT, srcOffset, rowToQuantize, 0, n);
