@@ -2,6 +2,7 @@ package osprey4j.train.nn;
 
 import osprey4j.core.kernels.Conv2d;
 import osprey4j.core.kernels.Conv2dGrad;
+import osprey4j.core.kernels.GemmGrad;
 import osprey4j.core.tensor.Tensor;
 
 /**
@@ -101,11 +102,7 @@ public final class Conv {
         if (dWeight != null) {
             Conv2dGrad.depthwiseWeightGrad(dy, x, h, w, c, k, dWeight, dBias);
         } else if (dBias != null) {
-            for (int p = 0; p < h * w; p++) {
-                for (int ch = 0; ch < c; ch++) {
-                    dBias[ch] += dy[p * c + ch];
-                }
-            }
+            GemmGrad.biasGrad(dy, dBias, h * w, c); // the column sums of dy [H*W, C], pixel by pixel in order
         }
         return needInput ? Conv2dGrad.depthwiseInputGrad(dy, h, w, c, weight, k) : null;
     }
